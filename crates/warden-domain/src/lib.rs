@@ -1,0 +1,35 @@
+//! # warden-domain
+//!
+//! The rules of Warden's account lifecycle, free of any framework: who may deactivate or
+//! reactivate an account, what that changes, what is recorded and who is told.
+//!
+//! - [`use_cases`]: [`use_cases::DeactivateUser`], [`use_cases::ReactivateUser`],
+//!   [`use_cases::Authenticator`], [`use_cases::CreateUser`], [`use_cases::IssueToken`],
+//!   [`use_cases::DeliverNotifications`].
+//! - [`ports`]: the traits a host implements ([`ports::UserRepo`], [`ports::Outbox`],
+//!   [`ports::Mailer`], [`ports::AuthVerifier`], [`ports::TokenIssuer`],
+//!   [`ports::PasswordHasher`], [`ports::Clock`]), each with its contract. With the `mocks`
+//!   feature every port has a mockall mock (`ports::MockUserRepo`, ...).
+//! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`]) and the
+//!   [`User`] entity.
+
+mod email_address;
+mod notification;
+mod password;
+mod reason;
+mod status_change;
+mod user;
+mod user_id;
+
+pub mod ports;
+pub mod use_cases;
+
+pub use email_address::{EmailAddress, InvalidEmailAddress};
+pub use notification::{Email, Notification};
+pub use password::{InvalidPassword, Password, PasswordHash};
+pub use reason::{Reason, ReasonTooLong};
+pub use status_change::{
+    AuditEvent, StatusAction, StatusChange, StatusChangeOutcome, UnknownAction,
+};
+pub use user::{AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
+pub use user_id::{InvalidUserId, UserId};

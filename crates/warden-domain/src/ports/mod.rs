@@ -1,0 +1,20 @@
+//! The ports: what the domain needs from the outside world, and the contract each adapter must
+//! honour. Adapters live in other crates; `warden-testkit` holds the conformance suites.
+
+mod auth_verifier;
+mod clock;
+mod mailer;
+mod outbox;
+mod password_hasher;
+mod store_error;
+mod token_issuer;
+mod user_repo;
+
+pub use auth_verifier::*;
+pub use clock::*;
+pub use mailer::*;
+pub use outbox::*;
+pub use password_hasher::*;
+pub use store_error::*;
+pub use token_issuer::*;
+pub use user_repo::*;

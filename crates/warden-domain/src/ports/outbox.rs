@@ -1,0 +1,70 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::Notification;
+
+/// A notification claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingNotification {
+    pub notification: Notification,
+    /// Delivery attempts so far, counting the one this claim is for (so at least 1).
+    pub attempts: u32,
+}
+
+/// Counts for readiness checks and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OutboxStats {
+    /// Not yet delivered, still being tried.
+    pub pending: u64,
+    /// Given up on after a permanent failure or too many attempts.
+    pub failed: u64,
+}
+
+/// The notifications owed to users, written by [`super::UserRepo::change_status`].
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait Outbox: Send + Sync {
+    /// Claims up to `limit` undelivered notifications that are due at `now`, oldest first, and
+    /// leases them until `lease_until`: no other claim (from this or any other process) MAY
+    /// return them before then. A claimed notification that is neither marked sent nor
+    /// rescheduled becomes due again when its lease ends, so a crash loses nothing. Each claim
+    /// increments the notification's attempt count.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was claimed.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingNotification>, StoreError>;
+
+    /// Records delivery; the notification is never claimed again.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Records a failed attempt; the notification becomes due again at `next_attempt_at`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Records a permanent failure; the notification is never claimed again.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError>;
+
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn stats(&self) -> Result<OutboxStats, StoreError>;
+}

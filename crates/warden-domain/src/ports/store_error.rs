@@ -1,0 +1,13 @@
+/// How a store (user repository, outbox) can fail, in terms the domain can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (e.g. an email address already taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store could not be reached in time (connection refused, pool timeout). Worth retrying.
+    #[error("store unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: a bug, corrupt data, an unexpected database error.
+    #[error("store failure")]
+    Other(#[source] anyhow::Error),
+}

@@ -1,0 +1,68 @@
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::{
+    AuditEvent, EmailAddress, NewUser, PasswordHash, StatusChange, StatusChangeOutcome, User,
+    UserId,
+};
+
+/// The accounts store, with their audit trail and the notifications their changes owe.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait UserRepo: Send + Sync {
+    /// Stores a new, active account with `token_version` 0.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the email address is taken (compared as normalised by
+    /// [`EmailAddress`]) or the id exists; [`StoreError::Unavailable`] when the store cannot be
+    /// reached; [`StoreError::Other`] otherwise.
+    async fn create(&self, user: NewUser) -> Result<User, StoreError>;
+
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; a missing user is `Ok(None)`.
+    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; a missing user is `Ok(None)`.
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError>;
+
+    /// The stored password hash of the account with this email, with the account.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; a missing user is `Ok(None)`.
+    async fn find_credentials(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<(User, PasswordHash)>, StoreError>;
+
+    /// Applies one status change **atomically**: in a single transaction, and only if the target
+    /// is not already in the requested state, it MUST
+    /// - set the status (deactivation: `at`, `actor`, `reason`; reactivation: clear them),
+    ///   set `updated_at` to `at`, and increment `token_version`;
+    /// - record an [`AuditEvent`] with `event_id`;
+    /// - enqueue a [`crate::Notification`] with `notification_id`, addressed to the user's
+    ///   email, for delivery through [`super::Outbox`].
+    ///
+    /// When deactivating an active admin it MUST refuse with
+    /// [`StatusChangeOutcome::LastActiveAdmin`] if no other active admin would remain, and this
+    /// MUST hold under concurrency (two admins deactivating each other leave one active).
+    /// Two concurrent identical changes MUST yield exactly one `Applied`. Nothing is written
+    /// for any outcome but `Applied`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was written.
+    async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError>;
+
+    /// The user's audit trail, newest first, at most `limit` events, starting strictly after the
+    /// event `after` (exclusive cursor) when given.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; an unknown user has no events.
+    async fn events(
+        &self,
+        user: &UserId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+}

@@ -1,0 +1,150 @@
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::Admin;
+use crate::ports::{Clock, StoreError, UserRepo};
+use crate::{Reason, StatusAction, StatusChange, StatusChangeOutcome, User, UserId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeactivateError {
+    /// No such user; an id that is not a user id at all is reported the same way.
+    #[error("user not found")]
+    NotFound,
+    #[error("user is already deactivated")]
+    AlreadyDeactivated,
+    #[error("an admin cannot deactivate their own account")]
+    SelfDeactivation,
+    #[error("cannot deactivate the last active admin")]
+    LastActiveAdmin,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReactivateError {
+    #[error("user not found")]
+    NotFound,
+    #[error("user is already active")]
+    AlreadyActive,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Revokes a user's access without deleting the account: the account is marked inactive, every
+/// token it holds stops working, the change is audited and the user is notified, all in one
+/// atomic store operation.
+#[derive(Clone)]
+pub struct DeactivateUser {
+    users: Arc<dyn UserRepo>,
+    clock: Arc<dyn Clock>,
+}
+
+impl DeactivateUser {
+    pub fn new(users: Arc<dyn UserRepo>, clock: Arc<dyn Clock>) -> Self {
+        Self { users, clock }
+    }
+
+    /// Deactivates the user whose id is `target`, as `admin`, for `reason`.
+    ///
+    /// # Errors
+    /// See [`DeactivateError`]; on any error nothing was changed and nobody is notified.
+    pub async fn execute(
+        &self,
+        admin: &Admin,
+        target: &str,
+        reason: Option<Reason>,
+    ) -> Result<User, DeactivateError> {
+        let target = UserId::parse(target).map_err(|_| DeactivateError::NotFound)?;
+        if target == admin.id() {
+            return Err(DeactivateError::SelfDeactivation);
+        }
+        let change = status_change(
+            StatusAction::Deactivate,
+            target,
+            admin,
+            reason,
+            &*self.clock,
+        );
+        match self.users.change_status(change).await? {
+            StatusChangeOutcome::Applied(user) => Ok(*user),
+            StatusChangeOutcome::NotFound => Err(DeactivateError::NotFound),
+            StatusChangeOutcome::AlreadyInState => Err(DeactivateError::AlreadyDeactivated),
+            StatusChangeOutcome::LastActiveAdmin => Err(DeactivateError::LastActiveAdmin),
+        }
+    }
+}
+
+impl std::fmt::Debug for DeactivateUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DeactivateUser")
+    }
+}
+
+/// Gives a deactivated user their access back. Tokens issued before the reactivation stay
+/// revoked; the user must sign in again.
+#[derive(Clone)]
+pub struct ReactivateUser {
+    users: Arc<dyn UserRepo>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ReactivateUser {
+    pub fn new(users: Arc<dyn UserRepo>, clock: Arc<dyn Clock>) -> Self {
+        Self { users, clock }
+    }
+
+    /// # Errors
+    /// See [`ReactivateError`]; on any error nothing was changed and nobody is notified.
+    pub async fn execute(
+        &self,
+        admin: &Admin,
+        target: &str,
+        reason: Option<Reason>,
+    ) -> Result<User, ReactivateError> {
+        let target = UserId::parse(target).map_err(|_| ReactivateError::NotFound)?;
+        let change = status_change(
+            StatusAction::Reactivate,
+            target,
+            admin,
+            reason,
+            &*self.clock,
+        );
+        match self.users.change_status(change).await? {
+            StatusChangeOutcome::Applied(user) => Ok(*user),
+            StatusChangeOutcome::NotFound => Err(ReactivateError::NotFound),
+            // Reactivation cannot remove an admin, so the last-admin rule never applies.
+            StatusChangeOutcome::AlreadyInState | StatusChangeOutcome::LastActiveAdmin => {
+                Err(ReactivateError::AlreadyActive)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for ReactivateUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ReactivateUser")
+    }
+}
+
+fn status_change(
+    action: StatusAction,
+    target: UserId,
+    admin: &Admin,
+    reason: Option<Reason>,
+    clock: &dyn Clock,
+) -> StatusChange {
+    StatusChange {
+        action,
+        target,
+        actor: admin.id(),
+        reason,
+        at: clock.now(),
+        event_id: Uuid::now_v7(),
+        notification_id: Uuid::now_v7(),
+    }
+}
+
+#[cfg(test)]
+#[path = "change_status_tests.rs"]
+mod tests;

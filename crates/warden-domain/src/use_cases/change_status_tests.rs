@@ -1,0 +1,199 @@
+use std::sync::Arc;
+
+use mockall::predicate::always;
+
+use super::*;
+use crate::ports::{InvalidToken, MockAuthVerifier, MockUserRepo, TokenClaims};
+use crate::use_cases::test_support::{at, deactivated, fixed_clock, user};
+use crate::use_cases::{AccessError, Authenticator};
+use crate::Role;
+
+/// An admin as the authenticator would produce it.
+async fn admin() -> Admin {
+    let account = user(Role::Admin);
+    let claims = TokenClaims {
+        subject: account.id,
+        token_version: account.token_version,
+    };
+    let mut verifier = MockAuthVerifier::new();
+    verifier.expect_verify().returning(move |_| Ok(claims));
+    let mut users = MockUserRepo::new();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(account.clone())));
+    Authenticator::new(Arc::new(verifier), Arc::new(users))
+        .admin(Some("token"))
+        .await
+        .unwrap()
+}
+
+fn repo_answering(outcome: StatusChangeOutcome) -> MockUserRepo {
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .times(1)
+        .returning(move |_| Ok(outcome.clone()));
+    users
+}
+
+fn deactivate(users: MockUserRepo) -> DeactivateUser {
+    DeactivateUser::new(Arc::new(users), fixed_clock())
+}
+
+#[tokio::test]
+async fn deactivation_asks_the_store_for_exactly_the_decided_change() {
+    let admin = admin().await;
+    let target = user(Role::User);
+    let target_id = target.id;
+    let admin_id = admin.id();
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .withf(move |c| {
+            c.action == StatusAction::Deactivate
+                && c.target == target_id
+                && c.actor == admin_id
+                && c.reason.as_ref().map(Reason::as_str) == Some("spam")
+                && c.at == at()
+                && c.event_id != c.notification_id
+        })
+        .times(1)
+        .returning(move |_| {
+            Ok(StatusChangeOutcome::Applied(Box::new(deactivated(
+                target.clone(),
+            ))))
+        });
+
+    let reason = Reason::parse("spam").unwrap();
+    let done = deactivate(users)
+        .execute(&admin, &target_id.to_string(), reason)
+        .await
+        .unwrap();
+    assert!(!done.is_active());
+}
+
+#[tokio::test]
+async fn an_already_deactivated_user_is_reported_as_such() {
+    let err = deactivate(repo_answering(StatusChangeOutcome::AlreadyInState))
+        .execute(&admin().await, &UserId::generate().to_string(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DeactivateError::AlreadyDeactivated),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_not_found() {
+    let err = deactivate(repo_answering(StatusChangeOutcome::NotFound))
+        .execute(&admin().await, &UserId::generate().to_string(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeactivateError::NotFound), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_id_that_is_not_a_uuid_is_not_found_without_a_store_call() {
+    let err = deactivate(MockUserRepo::new())
+        .execute(&admin().await, "12345", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeactivateError::NotFound), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_admin_cannot_deactivate_themselves() {
+    let admin = admin().await;
+    let err = deactivate(MockUserRepo::new())
+        .execute(&admin, &admin.id().to_string(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeactivateError::SelfDeactivation), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_store_guard_for_the_last_admin_is_surfaced() {
+    let err = deactivate(repo_answering(StatusChangeOutcome::LastActiveAdmin))
+        .execute(&admin().await, &UserId::generate().to_string(), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeactivateError::LastActiveAdmin), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_store_failure_is_an_error_not_a_verdict() {
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .with(always())
+        .returning(|_| Err(StoreError::Other(anyhow::anyhow!("disk full"))));
+    let err = deactivate(users)
+        .execute(&admin().await, &UserId::generate().to_string(), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, DeactivateError::Store(StoreError::Other(_))),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_credential_means_no_admin_and_so_no_deactivation_is_possible() {
+    // The use case takes an `&Admin`, which only the authenticator can make: a request
+    // without a valid admin credential never reaches the store.
+    let mut verifier = MockAuthVerifier::new();
+    verifier
+        .expect_verify()
+        .returning(|_| Err(InvalidToken("expired".into())));
+    let auth = Authenticator::new(Arc::new(verifier), Arc::new(MockUserRepo::new()));
+    assert!(matches!(
+        auth.admin(None).await,
+        Err(AccessError::Unauthenticated(_))
+    ));
+    assert!(matches!(
+        auth.admin(Some("expired")).await,
+        Err(AccessError::Unauthenticated(_))
+    ));
+}
+
+#[tokio::test]
+async fn reactivation_maps_each_outcome() {
+    let admin = admin().await;
+    let target = user(Role::User);
+    let id = target.id.to_string();
+    let reactivate =
+        |outcome| ReactivateUser::new(Arc::new(repo_answering(outcome)), fixed_clock());
+
+    let ok = reactivate(StatusChangeOutcome::Applied(Box::new(target.clone())))
+        .execute(&admin, &id, None)
+        .await
+        .unwrap();
+    assert_eq!(ok.id, target.id);
+    assert!(matches!(
+        reactivate(StatusChangeOutcome::AlreadyInState)
+            .execute(&admin, &id, None)
+            .await,
+        Err(ReactivateError::AlreadyActive)
+    ));
+    assert!(matches!(
+        reactivate(StatusChangeOutcome::NotFound)
+            .execute(&admin, &id, None)
+            .await,
+        Err(ReactivateError::NotFound)
+    ));
+}
+
+#[tokio::test]
+async fn reactivation_records_a_reactivate_action() {
+    let admin = admin().await;
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .withf(|c| c.action == StatusAction::Reactivate)
+        .times(1)
+        .returning(|_| Ok(StatusChangeOutcome::NotFound));
+    let _ = ReactivateUser::new(Arc::new(users), fixed_clock())
+        .execute(&admin, &UserId::generate().to_string(), None)
+        .await;
+}

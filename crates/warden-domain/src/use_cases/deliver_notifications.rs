@@ -1,0 +1,142 @@
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+
+use crate::ports::{Clock, MailError, Mailer, Outbox, PendingNotification, StoreError};
+
+/// How the outbox is drained: batch size, lease, and the retry schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Notifications claimed per round.
+    pub batch_size: u32,
+    /// How long a claim is held; must exceed the mailer's own timeout.
+    pub lease: TimeDelta,
+    /// Delay after the first failure; doubled after each further failure.
+    pub first_backoff: TimeDelta,
+    pub max_backoff: TimeDelta,
+    /// Attempts after which a transiently failing notification is given up on.
+    pub max_attempts: u32,
+}
+
+impl Default for RetryPolicy {
+    /// With these values a notification is retried for about two days of mail outage.
+    fn default() -> Self {
+        Self {
+            batch_size: 32,
+            lease: TimeDelta::seconds(120),
+            first_backoff: TimeDelta::seconds(5),
+            max_backoff: TimeDelta::minutes(30),
+            max_attempts: 100,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempts`-th failed attempt.
+    pub fn backoff(&self, attempts: u32) -> TimeDelta {
+        let doublings = attempts.saturating_sub(1).min(30);
+        self.first_backoff
+            .checked_mul(1 << doublings)
+            .map_or(self.max_backoff, |d| d.min(self.max_backoff))
+    }
+}
+
+/// What one round of delivery did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryReport {
+    pub sent: u32,
+    pub retried: u32,
+    pub failed: u32,
+}
+
+impl DeliveryReport {
+    pub fn claimed(&self) -> u32 {
+        self.sent + self.retried + self.failed
+    }
+}
+
+/// Delivers the notifications owed to users: claims due outbox entries, renders and sends each,
+/// and records the result. At-least-once: a crash between sending and recording means the same
+/// message (same Message-ID) is sent again once its lease ends.
+#[derive(Clone)]
+pub struct DeliverNotifications {
+    outbox: Arc<dyn Outbox>,
+    mailer: Arc<dyn Mailer>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+}
+
+impl DeliverNotifications {
+    pub fn new(
+        outbox: Arc<dyn Outbox>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            outbox,
+            mailer,
+            clock,
+            policy,
+        }
+    }
+
+    /// One round: claims at most one batch and tries each notification in it once.
+    ///
+    /// # Errors
+    /// When the outbox cannot be read or updated. Mail failures are not errors: they are
+    /// recorded on the notification and counted in the report.
+    pub async fn run_once(&self) -> Result<DeliveryReport, StoreError> {
+        let now = self.clock.now();
+        let claimed = self
+            .outbox
+            .claim_due(now, now + self.policy.lease, self.policy.batch_size)
+            .await?;
+        let mut report = DeliveryReport::default();
+        for pending in claimed {
+            self.deliver(pending, &mut report).await?;
+        }
+        Ok(report)
+    }
+
+    async fn deliver(
+        &self,
+        pending: PendingNotification,
+        report: &mut DeliveryReport,
+    ) -> Result<(), StoreError> {
+        let id = pending.notification.id;
+        let email = pending.notification.render();
+        match self.mailer.send(&email).await {
+            Ok(()) => {
+                self.outbox.mark_sent(id, self.clock.now()).await?;
+                report.sent += 1;
+            }
+            Err(MailError::Transient(cause)) if pending.attempts < self.policy.max_attempts => {
+                let next = self.clock.now() + self.policy.backoff(pending.attempts);
+                self.outbox
+                    .retry_later(id, next, &format!("{cause:#}"))
+                    .await?;
+                report.retried += 1;
+            }
+            Err(MailError::Transient(cause) | MailError::Permanent(cause)) => {
+                self.outbox
+                    .give_up(id, self.clock.now(), &format!("{cause:#}"))
+                    .await?;
+                report.failed += 1;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for DeliverNotifications {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliverNotifications")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+#[path = "deliver_notifications_tests.rs"]
+mod tests;

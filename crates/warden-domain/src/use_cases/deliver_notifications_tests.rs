@@ -1,0 +1,139 @@
+use std::sync::Arc;
+
+use chrono::TimeDelta;
+use uuid::Uuid;
+
+use super::*;
+use crate::ports::{MockMailer, MockOutbox};
+use crate::use_cases::test_support::{at, fixed_clock};
+use crate::{EmailAddress, Notification, StatusAction};
+
+fn pending(attempts: u32) -> PendingNotification {
+    PendingNotification {
+        notification: Notification {
+            id: Uuid::now_v7(),
+            action: StatusAction::Deactivate,
+            to: EmailAddress::parse("ada@example.com").unwrap(),
+            name: "Ada".into(),
+            reason: None,
+            occurred_at: at(),
+        },
+        attempts,
+    }
+}
+
+fn outbox_with(batch: Vec<PendingNotification>) -> MockOutbox {
+    let mut outbox = MockOutbox::new();
+    outbox
+        .expect_claim_due()
+        .withf(|now, lease_until, limit| {
+            *now == at() && *lease_until == at() + RetryPolicy::default().lease && *limit == 32
+        })
+        .times(1)
+        .returning(move |_, _, _| Ok(batch.clone()));
+    outbox
+}
+
+fn deliver(outbox: MockOutbox, mailer: MockMailer) -> DeliverNotifications {
+    DeliverNotifications::new(
+        Arc::new(outbox),
+        Arc::new(mailer),
+        fixed_clock(),
+        RetryPolicy::default(),
+    )
+}
+
+#[tokio::test]
+async fn a_delivered_notification_is_marked_sent() {
+    let item = pending(1);
+    let id = item.notification.id;
+    let mut outbox = outbox_with(vec![item]);
+    outbox
+        .expect_mark_sent()
+        .withf(move |sent, when| *sent == id && *when == at())
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer
+        .expect_send()
+        .withf(move |email| email.message_id == id && email.subject.contains("deactivated"))
+        .times(1)
+        .returning(|_| Ok(()));
+    let report = deliver(outbox, mailer).run_once().await.unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 1,
+            retried: 0,
+            failed: 0
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_with_backoff() {
+    let item = pending(3);
+    let id = item.notification.id;
+    let mut outbox = outbox_with(vec![item]);
+    outbox
+        .expect_retry_later()
+        .withf(move |retry, next, error| {
+            *retry == id && *next == at() + TimeDelta::seconds(20) && error.contains("refused")
+        })
+        .times(1)
+        .returning(|_, _, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer
+        .expect_send()
+        .returning(|_| Err(MailError::Transient(anyhow::anyhow!("connection refused"))));
+    let report = deliver(outbox, mailer).run_once().await.unwrap();
+    assert_eq!(report.retried, 1);
+}
+
+#[tokio::test]
+async fn permanent_failures_and_exhausted_retries_are_given_up() {
+    let rejected = pending(1);
+    let exhausted = pending(RetryPolicy::default().max_attempts);
+    let ids = [rejected.notification.id, exhausted.notification.id];
+    let mut outbox = outbox_with(vec![rejected, exhausted]);
+    outbox
+        .expect_give_up()
+        .withf(move |id, _, _| ids.contains(id))
+        .times(2)
+        .returning(|_, _, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    let permanent = ids[0];
+    mailer.expect_send().returning(move |email| {
+        if email.message_id == permanent {
+            Err(MailError::Permanent(anyhow::anyhow!("550 no such mailbox")))
+        } else {
+            Err(MailError::Transient(anyhow::anyhow!("timeout")))
+        }
+    });
+    let report = deliver(outbox, mailer).run_once().await.unwrap();
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 0,
+            retried: 0,
+            failed: 2
+        }
+    );
+}
+
+#[tokio::test]
+async fn an_empty_outbox_sends_nothing() {
+    let report = deliver(outbox_with(vec![]), MockMailer::new())
+        .run_once()
+        .await
+        .unwrap();
+    assert_eq!(report.claimed(), 0);
+}
+
+#[test]
+fn backoff_doubles_up_to_the_cap() {
+    let policy = RetryPolicy::default();
+    assert_eq!(policy.backoff(1), TimeDelta::seconds(5));
+    assert_eq!(policy.backoff(2), TimeDelta::seconds(10));
+    assert_eq!(policy.backoff(40), policy.max_backoff);
+}

@@ -1,0 +1,107 @@
+use std::sync::Arc;
+
+use crate::ports::{AccessToken, Clock, PasswordHasher, StoreError, TokenIssuer, UserRepo};
+use crate::{EmailAddress, Password};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueTokenError {
+    /// Unknown email or wrong password (never says which).
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error("user account is deactivated")]
+    Deactivated,
+    #[error("credential check failed")]
+    Internal(#[source] anyhow::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Issues access tokens to active accounts: by password (sign-in) or, for operators, by email.
+#[derive(Clone)]
+pub struct IssueToken {
+    users: Arc<dyn UserRepo>,
+    hasher: Arc<dyn PasswordHasher>,
+    issuer: Arc<dyn TokenIssuer>,
+    clock: Arc<dyn Clock>,
+}
+
+impl IssueToken {
+    pub fn new(
+        users: Arc<dyn UserRepo>,
+        hasher: Arc<dyn PasswordHasher>,
+        issuer: Arc<dyn TokenIssuer>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            issuer,
+            clock,
+        }
+    }
+
+    /// Sign-in. A deactivated account is refused only after its password is proven right, so
+    /// the refusal reveals nothing to someone who does not know the password.
+    ///
+    /// # Errors
+    /// See [`IssueTokenError`].
+    pub async fn login(&self, email: &str, password: &str) -> Result<AccessToken, IssueTokenError> {
+        let email = EmailAddress::parse(email).ok();
+        let password = Password::parse(password).ok();
+        let found = match &email {
+            Some(email) => self.users.find_credentials(email).await?,
+            None => None,
+        };
+        let Some(password) = password else {
+            return Err(IssueTokenError::InvalidCredentials);
+        };
+        let matches = self
+            .hasher
+            .verify(&password, found.as_ref().map(|(_, hash)| hash))
+            .await
+            .map_err(IssueTokenError::Internal)?;
+        match found {
+            Some((user, _)) if matches => {
+                if !user.is_active() {
+                    return Err(IssueTokenError::Deactivated);
+                }
+                self.issuer
+                    .issue(&user, self.clock.now())
+                    .await
+                    .map_err(IssueTokenError::Internal)
+            }
+            _ => Err(IssueTokenError::InvalidCredentials),
+        }
+    }
+
+    /// For trusted operator tools: a token for the active account with this email.
+    ///
+    /// # Errors
+    /// [`IssueTokenError::InvalidCredentials`] for an unknown account,
+    /// [`IssueTokenError::Deactivated`] for a deactivated one.
+    pub async fn for_email(&self, email: &str) -> Result<AccessToken, IssueTokenError> {
+        let email = EmailAddress::parse(email).map_err(|_| IssueTokenError::InvalidCredentials)?;
+        let user = self
+            .users
+            .find_by_email(&email)
+            .await?
+            .ok_or(IssueTokenError::InvalidCredentials)?;
+        if !user.is_active() {
+            return Err(IssueTokenError::Deactivated);
+        }
+        self.issuer
+            .issue(&user, self.clock.now())
+            .await
+            .map_err(IssueTokenError::Internal)
+    }
+}
+
+impl std::fmt::Debug for IssueToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IssueToken")
+    }
+}
+
+#[cfg(test)]
+#[path = "issue_token_tests.rs"]
+mod tests;

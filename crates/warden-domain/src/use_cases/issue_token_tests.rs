@@ -1,0 +1,104 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::ports::{MockPasswordHasher, MockTokenIssuer, MockUserRepo};
+use crate::use_cases::test_support::{deactivated, fixed_clock, user};
+use crate::{PasswordHash, Role, User};
+
+/// A hasher for which the password "correct horse" matches every real hash.
+fn hasher() -> MockPasswordHasher {
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_verify()
+        .times(1)
+        .returning(|p, hash| Ok(hash.is_some() && p.expose() == "correct horse"));
+    hasher
+}
+
+fn issuer() -> MockTokenIssuer {
+    let mut issuer = MockTokenIssuer::new();
+    issuer
+        .expect_issue()
+        .returning(|u, _| Ok(AccessToken::new(format!("token-for-{}", u.id), 60)));
+    issuer
+}
+
+fn repo_with(account: Option<User>) -> MockUserRepo {
+    let mut users = MockUserRepo::new();
+    let with_hash = account.clone();
+    users.expect_find_credentials().returning(move |_| {
+        Ok(with_hash
+            .clone()
+            .map(|u| (u, PasswordHash::new("h".into()))))
+    });
+    users
+        .expect_find_by_email()
+        .returning(move |_| Ok(account.clone()));
+    users
+}
+
+fn issue(users: MockUserRepo, hasher: MockPasswordHasher) -> IssueToken {
+    IssueToken::new(
+        Arc::new(users),
+        Arc::new(hasher),
+        Arc::new(issuer()),
+        fixed_clock(),
+    )
+}
+
+#[tokio::test]
+async fn the_right_password_gets_a_token() {
+    let account = user(Role::User);
+    let token = issue(repo_with(Some(account.clone())), hasher())
+        .login(account.email.as_str(), "correct horse")
+        .await
+        .unwrap();
+    assert_eq!(token.expose(), format!("token-for-{}", account.id));
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_are_indistinguishable_and_both_hash() {
+    let account = user(Role::User);
+    let wrong = issue(repo_with(Some(account.clone())), hasher())
+        .login(account.email.as_str(), "wrong password")
+        .await;
+    // `hasher()` expects exactly one verify call: the unknown account is hashed too.
+    let unknown = issue(repo_with(None), hasher())
+        .login("nobody@example.com", "correct horse")
+        .await;
+    assert!(matches!(wrong, Err(IssueTokenError::InvalidCredentials)));
+    assert!(matches!(unknown, Err(IssueTokenError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn a_deactivated_account_is_told_so_only_with_the_right_password() {
+    let account = deactivated(user(Role::User));
+    let right = issue(repo_with(Some(account.clone())), hasher())
+        .login(account.email.as_str(), "correct horse")
+        .await;
+    assert!(matches!(right, Err(IssueTokenError::Deactivated)));
+    let wrong = issue(repo_with(Some(account.clone())), hasher())
+        .login(account.email.as_str(), "not the password")
+        .await;
+    assert!(matches!(wrong, Err(IssueTokenError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn operators_get_tokens_for_active_accounts_only() {
+    let active = user(Role::Admin);
+    let token = issue(repo_with(Some(active.clone())), MockPasswordHasher::new())
+        .for_email(active.email.as_str())
+        .await
+        .unwrap();
+    assert_eq!(token.expose(), format!("token-for-{}", active.id));
+
+    let gone = deactivated(user(Role::Admin));
+    let refused = issue(repo_with(Some(gone.clone())), MockPasswordHasher::new())
+        .for_email(gone.email.as_str())
+        .await;
+    assert!(matches!(refused, Err(IssueTokenError::Deactivated)));
+    let unknown = issue(repo_with(None), MockPasswordHasher::new())
+        .for_email("nobody@example.com")
+        .await;
+    assert!(matches!(unknown, Err(IssueTokenError::InvalidCredentials)));
+}

@@ -1,0 +1,17 @@
+//! The use cases: each one a struct holding the ports it needs, with one `execute`-style method
+//! and one error enum naming every way it can refuse.
+
+mod authenticate;
+mod change_status;
+mod create_user;
+mod deliver_notifications;
+mod issue_token;
+
+pub use authenticate::*;
+pub use change_status::*;
+pub use create_user::*;
+pub use deliver_notifications::*;
+pub use issue_token::*;
+
+#[cfg(test)]
+mod test_support;

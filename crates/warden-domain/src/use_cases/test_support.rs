@@ -1,0 +1,42 @@
+//! Builders shared by the use-case unit tests.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::ports::{Clock, MockClock};
+use crate::{AccountStatus, Deactivation, EmailAddress, Role, User, UserId};
+
+pub fn at() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+}
+
+pub fn fixed_clock() -> Arc<dyn Clock> {
+    let mut clock = MockClock::new();
+    clock.expect_now().returning(at);
+    Arc::new(clock)
+}
+
+pub fn user(role: Role) -> User {
+    let id = UserId::generate();
+    User {
+        id,
+        email: EmailAddress::parse(&format!("{}@example.com", id.as_uuid().simple())).unwrap(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        role,
+        status: AccountStatus::Active,
+        token_version: 3,
+        created_at: at(),
+        updated_at: at(),
+    }
+}
+
+pub fn deactivated(mut user: User) -> User {
+    user.status = AccountStatus::Deactivated(Deactivation {
+        at: at(),
+        by: None,
+        reason: None,
+    });
+    user
+}

@@ -1,0 +1,96 @@
+use chrono::{DateTime, Utc};
+
+use crate::{EmailAddress, PasswordHash, Reason, UserId};
+
+/// What a user may do. Only admins may change other accounts' status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Admin,
+    User,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    /// # Errors
+    /// [`UnknownRole`] for anything but `admin` or `user`.
+    pub fn parse(text: &str) -> Result<Self, UnknownRole> {
+        match text {
+            "admin" => Ok(Role::Admin),
+            "user" => Ok(Role::User),
+            _ => Err(UnknownRole),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role")]
+pub struct UnknownRole;
+
+/// Whether an account may be used, and if not, who turned it off, when and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountStatus {
+    Active,
+    Deactivated(Deactivation),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deactivation {
+    pub at: DateTime<Utc>,
+    /// The admin who deactivated the account (`None` only if that admin's record is gone).
+    pub by: Option<UserId>,
+    pub reason: Option<Reason>,
+}
+
+/// A stored account. Every field holds an already-validated value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub email: EmailAddress,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub status: AccountStatus,
+    /// Bumped by every status change; an access token is honoured only while the version it was
+    /// issued for is current, so deactivation revokes every token at once and reactivation does
+    /// not bring old ones back.
+    pub token_version: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl User {
+    pub fn is_active(&self) -> bool {
+        matches!(self.status, AccountStatus::Active)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// The name to greet the user by.
+    pub fn display_name(&self) -> &str {
+        if self.first_name.trim().is_empty() {
+            self.email.as_str()
+        } else {
+            &self.first_name
+        }
+    }
+}
+
+/// An account to be stored by [`crate::ports::UserRepo::create`].
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: UserId,
+    pub email: EmailAddress,
+    pub password_hash: PasswordHash,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,3 @@
+DROP TABLE outbox;
+DROP TABLE audit_events;
+DROP TABLE users;
