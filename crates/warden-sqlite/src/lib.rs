@@ -1,1 +1,23 @@
+//! # warden-sqlite
+//!
+//! The embedded store: [`SqliteStore`] implements the [`warden_domain::ports::UserRepo`] and
+//! [`warden_domain::ports::Outbox`] ports on one SQLite file (or an in-memory database), through
+//! diesel-async's `SyncConnectionWrapper` and a deadpool pool, with SQLite bundled.
+//!
+//! - Every pooled connection runs in WAL mode with a 5 s busy timeout and foreign keys on.
+//! - Every write runs in `BEGIN IMMEDIATE`, so a check-then-write (the last-active-admin guard,
+//!   "already in that state", claiming outbox rows) is serialised across connections and
+//!   processes sharing the file.
+//! - UUIDs are stored as hyphenated lower-case text, timestamps as fixed-width RFC 3339 UTC text
+//!   with microseconds (`2026-11-25T12:00:00.000000Z`), so text order is time order.
 
+mod errors;
+mod outbox;
+mod pool;
+mod rows;
+mod schema;
+mod store;
+mod timestamp;
+mod user_repo;
+
+pub use store::SqliteStore;

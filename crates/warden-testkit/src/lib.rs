@@ -1,1 +1,6 @@
+//! Test support shared by every Warden crate:
+//! - [`contract`]: the conformance suite that every `UserRepo` + `Outbox` adapter must pass;
+//! - [`smtp_sink`]: a real SMTP server for tests, which records what it receives.
 
+pub mod contract;
+pub mod smtp_sink;

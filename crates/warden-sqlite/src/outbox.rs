@@ -1,0 +1,145 @@
+//! [`Outbox`] on SQLite. A claim is one `BEGIN IMMEDIATE` transaction that picks the due rows
+//! and pushes their `next_attempt_at` to the end of the lease, so no two claims overlap.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::dsl;
+use diesel::prelude::*;
+use uuid::Uuid;
+use warden_domain::ports::{Outbox, OutboxStats, PendingNotification, StoreError};
+
+use crate::errors::corrupt;
+use crate::rows::OutboxRow;
+use crate::schema::outbox;
+use crate::store::SqliteStore;
+use crate::timestamp::Ts;
+
+/// The most notifications one claim returns, whatever `limit` asks ("up to `limit`"); keeps the
+/// claimed ids within SQLite's bound-parameter limit.
+const MAX_CLAIM: u32 = 1000;
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingNotification>, StoreError> {
+        let limit = i64::from(limit.min(MAX_CLAIM));
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let due: Vec<String> = outbox::table
+                    .select(outbox::id)
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::failed_at.is_null())
+                    .filter(outbox::next_attempt_at.le(Ts(now)))
+                    .order((outbox::next_attempt_at.asc(), outbox::id.asc()))
+                    .limit(limit)
+                    .load(conn)?;
+                if due.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut rows: Vec<OutboxRow> =
+                    diesel::update(outbox::table.filter(outbox::id.eq_any(&due)))
+                        .set((
+                            outbox::attempts.eq(outbox::attempts + 1),
+                            outbox::next_attempt_at.eq(Ts(lease_until)),
+                        ))
+                        .returning(OutboxRow::as_returning())
+                        .get_results(conn)?;
+                let rank: HashMap<&str, usize> = due
+                    .iter()
+                    .enumerate()
+                    .map(|(i, id)| (id.as_str(), i))
+                    .collect();
+                rows.sort_by_key(|row| rank.get(row.id.as_str()).copied());
+                rows.into_iter()
+                    .map(|row| PendingNotification::try_from(row).map_err(corrupt))
+                    .collect()
+            })
+        })
+        .await
+    }
+
+    async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.write(move |conn| {
+            diesel::update(unfinished(id.to_string()))
+                .set(outbox::sent_at.eq(Ts(at)))
+                .execute(conn)
+        })
+        .await
+    }
+
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.write(move |conn| {
+            diesel::update(unfinished(id.to_string()))
+                .set((
+                    outbox::next_attempt_at.eq(Ts(next_attempt_at)),
+                    outbox::last_error.eq(error),
+                ))
+                .execute(conn)
+        })
+        .await
+    }
+
+    async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
+        let error = error.to_owned();
+        self.write(move |conn| {
+            diesel::update(unfinished(id.to_string()))
+                .set((outbox::failed_at.eq(Ts(at)), outbox::last_error.eq(error)))
+                .execute(conn)
+        })
+        .await
+    }
+
+    async fn stats(&self) -> Result<OutboxStats, StoreError> {
+        self.run(|conn| {
+            conn.transaction(|conn| {
+                let pending: i64 = outbox::table
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::failed_at.is_null())
+                    .count()
+                    .get_result(conn)?;
+                let failed: i64 = outbox::table
+                    .filter(outbox::failed_at.is_not_null())
+                    .count()
+                    .get_result(conn)?;
+                Ok(OutboxStats {
+                    pending: u64::try_from(pending).unwrap_or_default(),
+                    failed: u64::try_from(failed).unwrap_or_default(),
+                })
+            })
+        })
+        .await
+    }
+}
+
+/// The entry `id` while it is neither sent nor given up on: a late update of a finished entry
+/// changes nothing. An unknown id changes nothing either.
+#[dsl::auto_type]
+fn unfinished(id: String) -> _ {
+    outbox::table
+        .find(id)
+        .filter(outbox::sent_at.is_null())
+        .filter(outbox::failed_at.is_null())
+}
+
+impl SqliteStore {
+    /// One write statement in `BEGIN IMMEDIATE`.
+    async fn write<F>(&self, op: F) -> Result<(), StoreError>
+    where
+        F: FnOnce(&mut SqliteConnection) -> QueryResult<usize> + Send + 'static,
+    {
+        self.run(move |conn| conn.immediate_transaction(op).map(drop))
+            .await
+    }
+}

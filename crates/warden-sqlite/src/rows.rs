@@ -1,0 +1,205 @@
+//! Row structs of the three tables and their conversion into domain values. Private to the
+//! adapter: a row that does not convert (corrupt data) is a store failure, never a panic.
+
+use anyhow::{anyhow, Context};
+use diesel::prelude::*;
+use diesel::sqlite::Sqlite;
+use uuid::Uuid;
+use warden_domain::ports::PendingNotification;
+use warden_domain::{
+    AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, PasswordHash,
+    Reason, Role, StatusAction, StatusChange, User, UserId,
+};
+
+use crate::schema::{audit_events, outbox, users};
+use crate::timestamp::Ts;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(Sqlite))]
+pub(crate) struct UserRow {
+    pub id: String,
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub role: String,
+    pub is_active: bool,
+    pub deactivated_at: Option<Ts>,
+    pub deactivated_by: Option<String>,
+    pub deactivation_reason: Option<String>,
+    pub token_version: i32,
+    pub created_at: Ts,
+    pub updated_at: Ts,
+}
+
+impl From<NewUser> for UserRow {
+    fn from(new: NewUser) -> Self {
+        Self {
+            id: new.id.to_string(),
+            email: new.email.as_str().to_owned(),
+            password_hash: new.password_hash.as_str().to_owned(),
+            first_name: new.first_name,
+            last_name: new.last_name,
+            role: new.role.as_str().to_owned(),
+            is_active: true,
+            deactivated_at: None,
+            deactivated_by: None,
+            deactivation_reason: None,
+            token_version: 0,
+            created_at: Ts(new.created_at),
+            updated_at: Ts(new.created_at),
+        }
+    }
+}
+
+impl UserRow {
+    pub fn into_credentials(self) -> anyhow::Result<(User, PasswordHash)> {
+        let hash = PasswordHash::new(self.password_hash.clone());
+        Ok((User::try_from(self)?, hash))
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = anyhow::Error;
+
+    fn try_from(row: UserRow) -> anyhow::Result<Self> {
+        let status = if row.is_active {
+            AccountStatus::Active
+        } else {
+            AccountStatus::Deactivated(Deactivation {
+                at: row
+                    .deactivated_at
+                    .ok_or_else(|| anyhow!("inactive user without deactivated_at"))?
+                    .0,
+                by: row.deactivated_by.as_deref().map(user_id).transpose()?,
+                reason: reason(row.deactivation_reason.as_deref())?,
+            })
+        };
+        Ok(User {
+            id: user_id(&row.id)?,
+            email: EmailAddress::parse(&row.email).context("stored email")?,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            role: Role::parse(&row.role).context("stored role")?,
+            status,
+            token_version: row.token_version,
+            created_at: row.created_at.0,
+            updated_at: row.updated_at.0,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_events, check_for_backend(Sqlite))]
+pub(crate) struct AuditEventRow {
+    pub id: String,
+    pub user_id: String,
+    pub actor_id: Option<String>,
+    pub action: String,
+    pub reason: Option<String>,
+    pub created_at: Ts,
+}
+
+impl From<&StatusChange> for AuditEventRow {
+    fn from(change: &StatusChange) -> Self {
+        Self {
+            id: change.event_id.to_string(),
+            user_id: change.target.to_string(),
+            actor_id: Some(change.actor.to_string()),
+            action: change.action.as_str().to_owned(),
+            reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
+            created_at: Ts(change.at),
+        }
+    }
+}
+
+impl TryFrom<AuditEventRow> for AuditEvent {
+    type Error = anyhow::Error;
+
+    fn try_from(row: AuditEventRow) -> anyhow::Result<Self> {
+        Ok(AuditEvent {
+            id: uuid(&row.id)?,
+            user_id: user_id(&row.user_id)?,
+            actor_id: row.actor_id.as_deref().map(user_id).transpose()?,
+            action: StatusAction::parse(&row.action).context("stored action")?,
+            reason: reason(row.reason.as_deref())?,
+            at: row.created_at.0,
+        })
+    }
+}
+
+/// A new outbox entry: due at the change's time, not yet attempted.
+#[derive(Insertable)]
+#[diesel(table_name = outbox, check_for_backend(Sqlite))]
+pub(crate) struct NewOutboxRow {
+    pub id: String,
+    pub action: String,
+    pub recipient: String,
+    pub recipient_name: String,
+    pub reason: Option<String>,
+    pub occurred_at: Ts,
+    pub attempts: i32,
+    pub next_attempt_at: Ts,
+}
+
+impl NewOutboxRow {
+    /// The notification `change` owes to `user` (as the change left them).
+    pub fn new(change: &StatusChange, user: &User) -> Self {
+        Self {
+            id: change.notification_id.to_string(),
+            action: change.action.as_str().to_owned(),
+            recipient: user.email.as_str().to_owned(),
+            recipient_name: user.display_name().to_owned(),
+            reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
+            occurred_at: Ts(change.at),
+            attempts: 0,
+            next_attempt_at: Ts(change.at),
+        }
+    }
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = outbox, check_for_backend(Sqlite))]
+pub(crate) struct OutboxRow {
+    pub id: String,
+    pub action: String,
+    pub recipient: String,
+    pub recipient_name: String,
+    pub reason: Option<String>,
+    pub occurred_at: Ts,
+    pub attempts: i32,
+}
+
+impl TryFrom<OutboxRow> for PendingNotification {
+    type Error = anyhow::Error;
+
+    fn try_from(row: OutboxRow) -> anyhow::Result<Self> {
+        Ok(PendingNotification {
+            notification: Notification {
+                id: uuid(&row.id)?,
+                action: StatusAction::parse(&row.action).context("stored action")?,
+                to: EmailAddress::parse(&row.recipient).context("stored recipient")?,
+                name: row.recipient_name,
+                reason: reason(row.reason.as_deref())?,
+                occurred_at: row.occurred_at.0,
+            },
+            attempts: u32::try_from(row.attempts).context("stored attempts")?,
+        })
+    }
+}
+
+fn uuid(text: &str) -> anyhow::Result<Uuid> {
+    Uuid::try_parse(text).with_context(|| format!("stored id {text:?}"))
+}
+
+fn user_id(text: &str) -> anyhow::Result<UserId> {
+    uuid(text).map(UserId::from_uuid)
+}
+
+fn reason(text: Option<&str>) -> anyhow::Result<Option<Reason>> {
+    Ok(text
+        .map(Reason::parse)
+        .transpose()
+        .context("stored reason")?
+        .flatten())
+}

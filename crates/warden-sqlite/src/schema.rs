@@ -1,0 +1,52 @@
+//! The tables of `migrations/sqlite`, as diesel sees them.
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    users (id) {
+        id -> Text,
+        email -> Text,
+        password_hash -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        role -> Text,
+        is_active -> Bool,
+        deactivated_at -> Nullable<TimestamptzSqlite>,
+        deactivated_by -> Nullable<Text>,
+        deactivation_reason -> Nullable<Text>,
+        token_version -> Integer,
+        created_at -> TimestamptzSqlite,
+        updated_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    audit_events (id) {
+        id -> Text,
+        user_id -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        reason -> Nullable<Text>,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    outbox (id) {
+        id -> Text,
+        action -> Text,
+        recipient -> Text,
+        recipient_name -> Text,
+        reason -> Nullable<Text>,
+        occurred_at -> TimestamptzSqlite,
+        attempts -> Integer,
+        next_attempt_at -> TimestamptzSqlite,
+        sent_at -> Nullable<TimestamptzSqlite>,
+        failed_at -> Nullable<TimestamptzSqlite>,
+        last_error -> Nullable<Text>,
+    }
+}

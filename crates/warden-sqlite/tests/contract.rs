@@ -1,0 +1,33 @@
+//! The shared storage conformance suite, each check on its own fresh database file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tempfile::TempDir;
+use warden_domain::ports::{Outbox, UserRepo};
+use warden_sqlite::SqliteStore;
+
+async fn fresh() -> (Arc<dyn UserRepo>, Arc<dyn Outbox>, TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("warden.db").display());
+    let store = SqliteStore::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    (Arc::new(store.clone()), Arc::new(store), dir)
+}
+
+warden_testkit::contract_tests!(fresh);
+
+/// The whole suite on an in-memory database (one connection), on a current-thread runtime as
+/// under `#[actix_web::main]`.
+#[tokio::test]
+async fn run_all_in_memory_on_a_current_thread_runtime() {
+    let store = SqliteStore::connect("sqlite::memory:", 8, Duration::from_secs(10))
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    warden_testkit::contract::run_all(Arc::new(store.clone()), Arc::new(store)).await;
+}
