@@ -1,1 +1,25 @@
+//! # warden-postgres
+//!
+//! The PostgreSQL adapter of Warden's storage ports: [`PgStore`] implements
+//! [`warden_domain::ports::UserRepo`] and [`warden_domain::ports::Outbox`] with diesel-async
+//! over tokio-postgres (no libpq), a deadpool pool, and the embedded migrations of
+//! `migrations/postgres`. Built for several replicas sharing one database: status changes are
+//! conditional single statements (or, for admins, a short advisory-locked transaction) and
+//! outbox claims use `FOR UPDATE SKIP LOCKED`.
+//!
+//! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
+mod errors;
+mod migrations;
+mod outbox;
+mod prepared;
+mod rows;
+mod schema;
+mod status_change;
+mod store;
+mod user_repo;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use store::PgStore;

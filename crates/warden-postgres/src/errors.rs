@@ -1,0 +1,93 @@
+//! Infrastructure errors in the terms of the domain's [`StoreError`].
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel_async::pooled_connection::deadpool::PoolError;
+use diesel_async::pooled_connection::PoolError as ManagerError;
+use warden_domain::ports::StoreError;
+
+/// Unique violation -> `Conflict` (named by its constraint); a lost or unusable connection ->
+/// `Unavailable`; anything else -> `Other`.
+pub(crate) fn from_diesel(err: DieselError) -> StoreError {
+    match &err {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            StoreError::Conflict(
+                info.constraint_name()
+                    .unwrap_or_else(|| info.message())
+                    .to_owned(),
+            )
+        }
+        // No SQLSTATE: the request never reached the server or its answer never came back.
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )
+        | DieselError::BrokenTransactionManager => StoreError::Unavailable(err.into()),
+        _ => StoreError::Other(err.into()),
+    }
+}
+
+/// Every way of not getting a connection is `Unavailable`, but a misconfigured pool.
+pub(crate) fn from_pool(err: PoolError) -> StoreError {
+    match err {
+        PoolError::Timeout(kind) => {
+            StoreError::Unavailable(anyhow!("timed out waiting for a connection ({kind:?})"))
+        }
+        PoolError::Backend(ManagerError::ConnectionError(e)) => {
+            StoreError::Unavailable(anyhow::Error::new(e).context("cannot connect to PostgreSQL"))
+        }
+        PoolError::Backend(ManagerError::QueryError(e)) => {
+            StoreError::Unavailable(anyhow::Error::new(e).context("pooled connection is broken"))
+        }
+        PoolError::Closed => StoreError::Unavailable(anyhow!("the connection pool is closed")),
+        err @ (PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_)) => {
+            StoreError::Other(anyhow::Error::new(err))
+        }
+    }
+}
+
+pub(crate) fn acquire_timed_out(after: Duration) -> StoreError {
+    StoreError::Unavailable(anyhow!(
+        "no PostgreSQL connection within {} ms",
+        after.as_millis()
+    ))
+}
+
+/// A row that does not convert into a domain value: corrupt data or a schema mismatch.
+pub(crate) fn corrupt(err: anyhow::Error) -> StoreError {
+    StoreError::Other(err.context("unreadable row"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_connection_loss_to_unavailable() {
+        let lost = DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("connection closed".to_owned()),
+        );
+        assert!(matches!(from_diesel(lost), StoreError::Unavailable(_)));
+        assert!(matches!(
+            from_pool(PoolError::Closed),
+            StoreError::Unavailable(_)
+        ));
+        assert!(matches!(
+            from_diesel(DieselError::NotFound),
+            StoreError::Other(_)
+        ));
+    }
+
+    #[test]
+    fn names_the_violated_constraint() {
+        let taken = DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation,
+            Box::new("duplicate key".to_owned()),
+        );
+        // A plain string carries no constraint name, so the message stands in.
+        assert!(matches!(from_diesel(taken), StoreError::Conflict(m) if m == "duplicate key"));
+    }
+}

@@ -1,0 +1,139 @@
+//! [`Outbox`] for [`PgStore`]: every method is one statement (one round trip). Claims use
+//! `FOR UPDATE SKIP LOCKED`, so any number of workers, in any number of processes, never claim
+//! the same entry twice within a lease.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Timestamptz};
+use diesel_async::RunQueryDsl;
+use uuid::Uuid;
+use warden_domain::ports::{Outbox, OutboxStats, PendingNotification, StoreError};
+
+use crate::errors::{corrupt, from_diesel};
+use crate::prepared::Prepared;
+use crate::rows::{ClaimedRow, StatsRow};
+use crate::schema::outbox;
+use crate::PgStore;
+
+/// $1 now, $2 lease end, $3 limit. Due entries, oldest due first; locked ones (being claimed
+/// right now by another worker) are skipped, and one claimed by a transaction that committed
+/// meanwhile is re-checked and no longer due.
+const CLAIM_DUE: &str = "\
+WITH due AS MATERIALIZED (
+    SELECT id, next_attempt_at FROM outbox
+     WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+     ORDER BY next_attempt_at, id
+     LIMIT $3
+       FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE outbox SET next_attempt_at = $2, attempts = outbox.attempts + 1
+      FROM due
+     WHERE outbox.id = due.id
+ RETURNING outbox.id, outbox.action, outbox.recipient, outbox.recipient_name, outbox.reason,
+           outbox.occurred_at, outbox.attempts, due.next_attempt_at AS due_at
+)
+SELECT id, action, recipient, recipient_name, reason, occurred_at, attempts
+  FROM claimed ORDER BY due_at, id";
+
+/// Pending counts through the `outbox_due` partial index.
+const STATS: &str = "\
+SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) AS pending,
+       (SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL) AS failed";
+
+/// Longest error text kept on an entry.
+const MAX_ERROR_CHARS: usize = 2000;
+
+#[async_trait]
+impl Outbox for PgStore {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingNotification>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn().await?;
+        Prepared(
+            diesel::sql_query(CLAIM_DUE)
+                .bind::<Timestamptz, _>(now)
+                .bind::<Timestamptz, _>(lease_until)
+                .bind::<BigInt, _>(i64::from(limit)),
+        )
+        .load::<ClaimedRow>(&mut conn)
+        .await
+        .map_err(from_diesel)?
+        .into_iter()
+        .map(PendingNotification::try_from)
+        .collect::<anyhow::Result<_>>()
+        .map_err(corrupt)
+    }
+
+    async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::update(outbox::table.find(id))
+            .set(outbox::sent_at.eq(at))
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(from_diesel)
+    }
+
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::next_attempt_at.eq(next_attempt_at),
+                outbox::last_error.eq(clip(error)),
+            ))
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(from_diesel)
+    }
+
+    async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        diesel::update(outbox::table.find(id))
+            .set((outbox::failed_at.eq(at), outbox::last_error.eq(clip(error))))
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(from_diesel)
+    }
+
+    async fn stats(&self) -> Result<OutboxStats, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = Prepared(diesel::sql_query(STATS))
+            .get_result::<StatsRow>(&mut conn)
+            .await
+            .map_err(from_diesel)?;
+        OutboxStats::try_from(row).map_err(corrupt)
+    }
+}
+
+fn clip(text: &str) -> &str {
+    match text.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clips_long_errors_on_a_char_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(MAX_ERROR_CHARS + 5);
+        assert_eq!(clip(&long).chars().count(), MAX_ERROR_CHARS);
+    }
+}

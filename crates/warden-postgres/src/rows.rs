@@ -1,0 +1,264 @@
+//! The rows this adapter reads and writes, and their conversion into domain values. Private: the
+//! rest of the crate hands out domain types only.
+
+use anyhow::{anyhow, Context};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
+use uuid::Uuid;
+use warden_domain::ports::{OutboxStats, PendingNotification};
+use warden_domain::{
+    AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, Reason, Role,
+    StatusAction, User, UserId,
+};
+
+use crate::schema::{audit_events, outbox, users};
+
+/// A `users` row without its password hash.
+#[derive(Debug, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct UserRow {
+    id: Uuid,
+    email: String,
+    first_name: String,
+    last_name: String,
+    role: String,
+    is_active: bool,
+    deactivated_at: Option<DateTime<Utc>>,
+    deactivated_by: Option<Uuid>,
+    deactivation_reason: Option<String>,
+    token_version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    pub(crate) fn is_active(&self) -> bool {
+        self.is_active
+    }
+
+    pub(crate) fn is_admin(&self) -> bool {
+        self.role == Role::Admin.as_str()
+    }
+
+    #[cfg(test)]
+    pub(crate) fn sample(is_active: bool, role: &str) -> Self {
+        let at = Utc::now();
+        UserRow {
+            id: Uuid::now_v7(),
+            email: "ada@example.com".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            role: role.into(),
+            is_active,
+            deactivated_at: (!is_active).then_some(at),
+            deactivated_by: None,
+            deactivation_reason: Some("spam".into()),
+            token_version: 2,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = anyhow::Error;
+
+    fn try_from(row: UserRow) -> anyhow::Result<Self> {
+        let status = if row.is_active {
+            AccountStatus::Active
+        } else {
+            AccountStatus::Deactivated(Deactivation {
+                at: row
+                    .deactivated_at
+                    .context("inactive user without deactivated_at")?,
+                by: row.deactivated_by.map(UserId::from_uuid),
+                reason: reason(row.deactivation_reason)?,
+            })
+        };
+        Ok(User {
+            id: UserId::from_uuid(row.id),
+            email: email(&row.email)?,
+            first_name: row.first_name,
+            last_name: row.last_name,
+            role: Role::parse(&row.role).with_context(|| format!("stored role {:?}", row.role))?,
+            status,
+            token_version: row.token_version,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// What a status-change statement returns: the target as it is after the statement, and whether
+/// this statement changed it (`applied`). No row: no such user.
+#[derive(Debug, QueryableByName)]
+pub(crate) struct StatusRow {
+    #[diesel(sql_type = Bool)]
+    pub(crate) applied: bool,
+    #[diesel(embed)]
+    pub(crate) user: UserRow,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct NewUserRow<'a> {
+    id: Uuid,
+    email: &'a str,
+    password_hash: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    role: &'a str,
+    is_active: bool,
+    token_version: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl<'a> From<&'a NewUser> for NewUserRow<'a> {
+    fn from(user: &'a NewUser) -> Self {
+        Self {
+            id: *user.id.as_uuid(),
+            email: user.email.as_str(),
+            password_hash: user.password_hash.as_str(),
+            first_name: &user.first_name,
+            last_name: &user.last_name,
+            role: user.role.as_str(),
+            is_active: true,
+            token_version: 0,
+            created_at: user.created_at,
+            updated_at: user.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Queryable, Selectable)]
+#[diesel(table_name = audit_events, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct AuditEventRow {
+    id: Uuid,
+    user_id: Uuid,
+    actor_id: Option<Uuid>,
+    action: String,
+    reason: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl TryFrom<AuditEventRow> for AuditEvent {
+    type Error = anyhow::Error;
+
+    fn try_from(row: AuditEventRow) -> anyhow::Result<Self> {
+        Ok(AuditEvent {
+            id: row.id,
+            user_id: UserId::from_uuid(row.user_id),
+            actor_id: row.actor_id.map(UserId::from_uuid),
+            action: action(&row.action)?,
+            reason: reason(row.reason)?,
+            at: row.created_at,
+        })
+    }
+}
+
+/// An outbox entry just claimed for delivery.
+#[derive(Debug, QueryableByName)]
+#[diesel(table_name = outbox, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct ClaimedRow {
+    id: Uuid,
+    action: String,
+    recipient: String,
+    recipient_name: String,
+    reason: Option<String>,
+    occurred_at: DateTime<Utc>,
+    attempts: i32,
+}
+
+impl TryFrom<ClaimedRow> for PendingNotification {
+    type Error = anyhow::Error;
+
+    fn try_from(row: ClaimedRow) -> anyhow::Result<Self> {
+        Ok(PendingNotification {
+            notification: Notification {
+                id: row.id,
+                action: action(&row.action)?,
+                to: email(&row.recipient)?,
+                name: row.recipient_name,
+                reason: reason(row.reason)?,
+                occurred_at: row.occurred_at,
+            },
+            attempts: u32::try_from(row.attempts)
+                .with_context(|| format!("negative attempt count {}", row.attempts))?,
+        })
+    }
+}
+
+#[derive(Debug, QueryableByName)]
+pub(crate) struct StatsRow {
+    #[diesel(sql_type = BigInt)]
+    pending: i64,
+    #[diesel(sql_type = BigInt)]
+    failed: i64,
+}
+
+impl TryFrom<StatsRow> for OutboxStats {
+    type Error = anyhow::Error;
+
+    fn try_from(row: StatsRow) -> anyhow::Result<Self> {
+        Ok(OutboxStats {
+            pending: u64::try_from(row.pending)?,
+            failed: u64::try_from(row.failed)?,
+        })
+    }
+}
+
+fn email(text: &str) -> anyhow::Result<EmailAddress> {
+    EmailAddress::parse(text).map_err(|_| anyhow!("stored email address {text:?} is invalid"))
+}
+
+fn action(text: &str) -> anyhow::Result<StatusAction> {
+    StatusAction::parse(text).with_context(|| format!("stored action {text:?}"))
+}
+
+fn reason(text: Option<String>) -> anyhow::Result<Option<Reason>> {
+    match text {
+        None => Ok(None),
+        Some(text) => Reason::parse(&text).context("stored reason"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(is_active: bool, deactivated_at: Option<DateTime<Utc>>) -> UserRow {
+        UserRow {
+            deactivated_at,
+            ..UserRow::sample(is_active, "admin")
+        }
+    }
+
+    #[test]
+    fn converts_a_deactivated_user() {
+        let at = Utc::now();
+        let user = User::try_from(row(false, Some(at))).unwrap();
+        assert!(user.is_admin() && !user.is_active());
+        match user.status {
+            AccountStatus::Deactivated(d) => {
+                assert_eq!(d.at, at);
+                assert_eq!(d.reason.map(|r| r.to_string()).as_deref(), Some("spam"));
+            }
+            AccountStatus::Active => panic!("should be deactivated"),
+        }
+    }
+
+    #[test]
+    fn refuses_corrupt_rows() {
+        assert!(User::try_from(row(false, None)).is_err());
+        let mut bad_role = row(true, None);
+        bad_role.role = "root".into();
+        assert!(User::try_from(bad_role).is_err());
+        let negative = StatsRow {
+            pending: -1,
+            failed: 0,
+        };
+        assert!(OutboxStats::try_from(negative).is_err());
+    }
+}

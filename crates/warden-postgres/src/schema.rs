@@ -1,0 +1,46 @@
+//! Diesel's view of `migrations/postgres` (kept by hand; the migration is the source of truth).
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        password_hash -> Text,
+        first_name -> Text,
+        last_name -> Text,
+        role -> Text,
+        is_active -> Bool,
+        deactivated_at -> Nullable<Timestamptz>,
+        deactivated_by -> Nullable<Uuid>,
+        deactivation_reason -> Nullable<Text>,
+        token_version -> Integer,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        actor_id -> Nullable<Uuid>,
+        action -> Text,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Uuid,
+        action -> Text,
+        recipient -> Text,
+        recipient_name -> Text,
+        reason -> Nullable<Text>,
+        occurred_at -> Timestamptz,
+        attempts -> Integer,
+        next_attempt_at -> Timestamptz,
+        sent_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+    }
+}

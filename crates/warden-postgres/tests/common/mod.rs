@@ -1,0 +1,93 @@
+//! Shared by the integration tests: a fresh, migrated store in a schema of its own, or a skip.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+use warden_domain::ports::UserRepo;
+use warden_domain::{
+    EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange, User, UserId,
+};
+use warden_postgres::testing::TestSchema;
+use warden_postgres::PgStore;
+
+pub const DATABASE_URL_VAR: &str = "WARDEN_TEST_DATABASE_URL";
+
+/// The PostgreSQL to test against, or `None` (after saying the test is skipped, and why).
+pub fn database_url(test: &str) -> Option<String> {
+    match std::env::var(DATABASE_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            println!(
+                "skipped {test}: {DATABASE_URL_VAR} is not set \
+                 (e.g. postgres://postgres@127.0.0.1:5432/test)"
+            );
+            None
+        }
+    }
+}
+
+/// A migrated store in its own schema. Fields drop in order: the pool, then the schema.
+pub struct Db {
+    pub store: PgStore,
+    pub schema: TestSchema,
+}
+
+impl Db {
+    pub async fn fresh(test: &str) -> Option<Db> {
+        let base = database_url(test)?;
+        let schema = TestSchema::create(&base).await.expect("create test schema");
+        let store = connect(schema.url()).await;
+        store.migrate().await.expect("migrate");
+        Some(Db { store, schema })
+    }
+
+    /// Another process's view of the same database: a second pool on the same schema.
+    pub async fn replica(&self) -> PgStore {
+        connect(self.schema.url()).await
+    }
+
+    pub fn users(&self) -> Arc<dyn UserRepo> {
+        Arc::new(self.store.clone())
+    }
+}
+
+pub async fn connect(url: &str) -> PgStore {
+    PgStore::connect(url, 8, Duration::from_secs(10))
+        .await
+        .expect("connect")
+}
+
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub fn new_user(role: Role, first_name: &str) -> NewUser {
+    NewUser {
+        id: UserId::generate(),
+        email: EmailAddress::parse(&format!("{}@example.com", Uuid::now_v7().simple())).unwrap(),
+        password_hash: PasswordHash::new("$argon2id$test".into()),
+        first_name: first_name.into(),
+        last_name: "Tester".into(),
+        role,
+        created_at: now(),
+    }
+}
+
+pub async fn create(users: &dyn UserRepo, role: Role, first_name: &str) -> User {
+    users.create(new_user(role, first_name)).await.unwrap()
+}
+
+pub fn change(action: StatusAction, target: &User, actor: &User) -> StatusChange {
+    StatusChange {
+        action,
+        target: target.id,
+        actor: actor.id,
+        reason: None,
+        at: now(),
+        event_id: Uuid::now_v7(),
+        notification_id: Uuid::now_v7(),
+    }
+}
