@@ -1,1 +1,18 @@
+//! # warden
+//!
+//! The Warden service: an actix-web HTTP API and an operator CLI over the `warden-domain` use
+//! cases, with PostgreSQL or SQLite storage, lettre mail and JWT credentials.
 
+pub mod adapters;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod routes;
+pub mod services;
+pub mod state;
+pub mod telemetry;
+pub mod worker;
+
+pub use app::Application;
+pub use config::Config;

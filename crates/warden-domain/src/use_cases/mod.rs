@@ -6,12 +6,14 @@ mod change_status;
 mod create_user;
 mod deliver_notifications;
 mod issue_token;
+mod user_queries;
 
 pub use authenticate::*;
 pub use change_status::*;
 pub use create_user::*;
 pub use deliver_notifications::*;
 pub use issue_token::*;
+pub use user_queries::*;
 
 #[cfg(test)]
 mod test_support;

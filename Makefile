@@ -1,0 +1,23 @@
+# Everyday commands. The README's two commands (`cargo run`, `cargo test`) need nothing else.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: run test test-postgres lint fmt ci
+
+run: ## Serve on the embedded default (SQLite file and .eml mail under ./data)
+	cargo run
+
+test: ## The whole suite on embedded SQLite
+	cargo test
+
+test-postgres: ## The same suite against PostgreSQL ($(PG_URL))
+	WARDEN_TEST_DATABASE_URL=$(PG_URL) cargo test
+
+lint: ## Formatting check and clippy with warnings as errors
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+ci: ## What CI runs
+	bash .ci/run

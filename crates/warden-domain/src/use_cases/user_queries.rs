@@ -1,0 +1,88 @@
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::Admin;
+use crate::ports::{StoreError, UserRepo};
+use crate::{AuditEvent, User, UserId};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// No such user; an id that is not a user id at all is reported the same way.
+    #[error("user not found")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One page of a user's audit trail, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPage {
+    pub events: Vec<AuditEvent>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next_cursor: Option<Uuid>,
+}
+
+/// What admins may look up about an account: its status and its lifecycle history.
+#[derive(Clone)]
+pub struct UserQueries {
+    users: Arc<dyn UserRepo>,
+}
+
+impl UserQueries {
+    pub const DEFAULT_PAGE: u32 = 20;
+    pub const MAX_PAGE: u32 = 100;
+
+    pub fn new(users: Arc<dyn UserRepo>) -> Self {
+        Self { users }
+    }
+
+    /// # Errors
+    /// [`QueryError::NotFound`] for an unknown or malformed id.
+    pub async fn get(&self, _admin: &Admin, id: &str) -> Result<User, QueryError> {
+        let id = UserId::parse(id).map_err(|_| QueryError::NotFound)?;
+        self.users
+            .find_by_id(&id)
+            .await?
+            .ok_or(QueryError::NotFound)
+    }
+
+    /// The user's lifecycle events, newest first, `limit` (clamped to 1..=[`Self::MAX_PAGE`])
+    /// at a time, continuing after the event `after`.
+    ///
+    /// # Errors
+    /// [`QueryError::NotFound`] for an unknown or malformed id.
+    pub async fn events(
+        &self,
+        admin: &Admin,
+        id: &str,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<EventPage, QueryError> {
+        let user = self.get(admin, id).await?;
+        let limit = limit.clamp(1, Self::MAX_PAGE);
+        // One extra row tells whether another page follows.
+        let mut events = self.users.events(&user.id, after, limit + 1).await?;
+        let more = events.len() > limit as usize;
+        events.truncate(limit as usize);
+        let next_cursor = if more {
+            events.last().map(|e| e.id)
+        } else {
+            None
+        };
+        Ok(EventPage {
+            events,
+            next_cursor,
+        })
+    }
+}
+
+impl std::fmt::Debug for UserQueries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UserQueries")
+    }
+}
+
+#[cfg(test)]
+#[path = "user_queries_tests.rs"]
+mod tests;

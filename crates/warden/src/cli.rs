@@ -1,0 +1,143 @@
+//! The `warden` command line. Operator commands run the same use cases as HTTP.
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Parser, Subcommand};
+use warden_domain::use_cases::NewAccount;
+use warden_domain::{EmailAddress, Password, Reason, Role};
+
+use crate::app::{open, Application};
+use crate::config::Config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warden",
+    version,
+    about = "Deactivate and reactivate user accounts, audited and notified."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations, then run the HTTP server and the outbox worker (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Print a signed access token for an active account, alone on one line.
+    Token {
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an active account and print its id alone on one line.
+    Create(CreateArgs),
+    /// Deactivate an account as the named admin (same rules as the HTTP API).
+    Deactivate(ChangeArgs),
+    /// Reactivate an account as the named admin (same rules as the HTTP API).
+    Reactivate(ChangeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    password: String,
+    /// Make the account an administrator.
+    #[arg(long)]
+    admin: bool,
+    #[arg(long, default_value = "")]
+    first_name: String,
+    #[arg(long, default_value = "")]
+    last_name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    #[arg(long)]
+    user_id: String,
+    /// Email of the active admin on whose authority the change is made.
+    #[arg(long)]
+    by: String,
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+/// Runs one command to completion.
+///
+/// # Errors
+/// A one-line, user-facing reason.
+pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(config.clone()).await?;
+            tracing::info!(addr = %config.addr, port = app.port(), "warden listening");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            open(&config).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::User(UserCommand::Create(args)) => {
+            let (_, services) = open(&config).await?;
+            let password =
+                Password::parse(&args.password).map_err(|e| anyhow!("--password {e}"))?;
+            let role = if args.admin { Role::Admin } else { Role::User };
+            let user = services
+                .create_user
+                .execute(NewAccount {
+                    email: args.email,
+                    password,
+                    first_name: args.first_name,
+                    last_name: args.last_name,
+                    role,
+                })
+                .await?;
+            println!("{}", user.id);
+        }
+        Command::User(UserCommand::Deactivate(args)) => change_status(&config, args, true).await?,
+        Command::User(UserCommand::Reactivate(args)) => change_status(&config, args, false).await?,
+        Command::Token { email } => {
+            let (_, services) = open(&config).await?;
+            let token = services.issue_token.for_email(&email).await?;
+            println!("{}", token.expose());
+        }
+    }
+    Ok(())
+}
+
+async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> anyhow::Result<()> {
+    let (_, services) = open(config).await?;
+    let by = EmailAddress::parse(&args.by).map_err(|e| anyhow!("--by {e}"))?;
+    let reason = match args.reason.as_deref() {
+        Some(text) => Reason::parse(text).map_err(|e| anyhow!("--reason {e}"))?,
+        None => None,
+    };
+    let admin = services.auth.admin_by_email(&by).await.context("--by")?;
+    let user = if deactivate {
+        services
+            .deactivate
+            .execute(&admin, &args.user_id, reason)
+            .await?
+    } else {
+        services
+            .reactivate
+            .execute(&admin, &args.user_id, reason)
+            .await?
+    };
+    // Deliver the notification now rather than waiting for a server's worker; a failure here
+    // is not lost, the entry stays in the outbox.
+    if let Err(error) = services.deliver.run_once().await {
+        tracing::warn!(error = ?error, "notification left in the outbox for the server to send");
+    }
+    println!("{}", user.id);
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Typed configuration, read once from the environment. Secrets are `SecretString`s and never
+//! appear in `Debug` output.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `postgres://...` or `sqlite://PATH`; may hold a password.
+    pub database_url: SecretString,
+    pub addr: SocketAddr,
+    /// Where the default SQLite file, the generated JWT secret and `.eml` mail live.
+    pub data_dir: PathBuf,
+    /// `None`: a random secret is created once in `data_dir` and reused.
+    pub jwt_secret: Option<SecretString>,
+    pub jwt_ttl: Duration,
+    /// `None`: mail is written as `.eml` files under `data_dir/mail`.
+    pub smtp_url: Option<SecretString>,
+    pub mail_from: String,
+    pub db_max_connections: usize,
+    pub db_timeout: Duration,
+    /// How often the outbox worker looks for due notifications when nothing wakes it.
+    pub outbox_poll: Duration,
+    pub log_format: LogFormat,
+    /// HTTP worker threads; 0 means one per core.
+    pub http_workers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A bad configuration value. Its text names the variable and says what is wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/warden.db";
+pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+pub const DEFAULT_MAIL_FROM: &str = "Warden <no-reply@warden.localhost>";
+
+impl Config {
+    /// # Errors
+    /// The first variable whose value cannot be used.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads every setting through `lookup`, so tests need not touch the process environment.
+    ///
+    /// # Errors
+    /// The first variable whose value cannot be used.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if !(database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://")
+            || database_url.starts_with("sqlite:"))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with postgres://, postgresql:// or sqlite://",
+            ));
+        }
+        let addr = get("WARDEN_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
+        let addr = addr.parse().map_err(|_| {
+            invalid(
+                "WARDEN_ADDR",
+                "must be an IP address and port, like 127.0.0.1:8080",
+            )
+        })?;
+        let jwt_secret = get("JWT_SECRET");
+        if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("JWT_SECRET", "must be at least 32 bytes long"));
+        }
+        let smtp_url = get("SMTP_URL");
+        if let Some(url) = &smtp_url {
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://"));
+            }
+        }
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(_) => return Err(invalid("LOG_FORMAT", "must be text or json")),
+        };
+        Ok(Self {
+            database_url: database_url.into(),
+            addr,
+            data_dir: get("WARDEN_DATA_DIR")
+                .unwrap_or_else(|| "data".into())
+                .into(),
+            jwt_secret: jwt_secret.map(Into::into),
+            jwt_ttl: Duration::from_secs(number(&get, "JWT_TTL_SECONDS", 3600, 1..=31_536_000)?),
+            smtp_url: smtp_url.map(Into::into),
+            mail_from: get("MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
+            db_max_connections: number(&get, "WARDEN_DB_MAX_CONNECTIONS", 16, 1..=1000)? as usize,
+            db_timeout: Duration::from_millis(number(
+                &get,
+                "WARDEN_DB_TIMEOUT_MS",
+                5000,
+                1..=600_000,
+            )?),
+            outbox_poll: Duration::from_millis(number(
+                &get,
+                "WARDEN_OUTBOX_POLL_MS",
+                2000,
+                10..=3_600_000,
+            )?),
+            log_format,
+            http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<u64, ConfigError> {
+    let Some(text) = get(var) else {
+        return Ok(default);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(invalid(
+            var,
+            &format!(
+                "must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
+fn invalid(var: &'static str, problem: &str) -> ConfigError {
+    ConfigError {
+        var,
+        problem: problem.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_embedded_sqlite_and_eml_files() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.database_url.expose_secret(), DEFAULT_DATABASE_URL);
+        assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
+        assert!(config.smtp_url.is_none() && config.jwt_secret.is_none());
+        assert_eq!(config.jwt_ttl, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("DATABASE_URL", "mysql://x"),
+            ("WARDEN_ADDR", "localhost"),
+            ("JWT_SECRET", "short"),
+            ("JWT_TTL_SECONDS", "-5"),
+            ("JWT_TTL_SECONDS", "0"),
+            ("SMTP_URL", "http://mail"),
+            ("LOG_FORMAT", "xml"),
+            ("WARDEN_DB_MAX_CONNECTIONS", "lots"),
+        ] {
+            let err = config(&[(var, value)]).unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://app:hunter2hunter2@db/warden"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-topsecret"),
+            ("SMTP_URL", "smtp://user:mailpass@mail:25"),
+        ])
+        .unwrap();
+        let printed = format!("{config:?}");
+        for secret in ["hunter2", "topsecret", "mailpass"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+    }
+}

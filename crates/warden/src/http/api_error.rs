@@ -1,0 +1,205 @@
+use std::borrow::Cow;
+use std::fmt;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use serde_json::{json, Value};
+use warden_domain::ports::StoreError;
+use warden_domain::use_cases::{
+    AccessError, DeactivateError, IssueTokenError, QueryError, ReactivateError,
+};
+
+/// Every error a client can see, with its public message. Internal causes are logged (inside the
+/// request's span, so with its request id) when the error is made, and never leave the process.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: Cow<'static, str>,
+    data: Value,
+    retry_after_seconds: Option<u32>,
+}
+
+/// One invalid input field, as listed in a 422's `data.errors`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: Cow<'static, str>,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}
+
+pub const INTERNAL_MESSAGE: &str = "An unexpected error occurred.";
+pub const UNAVAILABLE_MESSAGE: &str = "Service temporarily unavailable";
+pub const ADMIN_UNAUTHENTICATED: &str = "Could not validate admin credentials";
+pub const USER_UNAUTHENTICATED: &str = "Could not validate credentials";
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            data: json!({}),
+            retry_after_seconds: None,
+        }
+    }
+
+    pub fn bad_request(message: &'static str) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub fn not_found(message: &'static str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "You do not have permission to access this resource",
+        )
+    }
+
+    pub fn invalid_input(errors: Vec<FieldError>) -> Self {
+        let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input");
+        error.data = json!({ "errors": errors });
+        error
+    }
+
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
+    }
+
+    /// A 500 whose cause is logged here and never shown.
+    pub fn internal(cause: &dyn fmt::Debug) -> Self {
+        tracing::error!(cause = ?cause, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
+    }
+
+    /// A 503 for a dependency that may come back; clients are told when to retry.
+    pub fn unavailable(cause: &dyn fmt::Debug) -> Self {
+        tracing::warn!(cause = ?cause, "dependency unavailable");
+        let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE);
+        error.retry_after_seconds = Some(1);
+        error
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn data(&self) -> &Value {
+        &self.data
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status.as_u16(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = super::Envelope::new(self.status, self.message.clone(), self.data.clone());
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after_seconds {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(body)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::unavailable(&error),
+            StoreError::Conflict(_) | StoreError::Other(_) => Self::internal(&error),
+        }
+    }
+}
+
+impl ApiError {
+    /// For routes open to any signed-in account.
+    pub fn user_access(error: AccessError) -> Self {
+        access(error, USER_UNAUTHENTICATED)
+    }
+}
+
+/// For admin routes.
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        access(error, ADMIN_UNAUTHENTICATED)
+    }
+}
+
+fn access(error: AccessError, unauthenticated: &'static str) -> ApiError {
+    match error {
+        AccessError::Unauthenticated(why) => {
+            tracing::info!(why = %why, "credentials refused");
+            ApiError::new(StatusCode::UNAUTHORIZED, unauthenticated)
+        }
+        AccessError::Forbidden => ApiError::forbidden(),
+        AccessError::Store(store) => store.into(),
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::NotFound => Self::not_found("User not found"),
+            QueryError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<DeactivateError> for ApiError {
+    fn from(error: DeactivateError) -> Self {
+        match error {
+            DeactivateError::NotFound => Self::not_found("User not found"),
+            DeactivateError::AlreadyDeactivated => Self::bad_request("User is already deactivated"),
+            DeactivateError::SelfDeactivation => {
+                Self::bad_request("You cannot deactivate your own account")
+            }
+            DeactivateError::LastActiveAdmin => {
+                Self::bad_request("Cannot deactivate the last active admin")
+            }
+            DeactivateError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ReactivateError> for ApiError {
+    fn from(error: ReactivateError) -> Self {
+        match error {
+            ReactivateError::NotFound => Self::not_found("User not found"),
+            ReactivateError::AlreadyActive => Self::bad_request("User is already active"),
+            ReactivateError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<IssueTokenError> for ApiError {
+    fn from(error: IssueTokenError) -> Self {
+        match error {
+            IssueTokenError::InvalidCredentials => {
+                Self::new(StatusCode::UNAUTHORIZED, "Invalid email or password")
+            }
+            IssueTokenError::Deactivated => {
+                Self::new(StatusCode::FORBIDDEN, "User account is deactivated")
+            }
+            IssueTokenError::Internal(_) => Self::internal(&error),
+            IssueTokenError::Store(store) => store.into(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! The HTTP edge: the response envelope, the one public error type, request parsing helpers and
+//! the middleware that gives every response a request id and an envelope.
+
+mod api_error;
+mod bearer;
+mod envelope;
+mod fallback;
+mod fields;
+mod json_body;
+mod request_context;
+
+pub use api_error::{ApiError, FieldError};
+pub use bearer::bearer_token;
+pub use envelope::Envelope;
+pub use fallback::{method_not_allowed, route_not_found};
+pub use fields::Fields;
+pub use json_body::{read_json, BODY_LIMIT};
+pub use request_context::{request_context, RequestId};

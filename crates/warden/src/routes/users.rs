@@ -1,0 +1,199 @@
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+use warden_domain::{Reason, UserId};
+
+use super::views::{EventPageView, UserView};
+use crate::http::{bearer_token, read_json, ApiError, Envelope, FieldError, Fields};
+use crate::state::AppState;
+
+/// `PATCH /api/v1/users/deactivate` `{"user_id", "reason"?}`
+pub async fn deactivate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    let input = StatusChangeInput::parse(read_json(&req, body).await?)?;
+    record_ids(admin.id(), &input.user_id);
+    state
+        .services
+        .deactivate
+        .execute(&admin, &input.user_id, input.reason)
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(Envelope::ok("User account deactivated successfully"))
+}
+
+/// `PATCH /api/v1/users/reactivate` `{"user_id", "reason"?}`
+pub async fn reactivate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    let input = StatusChangeInput::parse(read_json(&req, body).await?)?;
+    record_ids(admin.id(), &input.user_id);
+    state
+        .services
+        .reactivate
+        .execute(&admin, &input.user_id, input.reason)
+        .await?;
+    state.outbox_wakeup.notify_one();
+    Ok(Envelope::ok("User account reactivated successfully"))
+}
+
+/// `GET /api/v1/users/{user_id}`: profile and status.
+pub async fn get(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    record_ids(admin.id(), &path);
+    let user = state.services.queries.get(&admin, &path).await?;
+    Ok(Envelope::ok_with(
+        "User retrieved successfully",
+        UserView::from(&user),
+    ))
+}
+
+/// `GET /api/v1/users/{user_id}/events?limit=&cursor=`: lifecycle events, newest first.
+pub async fn events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    record_ids(admin.id(), &path);
+    let (limit, cursor) = page_params(req.query_string())?;
+    let page = state
+        .services
+        .queries
+        .events(&admin, &path, cursor, limit)
+        .await?;
+    Ok(Envelope::ok_with(
+        "User events retrieved successfully",
+        EventPageView::from(&page),
+    ))
+}
+
+fn record_ids(actor: UserId, target: &str) {
+    let span = tracing::Span::current();
+    span.record("actor_id", tracing::field::display(actor));
+    span.record("target_id", target.chars().take(64).collect::<String>());
+}
+
+/// `limit` (1..=100, default 20) and `cursor` (the `next_cursor` of the previous page).
+fn page_params(query: &str) -> Result<(u32, Option<uuid::Uuid>), ApiError> {
+    use warden_domain::use_cases::UserQueries;
+    let mut errors = Vec::new();
+    let mut limit = UserQueries::DEFAULT_PAGE;
+    let mut cursor = None;
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| ApiError::invalid_input(vec![FieldError::new("query", "is malformed")]))?;
+    for (name, value) in pairs.into_inner() {
+        match name.as_str() {
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=UserQueries::MAX_PAGE).contains(&n) => limit = n,
+                _ => errors.push(FieldError::new(
+                    "limit",
+                    "must be a whole number from 1 to 100",
+                )),
+            },
+            "cursor" => match uuid::Uuid::try_parse(&value) {
+                Ok(id) => cursor = Some(id),
+                Err(_) => errors.push(FieldError::new(
+                    "cursor",
+                    "must be a cursor from a previous page",
+                )),
+            },
+            _ => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok((limit, cursor))
+    } else {
+        Err(ApiError::invalid_input(errors))
+    }
+}
+
+/// The body of a status change.
+#[derive(Debug)]
+struct StatusChangeInput {
+    user_id: String,
+    reason: Option<Reason>,
+}
+
+impl StatusChangeInput {
+    fn parse(body: Value) -> Result<Self, ApiError> {
+        let mut fields = Fields::of(body)?;
+        let user_id = fields.required_string("user_id");
+        let reason = match fields
+            .optional_string("reason")
+            .map(|text| Reason::parse(&text))
+        {
+            Some(Ok(reason)) => reason,
+            Some(Err(too_long)) => fields.reject("reason", too_long.to_string()),
+            None => None,
+        };
+        fields.finish(user_id.map(|user_id| Self { user_id, reason }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn errors_of(body: Value) -> Vec<String> {
+        let err = StatusChangeInput::parse(body).unwrap_err();
+        assert_eq!(err.status().as_u16(), 422);
+        err.data()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn accepts_an_id_and_an_optional_reason() {
+        let input =
+            StatusChangeInput::parse(json!({"user_id": "abc", "reason": " spam "})).unwrap();
+        assert_eq!(input.user_id, "abc");
+        assert_eq!(input.reason.unwrap().as_str(), "spam");
+        let input = StatusChangeInput::parse(json!({"user_id": "abc", "reason": null})).unwrap();
+        assert!(input.reason.is_none());
+    }
+
+    #[test]
+    fn lists_every_bad_field() {
+        assert_eq!(errors_of(json!([1, 2])), ["body"]);
+        assert_eq!(errors_of(json!({})), ["user_id"]);
+        assert_eq!(errors_of(json!({"user_id": "  "})), ["user_id"]);
+        assert_eq!(errors_of(json!({"user_id": 12345})), ["user_id"]);
+        assert_eq!(
+            errors_of(json!({"user_id": 1, "reason": "x".repeat(501)})),
+            ["user_id", "reason"]
+        );
+        assert_eq!(errors_of(json!({"user_id": "a", "reason": 7})), ["reason"]);
+    }
+
+    #[test]
+    fn page_parameters_are_checked() {
+        assert_eq!(page_params("").unwrap(), (20, None));
+        let id = uuid::Uuid::now_v7();
+        assert_eq!(
+            page_params(&format!("limit=5&cursor={id}")).unwrap(),
+            (5, Some(id))
+        );
+        for bad in ["limit=0", "limit=101", "limit=x", "cursor=nope"] {
+            assert_eq!(
+                page_params(bad).unwrap_err().status().as_u16(),
+                422,
+                "{bad}"
+            );
+        }
+    }
+}

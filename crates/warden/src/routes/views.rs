@@ -1,0 +1,82 @@
+//! The public JSON shapes of domain values. Domain types carry no serde; these do.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+use warden_domain::use_cases::EventPage;
+use warden_domain::{AccountStatus, AuditEvent, User};
+
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    id: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    role: &'static str,
+    is_active: bool,
+    deactivated_at: Option<DateTime<Utc>>,
+    deactivated_by: Option<String>,
+    deactivation_reason: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<&User> for UserView {
+    fn from(user: &User) -> Self {
+        let deactivation = match &user.status {
+            AccountStatus::Active => None,
+            AccountStatus::Deactivated(d) => Some(d),
+        };
+        Self {
+            id: user.id.to_string(),
+            email: user.email.to_string(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            role: user.role.as_str(),
+            is_active: user.is_active(),
+            deactivated_at: deactivation.map(|d| d.at),
+            deactivated_by: deactivation.and_then(|d| d.by).map(|id| id.to_string()),
+            deactivation_reason: deactivation
+                .and_then(|d| d.reason.as_ref())
+                .map(|r| r.to_string()),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventView {
+    id: Uuid,
+    action: &'static str,
+    actor_id: Option<String>,
+    reason: Option<String>,
+    at: DateTime<Utc>,
+}
+
+impl From<&AuditEvent> for EventView {
+    fn from(event: &AuditEvent) -> Self {
+        Self {
+            id: event.id,
+            action: event.action.as_str(),
+            actor_id: event.actor_id.map(|id| id.to_string()),
+            reason: event.reason.as_ref().map(|r| r.to_string()),
+            at: event.at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventPageView {
+    events: Vec<EventView>,
+    next_cursor: Option<Uuid>,
+}
+
+impl From<&EventPage> for EventPageView {
+    fn from(page: &EventPage) -> Self {
+        Self {
+            events: page.events.iter().map(EventView::from).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::services::Services;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// Wakes the outbox worker right after a change commits, so the email goes out at once.
+    pub outbox_wakeup: Arc<Notify>,
+}

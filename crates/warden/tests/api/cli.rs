@@ -1,0 +1,175 @@
+//! The operator CLI, run as the real binary against the same kind of database as the server.
+
+use std::process::{Command, Output};
+
+use serde_json::json;
+use tempfile::TempDir;
+
+use crate::support::{config_for, spawn_app, test_database, Response};
+
+fn warden(database_url: &str, dir: &TempDir, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_warden"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database_url)
+        .env("WARDEN_DATA_DIR", dir.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stdout_line(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout.clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text:?}");
+    lines[0].to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_users_and_a_token_then_deactivate_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, _schema) = test_database(&dir).await;
+    let admin_id = stdout_line(&warden(
+        &database_url,
+        &dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "admin@example.com",
+            "--password",
+            "admin-password",
+            "--admin",
+        ],
+    ));
+    let user_id = stdout_line(&warden(
+        &database_url,
+        &dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "ada@example.com",
+            "--password",
+            "ada-password",
+            "--first-name",
+            "Ada",
+            "--last-name",
+            "Lovelace",
+        ],
+    ));
+    assert_ne!(admin_id, user_id);
+    uuid::Uuid::parse_str(&user_id).unwrap();
+    let token = stdout_line(&warden(
+        &database_url,
+        &dir,
+        &["token", "--email", "admin@example.com"],
+    ));
+
+    // The server, started later on the same database and data directory (so the same
+    // generated JWT secret), accepts the CLI's token.
+    let sink = warden_testkit::smtp_sink::SmtpSink::start().await.unwrap();
+    let mut config = config_for(&database_url, &dir, &sink.url());
+    config.jwt_secret = None;
+    let app = warden::Application::build(config).await.unwrap();
+    let url = format!("http://127.0.0.1:{}/api/v1/users/deactivate", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let response = reqwest::Client::new()
+        .patch(url)
+        .bearer_auth(&token)
+        .json(&json!({ "user_id": user_id }))
+        .send()
+        .await
+        .unwrap();
+    Response::read(response)
+        .await
+        .assert_envelope(200, "User account deactivated successfully");
+    let mails = sink
+        .wait_for(1, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(mails[0].to, vec!["ada@example.com".to_owned()]);
+
+    // A deactivated account gets no token.
+    let refused = warden(
+        &database_url,
+        &dir,
+        &["token", "--email", "ada@example.com"],
+    );
+    assert!(!refused.status.success());
+    assert!(refused.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_deactivation_follows_the_same_rules() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let target = app.create_user(warden_domain::Role::User).await;
+    let database_url = secrecy::ExposeSecret::expose_secret(&app.config.database_url).to_owned();
+    let id = target.id.to_string();
+    let args = [
+        "user",
+        "deactivate",
+        "--user-id",
+        &id,
+        "--by",
+        admin.email.as_str(),
+        "--reason",
+        "cli",
+    ];
+
+    assert_eq!(
+        stdout_line(&warden(&database_url, &app.data_dir, &args)),
+        id
+    );
+    assert!(!app.user(&target).await.is_active());
+    let again = warden(&database_url, &app.data_dir, &args);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already deactivated"));
+
+    let self_args = [
+        "user",
+        "deactivate",
+        "--user-id",
+        &admin.id.to_string(),
+        "--by",
+        admin.email.as_str(),
+    ];
+    let refused = warden(
+        &database_url,
+        &app.data_dir,
+        &self_args
+            .map(|s| s.to_owned())
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(!refused.status.success());
+}
+
+#[test]
+fn a_bad_setting_exits_non_zero_naming_the_variable() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, value) in [
+        ("JWT_TTL_SECONDS", "soon"),
+        ("WARDEN_ADDR", "nowhere"),
+        ("DATABASE_URL", "mysql://x"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .arg("migrate")
+            .env("WARDEN_DATA_DIR", dir.path())
+            .env(var, value)
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(var), "{stderr}");
+    }
+}
