@@ -1,18 +1,32 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
+use super::schemas::{BodyFailures, Empty, Envelope as Doc, LoginRequest};
 use super::views::UserView;
 use crate::http::{bearer_token, read_json, ApiError, Envelope, Fields};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
-struct TokenView {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
     access_token: String,
+    #[schema(value_type = String, example = "bearer")]
     token_type: &'static str,
     expires_in: u64,
 }
 
-/// `POST /api/v1/auth/login` `{"email", "password"}`
+/// Sign in with email and password; returns a bearer access token.
+#[utoipa::path(
+    post, path = "/api/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "`Login successful`", body = Doc<TokenView>),
+        (status = 401, description = "`Invalid email or password` (the same for an unknown email)", body = Doc<Empty>),
+        (status = 403, description = "`User account is deactivated` (only with the right password)", body = Doc<Empty>),
+        (status = 500, description = "`An unexpected error occurred.`", body = Doc<Empty>),
+        (status = 503, description = "`Service temporarily unavailable`", body = Doc<Empty>),
+        BodyFailures,
+    )
+)]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -33,7 +47,17 @@ pub async fn login(
     ))
 }
 
-/// `GET /api/v1/users/me`: the signed-in account.
+/// The signed-in account's profile and status.
+#[utoipa::path(
+    get, path = "/api/v1/users/me", tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`User retrieved successfully`", body = Doc<UserView>),
+        (status = 401, description = "`Could not validate credentials`", body = Doc<Empty>),
+        (status = 500, description = "`An unexpected error occurred.`", body = Doc<Empty>),
+        (status = 503, description = "`Service temporarily unavailable`", body = Doc<Empty>),
+    )
+)]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     let user = state
         .services

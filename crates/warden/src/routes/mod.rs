@@ -1,44 +1,84 @@
 //! The HTTP routes. Each handler authenticates, parses its input, calls one use case and maps
 //! the outcome to the envelope; rules live in the domain.
+//!
+//! Every API route is listed once, in [`api_routes!`] below: that one list registers it with
+//! actix (a wrong method on its path answers 405 with `Allow`), names it in [`ROUTES`], and puts
+//! its handler's `#[utoipa::path]` into the OpenAPI document, so the spec cannot miss a route.
 
 mod auth;
+pub mod openapi;
+mod schemas;
 mod users;
 mod views;
 
 use actix_web::web;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
 
+use self::openapi::BearerAuth;
 use crate::http::method_not_allowed;
 
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path),* $(,)?) => {
+        fn configure_api(cfg: &mut web::ServiceConfig) {
+            $(
+                cfg.service(
+                    web::resource($path)
+                        .route(web::$method().to($handler))
+                        .default_service(method_not_allowed(allow(stringify!($method)))),
+                );
+            )*
+        }
+
+        /// Every API route as `(method, path)`, in registration order.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        /// The OpenAPI document of [`ROUTES`].
+        #[derive(Debug, OpenApi)]
+        #[openapi(
+            info(title = "Warden", description = "Deactivate and reactivate user accounts, audited and notified."),
+            paths($($handler),*),
+            modifiers(&BearerAuth),
+            tags(
+                (name = "auth", description = "Sign-in and the signed-in account"),
+                (name = "users", description = "Admin account lifecycle"),
+            ),
+        )]
+        pub struct ApiDoc;
+    };
+}
+
+// Fixed paths come before `/users/{user_id}`, so that they win.
+api_routes! {
+    post "/api/v1/auth/login" => auth::login,
+    get "/api/v1/users/me" => auth::me,
+    patch "/api/v1/users/deactivate" => users::deactivate,
+    patch "/api/v1/users/reactivate" => users::reactivate,
+    get "/api/v1/users/{user_id}" => users::get,
+    get "/api/v1/users/{user_id}/events" => users::events,
+}
+
+/// Registers the API, the OpenAPI document and the Swagger UI.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Fixed paths before `/users/{user_id}`, so that they win.
+    configure_api(cfg);
     cfg.service(
-        web::resource("/api/v1/auth/login")
-            .route(web::post().to(auth::login))
-            .default_service(method_not_allowed("POST")),
+        SwaggerUi::new(format!("{}/{{_:.*}}", openapi::UI_PATH))
+            .url(openapi::SPEC_PATH, ApiDoc::openapi()),
     )
-    .service(
-        web::resource("/api/v1/users/me")
-            .route(web::get().to(auth::me))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/users/deactivate")
-            .route(web::patch().to(users::deactivate))
-            .default_service(method_not_allowed("PATCH")),
-    )
-    .service(
-        web::resource("/api/v1/users/reactivate")
-            .route(web::patch().to(users::reactivate))
-            .default_service(method_not_allowed("PATCH")),
-    )
-    .service(
-        web::resource("/api/v1/users/{user_id}")
-            .route(web::get().to(users::get))
-            .default_service(method_not_allowed("GET")),
-    )
-    .service(
-        web::resource("/api/v1/users/{user_id}/events")
-            .route(web::get().to(users::events))
-            .default_service(method_not_allowed("GET")),
-    );
+    .service(web::resource(openapi::UI_PATH).to(|| async {
+        actix_web::HttpResponse::PermanentRedirect()
+            .insert_header(("location", format!("{}/", openapi::UI_PATH)))
+            .finish()
+    }));
+}
+
+fn allow(method: &str) -> &'static str {
+    match method {
+        "get" => "GET",
+        "post" => "POST",
+        "put" => "PUT",
+        "patch" => "PATCH",
+        "delete" => "DELETE",
+        _ => "",
+    }
 }

@@ -2,11 +2,22 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 use warden_domain::{Reason, UserId};
 
+use super::schemas::{AdminFailures, BodyFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
 use crate::http::{bearer_token, read_json, ApiError, Envelope, FieldError, Fields};
 use crate::state::AppState;
 
-/// `PATCH /api/v1/users/deactivate` `{"user_id", "reason"?}`
+/// Deactivate an account: revoke its access at once, record why, and email the user.
+#[utoipa::path(
+    patch, path = "/api/v1/users/deactivate", tag = "users",
+    security(("bearer" = [])),
+    request_body = StatusChangeRequest,
+    responses(
+        (status = 200, description = "`User account deactivated successfully`", body = Doc<Empty>),
+        (status = 400, description = "`User is already deactivated`, `You cannot deactivate your own account` or `Cannot deactivate the last active admin`", body = Doc<Empty>),
+        AdminFailures, BodyFailures,
+    )
+)]
 pub async fn deactivate(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -24,7 +35,17 @@ pub async fn deactivate(
     Ok(Envelope::ok("User account deactivated successfully"))
 }
 
-/// `PATCH /api/v1/users/reactivate` `{"user_id", "reason"?}`
+/// Reactivate an account. Tokens issued before stay revoked; the user signs in anew.
+#[utoipa::path(
+    patch, path = "/api/v1/users/reactivate", tag = "users",
+    security(("bearer" = [])),
+    request_body = StatusChangeRequest,
+    responses(
+        (status = 200, description = "`User account reactivated successfully`", body = Doc<Empty>),
+        (status = 400, description = "`User is already active`", body = Doc<Empty>),
+        AdminFailures, BodyFailures,
+    )
+)]
 pub async fn reactivate(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -42,7 +63,16 @@ pub async fn reactivate(
     Ok(Envelope::ok("User account reactivated successfully"))
 }
 
-/// `GET /api/v1/users/{user_id}`: profile and status.
+/// An account's profile and status, including who deactivated it, when and why.
+#[utoipa::path(
+    get, path = "/api/v1/users/{user_id}", tag = "users",
+    security(("bearer" = [])),
+    params(("user_id" = String, Path, description = "The account's id")),
+    responses(
+        (status = 200, description = "`User retrieved successfully`", body = Doc<UserView>),
+        AdminFailures,
+    )
+)]
 pub async fn get(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -57,7 +87,21 @@ pub async fn get(
     ))
 }
 
-/// `GET /api/v1/users/{user_id}/events?limit=&cursor=`: lifecycle events, newest first.
+/// An account's lifecycle events, newest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/users/{user_id}/events", tag = "users",
+    security(("bearer" = [])),
+    params(
+        ("user_id" = String, Path, description = "The account's id"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Events per page (default 20)"),
+        ("cursor" = Option<String>, Query, format = Uuid, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "`User events retrieved successfully`", body = Doc<EventPageView>),
+        (status = 422, description = "`Invalid input`: a bad `limit` or `cursor`", body = Doc<super::schemas::InvalidInput>),
+        AdminFailures,
+    )
+)]
 pub async fn events(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -6,12 +6,14 @@ use uuid::Uuid;
 use warden_domain::use_cases::EventPage;
 use warden_domain::{AccountStatus, AuditEvent, User};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
+    #[schema(format = Uuid)]
     id: String,
     email: String,
     first_name: String,
     last_name: String,
+    #[schema(value_type = String, example = "user")]
     role: &'static str,
     is_active: bool,
     deactivated_at: Option<DateTime<Utc>>,
@@ -45,9 +47,10 @@ impl From<&User> for UserView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     id: Uuid,
+    #[schema(value_type = String, example = "deactivated")]
     action: &'static str,
     actor_id: Option<String>,
     reason: Option<String>,
@@ -66,7 +69,7 @@ impl From<&AuditEvent> for EventView {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventPageView {
     events: Vec<EventView>,
     next_cursor: Option<Uuid>,

@@ -8,5 +8,6 @@ mod deactivate;
 mod envelope;
 mod failures;
 mod lifecycle;
+mod openapi;
 mod reactivate;
 mod support;

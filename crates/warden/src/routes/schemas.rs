@@ -1,0 +1,103 @@
+//! OpenAPI-only descriptions of bodies that handlers parse by hand (so that they can list every
+//! bad field), and of the response envelope. Nothing here is used at run time.
+
+use utoipa::ToSchema;
+
+/// The envelope every response has.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Envelope<T> {
+    /// `success` for 2xx, else `error`.
+    #[schema(example = "success")]
+    status: Outcome,
+    /// Always equal to the HTTP status.
+    #[schema(example = 200)]
+    status_code: u16,
+    message: String,
+    data: T,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum Outcome {
+    Success,
+    Error,
+}
+
+/// An empty object.
+#[derive(ToSchema)]
+pub struct Empty {}
+
+/// The `data` of a 422.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InvalidInput {
+    errors: Vec<InvalidField>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct InvalidField {
+    /// `body` when the body is not a JSON object, else the field's name.
+    #[schema(example = "user_id")]
+    field: String,
+    #[schema(example = "is required")]
+    message: String,
+}
+
+/// Body of `PATCH /api/v1/users/deactivate` and `/reactivate`. Other fields are ignored.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StatusChangeRequest {
+    /// The account's id (a UUID; anything else is "User not found").
+    #[schema(min_length = 1, example = "0193a1c4-7f7e-7d1a-9a4e-2f1c3b5d6e7f")]
+    user_id: String,
+    /// Why; stored, shown to admins and quoted in the email. Trimmed; blank means none.
+    #[schema(max_length = 500, example = "Terms of service violation")]
+    reason: Option<String>,
+}
+
+/// Body of `POST /api/v1/auth/login`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LoginRequest {
+    #[schema(min_length = 1, example = "ada@example.com")]
+    email: String,
+    #[schema(min_length = 1, example = "ada-password")]
+    password: String,
+}
+
+/// Failures every admin route can answer with.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminFailures {
+    /// `Could not validate admin credentials`: missing, malformed, forged, expired or revoked
+    /// token, or an unknown or deactivated caller. Checked before the body is read.
+    #[response(status = 401)]
+    Unauthenticated(Envelope<Empty>),
+    /// `You do not have permission to access this resource`: the caller is not an admin.
+    #[response(status = 403)]
+    Forbidden(Envelope<Empty>),
+    /// `User not found`, including ids that are not UUIDs.
+    #[response(status = 404)]
+    NotFound(Envelope<Empty>),
+    /// `An unexpected error occurred.` Details are logged under the `x-request-id`.
+    #[response(status = 500)]
+    Internal(Envelope<Empty>),
+    /// `Service temporarily unavailable`: the database did not answer in time.
+    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    Unavailable(Envelope<Empty>),
+}
+
+/// Failures of a route that reads a JSON body.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum BodyFailures {
+    /// `Request body is too large`: over 16 KiB.
+    #[response(status = 413)]
+    TooLarge(Envelope<Empty>),
+    /// `Invalid input`: `data.errors` lists each bad field.
+    #[response(status = 422)]
+    Invalid(Envelope<InvalidInput>),
+}

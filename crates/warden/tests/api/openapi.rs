@@ -1,0 +1,94 @@
+//! The OpenAPI document describes exactly the routes the app serves.
+
+use std::collections::BTreeSet;
+
+use reqwest::Method;
+use serde_json::Value;
+use warden::routes::ROUTES;
+
+use crate::support::spawn_app;
+
+async fn spec(app: &crate::support::TestApp) -> Value {
+    let response = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn operations(spec: &Value) -> BTreeSet<(String, String)> {
+    let mut found = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            found.insert((method.clone(), path.clone()));
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_spec_lists_exactly_the_served_routes() {
+    let app = spawn_app().await;
+    let spec = spec(&app).await;
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let served: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    assert_eq!(operations(&spec), served);
+    assert_eq!(
+        spec["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_documented_operation_is_routed() {
+    let app = spawn_app().await;
+    for (method, path) in operations(&spec(&app).await) {
+        let concrete = path.replace("{user_id}", &uuid::Uuid::now_v7().to_string());
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let response = app.send(method.clone(), &concrete, None, "{}").await;
+        for unrouted in ["Route not found", "Method not allowed"] {
+            assert_ne!(response.body["message"], unrouted, "{method} {concrete}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_is_documented_with_the_envelope() {
+    let app = spawn_app().await;
+    let spec = spec(&app).await;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(responses.contains_key("200"), "{method} {path}");
+            assert!(responses.contains_key("500"), "{method} {path}");
+            for (status, response) in responses {
+                let schema = &response["content"]["application/json"]["schema"];
+                let text = schema.to_string();
+                assert!(
+                    text.contains("Envelope"),
+                    "{method} {path} {status}: {text}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swagger_ui_is_served_offline() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let redirect = client.get(app.url("/docs")).send().await.unwrap();
+    assert_eq!(redirect.status(), 308);
+    let page = client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("swagger"));
+}
