@@ -9,14 +9,14 @@ use tempfile::TempDir;
 use warden_domain::ports::{Outbox, UserRepo};
 use warden_sqlite::SqliteStore;
 
-async fn fresh() -> (Arc<dyn UserRepo>, Arc<dyn Outbox>, TempDir) {
+async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, TempDir)> {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("warden.db").display());
     let store = SqliteStore::connect(&url, 4, Duration::from_secs(10))
         .await
         .expect("connect");
     store.migrate().await.expect("migrate");
-    (Arc::new(store.clone()), Arc::new(store), dir)
+    Some((Arc::new(store.clone()), Arc::new(store), dir))
 }
 
 warden_testkit::contract_tests!(fresh);
