@@ -246,3 +246,34 @@ async fn concurrent_deactivations_of_one_user_succeed_exactly_once() {
     );
     app.emails(1).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_admins_deactivating_each_other_at_once_leave_one_active() {
+    for _ in 0..3 {
+        let app = std::sync::Arc::new(spawn_app().await);
+        let (first, first_token) = app.admin().await;
+        let (second, second_token) = app.admin().await;
+        let (a, b) = (app.clone(), app.clone());
+        let (first_c, second_c) = (first.clone(), second.clone());
+        let one = tokio::spawn(async move { a.deactivate(&first_token, &second_c, None).await });
+        let other = tokio::spawn(async move { b.deactivate(&second_token, &first_c, None).await });
+        let responses = [one.await.unwrap(), other.await.unwrap()];
+
+        let active = [app.user(&first).await, app.user(&second).await]
+            .iter()
+            .filter(|u| u.is_active())
+            .count();
+        assert_eq!(active, 1, "{responses:?}");
+        let codes: Vec<u16> = responses.iter().map(|r| r.status.as_u16()).collect();
+        assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{responses:?}");
+        for refused in responses.iter().filter(|r| r.status != 200) {
+            // Refused by the last-admin guard, or already revoked by the other's success.
+            let message = refused.body["message"].as_str().unwrap();
+            assert!(
+                message == "Cannot deactivate the last active admin"
+                    || message == "Could not validate admin credentials",
+                "{message}"
+            );
+        }
+    }
+}
