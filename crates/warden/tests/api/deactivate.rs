@@ -265,7 +265,11 @@ async fn two_admins_deactivating_each_other_at_once_leave_one_active() {
             .count();
         assert_eq!(active, 1, "{responses:?}");
         let codes: Vec<u16> = responses.iter().map(|r| r.status.as_u16()).collect();
-        assert_eq!(codes.iter().filter(|c| **c == 200).count(), 1, "{responses:?}");
+        assert_eq!(
+            codes.iter().filter(|c| **c == 200).count(),
+            1,
+            "{responses:?}"
+        );
         for refused in responses.iter().filter(|r| r.status != 200) {
             // Refused by the last-admin guard, or already revoked by the other's success.
             let message = refused.body["message"].as_str().unwrap();
