@@ -14,6 +14,7 @@
 //!   [`User`] entity.
 
 mod email_address;
+mod login_throttle;
 mod notification;
 mod password;
 mod reason;
@@ -25,6 +26,7 @@ pub mod ports;
 pub mod use_cases;
 
 pub use email_address::{EmailAddress, InvalidEmailAddress};
+pub use login_throttle::{LoginThrottle, ThrottlePolicy};
 pub use notification::{Email, Notification};
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use reason::{Reason, ReasonTooLong};

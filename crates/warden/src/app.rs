@@ -7,13 +7,13 @@ use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::Notify;
-use warden_domain::use_cases::RetryPolicy;
 
 use crate::adapters::{self, Store};
 use crate::config::Config;
 use crate::http::{request_context, route_not_found};
+use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
-use crate::services::Services;
+use crate::services::{Ports, Services};
 use crate::state::AppState;
 use crate::worker::OutboxWorker;
 
@@ -22,6 +22,7 @@ pub struct Application {
     port: u16,
     server: Server,
     worker: OutboxWorker,
+    services: Services,
 }
 
 impl std::fmt::Debug for Application {
@@ -32,35 +33,44 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// Connects the store, applies migrations and builds every use case.
+/// Connects the store, applies migrations and builds every adapter.
 ///
 /// # Errors
 /// When the database cannot be reached or migrated, or an adapter cannot be configured.
-pub async fn open(config: &Config) -> anyhow::Result<(Store, Services)> {
+pub async fn open(config: &Config) -> anyhow::Result<(Store, Ports)> {
     let store = Store::connect(config).await?;
     store.migrate().await?;
     let ports = adapters::ports(config, &store)?;
-    Ok((store, Services::new(ports, RetryPolicy::default())))
+    Ok((store, ports))
 }
 
 impl Application {
     /// # Errors
     /// As [`open`], or when the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (_store, services) = open(&config).await?;
-        Self::start(&config, services)
+        let (_store, ports) = open(&config).await?;
+        Self::start(&config, ports)
     }
 
-    /// Starts serving `services` on `config.addr`, with the outbox worker.
+    /// Starts serving the use cases built on `ports` on `config.addr`, with the outbox worker.
     ///
     /// # Errors
     /// When the address cannot be bound.
-    pub fn start(config: &Config, services: Services) -> anyhow::Result<Self> {
+    pub fn start(config: &Config, mut ports: Ports) -> anyhow::Result<Self> {
+        let metrics = Metrics::new();
+        ports.mailer = TimedMailer::wrap(ports.mailer, metrics.clone());
+        let services = Services::new(ports, config.retry_policy());
         let wakeup = Arc::new(Notify::new());
-        let worker =
-            OutboxWorker::spawn(services.deliver.clone(), wakeup.clone(), config.outbox_poll);
+        let worker = OutboxWorker::spawn(
+            services.deliver.clone(),
+            wakeup.clone(),
+            config.outbox_poll,
+            metrics.clone(),
+        );
+        let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
-            services,
+            services: services.clone(),
+            metrics,
             outbox_wakeup: wakeup,
         });
         let listener = TcpListener::bind(config.addr)?;
@@ -69,6 +79,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(request_context))
                 .app_data(state.clone())
+                .app_data(metrics_data.clone())
                 .configure(routes::configure)
                 .default_service(web::to(route_not_found))
         })
@@ -81,11 +92,17 @@ impl Application {
             port,
             server: server.run(),
             worker,
+            services,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The use cases this server runs (for tests and embedding).
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Stops the server gracefully when asked (SIGTERM and SIGINT do the same).

@@ -7,6 +7,7 @@ use warden_domain::{EmailAddress, Password, Reason, Role};
 
 use crate::app::{open, Application};
 use crate::config::Config;
+use crate::services::Services;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -87,7 +88,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::User(UserCommand::Create(args)) => {
-            let (_, services) = open(&config).await?;
+            let services = services(&config).await?;
             let password =
                 Password::parse(&args.password).map_err(|e| anyhow!("--password {e}"))?;
             let role = if args.admin { Role::Admin } else { Role::User };
@@ -106,7 +107,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(UserCommand::Deactivate(args)) => change_status(&config, args, true).await?,
         Command::User(UserCommand::Reactivate(args)) => change_status(&config, args, false).await?,
         Command::Token { email } => {
-            let (_, services) = open(&config).await?;
+            let services = services(&config).await?;
             let token = services.issue_token.for_email(&email).await?;
             println!("{}", token.expose());
         }
@@ -115,7 +116,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> anyhow::Result<()> {
-    let (_, services) = open(config).await?;
+    let services = services(config).await?;
     let by = EmailAddress::parse(&args.by).map_err(|e| anyhow!("--by {e}"))?;
     let reason = match args.reason.as_deref() {
         Some(text) => Reason::parse(text).map_err(|e| anyhow!("--reason {e}"))?,
@@ -140,4 +141,9 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     }
     println!("{}", user.id);
     Ok(())
+}
+
+async fn services(config: &Config) -> anyhow::Result<Services> {
+    let (_, ports) = open(config).await?;
+    Ok(Services::new(ports, config.retry_policy()))
 }

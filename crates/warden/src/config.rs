@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use secrecy::SecretString;
+use warden_domain::use_cases::RetryPolicy;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -24,6 +26,11 @@ pub struct Config {
     pub db_timeout: Duration,
     /// How often the outbox worker looks for due notifications when nothing wakes it.
     pub outbox_poll: Duration,
+    /// Delay after a notification's first failed delivery; doubled after each further one.
+    pub mail_retry_base: Duration,
+    pub mail_retry_max: Duration,
+    /// How long a worker holds a claimed notification before another may retry it.
+    pub outbox_lease: Duration,
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
@@ -103,21 +110,27 @@ impl Config {
             smtp_url: smtp_url.map(Into::into),
             mail_from: get("MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             db_max_connections: number(&get, "WARDEN_DB_MAX_CONNECTIONS", 16, 1..=1000)? as usize,
-            db_timeout: Duration::from_millis(number(
-                &get,
-                "WARDEN_DB_TIMEOUT_MS",
-                5000,
-                1..=600_000,
-            )?),
-            outbox_poll: Duration::from_millis(number(
-                &get,
-                "WARDEN_OUTBOX_POLL_MS",
-                2000,
-                10..=3_600_000,
-            )?),
+            db_timeout: millis(&get, "WARDEN_DB_TIMEOUT_MS", 5000, 1..=600_000)?,
+            outbox_poll: millis(&get, "WARDEN_OUTBOX_POLL_MS", 2000, 10..=3_600_000)?,
+            mail_retry_base: millis(&get, "WARDEN_MAIL_RETRY_BASE_MS", 5000, 10..=3_600_000)?,
+            mail_retry_max: millis(&get, "WARDEN_MAIL_RETRY_MAX_MS", 1_800_000, 10..=86_400_000)?,
+            outbox_lease: millis(&get, "WARDEN_OUTBOX_LEASE_MS", 120_000, 1000..=86_400_000)?,
             log_format,
             http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
         })
+    }
+}
+
+impl Config {
+    /// The outbox delivery schedule these settings describe.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let delta = |d: Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX);
+        RetryPolicy {
+            lease: delta(self.outbox_lease),
+            first_backoff: delta(self.mail_retry_base),
+            max_backoff: delta(self.mail_retry_max.max(self.mail_retry_base)),
+            ..RetryPolicy::default()
+        }
     }
 }
 
@@ -141,6 +154,15 @@ fn number(
             ),
         )),
     }
+}
+
+fn millis(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    number(get, var, default, range).map(Duration::from_millis)
 }
 
 fn invalid(var: &'static str, problem: &str) -> ConfigError {

@@ -10,6 +10,7 @@ use warden_domain::use_cases::{
     Authenticator, CreateUser, DeactivateUser, DeliverNotifications, IssueToken, ReactivateUser,
     RetryPolicy, UserQueries,
 };
+use warden_domain::{LoginThrottle, ThrottlePolicy};
 
 /// The adapters behind each port.
 #[derive(Clone)]
@@ -24,7 +25,7 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Services {
     pub auth: Authenticator,
     pub deactivate: DeactivateUser,
@@ -33,6 +34,8 @@ pub struct Services {
     pub issue_token: IssueToken,
     pub deliver: DeliverNotifications,
     pub queries: UserQueries,
+    /// For readiness and metrics: the backlog of notifications.
+    pub outbox: Arc<dyn Outbox>,
 }
 
 impl Services {
@@ -51,9 +54,22 @@ impl Services {
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
-            issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone()),
+            issue_token: IssueToken::new(
+                users.clone(),
+                hasher,
+                issuer,
+                clock.clone(),
+                Arc::new(LoginThrottle::new(ThrottlePolicy::default())),
+            ),
             queries: UserQueries::new(users),
-            deliver: DeliverNotifications::new(outbox, mailer, clock, retry),
+            deliver: DeliverNotifications::new(outbox.clone(), mailer, clock, retry),
+            outbox,
         }
+    }
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").finish_non_exhaustive()
     }
 }

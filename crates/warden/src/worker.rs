@@ -8,6 +8,8 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use warden_domain::use_cases::DeliverNotifications;
 
+use crate::metrics::Metrics;
+
 /// A running worker; [`OutboxWorker::stop`] lets the current round finish, then ends it.
 #[derive(Debug)]
 pub struct OutboxWorker {
@@ -19,12 +21,18 @@ impl OutboxWorker {
     /// Starts delivering: immediately, whenever `wakeup` is notified (a request just committed
     /// a change), and every `poll` otherwise (retries, other replicas' entries, leases that ran
     /// out after a crash).
-    pub fn spawn(deliver: DeliverNotifications, wakeup: Arc<Notify>, poll: Duration) -> Self {
+    pub fn spawn(
+        deliver: DeliverNotifications,
+        wakeup: Arc<Notify>,
+        poll: Duration,
+        metrics: Metrics,
+    ) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
                 let busy = match deliver.run_once().await {
                     Ok(report) => {
+                        metrics.delivered(report);
                         if report.claimed() > 0 {
                             tracing::info!(
                                 sent = report.sent,

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::ports::{AccessToken, Clock, PasswordHasher, StoreError, TokenIssuer, UserRepo};
-use crate::{EmailAddress, Password};
+use crate::{EmailAddress, LoginThrottle, Password};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueTokenError {
@@ -10,6 +10,9 @@ pub enum IssueTokenError {
     InvalidCredentials,
     #[error("user account is deactivated")]
     Deactivated,
+    /// Too many failed sign-ins from this client (for this account, or at all).
+    #[error("too many failed sign-ins; retry in {retry_after_seconds} s")]
+    Throttled { retry_after_seconds: u64 },
     #[error("credential check failed")]
     Internal(#[source] anyhow::Error),
     #[error(transparent)]
@@ -23,6 +26,7 @@ pub struct IssueToken {
     hasher: Arc<dyn PasswordHasher>,
     issuer: Arc<dyn TokenIssuer>,
     clock: Arc<dyn Clock>,
+    throttle: Arc<LoginThrottle>,
 }
 
 impl IssueToken {
@@ -31,21 +35,54 @@ impl IssueToken {
         hasher: Arc<dyn PasswordHasher>,
         issuer: Arc<dyn TokenIssuer>,
         clock: Arc<dyn Clock>,
+        throttle: Arc<LoginThrottle>,
     ) -> Self {
         Self {
             users,
             hasher,
             issuer,
             clock,
+            throttle,
         }
     }
 
-    /// Sign-in. A deactivated account is refused only after its password is proven right, so
-    /// the refusal reveals nothing to someone who does not know the password.
+    /// Sign-in from `client` (an address). A deactivated account is refused only after its
+    /// password is proven right, so the refusal reveals nothing to someone who does not know
+    /// the password. Failed attempts are throttled per account and client (see
+    /// [`LoginThrottle`]).
     ///
     /// # Errors
     /// See [`IssueTokenError`].
-    pub async fn login(&self, email: &str, password: &str) -> Result<AccessToken, IssueTokenError> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: &str,
+    ) -> Result<AccessToken, IssueTokenError> {
+        self.throttle
+            .check(email, client, self.clock.now())
+            .map_err(|retry_after_seconds| IssueTokenError::Throttled {
+                retry_after_seconds,
+            })?;
+        let outcome = self.check_password(email, password).await;
+        match &outcome {
+            Err(IssueTokenError::InvalidCredentials) => {
+                self.throttle
+                    .record_failure(email, client, self.clock.now());
+            }
+            Ok(_) | Err(IssueTokenError::Deactivated) => {
+                self.throttle.record_success(email, client)
+            }
+            Err(_) => {}
+        }
+        outcome
+    }
+
+    async fn check_password(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<AccessToken, IssueTokenError> {
         let email = EmailAddress::parse(email).ok();
         let password = Password::parse(password).ok();
         let found = match &email {

@@ -43,6 +43,7 @@ fn issue(users: MockUserRepo, hasher: MockPasswordHasher) -> IssueToken {
         Arc::new(hasher),
         Arc::new(issuer()),
         fixed_clock(),
+        Arc::default(),
     )
 }
 
@@ -50,7 +51,7 @@ fn issue(users: MockUserRepo, hasher: MockPasswordHasher) -> IssueToken {
 async fn the_right_password_gets_a_token() {
     let account = user(Role::User);
     let token = issue(repo_with(Some(account.clone())), hasher())
-        .login(account.email.as_str(), "correct horse")
+        .login(account.email.as_str(), "correct horse", "client")
         .await
         .unwrap();
     assert_eq!(token.expose(), format!("token-for-{}", account.id));
@@ -60,11 +61,11 @@ async fn the_right_password_gets_a_token() {
 async fn wrong_password_and_unknown_email_are_indistinguishable_and_both_hash() {
     let account = user(Role::User);
     let wrong = issue(repo_with(Some(account.clone())), hasher())
-        .login(account.email.as_str(), "wrong password")
+        .login(account.email.as_str(), "wrong password", "client")
         .await;
     // `hasher()` expects exactly one verify call: the unknown account is hashed too.
     let unknown = issue(repo_with(None), hasher())
-        .login("nobody@example.com", "correct horse")
+        .login("nobody@example.com", "correct horse", "client")
         .await;
     assert!(matches!(wrong, Err(IssueTokenError::InvalidCredentials)));
     assert!(matches!(unknown, Err(IssueTokenError::InvalidCredentials)));
@@ -74,11 +75,11 @@ async fn wrong_password_and_unknown_email_are_indistinguishable_and_both_hash() 
 async fn a_deactivated_account_is_told_so_only_with_the_right_password() {
     let account = deactivated(user(Role::User));
     let right = issue(repo_with(Some(account.clone())), hasher())
-        .login(account.email.as_str(), "correct horse")
+        .login(account.email.as_str(), "correct horse", "client")
         .await;
     assert!(matches!(right, Err(IssueTokenError::Deactivated)));
     let wrong = issue(repo_with(Some(account.clone())), hasher())
-        .login(account.email.as_str(), "not the password")
+        .login(account.email.as_str(), "not the password", "client")
         .await;
     assert!(matches!(wrong, Err(IssueTokenError::InvalidCredentials)));
 }
@@ -101,4 +102,28 @@ async fn operators_get_tokens_for_active_accounts_only() {
         .for_email("nobody@example.com")
         .await;
     assert!(matches!(unknown, Err(IssueTokenError::InvalidCredentials)));
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_before_any_hashing() {
+    let account = user(Role::User);
+    let mut hasher = MockPasswordHasher::new();
+    // Five real checks, then the sixth attempt is refused without hashing.
+    hasher.expect_verify().times(5).returning(|_, _| Ok(false));
+    let login = issue(repo_with(Some(account.clone())), hasher);
+    for _ in 0..5 {
+        let wrong = login
+            .login(account.email.as_str(), "wrong password", "6.6.6.6")
+            .await;
+        assert!(matches!(wrong, Err(IssueTokenError::InvalidCredentials)));
+    }
+    let throttled = login
+        .login(account.email.as_str(), "correct horse", "6.6.6.6")
+        .await;
+    assert!(matches!(
+        throttled,
+        Err(IssueTokenError::Throttled {
+            retry_after_seconds: 30
+        })
+    ));
 }

@@ -198,6 +198,18 @@ impl From<IssueTokenError> for ApiError {
             IssueTokenError::Deactivated => {
                 Self::new(StatusCode::FORBIDDEN, "User account is deactivated")
             }
+            IssueTokenError::Throttled {
+                retry_after_seconds,
+            } => {
+                tracing::warn!(retry_after_seconds, "sign-in throttled");
+                let mut error = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "Too many failed login attempts, try again later",
+                );
+                error.retry_after_seconds =
+                    Some(u32::try_from(retry_after_seconds).unwrap_or(u32::MAX));
+                error
+            }
             IssueTokenError::Internal(_) => Self::internal(&error),
             IssueTokenError::Store(store) => store.into(),
         }

@@ -9,7 +9,7 @@ mod fields;
 mod json_body;
 mod request_context;
 
-pub use api_error::{ApiError, FieldError};
+pub use api_error::{ApiError, FieldError, UNAVAILABLE_MESSAGE};
 pub use bearer::bearer_token;
 pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};

@@ -6,7 +6,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{web, Error, HttpMessage, HttpResponse, ResponseError};
 use futures_util::FutureExt;
 use serde_json::json;
 use tracing::Instrument;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::api_error::INTERNAL_MESSAGE;
 use super::Envelope;
+use crate::metrics::Metrics;
 
 /// The id of one request: from a well-formed incoming `x-request-id`, or freshly made. It names
 /// the request's log span and is echoed in the response's `x-request-id` header.
@@ -32,6 +33,8 @@ pub async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = incoming_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().to_string();
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -46,24 +49,39 @@ pub async fn request_context(
         .catch_unwind()
         .instrument(span.clone())
         .await;
-    let (status, result) = match outcome {
+    let (status, route, result) = match outcome {
         Ok(Ok(response)) => {
             let mut response = envelope_errors(response.map_into_boxed_body());
             set_request_id(response.headers_mut(), &request_id);
-            (response.status(), Ok(response))
+            let route = response
+                .request()
+                .match_pattern()
+                .unwrap_or_else(|| "unmatched".into());
+            (response.status(), route, Ok(response))
         }
         // The request was consumed by the failed service, so the response is made by the
         // error itself, in the envelope, when actix renders it.
         Ok(Err(error)) => {
             let status = error.as_response_error().status_code();
-            (status, Err(Failed::new(status, request_id).into()))
+            (
+                status,
+                "unknown".into(),
+                Err(Failed::new(status, request_id).into()),
+            )
         }
         Err(_) => {
             span.in_scope(|| tracing::error!("handler panicked"));
             let status = StatusCode::INTERNAL_SERVER_ERROR;
-            (status, Err(Failed::new(status, request_id).into()))
+            (
+                status,
+                "unknown".into(),
+                Err(Failed::new(status, request_id).into()),
+            )
         }
     };
+    if let Some(metrics) = metrics {
+        metrics.observe_request(&method, &route, status.as_u16(), started.elapsed());
+    }
     span.in_scope(|| {
         tracing::info!(
             status = status.as_u16(),

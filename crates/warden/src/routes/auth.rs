@@ -36,7 +36,13 @@ pub async fn login(
     let email = fields.required_string("email");
     let password = fields.required_string("password");
     let (email, password) = fields.finish(email.zip(password))?;
-    let token = state.services.issue_token.login(&email, &password).await?;
+    let client = req.peer_addr().map(|addr| addr.ip().to_string());
+    let client = client.as_deref().unwrap_or("unknown");
+    let token = state
+        .services
+        .issue_token
+        .login(&email, &password, client)
+        .await?;
     Ok(Envelope::ok_with(
         "Login successful",
         TokenView {

@@ -7,6 +7,7 @@
 
 mod auth;
 pub mod openapi;
+mod ops;
 mod schemas;
 mod users;
 mod views;
@@ -42,6 +43,7 @@ macro_rules! api_routes {
             tags(
                 (name = "auth", description = "Sign-in and the signed-in account"),
                 (name = "users", description = "Admin account lifecycle"),
+                (name = "operations", description = "Health checks and metrics"),
             ),
         )]
         pub struct ApiDoc;
@@ -56,6 +58,9 @@ api_routes! {
     patch "/api/v1/users/reactivate" => users::reactivate,
     get "/api/v1/users/{user_id}" => users::get,
     get "/api/v1/users/{user_id}/events" => users::events,
+    get "/health/live" => ops::live,
+    get "/health/ready" => ops::ready,
+    get "/metrics" => ops::metrics,
 }
 
 /// Registers the API, the OpenAPI document and the Swagger UI.

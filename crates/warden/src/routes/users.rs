@@ -1,6 +1,6 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
-use warden_domain::{Reason, UserId};
+use warden_domain::{Reason, StatusAction, UserId};
 
 use super::schemas::{AdminFailures, BodyFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
@@ -32,6 +32,7 @@ pub async fn deactivate(
         .execute(&admin, &input.user_id, input.reason)
         .await?;
     state.outbox_wakeup.notify_one();
+    state.metrics.status_changed(StatusAction::Deactivate);
     Ok(Envelope::ok("User account deactivated successfully"))
 }
 
@@ -60,6 +61,7 @@ pub async fn reactivate(
         .execute(&admin, &input.user_id, input.reason)
         .await?;
     state.outbox_wakeup.notify_one();
+    state.metrics.status_changed(StatusAction::Reactivate);
     Ok(Envelope::ok("User account reactivated successfully"))
 }
 

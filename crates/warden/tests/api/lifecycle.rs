@@ -185,3 +185,23 @@ async fn status_views_are_admin_only_and_check_their_input() {
     bad.assert_shape(422, "Invalid input");
     assert_eq!(bad.error_fields(), ["limit", "cursor"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failed_logins_are_throttled_with_429() {
+    let app = spawn_app().await;
+    let ada = app.create_user(Role::User).await;
+    for _ in 0..5 {
+        login(&app, ada.email.as_str(), "wrong password")
+            .await
+            .assert_envelope(401, "Invalid email or password");
+    }
+    // Even the right password waits now: the pair (account, this client) is locked out.
+    let throttled = login(&app, ada.email.as_str(), PASSWORD).await;
+    throttled.assert_envelope(429, "Too many failed login attempts, try again later");
+    assert_eq!(throttled.headers["retry-after"], "30");
+    // Other accounts from this client are not locked by one account's failures.
+    let grace = app.create_user(Role::User).await;
+    login(&app, grace.email.as_str(), PASSWORD)
+        .await
+        .assert_shape(200, "Login successful");
+}

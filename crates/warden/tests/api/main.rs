@@ -9,5 +9,6 @@ mod envelope;
 mod failures;
 mod lifecycle;
 mod openapi;
+mod ops;
 mod reactivate;
 mod support;

@@ -51,9 +51,16 @@ async fn every_documented_operation_is_routed() {
     for (method, path) in operations(&spec(&app).await) {
         let concrete = path.replace("{user_id}", &uuid::Uuid::now_v7().to_string());
         let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-        let response = app.send(method.clone(), &concrete, None, "{}").await;
+        let response = app
+            .client
+            .request(method.clone(), app.url(&concrete))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        let text = response.text().await.unwrap();
         for unrouted in ["Route not found", "Method not allowed"] {
-            assert_ne!(response.body["message"], unrouted, "{method} {concrete}");
+            assert!(!text.contains(unrouted), "{method} {concrete}: {text}");
         }
     }
 }
@@ -66,7 +73,12 @@ async fn every_response_is_documented_with_the_envelope() {
         for (method, operation) in item.as_object().unwrap() {
             let responses = operation["responses"].as_object().unwrap();
             assert!(responses.contains_key("200"), "{method} {path}");
-            assert!(responses.contains_key("500"), "{method} {path}");
+            if path == "/metrics" {
+                continue; // Prometheus text, the one response that cannot be an envelope
+            }
+            if path.starts_with("/api/") {
+                assert!(responses.contains_key("500"), "{method} {path}");
+            }
             for (status, response) in responses {
                 let schema = &response["content"]["application/json"]["schema"];
                 let text = schema.to_string();

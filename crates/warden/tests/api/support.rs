@@ -8,7 +8,7 @@ use warden::app::open;
 use warden::services::{Ports, Services};
 use warden::{Application, Config};
 use warden_domain::ports::{Outbox, UserRepo};
-use warden_domain::use_cases::{NewAccount, RetryPolicy};
+use warden_domain::use_cases::NewAccount;
 use warden_domain::{Password, Role, User};
 use warden_postgres::testing::TestSchema;
 use warden_testkit::smtp_sink::{ReceivedMail, SmtpSink};
@@ -51,6 +51,9 @@ pub fn config_for(database_url: &str, dir: &TempDir, smtp_url: &str) -> Config {
         ("WARDEN_OUTBOX_POLL_MS", "100".to_owned()),
         ("WARDEN_HTTP_WORKERS", "2".to_owned()),
         ("WARDEN_DB_TIMEOUT_MS", "2000".to_owned()),
+        // Retries within a test's patience.
+        ("WARDEN_MAIL_RETRY_BASE_MS", "200".to_owned()),
+        ("WARDEN_MAIL_RETRY_MAX_MS", "1000".to_owned()),
     ];
     Config::from_lookup(|name| {
         vars.iter()
@@ -70,11 +73,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(Ports) -> Ports) -> TestApp {
     let (database_url, schema) = test_database(&data_dir).await;
     let sink = SmtpSink::start().await.unwrap();
     let config = config_for(&database_url, &data_dir, &sink.url());
-    let (store, _) = open(&config).await.unwrap();
-    let ports = adjust(warden::adapters::ports(&config, &store).unwrap());
+    let (store, ports) = open(&config).await.unwrap();
     let (users, outbox) = (store.users(), store.outbox());
-    let services = Services::new(ports, fast_retries());
-    let app = Application::start(&config, services.clone()).unwrap();
+    let app = Application::start(&config, adjust(ports)).unwrap();
+    let services = app.services().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     TestApp {
@@ -226,14 +228,5 @@ impl Response {
             .iter()
             .map(|e| e["field"].as_str().unwrap().to_owned())
             .collect()
-    }
-}
-
-/// Retries within a test's patience.
-pub fn fast_retries() -> RetryPolicy {
-    RetryPolicy {
-        first_backoff: chrono::TimeDelta::milliseconds(200),
-        max_backoff: chrono::TimeDelta::seconds(1),
-        ..RetryPolicy::default()
     }
 }

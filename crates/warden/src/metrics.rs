@@ -1,0 +1,263 @@
+//! Prometheus metrics, exposed at `GET /metrics` in the OpenMetrics text format.
+//!
+//! | metric | kind | labels |
+//! |---|---|---|
+//! | `warden_http_requests_total` | counter | `method`, `route` (the matched pattern), `status` |
+//! | `warden_http_request_duration_seconds` | histogram | `method`, `route` |
+//! | `warden_status_changes_total` | counter | `action` (`deactivated`, `reactivated`) |
+//! | `warden_outbox_deliveries_total` | counter | `result` (`sent`, `retried`, `failed`) |
+//! | `warden_outbox_pending` / `warden_outbox_failed` | gauge | read from the store at scrape time |
+//! | `warden_email_send_duration_seconds` | histogram | `outcome` (`ok`, `transient`, `permanent`) |
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use warden_domain::ports::{MailError, Mailer, OutboxStats};
+use warden_domain::use_cases::DeliveryReport;
+use warden_domain::{Email, StatusAction};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    method: String,
+    route: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ActionLabel {
+    action: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+/// All of Warden's metrics; cheap to clone, shared by the middleware, handlers and worker.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabels, Histogram>,
+    status_changes: Family<ActionLabel, Counter>,
+    deliveries: Family<ResultLabel, Counter>,
+    outbox_pending: Gauge,
+    outbox_failed: Gauge,
+    email_latency: Family<OutcomeLabel, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("warden");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
+        let latency = Family::<RouteLabels, Histogram>::new_with_constructor(seconds_histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time from request to response",
+            latency.clone(),
+        );
+        let status_changes = Family::<ActionLabel, Counter>::default();
+        registry.register(
+            "status_changes",
+            "Accounts deactivated or reactivated",
+            status_changes.clone(),
+        );
+        let deliveries = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "outbox_deliveries",
+            "Notification delivery attempts by result",
+            deliveries.clone(),
+        );
+        let outbox_pending = Gauge::default();
+        registry.register(
+            "outbox_pending",
+            "Notifications not yet delivered (being tried)",
+            outbox_pending.clone(),
+        );
+        let outbox_failed = Gauge::default();
+        registry.register(
+            "outbox_failed",
+            "Notifications given up on",
+            outbox_failed.clone(),
+        );
+        let email_latency =
+            Family::<OutcomeLabel, Histogram>::new_with_constructor(seconds_histogram);
+        registry.register(
+            "email_send_duration_seconds",
+            "Time to hand one email to the mail transport",
+            email_latency.clone(),
+        );
+        Self {
+            registry: Arc::new(registry),
+            requests,
+            latency,
+            status_changes,
+            deliveries,
+            outbox_pending,
+            outbox_failed,
+            email_latency,
+        }
+    }
+
+    pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        let (method, route) = (method.to_owned(), route.to_owned());
+        self.latency
+            .get_or_create(&RouteLabels {
+                method: method.clone(),
+                route: route.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels {
+                method,
+                route,
+                status,
+            })
+            .inc();
+    }
+
+    pub fn status_changed(&self, action: StatusAction) {
+        self.status_changes
+            .get_or_create(&ActionLabel {
+                action: action.as_str(),
+            })
+            .inc();
+    }
+
+    pub fn delivered(&self, report: DeliveryReport) {
+        for (result, count) in [
+            ("sent", report.sent),
+            ("retried", report.retried),
+            ("failed", report.failed),
+        ] {
+            self.deliveries
+                .get_or_create(&ResultLabel { result })
+                .inc_by(u64::from(count));
+        }
+    }
+
+    /// Renders every metric, with the outbox gauges set from `outbox` (when it could be read).
+    pub fn render(&self, outbox: Option<OutboxStats>) -> String {
+        if let Some(stats) = outbox {
+            self.outbox_pending
+                .set(i64::try_from(stats.pending).unwrap_or(i64::MAX));
+            self.outbox_failed
+                .set(i64::try_from(stats.failed).unwrap_or(i64::MAX));
+        }
+        let mut text = String::new();
+        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
+            tracing::error!("metrics could not be encoded");
+        }
+        text
+    }
+}
+
+/// From 0.5 ms to about 16 s.
+fn seconds_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// A [`Mailer`] that times every send.
+pub struct TimedMailer {
+    inner: Arc<dyn Mailer>,
+    metrics: Metrics,
+}
+
+impl TimedMailer {
+    pub fn wrap(inner: Arc<dyn Mailer>, metrics: Metrics) -> Arc<dyn Mailer> {
+        Arc::new(Self { inner, metrics })
+    }
+}
+
+impl std::fmt::Debug for TimedMailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TimedMailer")
+    }
+}
+
+#[async_trait]
+impl Mailer for TimedMailer {
+    async fn send(&self, email: &Email) -> Result<(), MailError> {
+        let started = Instant::now();
+        let result = self.inner.send(email).await;
+        let outcome = match &result {
+            Ok(()) => "ok",
+            Err(MailError::Transient(_)) => "transient",
+            Err(MailError::Permanent(_)) => "permanent",
+        };
+        self.metrics
+            .email_latency
+            .get_or_create(&OutcomeLabel { outcome })
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_histograms_and_outbox_gauges() {
+        let metrics = Metrics::new();
+        metrics.observe_request(
+            "PATCH",
+            "/api/v1/users/deactivate",
+            200,
+            Duration::from_millis(3),
+        );
+        metrics.status_changed(StatusAction::Deactivate);
+        metrics.delivered(DeliveryReport {
+            sent: 2,
+            retried: 1,
+            failed: 0,
+        });
+        let text = metrics.render(Some(OutboxStats {
+            pending: 7,
+            failed: 1,
+        }));
+        assert!(text.contains(
+            r#"warden_http_requests_total{method="PATCH",route="/api/v1/users/deactivate",status="200"} 1"#
+        ), "{text}");
+        assert!(text.contains("warden_http_request_duration_seconds_bucket"));
+        assert!(
+            text.contains(r#"warden_status_changes_total{action="deactivated"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"warden_outbox_deliveries_total{result="sent"} 2"#),
+            "{text}"
+        );
+        assert!(text.contains("warden_outbox_pending 7"), "{text}");
+        assert!(text.contains("warden_outbox_failed 1"), "{text}");
+    }
+}
