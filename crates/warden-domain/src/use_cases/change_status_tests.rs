@@ -3,29 +3,10 @@ use std::sync::Arc;
 use mockall::predicate::always;
 
 use super::*;
-use crate::ports::{InvalidToken, MockAuthVerifier, MockUserRepo, TokenClaims};
-use crate::use_cases::test_support::{at, deactivated, fixed_clock, user};
+use crate::ports::{InvalidToken, MockAuthVerifier, MockUserRepo};
+use crate::use_cases::test_support::{admin, at, deactivated, fixed_clock, user};
 use crate::use_cases::{AccessError, Authenticator};
 use crate::Role;
-
-/// An admin as the authenticator would produce it.
-async fn admin() -> Admin {
-    let account = user(Role::Admin);
-    let claims = TokenClaims {
-        subject: account.id,
-        token_version: account.token_version,
-    };
-    let mut verifier = MockAuthVerifier::new();
-    verifier.expect_verify().returning(move |_| Ok(claims));
-    let mut users = MockUserRepo::new();
-    users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(account.clone())));
-    Authenticator::new(Arc::new(verifier), Arc::new(users))
-        .admin(Some("token"))
-        .await
-        .unwrap()
-}
 
 fn repo_answering(outcome: StatusChangeOutcome) -> MockUserRepo {
     let mut users = MockUserRepo::new();

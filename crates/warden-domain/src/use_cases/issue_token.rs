@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use crate::ports::{AccessToken, Clock, PasswordHasher, StoreError, TokenIssuer, UserRepo};
-use crate::{EmailAddress, LoginThrottle, Password};
+use crate::{EmailAddress, LoginThrottle, Password, User};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueTokenError {
@@ -98,15 +98,7 @@ impl IssueToken {
             .await
             .map_err(IssueTokenError::Internal)?;
         match found {
-            Some((user, _)) if matches => {
-                if !user.is_active() {
-                    return Err(IssueTokenError::Deactivated);
-                }
-                self.issuer
-                    .issue(&user, self.clock.now())
-                    .await
-                    .map_err(IssueTokenError::Internal)
-            }
+            Some((user, _)) if matches => self.issue_if_active(&user).await,
             _ => Err(IssueTokenError::InvalidCredentials),
         }
     }
@@ -123,11 +115,15 @@ impl IssueToken {
             .find_by_email(&email)
             .await?
             .ok_or(IssueTokenError::InvalidCredentials)?;
+        self.issue_if_active(&user).await
+    }
+
+    async fn issue_if_active(&self, user: &User) -> Result<AccessToken, IssueTokenError> {
         if !user.is_active() {
             return Err(IssueTokenError::Deactivated);
         }
         self.issuer
-            .issue(&user, self.clock.now())
+            .issue(user, self.clock.now())
             .await
             .map_err(IssueTokenError::Internal)
     }

@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeZone, Utc};
 
-use crate::ports::{Clock, MockClock};
+use crate::ports::{Clock, MockAuthVerifier, MockClock, MockUserRepo, TokenClaims};
+use crate::use_cases::{Admin, Authenticator};
 use crate::{AccountStatus, Deactivation, EmailAddress, Role, User, UserId};
 
 pub fn at() -> DateTime<Utc> {
@@ -39,4 +40,23 @@ pub fn deactivated(mut user: User) -> User {
         reason: None,
     });
     user
+}
+
+/// A fresh admin as the authenticator would produce it.
+pub async fn admin() -> Admin {
+    let account = user(Role::Admin);
+    let claims = TokenClaims {
+        subject: account.id,
+        token_version: account.token_version,
+    };
+    let mut verifier = MockAuthVerifier::new();
+    verifier.expect_verify().returning(move |_| Ok(claims));
+    let mut users = MockUserRepo::new();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(account.clone())));
+    Authenticator::new(Arc::new(verifier), Arc::new(users))
+        .admin(Some("token"))
+        .await
+        .unwrap()
 }

@@ -1,28 +1,9 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::ports::{MockAuthVerifier, MockUserRepo, TokenClaims};
-use crate::use_cases::test_support::{at, user};
-use crate::use_cases::Authenticator;
+use crate::ports::MockUserRepo;
+use crate::use_cases::test_support::{admin, at, user};
 use crate::{Role, StatusAction};
-
-async fn admin() -> Admin {
-    let account = user(Role::Admin);
-    let claims = TokenClaims {
-        subject: account.id,
-        token_version: account.token_version,
-    };
-    let mut verifier = MockAuthVerifier::new();
-    verifier.expect_verify().returning(move |_| Ok(claims));
-    let mut users = MockUserRepo::new();
-    users
-        .expect_find_by_id()
-        .returning(move |_| Ok(Some(account.clone())));
-    Authenticator::new(Arc::new(verifier), Arc::new(users))
-        .admin(Some("t"))
-        .await
-        .unwrap()
-}
 
 fn events_for(user: UserId, count: usize) -> Vec<AuditEvent> {
     let mut events: Vec<AuditEvent> = (0..count)

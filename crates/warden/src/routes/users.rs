@@ -1,5 +1,6 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
+use warden_domain::use_cases::Admin;
 use warden_domain::{Reason, StatusAction, UserId};
 
 use super::schemas::{AdminFailures, BodyFailures, Empty, Envelope as Doc, StatusChangeRequest};
@@ -23,17 +24,12 @@ pub async fn deactivate(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
-    let input = StatusChangeInput::parse(read_json(&req, body).await?)?;
-    record_ids(admin.id(), &input.user_id);
-    state
-        .services
-        .deactivate
+    let (admin, input) = StatusChangeInput::authorized(&state, &req, body).await?;
+    let changes = &state.services.deactivate;
+    changes
         .execute(&admin, &input.user_id, input.reason)
         .await?;
-    state.outbox_wakeup.notify_one();
-    state.metrics.status_changed(StatusAction::Deactivate);
-    Ok(Envelope::ok("User account deactivated successfully"))
+    Ok(changed(&state, StatusAction::Deactivate))
 }
 
 /// Reactivate an account. Tokens issued before stay revoked; the user signs in anew.
@@ -52,17 +48,23 @@ pub async fn reactivate(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
-    let input = StatusChangeInput::parse(read_json(&req, body).await?)?;
-    record_ids(admin.id(), &input.user_id);
-    state
-        .services
-        .reactivate
+    let (admin, input) = StatusChangeInput::authorized(&state, &req, body).await?;
+    let changes = &state.services.reactivate;
+    changes
         .execute(&admin, &input.user_id, input.reason)
         .await?;
+    Ok(changed(&state, StatusAction::Reactivate))
+}
+
+/// After a committed change: wake the outbox worker so the email goes out now, count it, and
+/// answer.
+fn changed(state: &AppState, action: StatusAction) -> HttpResponse {
     state.outbox_wakeup.notify_one();
-    state.metrics.status_changed(StatusAction::Reactivate);
-    Ok(Envelope::ok("User account reactivated successfully"))
+    state.metrics.status_changed(action);
+    Envelope::ok(match action {
+        StatusAction::Deactivate => "User account deactivated successfully",
+        StatusAction::Reactivate => "User account reactivated successfully",
+    })
 }
 
 /// An account's profile and status, including who deactivated it, when and why.
@@ -171,6 +173,19 @@ struct StatusChangeInput {
 }
 
 impl StatusChangeInput {
+    /// The acting admin, then (only then) the body: an unauthenticated request gets 401
+    /// whatever it sends.
+    async fn authorized(
+        state: &AppState,
+        req: &HttpRequest,
+        body: web::Payload,
+    ) -> Result<(Admin, Self), ApiError> {
+        let admin = state.services.auth.admin(bearer_token(req)).await?;
+        let input = Self::parse(read_json(req, body).await?)?;
+        record_ids(admin.id(), &input.user_id);
+        Ok((admin, input))
+    }
+
     fn parse(body: Value) -> Result<Self, ApiError> {
         let mut fields = Fields::of(body)?;
         let user_id = fields.required_string("user_id");
