@@ -99,6 +99,13 @@ impl AuthVerifier for JwtAuth {
     async fn verify(&self, token: &str) -> Result<TokenClaims, InvalidToken> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| InvalidToken(err.to_string()))?;
+        // jsonwebtoken does not check `iat`; a token "issued" in the future is not ours.
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
+        if data.claims.iat > now.saturating_add(LEEWAY_SECONDS) {
+            return Err(InvalidToken(
+                "the token claims to be issued in the future".into(),
+            ));
+        }
         let subject = UserId::parse(&data.claims.sub)
             .map_err(|_| InvalidToken("the subject is not a user id".into()))?;
         Ok(TokenClaims {

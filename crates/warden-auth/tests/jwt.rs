@@ -214,6 +214,13 @@ async fn a_token_not_yet_valid_is_rejected() {
 }
 
 #[tokio::test]
+async fn a_token_issued_in_the_future_is_rejected() {
+    let mut future = with("iat", json!(now() + 3600));
+    future["exp"] = json!(now() + 7200);
+    rejected(&auth(), &sign(&future, Algorithm::HS256, SECRET)).await;
+}
+
+#[tokio::test]
 async fn garbage_is_rejected() {
     let auth = auth();
     let genuine = auth.issue(&user(0), Utc::now()).await.unwrap();

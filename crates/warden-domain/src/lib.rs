@@ -29,7 +29,7 @@ pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use login_throttle::{LoginThrottle, ThrottlePolicy};
 pub use notification::{Email, Notification};
 pub use password::{InvalidPassword, Password, PasswordHash};
-pub use reason::{Reason, ReasonTooLong};
+pub use reason::{InvalidReason, Reason};
 pub use status_change::{
     AuditEvent, StatusAction, StatusChange, StatusChangeOutcome, UnknownAction,
 };

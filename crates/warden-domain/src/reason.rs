@@ -11,13 +11,20 @@ impl Reason {
     /// Blank text means "no reason given".
     ///
     /// # Errors
-    /// [`ReasonTooLong`] when the trimmed text has more than [`Reason::MAX_CHARS`] characters.
-    pub fn parse(text: &str) -> Result<Option<Self>, ReasonTooLong> {
+    /// [`InvalidReason::TooLong`] when the trimmed text has more than [`Reason::MAX_CHARS`]
+    /// characters; [`InvalidReason::ControlCharacter`] for control characters other than line
+    /// breaks and tabs (a NUL, for one, cannot even be stored in PostgreSQL text).
+    pub fn parse(text: &str) -> Result<Option<Self>, InvalidReason> {
         let text = text.trim();
         if text.is_empty() {
             Ok(None)
         } else if text.chars().count() > Self::MAX_CHARS {
-            Err(ReasonTooLong)
+            Err(InvalidReason::TooLong)
+        } else if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+        {
+            Err(InvalidReason::ControlCharacter)
         } else {
             Ok(Some(Self(text.to_owned())))
         }
@@ -41,8 +48,12 @@ impl fmt::Debug for Reason {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must be at most {} characters", Reason::MAX_CHARS)]
-pub struct ReasonTooLong;
+pub enum InvalidReason {
+    #[error("must be at most {} characters", Reason::MAX_CHARS)]
+    TooLong,
+    #[error("must not contain control characters")]
+    ControlCharacter,
+}
 
 #[cfg(test)]
 mod tests {
@@ -58,7 +69,20 @@ mod tests {
         let at_limit = "é".repeat(Reason::MAX_CHARS);
         assert!(matches!(Reason::parse(&at_limit), Ok(Some(_))));
         let over = "é".repeat(Reason::MAX_CHARS + 1);
-        assert_eq!(Reason::parse(&over), Err(ReasonTooLong));
+        assert_eq!(Reason::parse(&over), Err(InvalidReason::TooLong));
+    }
+
+    #[test]
+    fn refuses_control_characters_but_keeps_line_breaks() {
+        assert_eq!(
+            Reason::parse("a\u{0}b"),
+            Err(InvalidReason::ControlCharacter)
+        );
+        assert_eq!(
+            Reason::parse("a\u{1b}[31m"),
+            Err(InvalidReason::ControlCharacter)
+        );
+        assert!(matches!(Reason::parse("line one\nline\ttwo"), Ok(Some(_))));
     }
 
     #[test]

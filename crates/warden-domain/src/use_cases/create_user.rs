@@ -17,8 +17,8 @@ pub struct NewAccount {
 pub enum CreateUserError {
     #[error("not a valid email address")]
     InvalidEmail,
-    #[error("names must be at most {MAX_NAME_CHARS} characters")]
-    NameTooLong,
+    #[error("names must be at most {MAX_NAME_CHARS} characters, without control characters")]
+    InvalidName,
     #[error("an account with this email address already exists")]
     EmailTaken,
     #[error("password hashing failed")]
@@ -57,9 +57,8 @@ impl CreateUser {
             EmailAddress::parse(&account.email).map_err(|_| CreateUserError::InvalidEmail)?;
         let first_name = account.first_name.trim().to_owned();
         let last_name = account.last_name.trim().to_owned();
-        if first_name.chars().count() > MAX_NAME_CHARS || last_name.chars().count() > MAX_NAME_CHARS
-        {
-            return Err(CreateUserError::NameTooLong);
+        if !valid_name(&first_name) || !valid_name(&last_name) {
+            return Err(CreateUserError::InvalidName);
         }
         let password_hash = self
             .hasher
@@ -80,6 +79,10 @@ impl CreateUser {
             other => CreateUserError::Store(other),
         })
     }
+}
+
+fn valid_name(name: &str) -> bool {
+    name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control)
 }
 
 impl std::fmt::Debug for CreateUser {

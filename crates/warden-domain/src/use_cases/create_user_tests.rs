@@ -86,6 +86,12 @@ async fn invalid_input_never_reaches_the_hasher_or_store() {
     long_name.last_name = "x".repeat(101);
     assert!(matches!(
         create.execute(long_name).await,
-        Err(CreateUserError::NameTooLong)
+        Err(CreateUserError::InvalidName)
+    ));
+    let mut nul_name = account("ada@example.com");
+    nul_name.first_name = "A\u{0}da".into();
+    assert!(matches!(
+        create.execute(nul_name).await,
+        Err(CreateUserError::InvalidName)
     ));
 }

@@ -20,10 +20,14 @@ pub struct TokenView {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "`Login successful`", body = Doc<TokenView>),
+        (status = 400, description = "`Could not read the request body`: the upload broke off", body = Doc<Empty>),
         (status = 401, description = "`Invalid email or password` (the same for an unknown email)", body = Doc<Empty>),
         (status = 403, description = "`User account is deactivated` (only with the right password)", body = Doc<Empty>),
+        (status = 429, description = "`Too many failed login attempts, try again later`: this account from this client, or this client, failed too often lately", body = Doc<Empty>,
+            headers(("Retry-After" = u32, description = "Seconds until the next attempt is allowed"))),
         (status = 500, description = "`An unexpected error occurred.`", body = Doc<Empty>),
-        (status = 503, description = "`Service temporarily unavailable`", body = Doc<Empty>),
+        (status = 503, description = "`Service temporarily unavailable`", body = Doc<Empty>,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
         BodyFailures,
     )
 )]
@@ -61,7 +65,8 @@ pub async fn login(
         (status = 200, description = "`User retrieved successfully`", body = Doc<UserView>),
         (status = 401, description = "`Could not validate credentials`", body = Doc<Empty>),
         (status = 500, description = "`An unexpected error occurred.`", body = Doc<Empty>),
-        (status = 503, description = "`Service temporarily unavailable`", body = Doc<Empty>),
+        (status = 503, description = "`Service temporarily unavailable`", body = Doc<Empty>,
+            headers(("Retry-After" = u32, description = "Seconds to wait"))),
     )
 )]
 pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -50,8 +50,12 @@ pub struct InvalidField {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct StatusChangeRequest {
-    /// The account's id (a UUID; anything else is "User not found").
-    #[schema(min_length = 1, example = "0193a1c4-7f7e-7d1a-9a4e-2f1c3b5d6e7f")]
+    /// The account's id (a UUID; anything else is "User not found"). Blank is refused.
+    #[schema(
+        min_length = 1,
+        pattern = r"\S",
+        example = "0193a1c4-7f7e-7d1a-9a4e-2f1c3b5d6e7f"
+    )]
     user_id: String,
     /// Why; stored, shown to admins and quoted in the email. Trimmed; blank means none.
     #[schema(max_length = 500, example = "Terms of service violation")]
@@ -62,9 +66,11 @@ pub struct StatusChangeRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct LoginRequest {
-    #[schema(min_length = 1, example = "ada@example.com")]
+    /// Blank is refused.
+    #[schema(min_length = 1, pattern = r"\S", example = "ada@example.com")]
     email: String,
-    #[schema(min_length = 1, example = "ada-password")]
+    /// Blank is refused.
+    #[schema(min_length = 1, pattern = r"\S", example = "ada-password")]
     password: String,
 }
 

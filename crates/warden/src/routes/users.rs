@@ -15,7 +15,7 @@ use crate::state::AppState;
     request_body = StatusChangeRequest,
     responses(
         (status = 200, description = "`User account deactivated successfully`", body = Doc<Empty>),
-        (status = 400, description = "`User is already deactivated`, `You cannot deactivate your own account` or `Cannot deactivate the last active admin`", body = Doc<Empty>),
+        (status = 400, description = "`User is already deactivated`, `You cannot deactivate your own account` or `Cannot deactivate the last active admin`; `Could not read the request body` when the upload breaks off", body = Doc<Empty>),
         AdminFailures, BodyFailures,
     )
 )]
@@ -39,7 +39,7 @@ pub async fn deactivate(
     request_body = StatusChangeRequest,
     responses(
         (status = 200, description = "`User account reactivated successfully`", body = Doc<Empty>),
-        (status = 400, description = "`User is already active`", body = Doc<Empty>),
+        (status = 400, description = "`User is already active`; `Could not read the request body` when the upload breaks off", body = Doc<Empty>),
         AdminFailures, BodyFailures,
     )
 )]
@@ -194,7 +194,7 @@ impl StatusChangeInput {
             .map(|text| Reason::parse(&text))
         {
             Some(Ok(reason)) => reason,
-            Some(Err(too_long)) => fields.reject("reason", too_long.to_string()),
+            Some(Err(invalid)) => fields.reject("reason", invalid.to_string()),
             None => None,
         };
         fields.finish(user_id.map(|user_id| Self { user_id, reason }))

@@ -7,6 +7,7 @@ mod cli;
 mod deactivate;
 mod envelope;
 mod failures;
+mod hostile;
 mod lifecycle;
 mod openapi;
 mod ops;
