@@ -57,8 +57,13 @@ pub struct StatusChangeRequest {
         example = "0193a1c4-7f7e-7d1a-9a4e-2f1c3b5d6e7f"
     )]
     user_id: String,
-    /// Why; stored, shown to admins and quoted in the email. Trimmed; blank means none.
-    #[schema(max_length = 500, example = "Terms of service violation")]
+    /// Why; stored, shown to admins and quoted in the email. Trimmed; blank means none. No
+    /// control characters other than tabs and line breaks.
+    #[schema(
+        max_length = 500,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$",
+        example = "Terms of service violation"
+    )]
     reason: Option<String>,
 }
 
