@@ -1,7 +1,7 @@
 # Everyday commands. The README's two commands (`cargo run`, `cargo test`) need nothing else.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres lint fmt ci
+.PHONY: run test test-postgres lint fmt ci bench
 
 run: ## Serve on the embedded default (SQLite file and .eml mail under ./data)
 	cargo run
@@ -21,3 +21,6 @@ fmt:
 
 ci: ## What CI runs
 	bash .ci/run
+
+bench: ## Warden vs pgbench on the same statements, plus SQLite (docs/benchmarks.md); ~5 min after the build
+	bash bench/run.sh

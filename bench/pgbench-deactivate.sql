@@ -1,0 +1,43 @@
+-- pgbench script: the statements Warden issues for one PATCH /api/v1/users/deactivate, in the
+-- same order and in the same mode (two autocommit statements, prepared once per connection:
+-- run with -M prepared).
+--   1. authentication: UserRepo::find_by_id of the admin (diesel's query text, verbatim);
+--   2. the status change: DEACTIVATE of crates/warden-postgres/src/status_change.rs, verbatim,
+--      with its binds written as expressions (pgbench variables are numbers or strings, not
+--      UUIDs or timestamps):
+--        $1 target      -> seeded user number :seq as its UUID (see seed-postgres.sql)
+--        $2 at          -> now()
+--        $3 actor       -> :admin (the admin's id, a string; the server infers uuid)
+--        $4 reason      -> :reason
+--        $5, $6 ids     -> time-ordered UUIDs made from :seq (Warden: Uuid::now_v7())
+-- Client c of C takes the user numbers start+c, start+c+C, ... (pgbench keeps a client's
+-- variables from one transaction to the next): each transaction deactivates a different,
+-- still-active user, as Warden's requests do. Variables from run.sh: -D k=-1 -D start=N
+-- -D nclients=C -D admin=UUID -D reason=TEXT -D one=1.
+\set k :k + 1
+\set seq :start + :client_id + :nclients * :k
+SELECT "users"."id", "users"."email", "users"."first_name", "users"."last_name",
+       "users"."role", "users"."is_active", "users"."deactivated_at", "users"."deactivated_by",
+       "users"."deactivation_reason", "users"."token_version", "users"."created_at",
+       "users"."updated_at"
+  FROM "users" WHERE ("users"."id" = :admin) LIMIT :one;
+WITH target AS (
+    UPDATE users SET is_active = FALSE, deactivated_at = now(), deactivated_by = :admin, deactivation_reason = :reason,
+           updated_at = now(), token_version = token_version + 1
+     WHERE id = ('01938000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid AND is_active AND role <> 'admin'
+ RETURNING id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at
+), event AS (
+    INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at)
+    SELECT ('01940000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid, id, :admin::uuid, 'deactivated', :reason::text, now() FROM target
+), notification AS (
+    INSERT INTO outbox (id, action, recipient, recipient_name, reason, occurred_at,
+                        next_attempt_at)
+    SELECT ('01950000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid, 'deactivated', email,
+           CASE WHEN first_name ~ ('^[[:' || 'space:]]*$') THEN email ELSE first_name END,
+           :reason::text, now(), now()
+      FROM target
+)
+SELECT TRUE AS applied, id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at FROM target
+UNION ALL
+SELECT FALSE, id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at FROM users
+ WHERE id = ('01938000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid AND NOT EXISTS (SELECT 1 FROM target);
