@@ -114,7 +114,9 @@ pub(crate) async fn change_status(
     // Runs to completion even if the caller gives up (a client hanging up drops the request's
     // future): a transaction abandoned half-way would go back to the pool still open, holding
     // the admin lock until that connection is next checked out.
-    tokio::spawn(async move { decide(conn, change).await })
+    store
+        .runtime
+        .spawn(async move { decide(conn, change).await })
         .await
         .map_err(|err| StoreError::Other(anyhow::Error::new(err).context("status change task")))?
 }

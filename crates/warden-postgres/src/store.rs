@@ -7,12 +7,13 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use diesel::sql_types::Integer;
+use diesel::ConnectionError;
 use diesel::IntoSql;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio_postgres::config::Host;
 use warden_domain::ports::StoreError;
 
@@ -25,6 +26,10 @@ use crate::{errors, migrations};
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
+    /// The runtime `connect` was called on. Connections are opened there, so their driver tasks
+    /// never belong to a shorter-lived runtime (such as an HTTP worker thread's, which ends
+    /// first at shutdown while requests on other threads still use the pool).
+    pub(crate) runtime: tokio::runtime::Handle,
     acquire_timeout: Duration,
     /// `user@host:port/db`, for `Debug`; never the password.
     target: Arc<str>,
@@ -56,6 +61,17 @@ impl PgStore {
         // Checkout costs no round trip: a connection whose socket closed, or that was dropped
         // mid-transaction, is already known to be broken and gets replaced.
         manager_config.recycling_method = RecyclingMethod::Fast;
+        let runtime = tokio::runtime::Handle::current();
+        let setup_runtime = runtime.clone();
+        manager_config.custom_setup = Box::new(move |url| {
+            let (url, runtime) = (url.to_owned(), setup_runtime.clone());
+            Box::pin(async move {
+                runtime
+                    .spawn(async move { AsyncPgConnection::establish(&url).await })
+                    .await
+                    .map_err(|err| ConnectionError::BadConnection(err.to_string()))?
+            })
+        });
         let manager =
             AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
         let pool = Pool::builder(manager)
@@ -68,6 +84,7 @@ impl PgStore {
             .context("cannot build the PostgreSQL connection pool")?;
         Ok(PgStore {
             pool,
+            runtime,
             acquire_timeout,
             target: describe(&config).into(),
         })

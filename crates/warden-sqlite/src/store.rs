@@ -21,6 +21,10 @@ const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlit
 pub struct SqliteStore {
     pool: Pool<Conn>,
     location: Arc<Location>,
+    /// The runtime `connect` was called on. Every operation runs there, so connections and
+    /// their work never belong to a shorter-lived runtime (such as an HTTP worker thread's,
+    /// which ends first at shutdown while requests on other threads still need the pool).
+    runtime: tokio::runtime::Handle,
 }
 
 impl SqliteStore {
@@ -40,6 +44,7 @@ impl SqliteStore {
         let store = SqliteStore {
             pool,
             location: Arc::new(location),
+            runtime: tokio::runtime::Handle::current(),
         };
         store.ping().await.with_context(|| {
             format!("cannot open SQLite database {}", store.location.describe())
@@ -78,16 +83,17 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `op` on a pooled connection, on a blocking thread. The work is a task of its own, so
-    /// a caller that gives up waiting never interrupts an operation half-way: a transaction is
-    /// always committed or rolled back, and the connection goes back to the pool in order.
+    /// Runs `op` on a pooled connection, on a blocking thread. The work is a task of its own (on
+    /// the store's runtime), so a caller that gives up waiting never interrupts an operation
+    /// half-way: a transaction is always committed or rolled back, and the connection goes back
+    /// to the pool in order.
     pub(crate) async fn run<R, F>(&self, op: F) -> Result<R, StoreError>
     where
         F: FnOnce(&mut SqliteConnection) -> QueryResult<R> + Send + 'static,
         R: Send + 'static,
     {
         let pool = self.pool.clone();
-        let task = tokio::spawn(async move {
+        let task = self.runtime.spawn(async move {
             let mut conn = pool.get().await.map_err(errors::from_pool)?;
             conn.spawn_blocking(op).await.map_err(errors::from_diesel)
         });

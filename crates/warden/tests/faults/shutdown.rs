@@ -111,17 +111,15 @@ async fn sigterm_finishes_in_flight_work_and_exits_cleanly() {
     sigterm_scenario(&world, &env).await;
 }
 
-/// The same with the default pool and two HTTP worker threads, five times over. Ignored
-/// while it fails intermittently (about one run in ten on PostgreSQL, one in thirty on SQLite):
-/// a pooled connection stays bound to the runtime of the thread that opened it, often one of
-/// actix's HTTP worker threads (PostgreSQL: its driver task runs there; SQLite: diesel-async's
-/// `SyncConnectionWrapper` runs its blocking work through that runtime's handle). SIGTERM stops
-/// an idle HTTP worker first; its runtime goes, and the connections it opened die in the shared
-/// pool. The requests still in flight on the other worker then get them and fail (SQLite: 500,
-/// `task N was cancelled`; PostgreSQL: 503, `connection closed`), and the outbox worker's last
-/// round cannot record an email it just sent (the next process sends it again).
+/// The same with the default pool and two HTTP worker threads, five times over. This failed
+/// intermittently (about one run in ten on PostgreSQL, one in thirty on SQLite) while a pooled
+/// connection stayed bound to the runtime of the HTTP worker thread that opened it: SIGTERM
+/// stops an idle worker first, its runtime went, and the connections it had opened died in the
+/// shared pool under requests still in flight elsewhere (SQLite: 500 `task N was cancelled`;
+/// PostgreSQL: 503 `connection closed`), and the worker's last round could not record an email
+/// it had just sent. The stores now open connections and run work on the runtime they were
+/// created on, which outlives the HTTP workers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: pooled connections die with the HTTP worker thread that opened them"]
 async fn sigterm_with_several_http_workers_and_connections() {
     for _ in 0..5 {
         let world = World::new().await;
