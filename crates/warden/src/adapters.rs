@@ -24,8 +24,16 @@ impl Store {
     /// # Errors
     /// When the URL is malformed or the SQLite file cannot be opened.
     pub async fn connect(config: &Config) -> anyhow::Result<Self> {
+        Self::connect_sized(config, config.db_max_connections).await
+    }
+
+    /// Like [`Store::connect`], with a pool of at most `max` connections.
+    ///
+    /// # Errors
+    /// When the URL is malformed or the SQLite file cannot be opened.
+    pub async fn connect_sized(config: &Config, max: usize) -> anyhow::Result<Self> {
         let url = config.database_url.expose_secret();
-        let (max, timeout) = (config.db_max_connections, config.db_timeout);
+        let timeout = config.db_timeout;
         if url.starts_with("sqlite:") {
             Ok(Self::Sqlite(SqliteStore::connect(url, max, timeout).await?))
         } else {

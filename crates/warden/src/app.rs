@@ -6,6 +6,7 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
+use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 
 use crate::adapters::{self, Store};
@@ -16,6 +17,9 @@ use crate::routes;
 use crate::services::{Ports, Services};
 use crate::state::AppState;
 use crate::worker::OutboxWorker;
+
+/// Connections of the outbox worker's own pool.
+const WORKER_CONNECTIONS: usize = 2;
 
 /// A bound, not yet awaited, server. Binding port 0 gives tests a free port.
 pub struct Application {
@@ -48,7 +52,14 @@ impl Application {
     /// # Errors
     /// As [`open`], or when the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (_store, ports) = open(&config).await?;
+        let (_store, mut ports) = open(&config).await?;
+        if !config.database_url.expose_secret().contains(":memory:") {
+            // The outbox worker gets a small pool of its own, so mail delivery never takes a
+            // connection a request is waiting for (measured: see docs/benchmarks.md).
+            ports.outbox = Store::connect_sized(&config, WORKER_CONNECTIONS)
+                .await?
+                .outbox();
+        }
         Self::start(&config, ports)
     }
 
