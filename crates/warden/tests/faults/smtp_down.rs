@@ -1,7 +1,7 @@
 //! Fault 1: the SMTP server is down. Deactivations still answer 200 at once; when the server is
 //! back, every email owed is delivered, each exactly once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use warden_testkit::smtp_sink::{ReplyMode, SmtpSink};
 
@@ -19,17 +19,9 @@ async fn deactivations_succeed_while_smtp_is_down_and_every_email_follows_once()
     // Down hard: connections to the SMTP port are refused.
     sink.stop().await;
     for user in &users[..3] {
-        let started = Instant::now();
         server
-            .deactivate(&client, &token, user)
-            .await
-            .assert(200, DEACTIVATED);
-        // The request does not wait for mail.
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            started.elapsed()
-        );
+            .deactivate_without_waiting_for_mail(&client, &token, user)
+            .await;
     }
     // Up but refusing: every RCPT answers 451 (try again later).
     sink.set_reply_mode(ReplyMode::TransientFailure);
