@@ -10,10 +10,12 @@
 --        $3 actor       -> :admin (the admin's id, a string; the server infers uuid)
 --        $4 reason      -> :reason
 --        $5, $6 ids     -> time-ordered UUIDs made from :seq (Warden: Uuid::now_v7())
+--        $7 version     -> :version (the admin's token version; 0 when seeded)
+--        $8, $9 actor   -> 'user' and the admin's email, :admin_name
 -- Client c of C takes the user numbers start+c, start+c+C, ... (pgbench keeps a client's
 -- variables from one transaction to the next): each transaction deactivates a different,
 -- still-active user, as Warden's requests do. Variables from run.sh: -D k=-1 -D start=N
--- -D nclients=C -D admin=UUID -D reason=TEXT -D one=1.
+-- -D nclients=C -D admin=UUID -D reason=TEXT -D one=1 -D version=0 -D admin_name=EMAIL.
 \set k :k + 1
 \set seq :start + :client_id + :nclients * :k
 SELECT "users"."id", "users"."email", "users"."first_name", "users"."last_name",
@@ -25,10 +27,14 @@ WITH target AS (
     UPDATE users SET is_active = FALSE, deactivated_at = now(), deactivated_by = :admin, deactivation_reason = :reason,
            updated_at = now(), token_version = token_version + 1
      WHERE id = ('01938000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid AND is_active AND role <> 'admin'
+       AND EXISTS (SELECT 1 FROM users AS actor
+                  WHERE actor.id = :admin AND actor.is_active AND actor.role = 'admin'
+                    AND actor.token_version = :version)
  RETURNING id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at
 ), event AS (
-    INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at)
-    SELECT ('01940000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid, id, :admin::uuid, 'deactivated', :reason::text, now() FROM target
+    INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at,
+                              actor_kind, actor_name)
+    SELECT ('01940000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid, id, :admin::uuid, 'deactivated', :reason::text, now(), 'user', :admin_name::text FROM target
 ), notification AS (
     INSERT INTO outbox (id, action, recipient, recipient_name, reason, occurred_at,
                         next_attempt_at)
@@ -37,7 +43,9 @@ WITH target AS (
            :reason::text, now(), now()
       FROM target
 )
-SELECT TRUE AS applied, id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at FROM target
+SELECT TRUE AS applied, TRUE AS actor_ok, id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at FROM target
 UNION ALL
-SELECT FALSE, id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at FROM users
+SELECT FALSE, EXISTS (SELECT 1 FROM users AS actor
+                  WHERE actor.id = :admin AND actor.is_active AND actor.role = 'admin'
+                    AND actor.token_version = :version), id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at FROM users
  WHERE id = ('01938000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid AND NOT EXISTS (SELECT 1 FROM target);

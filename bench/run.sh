@@ -277,7 +277,7 @@ measure_warden() { # backend database-url concurrency
 # One pgbench measurement; sets P_*.
 measure_pgbench() { # concurrency
     local c=$1 out lat
-    local vars=(-D k=-1 -D nclients="$c" -D admin="$ADMIN_ID" -D reason="$REASON" -D one=1)
+    local vars=(-D k=-1 -D nclients="$c" -D admin="$ADMIN_ID" -D reason="$REASON" -D one=1 -D version=0 -D admin_name="$ADMIN_EMAIL")
     # Warm-up: the same script, its own users.
     reserve "$WARM_USERS"
     pgbench -n -M prepared -f bench/pgbench-deactivate.sql -c "$c" -j "$THREADS" \

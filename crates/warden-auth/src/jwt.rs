@@ -108,9 +108,14 @@ impl AuthVerifier for JwtAuth {
         }
         let subject = UserId::parse(&data.claims.sub)
             .map_err(|_| InvalidToken("the subject is not a user id".into()))?;
+        let valid_until = i64::try_from(data.claims.exp.saturating_add(LEEWAY_SECONDS))
+            .ok()
+            .and_then(|secs| DateTime::from_timestamp(secs, 0))
+            .ok_or_else(|| InvalidToken("the expiry is out of range".into()))?;
         Ok(TokenClaims {
             subject,
             token_version: data.claims.ver,
+            valid_until,
         })
     }
 }

@@ -89,7 +89,7 @@ impl UserRepo for Users {
         let mut user = self.target.clone();
         user.status = AccountStatus::Deactivated(warden_domain::Deactivation {
             at: change.at,
-            by: Some(change.actor),
+            by: Some(change.actor.id),
             reason: change.reason,
         });
         user.token_version += 1;
@@ -134,6 +134,7 @@ fn fixture() -> Fixture {
     let claims = TokenClaims {
         subject: users.admin.id,
         token_version: 0,
+        valid_until: chrono::DateTime::<chrono::Utc>::MAX_UTC,
     };
     let target = users.target.id.to_string();
     let repo: Arc<dyn UserRepo> = users;

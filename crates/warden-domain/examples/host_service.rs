@@ -75,6 +75,10 @@ impl UserRepo for MemoryUsers {
 
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state.lock().unwrap();
+        let actor = &change.actor;
+        let authorised = state.users.get(&actor.id).is_some_and(|a| {
+            a.is_active() && a.is_admin() && a.token_version == actor.token_version
+        });
         let other_active_admins = state
             .users
             .values()
@@ -83,6 +87,9 @@ impl UserRepo for MemoryUsers {
         let Some(user) = state.users.get_mut(&change.target) else {
             return Ok(StatusChangeOutcome::NotFound);
         };
+        if !authorised {
+            return Ok(StatusChangeOutcome::ActorRevoked);
+        }
         let deactivate = change.action == StatusAction::Deactivate;
         if user.is_active() != deactivate {
             return Ok(StatusChangeOutcome::AlreadyInState);
@@ -93,7 +100,7 @@ impl UserRepo for MemoryUsers {
         user.status = if deactivate {
             AccountStatus::Deactivated(Deactivation {
                 at: change.at,
-                by: Some(change.actor),
+                by: Some(change.actor.id),
                 reason: change.reason.clone(),
             })
         } else {
@@ -105,7 +112,7 @@ impl UserRepo for MemoryUsers {
         state.events.push(AuditEvent {
             id: change.event_id,
             user_id: user.id,
-            actor_id: Some(change.actor),
+            actor: (&change.actor).into(),
             action: change.action,
             reason: change.reason.clone(),
             at: change.at,
@@ -180,6 +187,7 @@ async fn demo() {
         TokenClaims {
             subject: admin.id,
             token_version: admin.token_version,
+            valid_until: chrono::Utc::now() + chrono::TimeDelta::hours(1),
         },
     );
 

@@ -13,6 +13,7 @@
 //! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`]) and the
 //!   [`User`] entity.
 
+mod actor;
 mod email_address;
 mod login_throttle;
 mod notification;
@@ -25,6 +26,7 @@ mod user_id;
 pub mod ports;
 pub mod use_cases;
 
+pub use actor::{Actor, ActorKind, RecordedActor, UnknownActorKind};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use login_throttle::{LoginThrottle, ThrottlePolicy};
 pub use notification::{Email, Notification};

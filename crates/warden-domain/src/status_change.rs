@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Reason, User, UserId};
+use crate::{Actor, Reason, RecordedActor, User, UserId};
 
 /// The two lifecycle transitions an admin can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,7 +40,8 @@ pub struct UnknownAction;
 pub struct StatusChange {
     pub action: StatusAction,
     pub target: UserId,
-    pub actor: UserId,
+    /// Re-checked by the store in the same atomic write; see [`Actor`].
+    pub actor: Actor,
     pub reason: Option<Reason>,
     pub at: DateTime<Utc>,
     /// Id of the audit event to record.
@@ -61,6 +62,10 @@ pub enum StatusChangeOutcome {
     AlreadyInState,
     /// The target is the only active admin; nothing was written.
     LastActiveAdmin,
+    /// When the change was to commit, the actor was no longer an active admin on the token
+    /// version it acted with (deactivated, demoted, or its tokens revoked since); nothing was
+    /// written. Takes precedence over every outcome but `NotFound`.
+    ActorRevoked,
 }
 
 /// One entry of a user's lifecycle audit trail.
@@ -68,7 +73,7 @@ pub enum StatusChangeOutcome {
 pub struct AuditEvent {
     pub id: Uuid,
     pub user_id: UserId,
-    pub actor_id: Option<UserId>,
+    pub actor: RecordedActor,
     pub action: StatusAction,
     pub reason: Option<Reason>,
     pub at: DateTime<Utc>,

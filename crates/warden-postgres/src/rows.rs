@@ -8,8 +8,8 @@ use diesel::sql_types::{BigInt, Bool};
 use uuid::Uuid;
 use warden_domain::ports::{OutboxStats, PendingNotification};
 use warden_domain::{
-    AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, Reason, Role,
-    StatusAction, User, UserId,
+    AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser, Notification,
+    Reason, RecordedActor, Role, StatusAction, User, UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -96,6 +96,9 @@ impl TryFrom<UserRow> for User {
 pub(crate) struct StatusRow {
     #[diesel(sql_type = Bool)]
     pub(crate) applied: bool,
+    /// Whether the actor was, in the statement's snapshot, an active admin on its token version.
+    #[diesel(sql_type = Bool)]
+    pub(crate) actor_ok: bool,
     #[diesel(embed)]
     pub(crate) user: UserRow,
 }
@@ -141,6 +144,8 @@ pub(crate) struct AuditEventRow {
     action: String,
     reason: Option<String>,
     created_at: DateTime<Utc>,
+    actor_kind: String,
+    actor_name: String,
 }
 
 impl TryFrom<AuditEventRow> for AuditEvent {
@@ -150,7 +155,11 @@ impl TryFrom<AuditEventRow> for AuditEvent {
         Ok(AuditEvent {
             id: row.id,
             user_id: UserId::from_uuid(row.user_id),
-            actor_id: row.actor_id.map(UserId::from_uuid),
+            actor: RecordedActor {
+                kind: ActorKind::parse(&row.actor_kind)?,
+                id: row.actor_id.map(UserId::from_uuid),
+                name: row.actor_name,
+            },
             action: action(&row.action)?,
             reason: reason(row.reason)?,
             at: row.created_at,

@@ -26,6 +26,8 @@ diesel::table! {
         action -> Text,
         reason -> Nullable<Text>,
         created_at -> Timestamptz,
+        actor_kind -> Text,
+        actor_name -> Text,
     }
 }
 

@@ -9,7 +9,7 @@
 
 use anyhow::anyhow;
 use diesel::result::QueryResult;
-use diesel::sql_types::{Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::OptionalExtension;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
@@ -28,9 +28,24 @@ macro_rules! user_columns {
     };
 }
 
-/// One status change in one statement. Binds: $1 target, $2 at, $3 actor, $4 reason,
-/// $5 audit event id, $6 notification id. Returns the target (`applied` says whether this
-/// statement changed it; the second branch reads the statement's snapshot); no row: no target.
+/// The actor's authority, re-checked inside the very statement that writes the change: the
+/// acting admin is still active, still an admin, and still on the token version it acted with.
+/// Read in the statement's snapshot, so a revocation committed before the statement began stops
+/// it; one committed later is ordered after it (as if the request had come a moment earlier).
+/// Admin deactivations run under [`ADMIN_LOCK`] with a snapshot taken after the lock, so two
+/// admins deactivating each other cannot both pass it.
+macro_rules! actor_guard {
+    () => {
+        "EXISTS (SELECT 1 FROM users AS actor\n\
+                  WHERE actor.id = $3 AND actor.is_active AND actor.role = 'admin'\n\
+                    AND actor.token_version = $7)"
+    };
+}
+
+/// One status change in one statement. Binds: $1 target, $2 at, $3 actor id, $4 reason,
+/// $5 audit event id, $6 notification id, $7 actor token version, $8 actor kind, $9 actor name.
+/// Returns the target (`applied` says whether this statement changed it, `actor_ok` whether the
+/// actor's authority held; the second branch reads the statement's snapshot); no row: no target.
 macro_rules! change_sql {
     (set: $set:literal, when: $when:literal, action: $action:literal) => {
         concat!(
@@ -42,14 +57,18 @@ macro_rules! change_sql {
             "     WHERE id = $1 AND ",
             $when,
             "\n",
+            "       AND ",
+            actor_guard!(),
+            "\n",
             " RETURNING ",
             user_columns!(),
             "\n",
             "), event AS (\n",
-            "    INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at)\n",
+            "    INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at,\n",
+            "                              actor_kind, actor_name)\n",
             "    SELECT $5, id, $3, '",
             $action,
-            "', $4, $2 FROM target\n",
+            "', $4, $2, $8, $9 FROM target\n",
             "), notification AS (\n",
             "    INSERT INTO outbox (id, action, recipient, recipient_name, reason, occurred_at,\n",
             "                        next_attempt_at)\n",
@@ -60,11 +79,13 @@ macro_rules! change_sql {
             "           $4, $2, $2\n",
             "      FROM target\n",
             ")\n",
-            "SELECT TRUE AS applied, ",
+            "SELECT TRUE AS applied, TRUE AS actor_ok, ",
             user_columns!(),
             " FROM target\n",
             "UNION ALL\n",
             "SELECT FALSE, ",
+            actor_guard!(),
+            ", ",
             user_columns!(),
             " FROM users\n",
             " WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM target)"
@@ -160,10 +181,13 @@ async fn apply(
         diesel::sql_query(sql)
             .bind::<SqlUuid, _>(*change.target.as_uuid())
             .bind::<Timestamptz, _>(change.at)
-            .bind::<SqlUuid, _>(*change.actor.as_uuid())
+            .bind::<SqlUuid, _>(*change.actor.id.as_uuid())
             .bind::<Nullable<Text>, _>(change.reason.as_ref().map(Reason::as_str))
             .bind::<SqlUuid, _>(change.event_id)
-            .bind::<SqlUuid, _>(change.notification_id),
+            .bind::<SqlUuid, _>(change.notification_id)
+            .bind::<Integer, _>(change.actor.token_version)
+            .bind::<Text, _>(change.actor.kind.as_str())
+            .bind::<Text, _>(change.actor.name.as_str()),
     )
     .get_result::<StatusRow>(conn)
     .await
@@ -207,6 +231,9 @@ fn judge(
         let user = User::try_from(row.user).map_err(corrupt)?;
         return Ok(Verdict::Done(StatusChangeOutcome::Applied(Box::new(user))));
     }
+    if !row.actor_ok {
+        return Ok(Verdict::Done(StatusChangeOutcome::ActorRevoked));
+    }
     if row.user.is_active() == (action == StatusAction::Reactivate) {
         return Ok(Verdict::Done(StatusChangeOutcome::AlreadyInState));
     }
@@ -229,6 +256,7 @@ mod tests {
     fn row(applied: bool, active: bool, role: &str) -> Option<StatusRow> {
         Some(StatusRow {
             applied,
+            actor_ok: true,
             user: UserRow::sample(active, role),
         })
     }
@@ -264,15 +292,21 @@ mod tests {
             outcome(judge(Reactivate, row(false, false, "user"), false)),
             "Retry"
         );
+        // An actor who lost its authority stops the change, whatever the target's state.
+        for (action, active, role) in [(Deactivate, true, "user"), (Reactivate, true, "admin")] {
+            let mut revoked = row(false, active, role);
+            revoked.as_mut().unwrap().actor_ok = false;
+            assert!(outcome(judge(action, revoked, false)).contains("ActorRevoked"));
+        }
     }
 
     #[test]
     fn statements_bind_every_parameter() {
         for sql in [DEACTIVATE, DEACTIVATE_ADMIN, REACTIVATE] {
-            for n in 1..=6 {
+            for n in 1..=9 {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
-            assert!(!sql.contains("$7"));
+            assert!(!sql.contains("$10"));
         }
     }
 }

@@ -7,8 +7,8 @@ use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::PendingNotification;
 use warden_domain::{
-    AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, PasswordHash,
-    Reason, Role, StatusAction, StatusChange, User, UserId,
+    AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser, Notification,
+    PasswordHash, Reason, RecordedActor, Role, StatusAction, StatusChange, User, UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -98,6 +98,8 @@ pub(crate) struct AuditEventRow {
     pub action: String,
     pub reason: Option<String>,
     pub created_at: Ts,
+    pub actor_kind: String,
+    pub actor_name: String,
 }
 
 impl From<&StatusChange> for AuditEventRow {
@@ -105,10 +107,12 @@ impl From<&StatusChange> for AuditEventRow {
         Self {
             id: change.event_id.to_string(),
             user_id: change.target.to_string(),
-            actor_id: Some(change.actor.to_string()),
+            actor_id: Some(change.actor.id.to_string()),
             action: change.action.as_str().to_owned(),
             reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
             created_at: Ts(change.at),
+            actor_kind: change.actor.kind.as_str().to_owned(),
+            actor_name: change.actor.name.clone(),
         }
     }
 }
@@ -120,7 +124,11 @@ impl TryFrom<AuditEventRow> for AuditEvent {
         Ok(AuditEvent {
             id: uuid(&row.id)?,
             user_id: user_id(&row.user_id)?,
-            actor_id: row.actor_id.as_deref().map(user_id).transpose()?,
+            actor: RecordedActor {
+                kind: ActorKind::parse(&row.actor_kind).context("stored actor kind")?,
+                id: row.actor_id.as_deref().map(user_id).transpose()?,
+                name: row.actor_name,
+            },
             action: StatusAction::parse(&row.action).context("stored action")?,
             reason: reason(row.reason.as_deref())?,
             at: row.created_at.0,

@@ -30,6 +30,8 @@ diesel::table! {
         action -> Text,
         reason -> Nullable<Text>,
         created_at -> TimestamptzSqlite,
+        actor_kind -> Text,
+        actor_name -> Text,
     }
 }
 

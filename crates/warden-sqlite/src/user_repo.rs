@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AuditEvent, EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange,
+    Actor, AuditEvent, EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange,
     StatusChangeOutcome, User, UserId,
 };
 
@@ -111,6 +111,9 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
     let Some((is_active, role)) = current else {
         return Ok(StatusChangeOutcome::NotFound);
     };
+    if !actor_holds(conn, &change.actor)? {
+        return Ok(StatusChangeOutcome::ActorRevoked);
+    }
     let deactivate = change.action == StatusAction::Deactivate;
     if is_active != deactivate {
         return Ok(StatusChangeOutcome::AlreadyInState);
@@ -130,7 +133,7 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
     let at = Ts(change.at);
     let reason = change.reason.as_ref().map(|r| r.as_str().to_owned());
     let (deactivated_at, deactivated_by, deactivation_reason) = if deactivate {
-        (Some(at), Some(change.actor.to_string()), reason)
+        (Some(at), Some(change.actor.id.to_string()), reason)
     } else {
         (None, None, None)
     };
@@ -154,4 +157,18 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
         .values(NewOutboxRow::new(change, &user))
         .execute(conn)?;
     Ok(StatusChangeOutcome::Applied(Box::new(user)))
+}
+
+/// Whether the actor is still an active admin on the token version it acted with. Read inside
+/// the change's `BEGIN IMMEDIATE` transaction, so no revocation can commit between this check
+/// and the change.
+fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
+    let found: i64 = users::table
+        .find(actor.id.to_string())
+        .filter(users::is_active.eq(true))
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::token_version.eq(actor.token_version))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
 }

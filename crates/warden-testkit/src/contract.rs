@@ -31,8 +31,8 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 use warden_domain::ports::{Outbox, PendingNotification, StoreError, UserRepo};
 use warden_domain::{
-    AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, PasswordHash,
-    Reason, Role, StatusAction, StatusChange, StatusChangeOutcome, User, UserId,
+    AccountStatus, Actor, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser, Notification,
+    PasswordHash, Reason, Role, StatusAction, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 /// Email of the suite's own admin, which stays the only active admin between checks.
@@ -57,6 +57,7 @@ macro_rules! contract_tests {
             refused_changes_write_nothing,
             last_active_admin_is_kept,
             one_of_two_admins_may_go,
+            revoked_actors_change_nothing,
             concurrent_identical_changes_apply_once,
             admins_deactivating_each_other_leave_one_active,
             events_are_paged_newest_first,
@@ -92,6 +93,7 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     reactivate_clears_audits_and_notifies(users.clone(), outbox.clone()).await;
     refused_changes_write_nothing(users.clone(), outbox.clone()).await;
     one_of_two_admins_may_go(users.clone(), outbox.clone()).await;
+    revoked_actors_change_nothing(users.clone(), outbox.clone()).await;
     concurrent_identical_changes_apply_once(users.clone(), outbox.clone()).await;
     admins_deactivating_each_other_leave_one_active(users.clone(), outbox.clone()).await;
     events_are_paged_newest_first(users.clone(), outbox.clone()).await;
@@ -111,7 +113,6 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
 /// `find_by_email` and `find_credentials` return it unchanged (every field, timestamps to the
 /// microsecond, both roles, non-ASCII names, a blank first name) with its password hash.
 pub async fn create_and_find_round_trip(users: Arc<dyn UserRepo>, _outbox: Arc<dyn Outbox>) {
-    let sentinel = sentinel(&*users).await;
     let created_at =
         Utc.with_ymd_and_hms(2026, 11, 25, 12, 34, 56).unwrap() + TimeDelta::microseconds(789);
     for (role, first_name, last_name) in [
@@ -156,7 +157,7 @@ pub async fn create_and_find_round_trip(users: Arc<dyn UserRepo>, _outbox: Arc<d
         assert_eq!(user, expected);
         assert_eq!(hash.as_str(), new.password_hash.as_str());
         if role == Role::Admin {
-            retire(&*users, &created, &sentinel).await;
+            retire(&*users, &created).await;
         }
     }
 }
@@ -419,17 +420,18 @@ pub async fn refused_changes_write_nothing(users: Arc<dyn UserRepo>, outbox: Arc
 /// deactivated admins do not count, and deactivating one again is `AlreadyInState`.
 pub async fn last_active_admin_is_kept(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     let last = sentinel(&*users).await;
-    let actor = create(&*users, Role::User, "Actor").await;
     let former = create(&*users, Role::Admin, "Former").await;
-    retire(&*users, &former, &last).await;
+    retire(&*users, &former).await;
     drain(&*outbox).await;
     let events_before = users.events(&last.id, None, 1000).await.expect("events");
 
     let t0 = now();
+    // The only admin who could still try is the last one itself (the domain refuses self-
+    // deactivation before the store, but the store's guard must hold on its own).
     let refused = change(
         StatusAction::Deactivate,
         &last,
-        &actor,
+        &last,
         reason("last one"),
         t0,
     );
@@ -480,14 +482,9 @@ pub async fn one_of_two_admins_may_go(users: Arc<dyn UserRepo>, _outbox: Arc<dyn
             .await,
     );
     assert!(!gone.is_active());
+    // `other` is now the last active admin (the store's guard, even against itself).
     let outcome = users
-        .change_status(change(
-            StatusAction::Deactivate,
-            &other,
-            &sentinel,
-            None,
-            t0,
-        ))
+        .change_status(change(StatusAction::Deactivate, &other, &other, None, t0))
         .await
         .expect("change_status");
     assert_eq!(outcome, StatusChangeOutcome::LastActiveAdmin);
@@ -500,7 +497,7 @@ pub async fn one_of_two_admins_may_go(users: Arc<dyn UserRepo>, _outbox: Arc<dyn
         t0 + TimeDelta::seconds(1),
     );
     assert!(applied(users.change_status(back).await).is_active());
-    retire(&*users, &other, &sentinel).await;
+    retire(&*users, &other).await;
 }
 
 /// Concurrent identical changes yield exactly one `Applied` (the rest `AlreadyInState`), one
@@ -572,6 +569,112 @@ pub async fn concurrent_identical_changes_apply_once(
     finish(&*outbox, &claimed).await;
 }
 
+/// The actor's authority is re-checked when the change commits: an actor that is no longer an
+/// active admin on the token version it acted with (its tokens revoked by a status change since,
+/// deactivated, or not an admin) gets `ActorRevoked` and writes nothing, whatever the target's
+/// state; only a missing target is reported first, as `NotFound`. An operator's change records
+/// its kind and name.
+pub async fn revoked_actors_change_nothing(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
+    let boss = sentinel(&*users).await;
+    let stale = create(&*users, Role::Admin, "Stale").await;
+    let member = create(&*users, Role::User, "Member").await;
+    let active = create(&*users, Role::User, "Active").await;
+    let inactive = create(&*users, Role::User, "Inactive").await;
+    let t0 = now();
+    let inactive = applied(
+        users
+            .change_status(change(StatusAction::Deactivate, &inactive, &boss, None, t0))
+            .await,
+    );
+    // Revoke `stale`'s tokens (off and on again): its old version no longer holds.
+    let off = change(StatusAction::Deactivate, &stale, &boss, None, t0);
+    let gone = applied(users.change_status(off).await);
+    let on = change(StatusAction::Reactivate, &stale, &boss, None, t0);
+    let current = applied(users.change_status(on).await);
+    assert_eq!(current.token_version, stale.token_version + 2);
+    drain(&*outbox).await;
+
+    let nobody = User {
+        id: UserId::generate(),
+        ..active.clone()
+    };
+    for (who, actor) in [
+        ("a revoked token version", &stale),
+        ("a deactivated admin", &gone),
+        ("a non-admin", &member),
+    ] {
+        for (action, target) in [
+            (StatusAction::Deactivate, &active),
+            (StatusAction::Reactivate, &inactive),
+            (StatusAction::Deactivate, &inactive),
+            (StatusAction::Reactivate, &active),
+        ] {
+            let outcome = users
+                .change_status(change(action, target, actor, reason("held"), now()))
+                .await
+                .expect("change_status");
+            assert_eq!(
+                outcome,
+                StatusChangeOutcome::ActorRevoked,
+                "{who}: {action:?} of an {} user",
+                if target.is_active() {
+                    "active"
+                } else {
+                    "inactive"
+                }
+            );
+            assert_eq!(
+                users.find_by_id(&target.id).await.expect("find").as_ref(),
+                Some(target),
+                "{who}: the target is untouched"
+            );
+        }
+        let outcome = users
+            .change_status(change(
+                StatusAction::Deactivate,
+                &nobody,
+                actor,
+                None,
+                now(),
+            ))
+            .await
+            .expect("change_status");
+        assert_eq!(outcome, StatusChangeOutcome::NotFound, "{who}: no target");
+    }
+    for target in [&active, &inactive] {
+        assert_eq!(
+            users
+                .events(&target.id, None, 10)
+                .await
+                .expect("events")
+                .len(),
+            usize::from(target.id == inactive.id),
+            "refused changes record no event"
+        );
+    }
+    assert_eq!(
+        claim_everything(&*outbox).await,
+        Vec::new(),
+        "refused changes enqueue nothing"
+    );
+
+    // The same admin on its current version may act; as an operator, that is recorded.
+    let mut by_operator = change(StatusAction::Deactivate, &active, &current, None, now());
+    by_operator.actor.kind = ActorKind::Operator;
+    by_operator.actor.name = "ops-oncall".into();
+    applied(users.change_status(by_operator.clone()).await);
+    let events = users.events(&active.id, None, 10).await.expect("events");
+    assert_eq!(events, vec![event_of(&by_operator)]);
+    assert_eq!(
+        (events[0].actor.kind, events[0].actor.name.as_str()),
+        (ActorKind::Operator, "ops-oncall")
+    );
+    let claimed = claim_everything(&*outbox).await;
+    assert_eq!(ids_of(&claimed), vec![by_operator.notification_id]);
+    finish(&*outbox, &claimed).await;
+    retire(&*users, &current).await;
+}
+
 /// Two active admins deactivating each other at the same moment, in a store with no other
 /// active admin, leave at least one of them active (repeated with fresh pairs); a refused side
 /// writes nothing.
@@ -618,7 +721,9 @@ pub async fn admins_deactivating_each_other_leave_one_active(
                     assert_eq!(events, vec![event_of(change)], "round {round}");
                     notified.push(change.notification_id);
                 }
-                StatusChangeOutcome::LastActiveAdmin => {
+                // The loser finds itself deactivated (its authority is gone) or, had it gone
+                // first, the last admin standing.
+                StatusChangeOutcome::LastActiveAdmin | StatusChangeOutcome::ActorRevoked => {
                     assert!(target_now.is_active(), "round {round}");
                     assert_eq!(target_now.token_version, 0, "round {round}");
                     assert_eq!(events, Vec::new(), "round {round}: refused, yet audited");
@@ -646,7 +751,7 @@ pub async fn admins_deactivating_each_other_leave_one_active(
         applied(users.change_status(back).await);
         for admin in [&a_now, &b_now] {
             if admin.is_active() {
-                retire(&*users, admin, &sentinel).await;
+                retire(&*users, admin).await;
             }
         }
         drain(&*outbox).await;
@@ -1016,17 +1121,17 @@ async fn sentinel(users: &dyn UserRepo) -> User {
             .await
             .expect("create the sentinel admin"),
     };
-    if user.is_active() {
-        return user;
-    }
-    // Left deactivated by a check that failed half-way.
-    let back = change(StatusAction::Reactivate, &user, &user, None, now());
-    applied(users.change_status(back).await)
+    assert!(
+        user.is_active(),
+        "the sentinel admin was left deactivated by a check that failed half-way"
+    );
+    user
 }
 
 /// Deactivates an admin the check created, so that the sentinel is again the only active one.
-async fn retire(users: &dyn UserRepo, admin: &User, sentinel: &User) {
-    let off = change(StatusAction::Deactivate, admin, sentinel, None, now());
+async fn retire(users: &dyn UserRepo, admin: &User) {
+    let sentinel = sentinel(users).await;
+    let off = change(StatusAction::Deactivate, admin, &sentinel, None, now());
     applied(users.change_status(off).await);
 }
 
@@ -1040,11 +1145,21 @@ fn change(
     StatusChange {
         action,
         target: target.id,
-        actor: actor.id,
+        actor: actor_of(actor),
         reason,
         at,
         event_id: Uuid::now_v7(),
         notification_id: Uuid::now_v7(),
+    }
+}
+
+/// `user` acting over the API on its current token version.
+fn actor_of(user: &User) -> Actor {
+    Actor {
+        kind: ActorKind::User,
+        id: user.id,
+        name: user.email.to_string(),
+        token_version: user.token_version,
     }
 }
 
@@ -1059,7 +1174,7 @@ fn event_of(change: &StatusChange) -> AuditEvent {
     AuditEvent {
         id: change.event_id,
         user_id: change.target,
-        actor_id: Some(change.actor),
+        actor: (&change.actor).into(),
         action: change.action,
         reason: change.reason.clone(),
         at: change.at,

@@ -7,6 +7,7 @@ use warden_domain::{EmailAddress, Password, Reason, Role};
 
 use crate::app::{open, Application};
 use crate::config::Config;
+use crate::os_user;
 use crate::services::Services;
 
 #[derive(Debug, Parser)]
@@ -47,11 +48,17 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("secret").required(true).args(["password", "password_stdin"])))]
 pub struct CreateArgs {
     #[arg(long)]
     email: String,
+    /// The password (visible to other local users in `ps` and kept in shell history: prefer
+    /// `--password-stdin`).
     #[arg(long)]
-    password: String,
+    password: Option<String>,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
     /// Make the account an administrator.
     #[arg(long)]
     admin: bool,
@@ -65,7 +72,9 @@ pub struct CreateArgs {
 pub struct ChangeArgs {
     #[arg(long)]
     user_id: String,
-    /// Email of the active admin on whose authority the change is made.
+    /// Email of the active admin on whose authority the change is made. Not a credential:
+    /// whoever can run this holds the database. The audit trail records the change as an
+    /// `operator` on the `cli` channel, with the OS user who ran it.
     #[arg(long)]
     by: String,
     #[arg(long)]
@@ -89,8 +98,13 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Create(args)) => {
             let services = services(&config).await?;
-            let password =
-                Password::parse(&args.password).map_err(|e| anyhow!("--password {e}"))?;
+            let password = match (args.password, args.password_stdin) {
+                (Some(text), false) => {
+                    Password::parse(&text).map_err(|e| anyhow!("--password {e}"))?
+                }
+                _ => Password::parse(&read_password_line()?)
+                    .map_err(|e| anyhow!("--password-stdin {e}"))?,
+            };
             let role = if args.admin { Role::Admin } else { Role::User };
             let user = services
                 .create_user
@@ -122,7 +136,11 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
         Some(text) => Reason::parse(text).map_err(|e| anyhow!("--reason {e}"))?,
         None => None,
     };
-    let admin = services.auth.admin_by_email(&by).await.context("--by")?;
+    let admin = services
+        .auth
+        .admin_by_email(&by, &os_user::current())
+        .await
+        .context("--by")?;
     let user = if deactivate {
         services
             .deactivate
@@ -141,6 +159,16 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     }
     println!("{}", user.id);
     Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("--password-stdin: cannot read standard input")?;
+    let line = line.strip_suffix('\n').unwrap_or(&line);
+    Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
 }
 
 async fn services(config: &Config) -> anyhow::Result<Services> {

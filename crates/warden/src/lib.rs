@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod metrics;
+pub mod os_user;
 pub mod routes;
 pub mod services;
 pub mod state;

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::UserId;
 
@@ -8,6 +9,9 @@ pub struct TokenClaims {
     pub subject: UserId,
     /// The subject's `token_version` when the token was issued.
     pub token_version: i32,
+    /// The last moment the token is honoured (its expiry, with any leeway the verifier allows).
+    /// A change made on its authority must still be within it when it is applied.
+    pub valid_until: DateTime<Utc>,
 }
 
 /// Why a token was refused; for logs only, never for clients.

@@ -1,20 +1,40 @@
 use std::sync::Arc;
 
-use crate::ports::{AuthVerifier, StoreError, UserRepo};
-use crate::{EmailAddress, User, UserId};
+use crate::ports::{AuthVerifier, StoreError, TokenClaims, UserRepo};
+use chrono::{DateTime, Utc};
+
+use crate::{Actor, ActorKind, EmailAddress, User, UserId};
 
 /// An active administrator whose credentials were checked just now. Only [`Authenticator`] can
-/// make one, so a use case that takes an `&Admin` cannot be reached unauthorised.
+/// make one, so a use case that takes an `&Admin` cannot be reached unauthorised. It carries
+/// the [`Actor`] the store re-checks when a change commits, so authority that is withdrawn while
+/// a request is in flight (deactivation, demotion, revoked tokens) stops it.
 #[derive(Debug, Clone)]
-pub struct Admin(User);
+pub struct Admin {
+    user: User,
+    actor: Actor,
+    /// Until when the credential it acts on is honoured (`None`: an operator at the CLI).
+    valid_until: Option<DateTime<Utc>>,
+}
 
 impl Admin {
     pub fn id(&self) -> UserId {
-        self.0.id
+        self.user.id
     }
 
     pub fn user(&self) -> &User {
-        &self.0
+        &self.user
+    }
+
+    /// Who acts, as recorded in the audit trail and re-checked at commit.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Whether the credential this admin acts on is still honoured at `now` (a token expires;
+    /// an operator's claim does not).
+    pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.valid_until.is_none_or(|until| now <= until)
     }
 }
 
@@ -56,6 +76,10 @@ impl Authenticator {
     /// deactivated subject, or a token issued before the subject's last status change;
     /// [`AccessError::Store`] when the account cannot be loaded.
     pub async fn user(&self, token: Option<&str>) -> Result<User, AccessError> {
+        Ok(self.checked(token).await?.0)
+    }
+
+    async fn checked(&self, token: Option<&str>) -> Result<(User, TokenClaims), AccessError> {
         let token = token.ok_or_else(|| unauthenticated("no bearer token"))?;
         let claims = self
             .verifier
@@ -73,7 +97,7 @@ impl Authenticator {
         if user.token_version != claims.token_version {
             return Err(unauthenticated("token was revoked by a status change"));
         }
-        Ok(user)
+        Ok((user, claims))
     }
 
     /// Like [`Authenticator::user`], and the account must be an admin.
@@ -81,16 +105,24 @@ impl Authenticator {
     /// # Errors
     /// As [`Authenticator::user`], plus [`AccessError::Forbidden`] for a non-admin.
     pub async fn admin(&self, token: Option<&str>) -> Result<Admin, AccessError> {
-        admit(self.user(token).await?)
+        let (user, claims) = self.checked(token).await?;
+        let name = user.email.to_string();
+        admit(user, ActorKind::User, name, Some(claims.valid_until))
     }
 
     /// For trusted operator tools that name the acting admin instead of presenting a token:
-    /// the same account rules apply.
+    /// the same account rules apply. The result acts as an [`ActorKind::Operator`] recorded
+    /// under `os_user`, on the admin's token version of this moment (re-checked at commit).
+    /// Whoever can run this holds the database anyway; the audit trail says who claimed what.
     ///
     /// # Errors
     /// [`AccessError::Unauthenticated`] for an unknown or deactivated account,
     /// [`AccessError::Forbidden`] for a non-admin, [`AccessError::Store`] on store failure.
-    pub async fn admin_by_email(&self, email: &EmailAddress) -> Result<Admin, AccessError> {
+    pub async fn admin_by_email(
+        &self,
+        email: &EmailAddress,
+        os_user: &str,
+    ) -> Result<Admin, AccessError> {
         let user = self
             .users
             .find_by_email(email)
@@ -99,13 +131,28 @@ impl Authenticator {
         if !user.is_active() {
             return Err(unauthenticated("account is deactivated"));
         }
-        admit(user)
+        admit(user, ActorKind::Operator, os_user.to_owned(), None)
     }
 }
 
-fn admit(user: User) -> Result<Admin, AccessError> {
+fn admit(
+    user: User,
+    kind: ActorKind,
+    name: String,
+    valid_until: Option<DateTime<Utc>>,
+) -> Result<Admin, AccessError> {
     if user.is_admin() {
-        Ok(Admin(user))
+        let actor = Actor {
+            kind,
+            id: user.id,
+            name,
+            token_version: user.token_version,
+        };
+        Ok(Admin {
+            user,
+            actor,
+            valid_until,
+        })
     } else {
         Err(AccessError::Forbidden)
     }

@@ -9,6 +9,7 @@ fn verifier_for(subject: &User, token_version: i32) -> MockAuthVerifier {
     let claims = TokenClaims {
         subject: subject.id,
         token_version,
+        valid_until: chrono::Utc::now() + chrono::TimeDelta::hours(1),
     };
     let mut verifier = MockAuthVerifier::new();
     verifier
@@ -121,21 +122,30 @@ async fn operators_name_an_active_admin_by_email() {
         .returning(move |email| Ok(known.iter().find(|u| &u.email == email).cloned()));
     let auth = authenticator(MockAuthVerifier::new(), users);
 
+    let operator = auth.admin_by_email(&admin.email, "alice").await.unwrap();
+    assert_eq!(operator.id(), admin.id);
+    // Recorded as an operator at the CLI, under the OS user, on the admin's current version.
+    let actor = operator.actor();
     assert_eq!(
-        auth.admin_by_email(&admin.email).await.unwrap().id(),
-        admin.id
+        (
+            actor.kind,
+            actor.id,
+            actor.name.as_str(),
+            actor.token_version
+        ),
+        (ActorKind::Operator, admin.id, "alice", admin.token_version)
     );
     assert!(matches!(
-        auth.admin_by_email(&member.email).await,
+        auth.admin_by_email(&member.email, "alice").await,
         Err(AccessError::Forbidden)
     ));
     assert!(matches!(
-        auth.admin_by_email(&gone.email).await,
+        auth.admin_by_email(&gone.email, "alice").await,
         Err(AccessError::Unauthenticated(_))
     ));
     let nobody = crate::EmailAddress::parse("nobody@example.com").unwrap();
     assert!(matches!(
-        auth.admin_by_email(&nobody).await,
+        auth.admin_by_email(&nobody, "alice").await,
         Err(AccessError::Unauthenticated(_))
     ));
 }

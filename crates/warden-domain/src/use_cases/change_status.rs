@@ -17,6 +17,9 @@ pub enum DeactivateError {
     SelfDeactivation,
     #[error("cannot deactivate the last active admin")]
     LastActiveAdmin,
+    /// The acting admin lost its authority before the change could commit; nothing changed.
+    #[error("the actor is no longer an active admin on its credentials")]
+    ActorRevoked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -27,6 +30,9 @@ pub enum ReactivateError {
     NotFound,
     #[error("user is already active")]
     AlreadyActive,
+    /// The acting admin lost its authority before the change could commit; nothing changed.
+    #[error("the actor is no longer an active admin on its credentials")]
+    ActorRevoked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -59,18 +65,21 @@ impl DeactivateUser {
         if target == admin.id() {
             return Err(DeactivateError::SelfDeactivation);
         }
-        let change = status_change(
+        let Some(change) = status_change(
             StatusAction::Deactivate,
             target,
             admin,
             reason,
             &*self.clock,
-        );
+        ) else {
+            return Err(DeactivateError::ActorRevoked);
+        };
         match self.users.change_status(change).await? {
             StatusChangeOutcome::Applied(user) => Ok(*user),
             StatusChangeOutcome::NotFound => Err(DeactivateError::NotFound),
             StatusChangeOutcome::AlreadyInState => Err(DeactivateError::AlreadyDeactivated),
             StatusChangeOutcome::LastActiveAdmin => Err(DeactivateError::LastActiveAdmin),
+            StatusChangeOutcome::ActorRevoked => Err(DeactivateError::ActorRevoked),
         }
     }
 }
@@ -103,13 +112,15 @@ impl ReactivateUser {
         reason: Option<Reason>,
     ) -> Result<User, ReactivateError> {
         let target = UserId::parse(target).map_err(|_| ReactivateError::NotFound)?;
-        let change = status_change(
+        let Some(change) = status_change(
             StatusAction::Reactivate,
             target,
             admin,
             reason,
             &*self.clock,
-        );
+        ) else {
+            return Err(ReactivateError::ActorRevoked);
+        };
         match self.users.change_status(change).await? {
             StatusChangeOutcome::Applied(user) => Ok(*user),
             StatusChangeOutcome::NotFound => Err(ReactivateError::NotFound),
@@ -117,6 +128,7 @@ impl ReactivateUser {
             StatusChangeOutcome::AlreadyInState | StatusChangeOutcome::LastActiveAdmin => {
                 Err(ReactivateError::AlreadyActive)
             }
+            StatusChangeOutcome::ActorRevoked => Err(ReactivateError::ActorRevoked),
         }
     }
 }
@@ -127,22 +139,26 @@ impl std::fmt::Debug for ReactivateUser {
     }
 }
 
+/// The change to ask the store for, made now; `None` when the admin's credential has expired
+/// since the request was authenticated (a held request must not outlive its token). Whether
+/// the admin is still an active admin on that credential, the store re-checks as it commits.
 fn status_change(
     action: StatusAction,
     target: UserId,
     admin: &Admin,
     reason: Option<Reason>,
     clock: &dyn Clock,
-) -> StatusChange {
-    StatusChange {
+) -> Option<StatusChange> {
+    let at = clock.now();
+    admin.is_valid_at(at).then(|| StatusChange {
         action,
         target,
-        actor: admin.id(),
+        actor: admin.actor().clone(),
         reason,
-        at: clock.now(),
+        at,
         event_id: Uuid::now_v7(),
         notification_id: Uuid::now_v7(),
-    }
+    })
 }
 
 #[cfg(test)]

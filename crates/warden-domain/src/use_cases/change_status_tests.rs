@@ -6,7 +6,7 @@ use super::*;
 use crate::ports::{InvalidToken, MockAuthVerifier, MockUserRepo};
 use crate::use_cases::test_support::{admin, at, deactivated, fixed_clock, user};
 use crate::use_cases::{AccessError, Authenticator};
-use crate::Role;
+use crate::{Actor, ActorKind, Role};
 
 fn repo_answering(outcome: StatusChangeOutcome) -> MockUserRepo {
     let mut users = MockUserRepo::new();
@@ -26,14 +26,14 @@ async fn deactivation_asks_the_store_for_exactly_the_decided_change() {
     let admin = admin().await;
     let target = user(Role::User);
     let target_id = target.id;
-    let admin_id = admin.id();
+    let actor = admin.actor().clone();
     let mut users = MockUserRepo::new();
     users
         .expect_change_status()
         .withf(move |c| {
             c.action == StatusAction::Deactivate
                 && c.target == target_id
-                && c.actor == admin_id
+                && c.actor == actor
                 && c.reason.as_ref().map(Reason::as_str) == Some("spam")
                 && c.at == at()
                 && c.event_id != c.notification_id
@@ -100,6 +100,59 @@ async fn the_store_guard_for_the_last_admin_is_surfaced() {
         .await
         .unwrap_err();
     assert!(matches!(err, DeactivateError::LastActiveAdmin), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_actor_is_handed_to_the_store_with_its_token_version() {
+    // The store re-checks this actor when the change commits; it must be the authenticated one.
+    let admin = admin().await;
+    let expected = Actor {
+        kind: ActorKind::User,
+        id: admin.id(),
+        name: admin.user().email.to_string(),
+        token_version: admin.user().token_version,
+    };
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .withf(move |c| c.actor == expected)
+        .times(2)
+        .returning(|_| Ok(StatusChangeOutcome::ActorRevoked));
+    let users = Arc::new(users);
+    let target = UserId::generate().to_string();
+    let err = DeactivateUser::new(users.clone(), fixed_clock())
+        .execute(&admin, &target, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeactivateError::ActorRevoked), "{err:?}");
+    let err = ReactivateUser::new(users, fixed_clock())
+        .execute(&admin, &target, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ReactivateError::ActorRevoked), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_token_that_expired_while_the_request_was_held_changes_nothing() {
+    // The admin authenticated with a token valid for an hour; the change comes two hours later.
+    let admin = admin().await;
+    let mut clock = crate::ports::MockClock::new();
+    clock
+        .expect_now()
+        .returning(|| at() + chrono::TimeDelta::hours(2));
+    let clock: Arc<dyn crate::ports::Clock> = Arc::new(clock);
+    let users = Arc::new(MockUserRepo::new()); // no store call expected
+    let target = UserId::generate().to_string();
+    let err = DeactivateUser::new(users.clone(), clock.clone())
+        .execute(&admin, &target, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DeactivateError::ActorRevoked), "{err:?}");
+    let err = ReactivateUser::new(users, clock)
+        .execute(&admin, &target, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ReactivateError::ActorRevoked), "{err:?}");
 }
 
 #[tokio::test]

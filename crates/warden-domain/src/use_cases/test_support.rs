@@ -48,6 +48,7 @@ pub async fn admin() -> Admin {
     let claims = TokenClaims {
         subject: account.id,
         token_version: account.token_version,
+        valid_until: at() + chrono::TimeDelta::hours(1),
     };
     let mut verifier = MockAuthVerifier::new();
     verifier.expect_verify().returning(move |_| Ok(claims));

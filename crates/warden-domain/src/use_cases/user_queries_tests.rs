@@ -3,14 +3,18 @@ use std::sync::Arc;
 use super::*;
 use crate::ports::MockUserRepo;
 use crate::use_cases::test_support::{admin, at, user};
-use crate::{Role, StatusAction};
+use crate::{ActorKind, RecordedActor, Role, StatusAction};
 
 fn events_for(user: UserId, count: usize) -> Vec<AuditEvent> {
     let mut events: Vec<AuditEvent> = (0..count)
         .map(|_| AuditEvent {
             id: Uuid::now_v7(),
             user_id: user,
-            actor_id: None,
+            actor: RecordedActor {
+                kind: ActorKind::User,
+                id: None,
+                name: String::new(),
+            },
             action: StatusAction::Deactivate,
             reason: None,
             at: at(),

@@ -8,7 +8,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 use warden_domain::ports::UserRepo;
 use warden_domain::{
-    EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange, User, UserId,
+    Actor, ActorKind, EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange, User,
+    UserId,
 };
 use warden_postgres::testing::TestSchema;
 use warden_postgres::PgStore;
@@ -84,7 +85,12 @@ pub fn change(action: StatusAction, target: &User, actor: &User) -> StatusChange
     StatusChange {
         action,
         target: target.id,
-        actor: actor.id,
+        actor: Actor {
+            kind: ActorKind::User,
+            id: actor.id,
+            name: actor.email.to_string(),
+            token_version: actor.token_version,
+        },
         reason: None,
         at: now(),
         event_id: Uuid::now_v7(),

@@ -174,9 +174,17 @@ impl From<DeactivateError> for ApiError {
             DeactivateError::LastActiveAdmin => {
                 Self::bad_request("Cannot deactivate the last active admin")
             }
+            DeactivateError::ActorRevoked => revoked_at_commit(),
             DeactivateError::Store(store) => store.into(),
         }
     }
+}
+
+/// The admin was authenticated when the request began but had lost that authority (deactivated,
+/// demoted, tokens revoked) by the time the change was to commit: as if the token were refused.
+fn revoked_at_commit() -> ApiError {
+    tracing::info!("credentials refused: the actor's authority was withdrawn before commit");
+    ApiError::new(StatusCode::UNAUTHORIZED, ADMIN_UNAUTHENTICATED)
 }
 
 impl From<ReactivateError> for ApiError {
@@ -184,6 +192,7 @@ impl From<ReactivateError> for ApiError {
         match error {
             ReactivateError::NotFound => Self::not_found("User not found"),
             ReactivateError::AlreadyActive => Self::bad_request("User is already active"),
+            ReactivateError::ActorRevoked => revoked_at_commit(),
             ReactivateError::Store(store) => store.into(),
         }
     }

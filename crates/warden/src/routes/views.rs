@@ -47,22 +47,47 @@ impl From<&User> for UserView {
     }
 }
 
+/// Who made a change.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ActorView {
+    /// `user` (an admin over the API) or `operator` (the CLI, on an admin's authority).
+    #[schema(value_type = String, example = "user")]
+    kind: &'static str,
+    /// The admin account whose authority was used.
+    #[schema(format = Uuid)]
+    id: Option<String>,
+    /// The admin's email address, or for an operator the OS user who ran the command.
+    name: String,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     id: Uuid,
     #[schema(value_type = String, example = "deactivated")]
     action: &'static str,
+    actor: ActorView,
+    /// The same as `actor.id`; kept for clients written before `actor`.
     actor_id: Option<String>,
+    /// How the change came in: `api` or `cli`.
+    #[schema(value_type = String, example = "api")]
+    channel: &'static str,
     reason: Option<String>,
     at: DateTime<Utc>,
 }
 
 impl From<&AuditEvent> for EventView {
     fn from(event: &AuditEvent) -> Self {
+        let actor_id = event.actor.id.map(|id| id.to_string());
         Self {
             id: event.id,
             action: event.action.as_str(),
-            actor_id: event.actor_id.map(|id| id.to_string()),
+            actor: ActorView {
+                kind: event.actor.kind.as_str(),
+                id: actor_id.clone(),
+                name: event.actor.name.clone(),
+            },
+            actor_id,
+            channel: event.actor.kind.channel(),
             reason: event.reason.as_ref().map(|r| r.to_string()),
             at: event.at,
         }

@@ -129,6 +129,16 @@ async fn operator_deactivation_follows_the_same_rules() {
         id
     );
     assert!(!app.user(&target).await.is_active());
+    // Recorded as what it is: an operator at the CLI claiming the admin's authority, with the
+    // OS user who ran the command (the child runs as this process's user).
+    let events = app.users.events(&target.id, None, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    let actor = &events[0].actor;
+    assert_eq!(actor.kind, warden_domain::ActorKind::Operator);
+    assert_eq!(actor.kind.channel(), "cli");
+    assert_eq!(actor.id, Some(admin.id));
+    let me = warden::os_user::current();
+    assert_eq!(actor.name, me.split(" (sudo").next().unwrap());
     let again = warden(&database_url, &app.data_dir, &args);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already deactivated"));
@@ -151,6 +161,64 @@ async fn operator_deactivation_follows_the_same_rules() {
             .collect::<Vec<_>>(),
     );
     assert!(!refused.status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_password_can_come_from_standard_input_instead_of_the_command_line() {
+    use std::io::Write;
+    use std::process::Stdio;
+
+    let app = spawn_app().await;
+    let database_url = secrecy::ExposeSecret::expose_secret(&app.config.database_url).to_owned();
+    let create = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_warden"))
+            .args(args)
+            .env_clear()
+            .env("DATABASE_URL", &database_url)
+            .env("WARDEN_DATA_DIR", app.data_dir.path())
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let base = ["user", "create", "--email", "stdin@example.com"];
+    let id = stdout_line(&create(
+        &[&base[..], &["--password-stdin"]].concat(),
+        "piped secret words\n",
+    ));
+    let login = app
+        .send(
+            reqwest::Method::POST,
+            "/api/v1/auth/login",
+            None,
+            json!({"email": "stdin@example.com", "password": "piped secret words"}).to_string(),
+        )
+        .await;
+    login.assert_shape(200, "Login successful");
+    assert!(!id.is_empty());
+
+    // Exactly one source: both, or neither, is a usage error that creates nobody.
+    for args in [
+        [
+            &base[..],
+            &["--password", "x-password-1", "--password-stdin"],
+        ]
+        .concat(),
+        base.to_vec(),
+    ] {
+        let output = create(&args, "another password\n");
+        assert!(!output.status.success(), "{args:?}");
+        assert!(output.stdout.is_empty());
+    }
 }
 
 #[test]

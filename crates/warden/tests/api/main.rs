@@ -3,6 +3,7 @@
 //! real SMTP sink receiving the mail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod authority;
 mod cli;
 mod deactivate;
 mod envelope;

@@ -163,6 +163,18 @@ impl TestApp {
             .await
     }
 
+    /// Waits until every queued notification has been delivered (or given up on): what the
+    /// sink holds afterwards is all the mail there will be.
+    pub async fn outbox_settles(&self) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while self.outbox.stats().await.unwrap().pending > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the outbox did not settle within 10 s");
+    }
+
     /// Waits for exactly `count` emails, then checks no more arrive shortly after.
     pub async fn emails(&self, count: usize) -> Vec<ReceivedMail> {
         let mails = self

@@ -1,0 +1,252 @@
+//! An admin's authority is checked again when a change commits, not only when the request
+//! starts: a request whose body is held back while its admin is deactivated (or has their tokens
+//! revoked) changes nothing when the body finally arrives.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::Notify;
+use uuid::Uuid;
+use warden_domain::ports::{StoreError, UserRepo};
+use warden_domain::{
+    AuditEvent, EmailAddress, NewUser, PasswordHash, Role, StatusChange, StatusChangeOutcome, User,
+    UserId,
+};
+
+use crate::support::{spawn_app_with, TestApp};
+
+/// The real store, reporting each time an account is loaded (as authentication does), so the
+/// test knows, without timing luck, that a request got past authentication.
+struct Watched {
+    inner: Arc<dyn UserRepo>,
+    loaded: Arc<std::sync::Mutex<Vec<UserId>>>,
+    wake: Arc<Notify>,
+}
+
+#[async_trait]
+impl UserRepo for Watched {
+    async fn create(&self, user: NewUser) -> Result<User, StoreError> {
+        self.inner.create(user).await
+    }
+
+    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let found = self.inner.find_by_id(id).await;
+        self.loaded.lock().unwrap().push(*id);
+        self.wake.notify_waiters();
+        found
+    }
+
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        self.inner.find_by_email(email).await
+    }
+
+    async fn find_credentials(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<(User, PasswordHash)>, StoreError> {
+        self.inner.find_credentials(email).await
+    }
+
+    async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+        self.inner.change_status(change).await
+    }
+
+    async fn events(
+        &self,
+        user: &UserId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.events(user, after, limit).await
+    }
+}
+
+struct Probe {
+    loaded: Arc<std::sync::Mutex<Vec<UserId>>>,
+    wake: Arc<Notify>,
+}
+
+impl Probe {
+    /// Waits until the account `id` has been loaded `times` times in all.
+    async fn loaded(&self, id: UserId, times: usize) {
+        let seen = || {
+            self.loaded
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|l| **l == id)
+                .count()
+        };
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let notified = self.wake.notified();
+                if seen() >= times {
+                    return;
+                }
+                notified.await;
+            }
+        })
+        .await
+        .expect("the held request was never authenticated");
+    }
+}
+
+async fn spawn_watched_app() -> (TestApp, Probe) {
+    let loaded = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let wake = Arc::new(Notify::new());
+    let probe = Probe {
+        loaded: loaded.clone(),
+        wake: wake.clone(),
+    };
+    let app = spawn_app_with(move |mut ports| {
+        ports.users = Arc::new(Watched {
+            inner: ports.users,
+            loaded,
+            wake,
+        });
+        ports
+    })
+    .await;
+    (app, probe)
+}
+
+/// A request whose headers are sent (and authenticated) now and whose body comes later.
+struct HeldRequest {
+    stream: TcpStream,
+    body: String,
+}
+
+impl HeldRequest {
+    async fn start(app: &TestApp, path: &str, token: &str, body: serde_json::Value) -> Self {
+        let body = body.to_string();
+        let host = app.address.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(host).await.unwrap();
+        let head = format!(
+            "PATCH {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        Self { stream, body }
+    }
+
+    /// Sends the body; returns the status code and the JSON body of the answer.
+    async fn finish(mut self) -> (u16, serde_json::Value) {
+        self.stream.write_all(self.body.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        let response = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                let n = self.stream.read(&mut buf).await.unwrap();
+                raw.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&raw).into_owned();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
+                        let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+                        return (status, json);
+                    }
+                }
+                assert!(n > 0, "connection closed: {text:?}");
+            }
+        })
+        .await
+        .expect("no answer to the held request");
+        response
+    }
+}
+
+fn assert_refused(status: u16, body: &serde_json::Value) {
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        *body,
+        json!({"status": "error", "status_code": 401,
+               "message": "Could not validate admin credentials", "data": {}})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_self_reactivation_by_a_deactivated_admin_changes_nothing() {
+    let (app, probe) = spawn_watched_app().await;
+    let (admin1, token1) = app.admin().await;
+    let (admin2, token2) = app.admin().await;
+
+    // admin2 starts reactivating themself "in advance" and holds the body.
+    let held = HeldRequest::start(
+        &app,
+        "/api/v1/users/reactivate",
+        &token2,
+        json!({"user_id": admin2.id.to_string()}),
+    )
+    .await;
+    probe.loaded(admin2.id, 1).await;
+
+    // Meanwhile admin1 deactivates admin2.
+    app.deactivate(&token1, &admin2, Some("compromised"))
+        .await
+        .assert_envelope(200, "User account deactivated successfully");
+
+    let (status, body) = held.finish().await;
+    assert_refused(status, &body);
+    assert!(!app.user(&admin2).await.is_active(), "admin2 stays out");
+    let events = app.users.events(&admin2.id, None, 10).await.unwrap();
+    assert_eq!(events.len(), 1, "only admin1's deactivation is recorded");
+    assert_eq!(events[0].actor.id, Some(admin1.id));
+    // Only the deactivation email; no reactivation email is ever queued.
+    app.outbox_settles().await;
+    let mails = app.sink.messages();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].header("Subject").unwrap().contains("deactivated"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_change_by_an_admin_whose_tokens_were_revoked_changes_nothing() {
+    let (app, probe) = spawn_watched_app().await;
+    let (_admin1, token1) = app.admin().await;
+    let (admin2, token2) = app.admin().await;
+    let (admin3, _) = app.admin().await;
+    let target = app.create_user(Role::User).await;
+
+    // admin2 holds a deactivation of admin1's colleague admin3 and one of an ordinary user.
+    let on_admin = HeldRequest::start(
+        &app,
+        "/api/v1/users/deactivate",
+        &token2,
+        json!({"user_id": admin3.id.to_string()}),
+    )
+    .await;
+    let on_user = HeldRequest::start(
+        &app,
+        "/api/v1/users/deactivate",
+        &token2,
+        json!({"user_id": target.id.to_string()}),
+    )
+    .await;
+    probe.loaded(admin2.id, 2).await;
+
+    // admin1 turns admin2 off and on again: admin2 is an active admin, but every token they
+    // held is revoked.
+    app.deactivate(&token1, &admin2, None)
+        .await
+        .assert_envelope(200, "User account deactivated successfully");
+    app.patch_json(
+        "/api/v1/users/reactivate",
+        Some(&token1),
+        &json!({"user_id": admin2.id.to_string()}),
+    )
+    .await
+    .assert_envelope(200, "User account reactivated successfully");
+    assert!(app.user(&admin2).await.is_active());
+
+    for held in [on_admin, on_user] {
+        let (status, body) = held.finish().await;
+        assert_refused(status, &body);
+    }
+    for untouched in [&admin3, &target] {
+        assert!(app.user(untouched).await.is_active());
+        assert_eq!(app.users.events(&untouched.id, None, 10).await.unwrap(), []);
+    }
+}
