@@ -5,7 +5,8 @@ COPY . .
 RUN cargo build --release --locked -p warden
 
 FROM debian:bookworm-slim
-RUN useradd --system --home /var/lib/warden --create-home warden
+RUN useradd --system --home /var/lib/warden --create-home warden \
+ && install -d -m 0700 -o warden -g warden /var/lib/warden/data
 COPY --from=build /src/target/release/warden /usr/local/bin/warden
 USER warden
 WORKDIR /var/lib/warden

@@ -1,6 +1,6 @@
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write as _};
-use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -11,8 +11,12 @@ use secrecy::SecretString;
 /// `0700` if missing). The file appears atomically (written aside, then hard-linked into
 /// place), so two processes starting at once agree on one secret and never read half of one.
 ///
+/// An existing file must be private: one that its group or others may read or write is refused,
+/// because anyone who can read it can sign tokens.
+///
 /// # Errors
-/// On any IO failure, or when the existing file is empty.
+/// On any IO failure, when the existing file is empty, or when it is readable or writable by
+/// group or others.
 pub fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
     match read_secret(path) {
         Err(err) if err.kind() == ErrorKind::NotFound => {}
@@ -40,6 +44,13 @@ pub fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
 }
 
 fn read_secret(path: &Path) -> std::io::Result<String> {
+    let mode = fs::metadata(path)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        return Err(std::io::Error::new(
+            ErrorKind::PermissionDenied,
+            format!("it is open to group or others (mode {mode:04o}); make it private: chmod 600"),
+        ));
+    }
     fs::read_to_string(path).map(|text| text.trim().to_owned())
 }
 

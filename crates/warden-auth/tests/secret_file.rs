@@ -38,6 +38,7 @@ fn an_existing_secret_is_read_and_trimmed() {
     let root = tempfile::tempdir().unwrap();
     let path = root.path().join("given.secret");
     std::fs::write(&path, "  operator-provided-secret\n").unwrap();
+    std::fs::set_permissions(&path, private()).unwrap();
     let secret = load_or_create_secret(&path).unwrap();
     assert_eq!(secret.expose_secret(), "operator-provided-secret");
 
@@ -60,4 +61,27 @@ fn processes_starting_together_agree_on_one_secret() {
     });
     assert!(secrets.iter().all(|s| s == &secrets[0] && s.len() == 128));
     assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn a_secret_file_that_group_or_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let root = tempfile::tempdir().unwrap();
+    let path = root.path().join("jwt-secret");
+    load_or_create_secret(&path).unwrap();
+    for mode in [0o644, 0o640, 0o604, 0o620] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = format!("{:#}", load_or_create_secret(&path).unwrap_err());
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("chmod 600"), "{err}");
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    load_or_create_secret(&path).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
+    load_or_create_secret(&path).unwrap();
+}
+
+fn private() -> std::fs::Permissions {
+    std::os::unix::fs::PermissionsExt::from_mode(0o600)
 }

@@ -86,8 +86,8 @@ impl Config {
             )
         })?;
         let jwt_secret = get("JWT_SECRET");
-        if jwt_secret.as_ref().is_some_and(|s| s.len() < 32) {
-            return Err(invalid("JWT_SECRET", "must be at least 32 bytes long"));
+        if let Some(secret) = &jwt_secret {
+            check_jwt_secret(secret)?;
         }
         let smtp_url = get("SMTP_URL");
         if let Some(url) = &smtp_url {
@@ -141,6 +141,40 @@ impl Config {
             ..RetryPolicy::default()
         }
     }
+}
+
+/// Example secrets this repository has shipped (docker-compose.yml's, the docs'): anyone can
+/// read them, so a deployment that copied one would accept tokens signed by anybody.
+const PUBLISHED_SECRETS: &[&str] = &["change-me-to-a-long-random-secret-of-32-bytes-or-more"];
+
+/// Fewer distinct bytes than this is a pattern (`aaaa...`, `0101...`), not a random key.
+const MIN_DISTINCT_SECRET_BYTES: usize = 10;
+
+fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
+    if secret.len() < 32 {
+        return Err(invalid("JWT_SECRET", "must be at least 32 bytes long"));
+    }
+    if PUBLISHED_SECRETS.contains(&secret.trim()) {
+        return Err(invalid(
+            "JWT_SECRET",
+            "is the published example value; set a random one (e.g. openssl rand -hex 32) or \
+             unset it to have one generated",
+        ));
+    }
+    let distinct = secret
+        .bytes()
+        .collect::<std::collections::HashSet<u8>>()
+        .len();
+    if distinct < MIN_DISTINCT_SECRET_BYTES {
+        return Err(invalid(
+            "JWT_SECRET",
+            &format!(
+                "is too predictable ({distinct} distinct bytes; at least \
+                 {MIN_DISTINCT_SECRET_BYTES} expected): use a random value"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn number(
@@ -215,6 +249,13 @@ mod tests {
             ("DATABASE_URL", "mysql://x"),
             ("WARDEN_ADDR", "localhost"),
             ("JWT_SECRET", "short"),
+            (
+                "JWT_SECRET",
+                "change-me-to-a-long-random-secret-of-32-bytes-or-more",
+            ),
+            ("JWT_SECRET", "a".repeat(64).as_str()),
+            ("JWT_SECRET", "abcabcabcabcabcabcabcabcabcabcabcabc"),
+            ("JWT_SECRET", "012345678".repeat(8).as_str()),
             ("JWT_TTL_SECONDS", "-5"),
             ("JWT_TTL_SECONDS", "0"),
             ("SMTP_URL", "http://mail"),
@@ -225,6 +266,12 @@ mod tests {
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn a_random_looking_secret_of_32_bytes_is_accepted() {
+        let config = config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+        assert!(config.jwt_secret.is_some());
     }
 
     #[test]

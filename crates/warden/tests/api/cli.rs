@@ -228,6 +228,11 @@ fn a_bad_setting_exits_non_zero_naming_the_variable() {
         ("JWT_TTL_SECONDS", "soon"),
         ("WARDEN_ADDR", "nowhere"),
         ("DATABASE_URL", "mysql://x"),
+        (
+            "JWT_SECRET",
+            "change-me-to-a-long-random-secret-of-32-bytes-or-more",
+        ),
+        ("JWT_SECRET", "abababababababababababababababababab"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_warden"))
             .arg("migrate")
