@@ -9,12 +9,14 @@ const MAX_LEN: usize = 254;
 
 impl EmailAddress {
     /// # Errors
-    /// [`InvalidEmailAddress`] when `text` is empty, too long, contains white space or control
-    /// characters, or is not `local@domain.tld`.
+    /// [`InvalidEmailAddress`] when `text` is empty, too long, contains white space, control
+    /// or invisible format characters, or is not `local@domain.tld`.
     pub fn parse(text: &str) -> Result<Self, InvalidEmailAddress> {
         let text = text.trim().to_lowercase();
         let plausible = text.len() <= MAX_LEN
-            && !text.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !text
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || crate::text::is_format(c))
             && matches!(text.split_once('@'), Some((local, domain))
                 if !local.is_empty()
                     && !domain.contains('@')
@@ -72,6 +74,8 @@ mod tests {
             "ada@.com",
             "ada@example.com.",
             "ada@exa\u{0}mple.com",
+            "ada\u{200B}@example.com",
+            "ada@elpmaxe\u{202E}.com",
         ] {
             assert_eq!(
                 EmailAddress::parse(bad),

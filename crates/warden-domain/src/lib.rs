@@ -20,6 +20,7 @@ mod notification;
 mod password;
 mod reason;
 mod status_change;
+mod text;
 mod user;
 mod user_id;
 

@@ -13,7 +13,9 @@ impl Reason {
     /// # Errors
     /// [`InvalidReason::TooLong`] when the trimmed text has more than [`Reason::MAX_CHARS`]
     /// characters; [`InvalidReason::ControlCharacter`] for control characters other than line
-    /// breaks and tabs (a NUL, for one, cannot even be stored in PostgreSQL text).
+    /// breaks and tabs (a NUL, for one, cannot even be stored in PostgreSQL text);
+    /// [`InvalidReason::FormatCharacter`] for invisible format characters (bidirectional
+    /// overrides, zero-width characters), which would make the stored text read differently.
     pub fn parse(text: &str) -> Result<Option<Self>, InvalidReason> {
         let text = text.trim();
         if text.is_empty() {
@@ -25,6 +27,8 @@ impl Reason {
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             Err(InvalidReason::ControlCharacter)
+        } else if text.chars().any(crate::text::is_format) {
+            Err(InvalidReason::FormatCharacter)
         } else {
             Ok(Some(Self(text.to_owned())))
         }
@@ -53,6 +57,8 @@ pub enum InvalidReason {
     TooLong,
     #[error("must not contain control characters")]
     ControlCharacter,
+    #[error("must not contain invisible formatting characters (such as direction overrides)")]
+    FormatCharacter,
 }
 
 #[cfg(test)]
@@ -83,6 +89,26 @@ mod tests {
             Err(InvalidReason::ControlCharacter)
         );
         assert!(matches!(Reason::parse("line one\nline\ttwo"), Ok(Some(_))));
+    }
+
+    #[test]
+    fn refuses_invisible_format_characters() {
+        for text in [
+            "fraud \u{202E}gnp.exe",
+            "a\u{200B}b",
+            "\u{2066}x\u{2069}",
+            "x\u{FEFF}",
+        ] {
+            assert_eq!(
+                Reason::parse(text),
+                Err(InvalidReason::FormatCharacter),
+                "{text:?}"
+            );
+        }
+        assert!(matches!(
+            Reason::parse("Überprüfung — ошибка 中文"),
+            Ok(Some(_))
+        ));
     }
 
     #[test]

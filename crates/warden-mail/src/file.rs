@@ -1,4 +1,5 @@
 use std::fmt;
+use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
@@ -26,7 +27,11 @@ impl FileMailer {
     /// When `from` is not a mailbox or `dir` cannot be created.
     pub fn new(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
         let from = message::parse_sender(from)?;
-        std::fs::create_dir_all(&dir)
+        // Mail holds personal data: the directory and each file are the owner's alone.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)
             .with_context(|| format!("cannot create mail directory {}", dir.display()))?;
         Ok(Self {
             transport: AsyncFileTransport::new(&dir),
@@ -44,11 +49,16 @@ impl FileMailer {
 impl Mailer for FileMailer {
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         let message = message::build(email, &self.from)?;
-        self.transport
+        let id = self
+            .transport
             .send(message)
             .await
-            .map(drop)
             .with_context(|| format!("cannot write mail into {}", self.dir.display()))
+            .map_err(MailError::Transient)?;
+        let path = self.dir.join(format!("{id}.eml"));
+        tokio::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+            .await
+            .with_context(|| format!("cannot make {} private", path.display()))
             .map_err(MailError::Transient)
     }
 }

@@ -65,13 +65,9 @@ pub(crate) async fn build(
     let max_connections = match location {
         Location::Memory => 1,
         Location::File(path) => {
-            if let Some(parent) = Path::new(path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    tokio::fs::create_dir_all(parent)
-                        .await
-                        .with_context(|| format!("cannot create {}", parent.display()))?;
-                }
-            }
+            create_private_file(Path::new(path))
+                .await
+                .with_context(|| format!("cannot create the SQLite database {path}"))?;
             max_connections.max(1)
         }
     };
@@ -86,6 +82,36 @@ pub(crate) async fn build(
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .context("cannot build the SQLite connection pool")
+}
+
+/// Creates the database file, readable by its owner only (`0600`; SQLite gives its WAL and
+/// shared-memory files the same mode), in a parent directory created `0700` if missing. An
+/// existing file open to group or others is made private.
+async fn create_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
+
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&path)?;
+        let permissions = file.metadata()?.permissions();
+        if permissions.mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 fn establish(target: &str) -> Pin<Box<dyn Future<Output = ConnectionResult<Conn>> + Send + '_>> {

@@ -42,6 +42,7 @@ impl std::fmt::Debug for Application {
 /// # Errors
 /// When the database cannot be reached or migrated, or an adapter cannot be configured.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, Ports)> {
+    crate::data_dir::prepare(&config.data_dir)?;
     let store = Store::connect(config).await?;
     store.migrate().await?;
     let ports = adapters::ports(config, &store)?;

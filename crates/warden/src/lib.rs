@@ -7,6 +7,7 @@ pub mod adapters;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod data_dir;
 pub mod http;
 pub mod metrics;
 pub mod os_user;

@@ -82,7 +82,10 @@ impl CreateUser {
 }
 
 fn valid_name(name: &str) -> bool {
-    name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control)
+    name.chars().count() <= MAX_NAME_CHARS
+        && !name
+            .chars()
+            .any(|c| c.is_control() || crate::text::is_format(c))
 }
 
 impl std::fmt::Debug for CreateUser {

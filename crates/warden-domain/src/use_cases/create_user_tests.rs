@@ -94,4 +94,10 @@ async fn invalid_input_never_reaches_the_hasher_or_store() {
         create.execute(nul_name).await,
         Err(CreateUserError::InvalidName)
     ));
+    let mut bidi_name = account("ada@example.com");
+    bidi_name.last_name = "Lovelace\u{202E}nimda".into();
+    assert!(matches!(
+        create.execute(bidi_name).await,
+        Err(CreateUserError::InvalidName)
+    ));
 }

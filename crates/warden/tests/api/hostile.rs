@@ -627,6 +627,12 @@ fn status_change_rows(w: &World, path: &'static str, aim: &User) -> Vec<Row> {
         admin("a terminal escape in the reason")
             .json(json!({"user_id": aim, "reason": "\u{1b}[2J"}).to_string())
             .invalid(&["reason"]),
+        admin("a right-to-left override in the reason")
+            .json(json!({"user_id": aim, "reason": "refund \u{202E}fdp.exe"}).to_string())
+            .invalid(&["reason"]),
+        admin("a zero-width space in the reason")
+            .json(json!({"user_id": aim, "reason": "spam\u{200B}"}).to_string())
+            .invalid(&["reason"]),
         admin("an array")
             .json(json!([{ "user_id": aim }]).to_string())
             .invalid(&["body"]),

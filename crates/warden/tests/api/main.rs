@@ -8,6 +8,7 @@ mod cli;
 mod deactivate;
 mod envelope;
 mod failures;
+mod files;
 mod hostile;
 mod lifecycle;
 mod openapi;
