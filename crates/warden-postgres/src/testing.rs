@@ -17,6 +17,25 @@ use anyhow::Context;
 use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
 use uuid::Uuid;
 
+/// Where PostgreSQL-only tests find their database.
+pub const TEST_DATABASE_URL_VAR: &str = "WARDEN_TEST_DATABASE_URL";
+
+/// The local cluster CI runs (and the README names).
+pub const LOCAL_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// The PostgreSQL a PostgreSQL-only test runs against: `WARDEN_TEST_DATABASE_URL` when set.
+/// Without it, under CI (`CI` set to anything but `false`/`0`) the local cluster, so that no CI
+/// run can pass such a test without running it (an unreachable database then fails it); on a
+/// developer's machine `None`, and the caller reports the test as skipped.
+pub fn test_database_url() -> Option<String> {
+    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    set(TEST_DATABASE_URL_VAR).or_else(|| {
+        set("CI")
+            .filter(|ci| !matches!(ci.as_str(), "false" | "0"))
+            .map(|_| LOCAL_TEST_DATABASE_URL.to_owned())
+    })
+}
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DROP_TIMEOUT: Duration = Duration::from_secs(30);
 

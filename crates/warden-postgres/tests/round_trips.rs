@@ -125,11 +125,20 @@ async fn operations_cost_one_statement_each_but_admin_deactivation() {
 
     let (s, _, outcome) = count(
         "deactivate the last admin",
-        store.change_status(common::change(StatusAction::Deactivate, &admin, &user)),
+        // Only the last admin itself could still try (the domain refuses that first).
+        store.change_status(common::change(StatusAction::Deactivate, &admin, &admin)),
     )
     .await;
     assert_eq!(outcome.unwrap(), StatusChangeOutcome::LastActiveAdmin);
     assert_eq!(s, 5);
+
+    let (s, _, outcome) = count(
+        "a change by an actor who is no admin",
+        store.change_status(common::change(StatusAction::Deactivate, &admin, &user)),
+    )
+    .await;
+    assert_eq!(outcome.unwrap(), StatusChangeOutcome::ActorRevoked);
+    assert_eq!(s, 1, "the actor's authority is checked in the same statement");
 
     let later = now + TimeDelta::hours(1);
     let (s, p, claimed) = count(

@@ -14,20 +14,17 @@ use warden_domain::{
 use warden_postgres::testing::TestSchema;
 use warden_postgres::PgStore;
 
-pub const DATABASE_URL_VAR: &str = "WARDEN_TEST_DATABASE_URL";
-
 /// The PostgreSQL to test against, or `None` (after saying the test is skipped, and why).
+/// Under CI a missing URL is never a skip: see [`warden_postgres::testing::test_database_url`].
 pub fn database_url(test: &str) -> Option<String> {
-    match std::env::var(DATABASE_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url),
-        _ => {
-            println!(
-                "skipped {test}: {DATABASE_URL_VAR} is not set \
-                 (e.g. postgres://postgres@127.0.0.1:5432/test)"
-            );
-            None
-        }
+    let url = warden_postgres::testing::test_database_url();
+    if url.is_none() {
+        println!(
+            "skipped {test}: WARDEN_TEST_DATABASE_URL is not set \
+             (e.g. postgres://postgres@127.0.0.1:5432/test)"
+        );
     }
+    url
 }
 
 /// A migrated store in its own schema. Fields drop in order: the pool, then the schema.
