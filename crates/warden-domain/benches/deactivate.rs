@@ -123,7 +123,7 @@ impl AuthVerifier for Verifier {
 struct Fixture {
     auth: Authenticator,
     deactivate: DeactivateUser,
-    target: String,
+    target: UserId,
 }
 
 fn fixture() -> Fixture {
@@ -136,7 +136,7 @@ fn fixture() -> Fixture {
         token_version: 0,
         valid_until: chrono::DateTime::<chrono::Utc>::MAX_UTC,
     };
-    let target = users.target.id.to_string();
+    let target = users.target.id;
     let repo: Arc<dyn UserRepo> = users;
     Fixture {
         auth: Authenticator::new(Arc::new(Verifier(claims)), repo.clone()),
@@ -161,7 +161,7 @@ fn deactivate(bencher: divan::Bencher) {
         let reason = Reason::parse("Benchmark").unwrap();
         now(f
             .deactivate
-            .execute(&admin, divan::black_box(&f.target), reason))
+            .execute(&admin, divan::black_box(f.target), reason))
         .unwrap()
     });
 }
@@ -175,7 +175,7 @@ fn request(bencher: divan::Bencher) {
         let reason = Reason::parse("Benchmark").unwrap();
         now(f
             .deactivate
-            .execute(&admin, divan::black_box(&f.target), reason))
+            .execute(&admin, divan::black_box(f.target), reason))
         .unwrap()
     });
 }

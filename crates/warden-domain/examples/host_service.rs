@@ -198,7 +198,7 @@ async fn demo() {
     let done = deactivate
         .execute(
             &acting,
-            &member.id.to_string(),
+            member.id,
             warden_domain::Reason::parse("spam").unwrap(),
         )
         .await
@@ -206,13 +206,9 @@ async fn demo() {
     println!("deactivated {} ({})", done.email, done.id);
     assert!(!done.is_active());
 
-    let again = deactivate
-        .execute(&acting, &member.id.to_string(), None)
-        .await;
+    let again = deactivate.execute(&acting, member.id, None).await;
     assert!(matches!(again, Err(DeactivateError::AlreadyDeactivated)));
-    let own = deactivate
-        .execute(&acting, &admin.id.to_string(), None)
-        .await;
+    let own = deactivate.execute(&acting, admin.id, None).await;
     assert!(matches!(own, Err(DeactivateError::SelfDeactivation)));
 
     let state = users.state.lock().unwrap();

@@ -138,7 +138,10 @@ async fn operations_cost_one_statement_each_but_admin_deactivation() {
     )
     .await;
     assert_eq!(outcome.unwrap(), StatusChangeOutcome::ActorRevoked);
-    assert_eq!(s, 1, "the actor's authority is checked in the same statement");
+    assert_eq!(
+        s, 1,
+        "the actor's authority is checked in the same statement"
+    );
 
     let later = now + TimeDelta::hours(1);
     let (s, p, claimed) = count(

@@ -3,7 +3,7 @@
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use warden_domain::use_cases::NewAccount;
-use warden_domain::{EmailAddress, Password, Reason, Role};
+use warden_domain::{EmailAddress, Password, Reason, Role, UserId};
 
 use crate::app::{open, Application};
 use crate::config::Config;
@@ -132,6 +132,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> anyhow::Result<()> {
     let services = services(config).await?;
     let by = EmailAddress::parse(&args.by).map_err(|e| anyhow!("--by {e}"))?;
+    let target = UserId::parse(&args.user_id).map_err(|_| anyhow!("--user-id is not a user id"))?;
     let reason = match args.reason.as_deref() {
         Some(text) => Reason::parse(text).map_err(|e| anyhow!("--reason {e}"))?,
         None => None,
@@ -142,15 +143,9 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
         .await
         .context("--by")?;
     let user = if deactivate {
-        services
-            .deactivate
-            .execute(&admin, &args.user_id, reason)
-            .await?
+        services.deactivate.execute(&admin, target, reason).await?
     } else {
-        services
-            .reactivate
-            .execute(&admin, &args.user_id, reason)
-            .await?
+        services.reactivate.execute(&admin, target, reason).await?
     };
     // Deliver the notification now rather than waiting for a server's worker; a failure here
     // is not lost, the entry stays in the outbox.

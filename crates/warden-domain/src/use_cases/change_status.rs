@@ -8,7 +8,7 @@ use crate::{Reason, StatusAction, StatusChange, StatusChangeOutcome, User, UserI
 
 #[derive(Debug, thiserror::Error)]
 pub enum DeactivateError {
-    /// No such user; an id that is not a user id at all is reported the same way.
+    /// No such user.
     #[error("user not found")]
     NotFound,
     #[error("user is already deactivated")]
@@ -58,10 +58,9 @@ impl DeactivateUser {
     pub async fn execute(
         &self,
         admin: &Admin,
-        target: &str,
+        target: UserId,
         reason: Option<Reason>,
     ) -> Result<User, DeactivateError> {
-        let target = UserId::parse(target).map_err(|_| DeactivateError::NotFound)?;
         if target == admin.id() {
             return Err(DeactivateError::SelfDeactivation);
         }
@@ -108,10 +107,9 @@ impl ReactivateUser {
     pub async fn execute(
         &self,
         admin: &Admin,
-        target: &str,
+        target: UserId,
         reason: Option<Reason>,
     ) -> Result<User, ReactivateError> {
-        let target = UserId::parse(target).map_err(|_| ReactivateError::NotFound)?;
         let Some(change) = status_change(
             StatusAction::Reactivate,
             target,

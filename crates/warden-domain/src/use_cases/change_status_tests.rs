@@ -47,7 +47,7 @@ async fn deactivation_asks_the_store_for_exactly_the_decided_change() {
 
     let reason = Reason::parse("spam").unwrap();
     let done = deactivate(users)
-        .execute(&admin, &target_id.to_string(), reason)
+        .execute(&admin, target_id, reason)
         .await
         .unwrap();
     assert!(!done.is_active());
@@ -56,7 +56,7 @@ async fn deactivation_asks_the_store_for_exactly_the_decided_change() {
 #[tokio::test]
 async fn an_already_deactivated_user_is_reported_as_such() {
     let err = deactivate(repo_answering(StatusChangeOutcome::AlreadyInState))
-        .execute(&admin().await, &UserId::generate().to_string(), None)
+        .execute(&admin().await, UserId::generate(), None)
         .await
         .unwrap_err();
     assert!(
@@ -68,16 +68,7 @@ async fn an_already_deactivated_user_is_reported_as_such() {
 #[tokio::test]
 async fn an_unknown_user_is_not_found() {
     let err = deactivate(repo_answering(StatusChangeOutcome::NotFound))
-        .execute(&admin().await, &UserId::generate().to_string(), None)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, DeactivateError::NotFound), "{err:?}");
-}
-
-#[tokio::test]
-async fn an_id_that_is_not_a_uuid_is_not_found_without_a_store_call() {
-    let err = deactivate(MockUserRepo::new())
-        .execute(&admin().await, "12345", None)
+        .execute(&admin().await, UserId::generate(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, DeactivateError::NotFound), "{err:?}");
@@ -87,7 +78,7 @@ async fn an_id_that_is_not_a_uuid_is_not_found_without_a_store_call() {
 async fn an_admin_cannot_deactivate_themselves() {
     let admin = admin().await;
     let err = deactivate(MockUserRepo::new())
-        .execute(&admin, &admin.id().to_string(), None)
+        .execute(&admin, admin.id(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, DeactivateError::SelfDeactivation), "{err:?}");
@@ -96,7 +87,7 @@ async fn an_admin_cannot_deactivate_themselves() {
 #[tokio::test]
 async fn the_store_guard_for_the_last_admin_is_surfaced() {
     let err = deactivate(repo_answering(StatusChangeOutcome::LastActiveAdmin))
-        .execute(&admin().await, &UserId::generate().to_string(), None)
+        .execute(&admin().await, UserId::generate(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, DeactivateError::LastActiveAdmin), "{err:?}");
@@ -119,14 +110,14 @@ async fn the_actor_is_handed_to_the_store_with_its_token_version() {
         .times(2)
         .returning(|_| Ok(StatusChangeOutcome::ActorRevoked));
     let users = Arc::new(users);
-    let target = UserId::generate().to_string();
+    let target = UserId::generate();
     let err = DeactivateUser::new(users.clone(), fixed_clock())
-        .execute(&admin, &target, None)
+        .execute(&admin, target, None)
         .await
         .unwrap_err();
     assert!(matches!(err, DeactivateError::ActorRevoked), "{err:?}");
     let err = ReactivateUser::new(users, fixed_clock())
-        .execute(&admin, &target, None)
+        .execute(&admin, target, None)
         .await
         .unwrap_err();
     assert!(matches!(err, ReactivateError::ActorRevoked), "{err:?}");
@@ -142,14 +133,14 @@ async fn a_token_that_expired_while_the_request_was_held_changes_nothing() {
         .returning(|| at() + chrono::TimeDelta::hours(2));
     let clock: Arc<dyn crate::ports::Clock> = Arc::new(clock);
     let users = Arc::new(MockUserRepo::new()); // no store call expected
-    let target = UserId::generate().to_string();
+    let target = UserId::generate();
     let err = DeactivateUser::new(users.clone(), clock.clone())
-        .execute(&admin, &target, None)
+        .execute(&admin, target, None)
         .await
         .unwrap_err();
     assert!(matches!(err, DeactivateError::ActorRevoked), "{err:?}");
     let err = ReactivateUser::new(users, clock)
-        .execute(&admin, &target, None)
+        .execute(&admin, target, None)
         .await
         .unwrap_err();
     assert!(matches!(err, ReactivateError::ActorRevoked), "{err:?}");
@@ -163,7 +154,7 @@ async fn a_store_failure_is_an_error_not_a_verdict() {
         .with(always())
         .returning(|_| Err(StoreError::Other(anyhow::anyhow!("disk full"))));
     let err = deactivate(users)
-        .execute(&admin().await, &UserId::generate().to_string(), None)
+        .execute(&admin().await, UserId::generate(), None)
         .await
         .unwrap_err();
     assert!(
@@ -195,24 +186,24 @@ async fn no_credential_means_no_admin_and_so_no_deactivation_is_possible() {
 async fn reactivation_maps_each_outcome() {
     let admin = admin().await;
     let target = user(Role::User);
-    let id = target.id.to_string();
+    let id = target.id;
     let reactivate =
         |outcome| ReactivateUser::new(Arc::new(repo_answering(outcome)), fixed_clock());
 
     let ok = reactivate(StatusChangeOutcome::Applied(Box::new(target.clone())))
-        .execute(&admin, &id, None)
+        .execute(&admin, id, None)
         .await
         .unwrap();
     assert_eq!(ok.id, target.id);
     assert!(matches!(
         reactivate(StatusChangeOutcome::AlreadyInState)
-            .execute(&admin, &id, None)
+            .execute(&admin, id, None)
             .await,
         Err(ReactivateError::AlreadyActive)
     ));
     assert!(matches!(
         reactivate(StatusChangeOutcome::NotFound)
-            .execute(&admin, &id, None)
+            .execute(&admin, id, None)
             .await,
         Err(ReactivateError::NotFound)
     ));
@@ -228,6 +219,6 @@ async fn reactivation_records_a_reactivate_action() {
         .times(1)
         .returning(|_| Ok(StatusChangeOutcome::NotFound));
     let _ = ReactivateUser::new(Arc::new(users), fixed_clock())
-        .execute(&admin, &UserId::generate().to_string(), None)
+        .execute(&admin, UserId::generate(), None)
         .await;
 }

@@ -8,7 +8,7 @@ use crate::{AuditEvent, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    /// No such user; an id that is not a user id at all is reported the same way.
+    /// No such user.
     #[error("user not found")]
     NotFound,
     #[error(transparent)]
@@ -38,9 +38,8 @@ impl UserQueries {
     }
 
     /// # Errors
-    /// [`QueryError::NotFound`] for an unknown or malformed id.
-    pub async fn get(&self, _admin: &Admin, id: &str) -> Result<User, QueryError> {
-        let id = UserId::parse(id).map_err(|_| QueryError::NotFound)?;
+    /// [`QueryError::NotFound`] for an unknown id.
+    pub async fn get(&self, _admin: &Admin, id: UserId) -> Result<User, QueryError> {
         self.users
             .find_by_id(&id)
             .await?
@@ -51,11 +50,11 @@ impl UserQueries {
     /// at a time, continuing after the event `after`.
     ///
     /// # Errors
-    /// [`QueryError::NotFound`] for an unknown or malformed id.
+    /// [`QueryError::NotFound`] for an unknown id.
     pub async fn events(
         &self,
         admin: &Admin,
-        id: &str,
+        id: UserId,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<EventPage, QueryError> {

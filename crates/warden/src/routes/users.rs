@@ -25,10 +25,9 @@ pub async fn deactivate(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (admin, input) = StatusChangeInput::authorized(&state, &req, body).await?;
+    let target = target_id(&input.user_id)?;
     let changes = &state.services.deactivate;
-    changes
-        .execute(&admin, &input.user_id, input.reason)
-        .await?;
+    changes.execute(&admin, target, input.reason).await?;
     Ok(changed(&state, StatusAction::Deactivate))
 }
 
@@ -49,10 +48,9 @@ pub async fn reactivate(
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (admin, input) = StatusChangeInput::authorized(&state, &req, body).await?;
+    let target = target_id(&input.user_id)?;
     let changes = &state.services.reactivate;
-    changes
-        .execute(&admin, &input.user_id, input.reason)
-        .await?;
+    changes.execute(&admin, target, input.reason).await?;
     Ok(changed(&state, StatusAction::Reactivate))
 }
 
@@ -84,7 +82,11 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let admin = state.services.auth.admin(bearer_token(&req)).await?;
     record_ids(admin.id(), &path);
-    let user = state.services.queries.get(&admin, &path).await?;
+    let user = state
+        .services
+        .queries
+        .get(&admin, target_id(&path)?)
+        .await?;
     Ok(Envelope::ok_with(
         "User retrieved successfully",
         UserView::from(&user),
@@ -114,15 +116,22 @@ pub async fn events(
     let admin = state.services.auth.admin(bearer_token(&req)).await?;
     record_ids(admin.id(), &path);
     let (limit, cursor) = page_params(req.query_string())?;
+    let target = target_id(&path)?;
     let page = state
         .services
         .queries
-        .events(&admin, &path, cursor, limit)
+        .events(&admin, target, cursor, limit)
         .await?;
     Ok(Envelope::ok_with(
         "User events retrieved successfully",
         EventPageView::from(&page),
     ))
+}
+
+/// The HTTP API's policy for ids: anything that is not a user id names no user, so it is the
+/// same 404 as an unknown one (a client learns nothing from the id's shape).
+fn target_id(text: &str) -> Result<UserId, ApiError> {
+    UserId::parse(text).map_err(|_| ApiError::not_found("User not found"))
 }
 
 fn record_ids(actor: UserId, target: &str) {

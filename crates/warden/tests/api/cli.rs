@@ -139,6 +139,11 @@ async fn operator_deactivation_follows_the_same_rules() {
     assert_eq!(actor.id, Some(admin.id));
     let me = warden::os_user::current();
     assert_eq!(actor.name, me.split(" (sudo").next().unwrap());
+    let mut not_an_id = args;
+    not_an_id[3] = "12345";
+    let refused = warden(&database_url, &app.data_dir, &not_an_id);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--user-id is not a user id"));
     let again = warden(&database_url, &app.data_dir, &args);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("already deactivated"));
