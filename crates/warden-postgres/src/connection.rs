@@ -57,7 +57,10 @@ pub(crate) async fn establish(
         ))
     })??;
     watchdog.disarm();
-    conn.set_instrumentation(Deadlines(watchdog));
+    conn.set_instrumentation(Deadlines {
+        watchdog,
+        inner: diesel::connection::get_default_instrumentation(),
+    });
     Ok(conn)
 }
 
@@ -141,15 +144,22 @@ impl Watchdog {
 
 /// Arms the watchdog when a query starts, disarms it when the query finishes. A query abandoned
 /// by its caller (its future dropped) leaves it armed: that connection is closed at the deadline
-/// unless another query starts first, since its answer may never come.
-struct Deadlines(Arc<Watchdog>);
+/// unless another query starts first, since its answer may never come. Events also go on to the
+/// process-wide default instrumentation, if one is set (`set_default_instrumentation`).
+struct Deadlines {
+    watchdog: Arc<Watchdog>,
+    inner: Option<Box<dyn Instrumentation>>,
+}
 
 impl Instrumentation for Deadlines {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
-            InstrumentationEvent::StartQuery { .. } => self.0.arm(),
-            InstrumentationEvent::FinishQuery { .. } => self.0.disarm(),
+            InstrumentationEvent::StartQuery { .. } => self.watchdog.arm(),
+            InstrumentationEvent::FinishQuery { .. } => self.watchdog.disarm(),
             _ => {}
+        }
+        if let Some(inner) = &mut self.inner {
+            inner.on_connection_event(event);
         }
     }
 }

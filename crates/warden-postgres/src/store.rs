@@ -119,7 +119,10 @@ impl PgStore {
         let mut conn = Object::take(conn);
         // A migration may rightly run longer than one request's deadline (an index on a big
         // table): this connection has none.
-        conn.set_instrumentation(|_: InstrumentationEvent<'_>| {});
+        match diesel::connection::get_default_instrumentation() {
+            Some(default) => conn.set_instrumentation(default),
+            None => conn.set_instrumentation(|_: InstrumentationEvent<'_>| {}),
+        }
         tokio::task::spawn_blocking(move || migrations::run(conn))
             .await
             .context("the migration task failed")?
