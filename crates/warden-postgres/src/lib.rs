@@ -9,6 +9,7 @@
 //!
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
+mod connection;
 mod errors;
 mod migrations;
 mod outbox;
@@ -17,6 +18,7 @@ mod rows;
 mod schema;
 mod status_change;
 mod store;
+mod tls;
 mod user_repo;
 
 #[cfg(feature = "testing")]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+use diesel::connection::InstrumentationEvent;
 use diesel::sql_types::Integer;
 use diesel::ConnectionError;
 use diesel::IntoSql;
@@ -17,7 +18,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio_postgres::config::Host;
 use warden_domain::ports::StoreError;
 
-use crate::{errors, migrations};
+use crate::{connection, errors, migrations, tls};
 
 /// The PostgreSQL store: implements [`warden_domain::ports::UserRepo`] and
 /// [`warden_domain::ports::Outbox`] over a pool of `AsyncPgConnection`s. Cloning is cheap and
@@ -33,23 +34,31 @@ pub struct PgStore {
     acquire_timeout: Duration,
     /// `user@host:port/db`, for `Debug`; never the password.
     target: Arc<str>,
+    /// `none` or the `sslmode` in force, for `Debug`.
+    tls: &'static str,
 }
 
 impl PgStore {
     /// A store over a pool of at most `max_connections`. Connections are opened on first use,
     /// so this succeeds while the database is down; [`PgStore::ping`] tells whether it is up.
     /// Getting a connection (waiting for a free one, or opening one) never takes longer than
-    /// `acquire_timeout`; past it an operation fails with [`StoreError::Unavailable`].
+    /// `acquire_timeout`, and neither does any round trip on it: a connection whose answer is
+    /// that late is closed and discarded. Either way the operation fails with
+    /// [`StoreError::Unavailable`].
+    ///
+    /// TLS follows libpq's `sslmode` (and `sslrootcert`) in `url`; without `sslmode`, plain TCP.
+    /// See the `tls` module for the modes.
     ///
     /// # Errors
-    /// When `url` is not a valid connection string, or `max_connections` or `acquire_timeout`
-    /// is zero.
+    /// When `url` is not a valid connection string (or names an unsupported `sslmode` or an
+    /// unreadable `sslrootcert`), or `max_connections` or `acquire_timeout` is zero.
     pub async fn connect(
         url: &str,
         max_connections: usize,
         acquire_timeout: Duration,
     ) -> anyhow::Result<PgStore> {
-        let config = tokio_postgres::Config::from_str(url)
+        let target = tls::configure(url)?;
+        let config = tokio_postgres::Config::from_str(&target.url)
             .context("DATABASE_URL is not a valid PostgreSQL connection string")?;
         if max_connections == 0 {
             bail!("the PostgreSQL pool needs at least one connection");
@@ -58,22 +67,26 @@ impl PgStore {
             bail!("the PostgreSQL acquire timeout must be positive");
         }
         let mut manager_config = ManagerConfig::default();
-        // Checkout costs no round trip: a connection whose socket closed, or that was dropped
-        // mid-transaction, is already known to be broken and gets replaced.
+        // Checkout costs no round trip: a connection whose socket closed (including one closed
+        // for missing its deadline), or that was dropped mid-transaction, is already known to be
+        // broken and gets replaced.
         manager_config.recycling_method = RecyclingMethod::Fast;
         let runtime = tokio::runtime::Handle::current();
         let setup_runtime = runtime.clone();
+        let setup_tls = target.tls.clone();
         manager_config.custom_setup = Box::new(move |url| {
-            let (url, runtime) = (url.to_owned(), setup_runtime.clone());
+            let (url, runtime, tls) = (url.to_owned(), setup_runtime.clone(), setup_tls.clone());
             Box::pin(async move {
                 runtime
-                    .spawn(async move { AsyncPgConnection::establish(&url).await })
+                    .spawn(async move { connection::establish(&url, tls, acquire_timeout).await })
                     .await
                     .map_err(|err| ConnectionError::BadConnection(err.to_string()))?
             })
         });
-        let manager =
-            AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, manager_config);
+        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+            &target.url,
+            manager_config,
+        );
         let pool = Pool::builder(manager)
             .max_size(max_connections)
             .wait_timeout(Some(acquire_timeout))
@@ -87,6 +100,7 @@ impl PgStore {
             runtime,
             acquire_timeout,
             target: describe(&config).into(),
+            tls: target.mode,
         })
     }
 
@@ -102,7 +116,13 @@ impl PgStore {
             .context("cannot connect to PostgreSQL to migrate")?;
         // Diesel's migration harness is synchronous: drive it from a blocking thread, on a
         // connection of its own (taken out of the pool, closed afterwards).
-        let conn = Object::take(conn);
+        let mut conn = Object::take(conn);
+        // A migration may rightly run longer than one request's deadline (an index on a big
+        // table): this connection has none.
+        match diesel::connection::get_default_instrumentation() {
+            Some(default) => conn.set_instrumentation(default),
+            None => conn.set_instrumentation(|_: InstrumentationEvent<'_>| {}),
+        }
         tokio::task::spawn_blocking(move || migrations::run(conn))
             .await
             .context("the migration task failed")?
@@ -136,6 +156,7 @@ impl fmt::Debug for PgStore {
         let status = self.pool.status();
         f.debug_struct("PgStore")
             .field("target", &self.target)
+            .field("tls", &self.tls)
             .field("max_connections", &status.max_size)
             .field("open_connections", &status.size)
             .field("acquire_timeout", &self.acquire_timeout)

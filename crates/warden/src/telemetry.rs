@@ -1,5 +1,8 @@
 //! Logging: human-readable lines by default, JSON with `LOG_FORMAT=json`, filtered by `RUST_LOG`.
 //! Logs go to standard error so that CLI output on standard output stays machine-readable.
+//! Colours only when standard error is a terminal: `warden 2>file` or a pipe gets plain text.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -14,7 +17,8 @@ pub fn init(format: LogFormat, default_filter: &str) {
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     // A second initialisation (tests, embedding) keeps the first subscriber.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -11,6 +11,7 @@ mod failures;
 mod files;
 mod hostile;
 mod lifecycle;
+mod logs;
 mod openapi;
 mod ops;
 mod reactivate;

@@ -110,13 +110,10 @@ async fn an_unreachable_database_is_a_quick_503_and_the_same_process_recovers() 
 
 /// A partition that leaves the open connections open but silent (no FIN, no RST, no answer),
 /// the common way networks and overloaded servers fail: a request on a pooled connection must
-/// not wait for TCP to give up (many minutes), it must be a 503 within the timeout.
-///
-/// Ignored while it fails: `PgStore` bounds only the wait for a connection, not the queries
-/// run on it, so these requests hang until TCP gives up on the connection (minutes). Run with
-/// `cargo test -p warden --test faults -- --ignored` once store operations have a deadline.
+/// not wait for TCP to give up (many minutes), it must be a 503 within the timeout. Every round
+/// trip has the `WARDEN_DB_TIMEOUT_MS` deadline; a connection that misses it is closed and
+/// discarded, so once the network is back the same process serves again on new connections.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: a query on a pooled PostgreSQL connection that went silent hangs"]
 async fn a_silent_partition_of_open_connections_is_a_quick_503() {
     let Some(world) = World::postgres("database_down (silent partition)").await else {
         return;
