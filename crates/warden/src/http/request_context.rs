@@ -27,7 +27,9 @@ const REQUEST_ID: &str = "x-request-id";
 /// - opens a log span carrying the request id (and, once known, the actor and target ids);
 /// - turns a panic in any handler into an enveloped 500 instead of a dropped connection;
 /// - puts any error response that is not already an envelope (framework errors) into one;
-/// - sets `x-request-id` on the response and logs one line per request.
+/// - sets `x-request-id` on the response and logs one line per request;
+/// - sets `X-Content-Type-Options: nosniff` on every response, and `Cache-Control: no-store` on
+///   those that may carry credentials or personal data (sign-in and `/api/v1/users...`).
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -35,6 +37,7 @@ pub async fn request_context(
     let request_id = incoming_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
+    let no_store = is_private(req.path());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -53,6 +56,7 @@ pub async fn request_context(
         Ok(Ok(response)) => {
             let mut response = envelope_errors(response.map_into_boxed_body());
             set_request_id(response.headers_mut(), &request_id);
+            set_security_headers(response.headers_mut(), no_store);
             let route = response
                 .request()
                 .match_pattern()
@@ -66,7 +70,7 @@ pub async fn request_context(
             (
                 status,
                 "unknown".into(),
-                Err(Failed::new(status, request_id).into()),
+                Err(Failed::new(status, request_id, no_store).into()),
             )
         }
         Err(_) => {
@@ -75,7 +79,7 @@ pub async fn request_context(
             (
                 status,
                 "unknown".into(),
-                Err(Failed::new(status, request_id).into()),
+                Err(Failed::new(status, request_id, no_store).into()),
             )
         }
     };
@@ -98,11 +102,16 @@ pub async fn request_context(
 struct Failed {
     status: StatusCode,
     request_id: String,
+    no_store: bool,
 }
 
 impl Failed {
-    fn new(status: StatusCode, request_id: String) -> Self {
-        Self { status, request_id }
+    fn new(status: StatusCode, request_id: String, no_store: bool) -> Self {
+        Self {
+            status,
+            request_id,
+            no_store,
+        }
     }
 }
 
@@ -120,7 +129,23 @@ impl ResponseError for Failed {
     fn error_response(&self) -> HttpResponse {
         let mut response = generic(self.status);
         set_request_id(response.headers_mut(), &self.request_id);
+        set_security_headers(response.headers_mut(), self.no_store);
         response
+    }
+}
+
+/// Sign-in answers carry a token, user routes personal data: neither may be cached.
+fn is_private(path: &str) -> bool {
+    path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/users")
+}
+
+fn set_security_headers(headers: &mut header::HeaderMap, no_store: bool) {
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if no_store {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 }
 
@@ -219,6 +244,13 @@ mod tests {
         assert_eq!(body["status"], "error");
         assert_eq!(body["status_code"], 500);
         assert!(!body.to_string().contains("secret"));
+        assert_eq!(
+            response
+                .headers()
+                .get(header::X_CONTENT_TYPE_OPTIONS)
+                .unwrap(),
+            "nosniff"
+        );
     }
 
     #[actix_web::test]
