@@ -14,5 +14,5 @@ pub use bearer::bearer_token;
 pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use fields::Fields;
-pub use json_body::{read_json, BODY_LIMIT};
+pub use json_body::{read_json, BodyTimeout, BODY_LIMIT};
 pub use request_context::{request_context, RequestId};

@@ -13,5 +13,7 @@ mod lifecycle;
 mod metrics_bounds;
 mod openapi;
 mod ops;
+mod ops_listener;
 mod reactivate;
+mod slow_clients;
 mod support;

@@ -1,0 +1,90 @@
+//! Slow clients: a body that does not arrive in time gets 408 and its connection closed, and
+//! hundreds of connections holding bodies do not stop the service answering.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::support::{spawn_app_tuned, TestApp};
+
+/// A safety net so a broken server fails the test instead of hanging it; not a speed claim.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn host(app: &TestApp) -> String {
+    app.address.trim_start_matches("http://").to_owned()
+}
+
+/// Sends the headers of an admin's deactivation declaring a 100-byte body, and `partial` of it.
+async fn hold_body(app: &TestApp, token: &str, partial: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(host(app)).await.unwrap();
+    let head = format!(
+        "PATCH /api/v1/users/deactivate HTTP/1.1\r\nHost: warden\r\n\
+         Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
+         Content-Length: 100\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(partial).await.unwrap();
+    stream.flush().await.unwrap();
+    stream
+}
+
+/// Everything the server sends until it closes the connection.
+async fn read_to_close(stream: &mut TcpStream) -> String {
+    let mut reply = Vec::new();
+    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut reply))
+        .await
+        .expect("the server neither answered nor closed")
+        .unwrap();
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_held_past_the_timeout_gets_an_enveloped_408_and_the_connection_closes() {
+    let (app, _) = spawn_app_tuned(|c| c.body_timeout = Duration::from_millis(300)).await;
+    let (_, token) = app.admin().await;
+    let mut stream = hold_body(&app, &token, br#"{"user_id": "#).await;
+
+    // read_to_end returns only once the server has closed its side.
+    let reply = read_to_close(&mut stream).await;
+    let (head, body) = reply.split_once("\r\n\r\n").expect(&reply);
+    assert!(head.starts_with("HTTP/1.1 408"), "{reply}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("\r\nconnection: close"), "{reply}");
+    assert!(head.contains("\r\nx-request-id: "), "{reply}");
+    let body: serde_json::Value = serde_json::from_str(body).expect(body);
+    assert_eq!(
+        body,
+        serde_json::json!({
+            "status": "error", "status_code": 408, "message": "Request timeout", "data": {}
+        })
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_held_bodies_do_not_stop_the_liveness_probe() {
+    // The body timeout is far longer than the test: the held requests stay held throughout.
+    let (app, _) = spawn_app_tuned(|c| c.body_timeout = Duration::from_secs(120)).await;
+    let (_, token) = app.admin().await;
+    let mut held = Vec::new();
+    for _ in 0..300 {
+        held.push(hold_body(&app, &token, b"{").await);
+    }
+    // Every held request has been authenticated and is waiting for its body: a normal request
+    // on the same listener still gets through.
+    let live = tokio::time::timeout(PATIENCE, app.client.get(app.url("/health/live")).send())
+        .await
+        .expect("/health/live did not answer while bodies were held")
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    // The held requests were still open (no answer yet) when the probe was answered.
+    let mut open = 0;
+    for stream in &mut held {
+        let mut byte = [0u8; 1];
+        match stream.try_read(&mut byte) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => open += 1,
+            other => panic!("a held request was answered or closed early: {other:?}"),
+        }
+    }
+    assert_eq!(open, 300);
+}
