@@ -8,6 +8,7 @@ mod fallback;
 mod fields;
 mod json_body;
 mod request_context;
+mod security_headers;
 
 pub use api_error::{ApiError, FieldError, UNAVAILABLE_MESSAGE};
 pub use bearer::bearer_token;
@@ -16,3 +17,4 @@ pub use fallback::{method_not_allowed, route_not_found};
 pub use fields::Fields;
 pub use json_body::{read_json, BodyTimeout, BODY_LIMIT};
 pub use request_context::{request_context, RequestId};
+pub use security_headers::DOCS_CSP;

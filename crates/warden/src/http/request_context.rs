@@ -13,6 +13,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::api_error::INTERNAL_MESSAGE;
+use super::security_headers::PageKind;
 use super::Envelope;
 use crate::metrics::Metrics;
 
@@ -28,8 +29,7 @@ const REQUEST_ID: &str = "x-request-id";
 /// - turns a panic in any handler into an enveloped 500 instead of a dropped connection;
 /// - puts any error response that is not already an envelope (framework errors) into one;
 /// - sets `x-request-id` on the response and logs one line per request;
-/// - sets `X-Content-Type-Options: nosniff` on every response, and `Cache-Control: no-store` on
-///   those that may carry credentials or personal data (sign-in and `/api/v1/users...`).
+/// - sets the security headers of [`PageKind`] on every response.
 pub async fn request_context(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -37,7 +37,7 @@ pub async fn request_context(
     let request_id = incoming_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
-    let no_store = is_private(req.path());
+    let page = PageKind::of(req.path());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -56,7 +56,7 @@ pub async fn request_context(
         Ok(Ok(response)) => {
             let mut response = envelope_errors(response.map_into_boxed_body());
             set_request_id(response.headers_mut(), &request_id);
-            set_security_headers(response.headers_mut(), no_store);
+            page.set_headers(response.headers_mut());
             let route = response
                 .request()
                 .match_pattern()
@@ -70,7 +70,7 @@ pub async fn request_context(
             (
                 status,
                 "unknown".into(),
-                Err(Failed::new(status, request_id, no_store).into()),
+                Err(Failed::new(status, request_id, page).into()),
             )
         }
         Err(_) => {
@@ -79,7 +79,7 @@ pub async fn request_context(
             (
                 status,
                 "unknown".into(),
-                Err(Failed::new(status, request_id, no_store).into()),
+                Err(Failed::new(status, request_id, page).into()),
             )
         }
     };
@@ -102,15 +102,15 @@ pub async fn request_context(
 struct Failed {
     status: StatusCode,
     request_id: String,
-    no_store: bool,
+    page: PageKind,
 }
 
 impl Failed {
-    fn new(status: StatusCode, request_id: String, no_store: bool) -> Self {
+    fn new(status: StatusCode, request_id: String, page: PageKind) -> Self {
         Self {
             status,
             request_id,
-            no_store,
+            page,
         }
     }
 }
@@ -129,23 +129,8 @@ impl ResponseError for Failed {
     fn error_response(&self) -> HttpResponse {
         let mut response = generic(self.status);
         set_request_id(response.headers_mut(), &self.request_id);
-        set_security_headers(response.headers_mut(), self.no_store);
+        self.page.set_headers(response.headers_mut());
         response
-    }
-}
-
-/// Sign-in answers carry a token, user routes personal data: neither may be cached.
-fn is_private(path: &str) -> bool {
-    path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/users")
-}
-
-fn set_security_headers(headers: &mut header::HeaderMap, no_store: bool) {
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if no_store {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
 }
 

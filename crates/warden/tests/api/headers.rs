@@ -115,3 +115,45 @@ async fn every_response_is_nosniff_and_private_ones_are_not_stored() {
         nosniff(response.headers(), path);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_docs_ui_sends_a_content_security_policy() {
+    let app = spawn_app().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in [
+        "/docs",
+        "/docs/",
+        "/docs/swagger-initializer.js",
+        "/docs/nope",
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        let policy = response
+            .headers()
+            .get("content-security-policy")
+            .unwrap_or_else(|| panic!("{path}: no CSP"))
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let directives: Vec<&str> = policy.split(';').map(str::trim).collect();
+        for required in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+        ] {
+            assert!(directives.contains(&required), "{path}: {policy}");
+        }
+        assert!(!policy.contains("unsafe-"), "{path}: {policy}");
+    }
+    // The API's JSON is not a page: no policy there.
+    let spec = client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert!(spec.headers().get("content-security-policy").is_none());
+}
