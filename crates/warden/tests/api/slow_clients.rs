@@ -62,29 +62,47 @@ async fn a_body_held_past_the_timeout_gets_an_enveloped_408_and_the_connection_c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_hundred_held_bodies_do_not_stop_the_liveness_probe() {
-    // The body timeout is far longer than the test: the held requests stay held throughout.
-    let (app, _) = spawn_app_tuned(|c| c.body_timeout = Duration::from_secs(120)).await;
+async fn three_hundred_held_bodies_do_not_stop_the_liveness_probe_and_all_time_out() {
+    let body_timeout = Duration::from_secs(20);
+    let (app, _) = spawn_app_tuned(|c| c.body_timeout = body_timeout).await;
     let (_, token) = app.admin().await;
     let mut held = Vec::new();
     for _ in 0..300 {
         held.push(hold_body(&app, &token, b"{").await);
     }
-    // Every held request has been authenticated and is waiting for its body: a normal request
-    // on the same listener still gets through.
-    let live = tokio::time::timeout(PATIENCE, app.client.get(app.url("/health/live")).send())
-        .await
-        .expect("/health/live did not answer while bodies were held")
-        .unwrap();
+    // Every held request has been authenticated and waits for its body. A probe on the same
+    // listener answers, and before the body timeout could have released any of them.
+    let live = tokio::time::timeout(
+        body_timeout / 2,
+        app.client.get(app.url("/health/live")).send(),
+    )
+    .await
+    .expect("/health/live did not answer while bodies were held")
+    .unwrap();
     assert_eq!(live.status(), 200);
-    // The held requests were still open (no answer yet) when the probe was answered.
-    let mut open = 0;
     for stream in &mut held {
         let mut byte = [0u8; 1];
         match stream.try_read(&mut byte) {
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => open += 1,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             other => panic!("a held request was answered or closed early: {other:?}"),
         }
     }
-    assert_eq!(open, 300);
+    // Then every one of them gets its 408 and its connection closed: nothing stays held.
+    let replies = futures_util::future::join_all(held.iter_mut().map(read_to_close)).await;
+    for reply in replies {
+        assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn headers_held_past_the_header_timeout_get_a_bare_408_and_the_connection_closes() {
+    let (app, _) = spawn_app_tuned(|c| c.header_timeout = Duration::from_millis(300)).await;
+    let mut stream = TcpStream::connect(host(&app)).await.unwrap();
+    stream
+        .write_all(b"GET /health/live HTTP/1.1\r\nHost: warden\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let reply = read_to_close(&mut stream).await;
+    // actix answers this itself, before any Warden code runs (documented in docs/api.md).
+    assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
 }
