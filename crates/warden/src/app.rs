@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use crate::adapters::{self, Store};
 use crate::config::Config;
-use crate::http::{request_context, route_not_found, BodyTimeout};
+use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
 use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
 use crate::services::{Ports, Services};
@@ -111,6 +111,7 @@ impl Application {
                 })
                 .default_service(web::to(route_not_found))
         })
+        .on_connect(Connection::on_connect)
         .listen(listener)?
         .max_connections(config.max_connections)
         .client_request_timeout(config.header_timeout)
@@ -135,6 +136,7 @@ impl Application {
                         .configure(routes::configure_ops)
                         .default_service(web::to(route_not_found))
                 })
+                .on_connect(Connection::on_connect)
                 .listen(listener)?
                 .workers(1)
                 .max_connections(OPS_MAX_CONNECTIONS)

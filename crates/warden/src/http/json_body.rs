@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use serde_json::Value;
 
-use super::{ApiError, FieldError};
+use super::{ApiError, Connection, FieldError};
 
 /// Request bodies larger than this are refused with 413.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -42,6 +42,8 @@ pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value
         .await
         .map_err(|_| {
             tracing::info!(timeout_ms = timeout.0.as_millis(), "request body too slow");
+            // Else actix would wait for the rest of a chunked body, however long it takes.
+            Connection::stop_reading(req);
             ApiError::request_timeout()
         })??;
     serde_json::from_slice(&body).map_err(|_| {

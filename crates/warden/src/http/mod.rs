@@ -3,6 +3,7 @@
 
 mod api_error;
 mod bearer;
+mod connection;
 mod envelope;
 mod fallback;
 mod fields;
@@ -12,6 +13,7 @@ mod security_headers;
 
 pub use api_error::{ApiError, FieldError, UNAVAILABLE_MESSAGE};
 pub use bearer::bearer_token;
+pub use connection::Connection;
 pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use fields::Fields;

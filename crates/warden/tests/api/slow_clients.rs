@@ -17,11 +17,23 @@ fn host(app: &TestApp) -> String {
 
 /// Sends the headers of an admin's deactivation declaring a 100-byte body, and `partial` of it.
 async fn hold_body(app: &TestApp, token: &str, partial: &[u8]) -> TcpStream {
+    hold(app, token, "Content-Length: 100", partial).await
+}
+
+/// The same with a chunked body, of which one chunk holding `partial` is sent.
+async fn hold_chunked_body(app: &TestApp, token: &str, partial: &[u8]) -> TcpStream {
+    let mut chunk = format!("{:x}\r\n", partial.len()).into_bytes();
+    chunk.extend_from_slice(partial);
+    chunk.extend_from_slice(b"\r\n");
+    hold(app, token, "Transfer-Encoding: chunked", &chunk).await
+}
+
+async fn hold(app: &TestApp, token: &str, framing: &str, partial: &[u8]) -> TcpStream {
     let mut stream = TcpStream::connect(host(app)).await.unwrap();
     let head = format!(
         "PATCH /api/v1/users/deactivate HTTP/1.1\r\nHost: warden\r\n\
          Authorization: Bearer {token}\r\nContent-Type: application/json\r\n\
-         Content-Length: 100\r\n\r\n"
+         {framing}\r\n\r\n"
     );
     stream.write_all(head.as_bytes()).await.unwrap();
     stream.write_all(partial).await.unwrap();
@@ -43,10 +55,17 @@ async fn read_to_close(stream: &mut TcpStream) -> String {
 async fn a_body_held_past_the_timeout_gets_an_enveloped_408_and_the_connection_closes() {
     let (app, _) = spawn_app_tuned(|c| c.body_timeout = Duration::from_millis(300)).await;
     let (_, token) = app.admin().await;
-    let mut stream = hold_body(&app, &token, br#"{"user_id": "#).await;
+    let sized = hold_body(&app, &token, br#"{"user_id": "#).await;
+    // actix itself would keep reading a chunked body however long it takes, 408 or not.
+    let chunked = hold_chunked_body(&app, &token, br#"{"user_id": "#).await;
+    for mut stream in [sized, chunked] {
+        assert_closed_with_408(&mut stream).await;
+    }
+}
 
+async fn assert_closed_with_408(stream: &mut TcpStream) {
     // read_to_end returns only once the server has closed its side.
-    let reply = read_to_close(&mut stream).await;
+    let reply = read_to_close(stream).await;
     let (head, body) = reply.split_once("\r\n\r\n").expect(&reply);
     assert!(head.starts_with("HTTP/1.1 408"), "{reply}");
     let head = head.to_ascii_lowercase();
