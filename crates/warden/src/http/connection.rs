@@ -7,14 +7,15 @@
 
 use std::any::Any;
 use std::net::Shutdown;
+use std::rc::Rc;
 
 use actix_web::dev::Extensions;
 use actix_web::HttpRequest;
 
 /// A second handle on a connection's socket (one more descriptor per open connection), kept in
 /// the connection's data by [`Connection::on_connect`].
-#[derive(Debug)]
-pub struct Connection(socket2::Socket);
+#[derive(Debug, Clone)]
+pub struct Connection(Rc<socket2::Socket>);
 
 impl Connection {
     /// For `HttpServer::on_connect`: remembers the connection's socket.
@@ -24,19 +25,22 @@ impl Connection {
         };
         match socket2::SockRef::from(tcp).try_clone() {
             Ok(socket) => {
-                data.insert(Self(socket));
+                data.insert(Self(Rc::new(socket)));
             }
             Err(error) => tracing::warn!(error = %error, "cannot keep a handle on a connection"),
         }
     }
 
-    /// Stops reading `req`'s connection: whatever the client still sends is ignored, and the
+    /// The connection `req` arrived on (when the server was built with [`Self::on_connect`]).
+    pub fn of(req: &HttpRequest) -> Option<Self> {
+        req.conn_data::<Self>().cloned()
+    }
+
+    /// Stops reading the connection: whatever the client still sends is ignored, and the
     /// connection closes once the answer is written.
-    pub fn stop_reading(req: &HttpRequest) {
-        if let Some(connection) = req.conn_data::<Self>() {
-            if let Err(error) = connection.0.shutdown(Shutdown::Read) {
-                tracing::debug!(error = %error, "cannot shut the connection's read side");
-            }
+    pub fn stop_reading(&self) {
+        if let Err(error) = self.0.shutdown(Shutdown::Read) {
+            tracing::debug!(error = %error, "cannot shut the connection's read side");
         }
     }
 }

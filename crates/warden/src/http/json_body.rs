@@ -43,7 +43,9 @@ pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value
         .map_err(|_| {
             tracing::info!(timeout_ms = timeout.0.as_millis(), "request body too slow");
             // Else actix would wait for the rest of a chunked body, however long it takes.
-            Connection::stop_reading(req);
+            if let Some(connection) = Connection::of(req) {
+                connection.stop_reading();
+            }
             ApiError::request_timeout()
         })??;
     serde_json::from_slice(&body).map_err(|_| {

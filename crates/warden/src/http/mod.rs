@@ -10,6 +10,7 @@ mod fields;
 mod json_body;
 mod request_context;
 mod security_headers;
+mod unread_body;
 
 pub use api_error::{ApiError, FieldError, UNAVAILABLE_MESSAGE};
 pub use bearer::bearer_token;

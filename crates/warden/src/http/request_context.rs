@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::api_error::INTERNAL_MESSAGE;
 use super::security_headers::PageKind;
+use super::unread_body::UnreadBody;
 use super::Envelope;
 use crate::metrics::Metrics;
 
@@ -29,15 +30,18 @@ const REQUEST_ID: &str = "x-request-id";
 /// - turns a panic in any handler into an enveloped 500 instead of a dropped connection;
 /// - puts any error response that is not already an envelope (framework errors) into one;
 /// - sets `x-request-id` on the response and logs one line per request;
-/// - sets the security headers of [`PageKind`] on every response.
+/// - sets the security headers of [`PageKind`] on every response;
+/// - closes the connection after the answer when a chunked body was left unread
+///   ([`UnreadBody`]).
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = incoming_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let page = PageKind::of(req.path());
+    let unread = UnreadBody::watch(&mut req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -52,6 +56,9 @@ pub async fn request_context(
         .catch_unwind()
         .instrument(span.clone())
         .await;
+    if let Some(unread) = unread {
+        unread.settle();
+    }
     let (status, route, result) = match outcome {
         Ok(Ok(response)) => {
             let mut response = envelope_errors(response.map_into_boxed_body());

@@ -125,3 +125,67 @@ async fn headers_held_past_the_header_timeout_get_a_bare_408_and_the_connection_
     // actix answers this itself, before any Warden code runs (documented in docs/api.md).
     assert!(reply.starts_with("HTTP/1.1 408"), "{reply}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunked_body_the_route_does_not_read_cannot_hold_the_connection() {
+    let (app, _) = spawn_app_tuned(|_| {}).await;
+    let (_, token) = app.admin().await;
+    // Routes that answer without reading the body: one without a body, and a 401 before it.
+    for (path, auth) in [
+        ("GET /health/live", String::new()),
+        (
+            "PATCH /api/v1/users/deactivate",
+            "Authorization: Bearer forged\r\n".into(),
+        ),
+        (
+            "GET /api/v1/users/me",
+            format!("Authorization: Bearer {token}\r\n"),
+        ),
+    ] {
+        let mut stream = TcpStream::connect(host(&app)).await.unwrap();
+        let head = format!(
+            "{path} HTTP/1.1\r\nHost: warden\r\n{auth}Transfer-Encoding: chunked\r\n\r\n1\r\n{{\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        // The client never finishes the body; the server answers and closes all the same.
+        let reply = read_to_close(&mut stream).await;
+        let status = if path.contains("deactivate") {
+            "401"
+        } else {
+            "200"
+        };
+        assert!(
+            reply.starts_with(&format!("HTTP/1.1 {status}")),
+            "{path}: {reply}"
+        );
+    }
+    // A chunked body that the handler reads to its end keeps the connection alive.
+    let mut stream = TcpStream::connect(host(&app)).await.unwrap();
+    let body = format!(r#"{{"user_id": "{}"}}"#, uuid::Uuid::now_v7());
+    let first = format!(
+        "PATCH /api/v1/users/deactivate HTTP/1.1\r\nHost: warden\r\n\
+         Authorization: Bearer {token}\r\nTransfer-Encoding: chunked\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(first.as_bytes()).await.unwrap();
+    let mut reply = Vec::new();
+    while !String::from_utf8_lossy(&reply).ends_with("\"data\":{}}") {
+        let mut buffer = [0u8; 1024];
+        let n = tokio::time::timeout(PATIENCE, stream.read(&mut buffer))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            n > 0,
+            "closed after a read body: {:?}",
+            String::from_utf8_lossy(&reply)
+        );
+        reply.extend_from_slice(&buffer[..n]);
+    }
+    assert!(String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 404"));
+    let second = "GET /health/live HTTP/1.1\r\nHost: warden\r\nConnection: close\r\n\r\n";
+    stream.write_all(second.as_bytes()).await.unwrap();
+    let reply = read_to_close(&mut stream).await;
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}
