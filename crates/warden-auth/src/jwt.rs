@@ -30,7 +30,8 @@ struct Claims {
 }
 
 /// Issues and verifies HS256 JWT access tokens (`iss` and `aud` `"warden"`). Only HS256 is
-/// accepted: `none`, other HMAC sizes and asymmetric algorithms are refused.
+/// accepted: `none`, other HMAC sizes and asymmetric algorithms are refused, and so is any token
+/// whose header has a `crit` member (Warden understands no critical extension).
 #[derive(Clone)]
 pub struct JwtAuth {
     encoding: EncodingKey,
@@ -99,6 +100,13 @@ impl AuthVerifier for JwtAuth {
     async fn verify(&self, token: &str) -> Result<TokenClaims, InvalidToken> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|err| InvalidToken(err.to_string()))?;
+        // RFC 7515 4.1.6: a receiver must refuse a token naming critical extensions it does not
+        // understand. Warden understands none, and jsonwebtoken ignores the header.
+        if data.header.crit.is_some() {
+            return Err(InvalidToken(
+                "the token names critical header extensions".into(),
+            ));
+        }
         // jsonwebtoken does not check `iat`; a token "issued" in the future is not ours.
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         if data.claims.iat > now.saturating_add(LEEWAY_SECONDS) {

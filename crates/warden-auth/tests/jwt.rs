@@ -249,3 +249,43 @@ fn weak_secrets_and_empty_lifetimes_are_refused_and_nothing_secret_prints() {
     assert!(!debug.contains(SECRET), "{debug}");
     assert!(!debug.contains("an-hs256"), "{debug}");
 }
+
+#[tokio::test]
+async fn a_token_with_critical_header_extensions_is_rejected() {
+    // Correctly signed with the right key and claims: only the `crit` header is wrong.
+    let auth = auth();
+    for crit in [
+        json!(["exp"]),
+        json!(["b64"]),
+        json!(["x-unknown"]),
+        json!([]),
+    ] {
+        let header = json!({"alg": "HS256", "typ": "JWT", "crit": crit, "b64": true});
+        let message = format!(
+            "{}.{}",
+            b64url(header.to_string().as_bytes()),
+            b64url(claims().to_string().as_bytes())
+        );
+        let signature = jsonwebtoken::crypto::sign(
+            message.as_bytes(),
+            &EncodingKey::from_secret(SECRET.as_bytes()),
+            Algorithm::HS256,
+        )
+        .unwrap();
+        rejected(&auth, &format!("{message}.{signature}")).await;
+    }
+    // The same token without `crit` verifies, so the refusal is for `crit` alone.
+    let header = json!({"alg": "HS256", "typ": "JWT", "b64": true});
+    let message = format!(
+        "{}.{}",
+        b64url(header.to_string().as_bytes()),
+        b64url(claims().to_string().as_bytes())
+    );
+    let signature = jsonwebtoken::crypto::sign(
+        message.as_bytes(),
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+        Algorithm::HS256,
+    )
+    .unwrap();
+    assert!(auth.verify(&format!("{message}.{signature}")).await.is_ok());
+}

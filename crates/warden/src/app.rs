@@ -11,7 +11,7 @@ use tokio::sync::Notify;
 
 use crate::adapters::{self, Store};
 use crate::config::Config;
-use crate::http::{request_context, route_not_found};
+use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
 use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
 use crate::services::{Ports, Services};
@@ -21,10 +21,18 @@ use crate::worker::OutboxWorker;
 /// Connections of the outbox worker's own pool.
 const WORKER_CONNECTIONS: usize = 2;
 
+/// Connections the operations listener holds at once: probes and scrapers, not the public.
+const OPS_MAX_CONNECTIONS: usize = 64;
+
+/// How long a graceful stop lets in-flight requests finish, in seconds.
+const SHUTDOWN_SECONDS: u64 = 30;
+
 /// A bound, not yet awaited, server. Binding port 0 gives tests a free port.
 pub struct Application {
     port: u16,
     server: Server,
+    /// The operations listener's port and server, when `WARDEN_OPS_ADDR` is set.
+    ops: Option<(u16, Server)>,
     worker: OutboxWorker,
     services: Services,
 }
@@ -33,6 +41,7 @@ impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Application")
             .field("port", &self.port)
+            .field("ops_port", &self.ops_port())
             .finish_non_exhaustive()
     }
 }
@@ -85,24 +94,64 @@ impl Application {
             metrics,
             outbox_wakeup: wakeup,
         });
+        let body_timeout = BodyTimeout(config.body_timeout);
+        let separate_ops = config.ops_addr.is_some();
         let listener = TcpListener::bind(config.addr)?;
         let port = listener.local_addr()?.port();
+        let (public_state, public_metrics) = (state.clone(), metrics_data.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(request_context))
-                .app_data(state.clone())
-                .app_data(metrics_data.clone())
-                .configure(routes::configure)
+                .app_data(public_state.clone())
+                .app_data(public_metrics.clone())
+                .app_data(body_timeout)
+                .configure(if separate_ops {
+                    routes::configure_public
+                } else {
+                    routes::configure
+                })
                 .default_service(web::to(route_not_found))
         })
+        .on_connect(Connection::on_connect)
         .listen(listener)?
-        .shutdown_timeout(30);
+        .max_connections(config.max_connections)
+        .client_request_timeout(config.header_timeout)
+        .client_disconnect_timeout(config.disconnect_timeout)
+        .shutdown_timeout(SHUTDOWN_SECONDS);
         if config.http_workers > 0 {
             server = server.workers(config.http_workers);
         }
+        let ops = match config.ops_addr {
+            None => None,
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)?;
+                let ops_port = listener.local_addr()?.port();
+                // Its own worker and connection budget: a public listener full of slow clients
+                // does not stop the probes and the scrape.
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .wrap(from_fn(request_context))
+                        .app_data(state.clone())
+                        .app_data(metrics_data.clone())
+                        .app_data(body_timeout)
+                        .configure(routes::configure_ops)
+                        .default_service(web::to(route_not_found))
+                })
+                .on_connect(Connection::on_connect)
+                .listen(listener)?
+                .workers(1)
+                .max_connections(OPS_MAX_CONNECTIONS)
+                .client_request_timeout(config.header_timeout)
+                .client_disconnect_timeout(config.disconnect_timeout)
+                .shutdown_timeout(SHUTDOWN_SECONDS)
+                .run();
+                Some((ops_port, server))
+            }
+        };
         Ok(Self {
             port,
             server: server.run(),
+            ops,
             worker,
             services,
         })
@@ -112,12 +161,18 @@ impl Application {
         self.port
     }
 
+    /// The operations listener's port, when `WARDEN_OPS_ADDR` is set.
+    pub fn ops_port(&self) -> Option<u16> {
+        self.ops.as_ref().map(|(port, _)| *port)
+    }
+
     /// The use cases this server runs (for tests and embedding).
     pub fn services(&self) -> &Services {
         &self.services
     }
 
-    /// Stops the server gracefully when asked (SIGTERM and SIGINT do the same).
+    /// Stops the server gracefully when asked (SIGTERM and SIGINT do the same); the operations
+    /// listener follows.
     pub fn handle(&self) -> ServerHandle {
         self.server.handle()
     }
@@ -127,7 +182,17 @@ impl Application {
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let ops = self.ops.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = ops {
+            handle.stop(true).await;
+            if let Ok(Err(error)) = task.await {
+                tracing::warn!(error = %error, "the operations listener failed");
+            }
+        }
         self.worker.stop().await;
         result
     }

@@ -34,6 +34,16 @@ pub struct Config {
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
+    /// Longest time a handler waits for the whole request body before answering 408.
+    pub body_timeout: Duration,
+    /// Open connections each HTTP worker holds; past it new ones wait in the accept backlog.
+    pub max_connections: usize,
+    /// Longest time to receive a request's headers (actix `client_request_timeout`).
+    pub header_timeout: Duration,
+    /// Grace for a client to close after the server decided to end a connection.
+    pub disconnect_timeout: Duration,
+    /// `Some`: `/metrics` and `/health/*` are served only on this second listener.
+    pub ops_addr: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +105,15 @@ impl Config {
                 return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://"));
             }
         }
+        let ops_addr = match get("WARDEN_OPS_ADDR") {
+            None => None,
+            Some(addr) => Some(addr.trim().parse().map_err(|_| {
+                invalid(
+                    "WARDEN_OPS_ADDR",
+                    "must be an IP address and port, like 127.0.0.1:9090",
+                )
+            })?),
+        };
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
@@ -126,6 +145,11 @@ impl Config {
             outbox_lease: millis(&get, "WARDEN_OUTBOX_LEASE_MS", 120_000, 1000..=86_400_000)?,
             log_format,
             http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
+            body_timeout: millis(&get, "WARDEN_BODY_TIMEOUT_MS", 10_000, 10..=600_000)?,
+            max_connections: number(&get, "WARDEN_MAX_CONNECTIONS", 1024, 1..=1_000_000)? as usize,
+            header_timeout: millis(&get, "WARDEN_HEADER_TIMEOUT_MS", 5000, 10..=600_000)?,
+            disconnect_timeout: millis(&get, "WARDEN_DISCONNECT_TIMEOUT_MS", 1000, 10..=600_000)?,
+            ops_addr,
         })
     }
 }
@@ -261,6 +285,11 @@ mod tests {
             ("SMTP_URL", "http://mail"),
             ("LOG_FORMAT", "xml"),
             ("WARDEN_DB_MAX_CONNECTIONS", "lots"),
+            ("WARDEN_BODY_TIMEOUT_MS", "0"),
+            ("WARDEN_MAX_CONNECTIONS", "0"),
+            ("WARDEN_HEADER_TIMEOUT_MS", "soon"),
+            ("WARDEN_DISCONNECT_TIMEOUT_MS", "-1"),
+            ("WARDEN_OPS_ADDR", "localhost:9090"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

@@ -1,5 +1,9 @@
 //! Prometheus metrics, exposed at `GET /metrics` in the OpenMetrics text format.
 //!
+//! Labels never carry what a client sent: `method` is one of the standard methods or `other`
+//! ([`method_label`]), and `route` a registered pattern or `unmatched`, so `/metrics` stays
+//! bounded whatever requests arrive.
+//!
 //! | metric | kind | labels |
 //! |---|---|---|
 //! | `warden_http_requests_total` | counter | `method`, `route` (the matched pattern), `status` |
@@ -25,14 +29,14 @@ use warden_domain::{Email, StatusAction};
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
-    method: String,
+    method: &'static str,
     route: String,
     status: u16,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabels {
-    method: String,
+    method: &'static str,
     route: String,
 }
 
@@ -128,11 +132,13 @@ impl Metrics {
         }
     }
 
+    /// Counts one answered request. `route` must be a registered pattern or a fixed word (never
+    /// the request's path); `method` may be anything: it is mapped by [`method_label`].
     pub fn observe_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let (method, route) = (method.to_owned(), route.to_owned());
+        let (method, route) = (method_label(method), route.to_owned());
         self.latency
             .get_or_create(&RouteLabels {
-                method: method.clone(),
+                method,
                 route: route.clone(),
             })
             .observe(elapsed.as_secs_f64());
@@ -179,6 +185,17 @@ impl Metrics {
         }
         text
     }
+}
+
+/// The `method` label: a standard HTTP method by its name, anything else `other`.
+pub fn method_label(method: &str) -> &'static str {
+    const STANDARD: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    STANDARD
+        .into_iter()
+        .find(|standard| *standard == method)
+        .unwrap_or("other")
 }
 
 /// From 0.5 ms to about 16 s.
@@ -259,5 +276,25 @@ mod tests {
         );
         assert!(text.contains("warden_outbox_pending 7"), "{text}");
         assert!(text.contains("warden_outbox_failed 1"), "{text}");
+    }
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        let metrics = Metrics::new();
+        for method in ["BREW", "get", "PROPFIND", &"X".repeat(4096)] {
+            metrics.observe_request(method, "unmatched", 404, Duration::from_millis(1));
+        }
+        metrics.observe_request("DELETE", "unmatched", 404, Duration::from_millis(1));
+        let text = metrics.render(None);
+        assert!(
+            text.contains(
+                r#"warden_http_requests_total{method="other",route="unmatched",status="404"} 4"#
+            ),
+            "{text}"
+        );
+        assert!(text.contains(r#"method="DELETE""#), "{text}");
+        for made_up in ["BREW", "get", "PROPFIND", "XXXX"] {
+            assert!(!text.contains(made_up), "{made_up} in {text}");
+        }
     }
 }

@@ -18,6 +18,8 @@ pub struct ApiError {
     message: Cow<'static, str>,
     data: Value,
     retry_after_seconds: Option<u32>,
+    /// Ends the connection after this response (`Connection: close`).
+    close_connection: bool,
 }
 
 /// One invalid input field, as listed in a 422's `data.errors`.
@@ -48,6 +50,7 @@ impl ApiError {
             message: message.into(),
             data: json!({}),
             retry_after_seconds: None,
+            close_connection: false,
         }
     }
 
@@ -74,6 +77,14 @@ impl ApiError {
 
     pub fn payload_too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request body is too large")
+    }
+
+    /// A 408 for a body that did not arrive in time. The connection is closed: the rest of the
+    /// body may still be on its way, so nothing after it could be read as a new request.
+    pub fn request_timeout() -> Self {
+        let mut error = Self::new(StatusCode::REQUEST_TIMEOUT, "Request timeout");
+        error.close_connection = true;
+        error
     }
 
     /// A 500 whose cause is logged here and never shown.
@@ -115,6 +126,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status);
         if let Some(seconds) = self.retry_after_seconds {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if self.close_connection {
+            response.force_close();
         }
         response.json(body)
     }

@@ -3,16 +3,21 @@
 
 mod api_error;
 mod bearer;
+mod connection;
 mod envelope;
 mod fallback;
 mod fields;
 mod json_body;
 mod request_context;
+mod security_headers;
+mod unread_body;
 
 pub use api_error::{ApiError, FieldError, UNAVAILABLE_MESSAGE};
 pub use bearer::bearer_token;
+pub use connection::Connection;
 pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use fields::Fields;
-pub use json_body::{read_json, BODY_LIMIT};
+pub use json_body::{read_json, BodyTimeout, BODY_LIMIT};
 pub use request_context::{request_context, RequestId};
+pub use security_headers::DOCS_CSP;

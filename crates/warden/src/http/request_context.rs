@@ -13,6 +13,8 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use super::api_error::INTERNAL_MESSAGE;
+use super::security_headers::PageKind;
+use super::unread_body::UnreadBody;
 use super::Envelope;
 use crate::metrics::Metrics;
 
@@ -27,14 +29,19 @@ const REQUEST_ID: &str = "x-request-id";
 /// - opens a log span carrying the request id (and, once known, the actor and target ids);
 /// - turns a panic in any handler into an enveloped 500 instead of a dropped connection;
 /// - puts any error response that is not already an envelope (framework errors) into one;
-/// - sets `x-request-id` on the response and logs one line per request.
+/// - sets `x-request-id` on the response and logs one line per request;
+/// - sets the security headers of [`PageKind`] on every response;
+/// - closes the connection after the answer when a chunked body was left unread
+///   ([`UnreadBody`]).
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = incoming_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
+    let page = PageKind::of(req.path());
+    let unread = UnreadBody::watch(&mut req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
@@ -49,10 +56,14 @@ pub async fn request_context(
         .catch_unwind()
         .instrument(span.clone())
         .await;
+    if let Some(unread) = unread {
+        unread.settle();
+    }
     let (status, route, result) = match outcome {
         Ok(Ok(response)) => {
             let mut response = envelope_errors(response.map_into_boxed_body());
             set_request_id(response.headers_mut(), &request_id);
+            page.set_headers(response.headers_mut());
             let route = response
                 .request()
                 .match_pattern()
@@ -66,7 +77,7 @@ pub async fn request_context(
             (
                 status,
                 "unknown".into(),
-                Err(Failed::new(status, request_id).into()),
+                Err(Failed::new(status, request_id, page).into()),
             )
         }
         Err(_) => {
@@ -75,7 +86,7 @@ pub async fn request_context(
             (
                 status,
                 "unknown".into(),
-                Err(Failed::new(status, request_id).into()),
+                Err(Failed::new(status, request_id, page).into()),
             )
         }
     };
@@ -98,11 +109,16 @@ pub async fn request_context(
 struct Failed {
     status: StatusCode,
     request_id: String,
+    page: PageKind,
 }
 
 impl Failed {
-    fn new(status: StatusCode, request_id: String) -> Self {
-        Self { status, request_id }
+    fn new(status: StatusCode, request_id: String, page: PageKind) -> Self {
+        Self {
+            status,
+            request_id,
+            page,
+        }
     }
 }
 
@@ -120,6 +136,7 @@ impl ResponseError for Failed {
     fn error_response(&self) -> HttpResponse {
         let mut response = generic(self.status);
         set_request_id(response.headers_mut(), &self.request_id);
+        self.page.set_headers(response.headers_mut());
         response
     }
 }
@@ -219,6 +236,13 @@ mod tests {
         assert_eq!(body["status"], "error");
         assert_eq!(body["status_code"], 500);
         assert!(!body.to_string().contains("secret"));
+        assert_eq!(
+            response
+                .headers()
+                .get(header::X_CONTENT_TYPE_OPTIONS)
+                .unwrap(),
+            "nosniff"
+        );
     }
 
     #[actix_web::test]

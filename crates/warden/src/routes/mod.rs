@@ -21,13 +21,16 @@ use crate::http::method_not_allowed;
 
 macro_rules! api_routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
-        fn configure_api(cfg: &mut web::ServiceConfig) {
+        /// Registers the routes whose path `serve` accepts.
+        fn configure_api(cfg: &mut web::ServiceConfig, serve: fn(&str) -> bool) {
             $(
-                cfg.service(
-                    web::resource($path)
-                        .route(web::$method().to($handler))
-                        .default_service(method_not_allowed(allow(stringify!($method)))),
-                );
+                if serve($path) {
+                    cfg.service(
+                        web::resource($path)
+                            .route(web::$method().to($handler))
+                            .default_service(method_not_allowed(allow(stringify!($method)))),
+                    );
+                }
             )*
         }
 
@@ -43,7 +46,7 @@ macro_rules! api_routes {
             tags(
                 (name = "auth", description = "Sign-in and the signed-in account"),
                 (name = "users", description = "Admin account lifecycle"),
-                (name = "operations", description = "Health checks and metrics"),
+                (name = "operations", description = "Health checks and metrics. When `WARDEN_OPS_ADDR` is set they are served only on that second listener (same envelope), and the public one answers 404 for them."),
             ),
         )]
         pub struct ApiDoc;
@@ -63,9 +66,31 @@ api_routes! {
     get "/metrics" => ops::metrics,
 }
 
-/// Registers the API, the OpenAPI document and the Swagger UI.
+/// The operations routes (`/health/*`, `/metrics`), which `WARDEN_OPS_ADDR` moves to a listener
+/// of their own.
+pub fn is_ops_path(path: &str) -> bool {
+    path.starts_with("/health/") || path == "/metrics"
+}
+
+/// Registers every route, the OpenAPI document and the Swagger UI.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    configure_api(cfg);
+    configure_api(cfg, |_| true);
+    configure_docs(cfg);
+}
+
+/// The public listener when the operations routes have a listener of their own: everything
+/// but those (which answer 404 here).
+pub fn configure_public(cfg: &mut web::ServiceConfig) {
+    configure_api(cfg, |path| !is_ops_path(path));
+    configure_docs(cfg);
+}
+
+/// The operations listener (`WARDEN_OPS_ADDR`): only `/health/*` and `/metrics`.
+pub fn configure_ops(cfg: &mut web::ServiceConfig) {
+    configure_api(cfg, is_ops_path);
+}
+
+fn configure_docs(cfg: &mut web::ServiceConfig) {
     cfg.service(
         SwaggerUi::new(format!("{}/{{_:.*}}", openapi::UI_PATH))
             .url(openapi::SPEC_PATH, ApiDoc::openapi()),

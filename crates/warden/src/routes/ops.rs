@@ -21,6 +21,8 @@ pub struct Readiness {
 }
 
 /// The process is up and serving HTTP.
+///
+/// Served on the operations listener instead when `WARDEN_OPS_ADDR` is set.
 #[utoipa::path(
     get, path = "/health/live", tag = "operations",
     responses((status = 200, description = "`Alive`", body = Doc<Empty>))
@@ -30,6 +32,8 @@ pub async fn live() -> HttpResponse {
 }
 
 /// The database answers; also reports the notification backlog.
+///
+/// Served on the operations listener instead when `WARDEN_OPS_ADDR` is set.
 #[utoipa::path(
     get, path = "/health/ready", tag = "operations",
     responses(
@@ -65,6 +69,8 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus metrics in the OpenMetrics text format (see docs/operations.md).
+///
+/// Served on the operations listener instead when `WARDEN_OPS_ADDR` is set.
 #[utoipa::path(
     get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text", body = String))

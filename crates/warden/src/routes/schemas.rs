@@ -107,6 +107,10 @@ pub enum AdminFailures {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 pub enum BodyFailures {
+    /// `Request timeout`: the body did not arrive within `WARDEN_BODY_TIMEOUT_MS`; the
+    /// connection is closed.
+    #[response(status = 408, headers(("Connection" = String, description = "`close`")))]
+    Timeout(Envelope<Empty>),
     /// `Request body is too large`: over 16 KiB.
     #[response(status = 413)]
     TooLarge(Envelope<Empty>),

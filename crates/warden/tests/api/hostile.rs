@@ -317,6 +317,15 @@ fn forged_tokens(w: &World) -> Vec<(String, String)> {
                 json!(now() + 7200),
             )),
         ),
+        (
+            "a critical header extension (crit)",
+            signed(
+                &json!({"alg": "HS256", "typ": "JWT", "crit": ["b64"], "b64": true}),
+                &admin,
+                Algorithm::HS256,
+                key,
+            ),
+        ),
         ("no exp", ours(&without(admin.clone(), "exp"))),
         ("no sub", ours(&without(admin.clone(), "sub"))),
         ("no iat", ours(&without(admin.clone(), "iat"))),

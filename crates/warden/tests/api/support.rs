@@ -92,6 +92,37 @@ pub async fn spawn_app_with(adjust: impl FnOnce(Ports) -> Ports) -> TestApp {
     }
 }
 
+/// Like [`spawn_app`], with settings changed by `tune` first (timeouts, a second listener).
+/// Also returns the operations listener's address when `tune` set `ops_addr`.
+pub async fn spawn_app_tuned(tune: impl FnOnce(&mut Config)) -> (TestApp, Option<String>) {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (database_url, schema) = test_database(&data_dir).await;
+    let sink = SmtpSink::start().await.unwrap();
+    let mut config = config_for(&database_url, &data_dir, &sink.url());
+    tune(&mut config);
+    let (store, ports) = open(&config).await.unwrap();
+    let (users, outbox) = (store.users(), store.outbox());
+    let app = Application::start(&config, ports).unwrap();
+    let services = app.services().clone();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let ops_address = app
+        .ops_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
+    tokio::spawn(app.run_until_stopped());
+    let app = TestApp {
+        address,
+        client: reqwest::Client::new(),
+        services,
+        users,
+        outbox,
+        sink,
+        config,
+        data_dir,
+        _schema: schema,
+    };
+    (app, ops_address)
+}
+
 impl TestApp {
     pub async fn create_user(&self, role: Role) -> User {
         let email = format!("{}@example.com", uuid::Uuid::now_v7().simple());
