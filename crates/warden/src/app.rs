@@ -84,6 +84,7 @@ impl Application {
             metrics,
             outbox_wakeup: wakeup,
         });
+        let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
         let listener = TcpListener::bind(config.addr)?;
         let port = listener.local_addr()?.port();
         let mut server = HttpServer::new(move || {
@@ -91,6 +92,7 @@ impl Application {
                 .wrap(from_fn(request_context))
                 .app_data(state.clone())
                 .app_data(metrics_data.clone())
+                .app_data(trusted_proxies.clone())
                 .configure(routes::configure)
                 .default_service(web::to(route_not_found))
         })

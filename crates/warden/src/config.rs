@@ -9,6 +9,8 @@ use chrono::TimeDelta;
 use secrecy::SecretString;
 use warden_domain::use_cases::RetryPolicy;
 
+use crate::http::TrustedProxies;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `postgres://...` or `sqlite://PATH`; may hold a password.
@@ -34,6 +36,12 @@ pub struct Config {
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
+    /// Password hashes computed at once (each holds ~19 MiB while it runs).
+    pub hash_concurrency: usize,
+    /// How long a sign-in waits for a hashing slot before a 503.
+    pub hash_wait: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (see `http::client_addr`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +108,15 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(_) => return Err(invalid("LOG_FORMAT", "must be text or json")),
         };
+        let trusted_proxies = TrustedProxies::parse(
+            &get("WARDEN_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|problem| {
+            invalid(
+                "WARDEN_TRUSTED_PROXIES",
+                &format!("must be comma-separated CIDRs like 10.0.0.0/8: {problem}"),
+            )
+        })?;
         Ok(Self {
             database_url: database_url.into(),
             addr,
@@ -126,6 +143,14 @@ impl Config {
             outbox_lease: millis(&get, "WARDEN_OUTBOX_LEASE_MS", 120_000, 1000..=86_400_000)?,
             log_format,
             http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
+            hash_concurrency: number(
+                &get,
+                "WARDEN_HASH_CONCURRENCY",
+                default_hash_concurrency(),
+                1..=1024,
+            )? as usize,
+            hash_wait: millis(&get, "WARDEN_HASH_WAIT_MS", 2000, 0..=600_000)?,
+            trusted_proxies,
         })
     }
 }
@@ -141,6 +166,11 @@ impl Config {
             ..RetryPolicy::default()
         }
     }
+}
+
+/// Two password hashes per core.
+fn default_hash_concurrency() -> u64 {
+    std::thread::available_parallelism().map_or(2, |n| n.get() as u64 * 2)
 }
 
 fn number(
@@ -220,6 +250,9 @@ mod tests {
             ("SMTP_URL", "http://mail"),
             ("LOG_FORMAT", "xml"),
             ("WARDEN_DB_MAX_CONNECTIONS", "lots"),
+            ("WARDEN_HASH_CONCURRENCY", "0"),
+            ("WARDEN_HASH_WAIT_MS", "soon"),
+            ("WARDEN_TRUSTED_PROXIES", "10.0.0.0/8, the-load-balancer"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

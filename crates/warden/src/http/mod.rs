@@ -3,6 +3,7 @@
 
 mod api_error;
 mod bearer;
+mod client_addr;
 mod envelope;
 mod fallback;
 mod fields;
@@ -11,6 +12,7 @@ mod request_context;
 
 pub use api_error::{ApiError, FieldError, UNAVAILABLE_MESSAGE};
 pub use bearer::bearer_token;
+pub use client_addr::{client_key, TrustedProxies};
 pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use fields::Fields;
