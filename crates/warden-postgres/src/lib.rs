@@ -10,6 +10,7 @@
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
 mod errors;
+mod login_attempts;
 mod migrations;
 mod outbox;
 mod prepared;
@@ -22,4 +23,5 @@ mod user_repo;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use login_attempts::PgLoginAttempts;
 pub use store::PgStore;

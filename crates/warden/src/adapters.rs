@@ -8,7 +8,7 @@ use warden_auth::{Argon2Hasher, JwtAuth};
 use warden_domain::ports::{LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo};
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
-use warden_postgres::PgStore;
+use warden_postgres::{PgLoginAttempts, PgStore};
 use warden_sqlite::SqliteStore;
 
 use crate::config::Config;
@@ -72,9 +72,11 @@ impl Store {
     /// Sign-in attempts: in memory for SQLite (one process); shared by replicas on PostgreSQL.
     pub fn login_attempts(&self) -> Arc<dyn LoginAttempts> {
         match self {
-            Self::Postgres(_) | Self::Sqlite(_) => {
-                Arc::new(MemoryLoginAttempts::new(ThrottlePolicy::default()))
-            }
+            Self::Postgres(store) => Arc::new(PgLoginAttempts::new(
+                store.clone(),
+                ThrottlePolicy::default(),
+            )),
+            Self::Sqlite(_) => Arc::new(MemoryLoginAttempts::new(ThrottlePolicy::default())),
         }
     }
 

@@ -92,6 +92,35 @@ pub async fn spawn_app_with(adjust: impl FnOnce(Ports) -> Ports) -> TestApp {
     }
 }
 
+/// Like [`spawn_app_with`], with a chance to change the configuration first.
+pub async fn spawn_app_configured(
+    configure: impl FnOnce(&mut Config),
+    adjust: impl FnOnce(Ports) -> Ports,
+) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let (database_url, schema) = test_database(&data_dir).await;
+    let sink = SmtpSink::start().await.unwrap();
+    let mut config = config_for(&database_url, &data_dir, &sink.url());
+    configure(&mut config);
+    let (store, ports) = open(&config).await.unwrap();
+    let (users, outbox) = (store.users(), store.outbox());
+    let app = Application::start(&config, adjust(ports)).unwrap();
+    let services = app.services().clone();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        services,
+        users,
+        outbox,
+        sink,
+        config,
+        data_dir,
+        _schema: schema,
+    }
+}
+
 impl TestApp {
     pub async fn create_user(&self, role: Role) -> User {
         let email = format!("{}@example.com", uuid::Uuid::now_v7().simple());
