@@ -121,6 +121,14 @@ impl PgLoginAttempts {
     }
 }
 
+/// How a key is stored: the client as is, the account after `=` (so that no account, not even
+/// an empty one, names the client's own row, `''`), and U+FFFD for NUL, which PostgreSQL text
+/// cannot hold (keys that then coincide only share a budget).
+fn stored(key: &AttemptKey) -> (String, String) {
+    let clean = |s: &str| s.replace('\0', "\u{FFFD}");
+    (clean(key.client()), format!("={}", clean(key.account())))
+}
+
 async fn transact<T: Send>(
     mut conn: Object<AsyncPgConnection>,
     key: AttemptKey,
@@ -129,10 +137,11 @@ async fn transact<T: Send>(
     decide: impl FnOnce(AttemptRecords) -> (AttemptRecords, T) + Send,
 ) -> Result<T, StoreError> {
     conn.transaction(async |conn| {
+        let (client, account) = stored(&key);
         let rows = Prepared(
             diesel::sql_query(LOCK)
-                .bind::<Text, _>(key.client())
-                .bind::<Text, _>(key.account())
+                .bind::<Text, _>(&client)
+                .bind::<Text, _>(&account)
                 .bind::<Timestamptz, _>(now),
         )
         .load::<AttemptRow>(conn)
@@ -140,7 +149,7 @@ async fn transact<T: Send>(
         let find = |account: &str| rows.iter().find(|r| r.account == account)?.record();
         let before = AttemptRecords {
             client: find(""),
-            pair: find(key.account()),
+            pair: find(&account),
         };
         let (after, answer) = decide(before);
         let expires = |r: Option<AttemptRecord>| r.map_or(now, |r| policy.expires_at(&r));
@@ -148,13 +157,13 @@ async fn transact<T: Send>(
             |r: Option<AttemptRecord>| r.map_or(0, |r| i32::try_from(r.count).unwrap_or(i32::MAX));
         Prepared(
             diesel::sql_query(WRITE)
-                .bind::<Text, _>(key.client())
+                .bind::<Text, _>(&client)
                 .bind::<Bool, _>(after.client.is_some())
                 .bind::<Integer, _>(count(after.client))
                 .bind::<Timestamptz, _>(after.client.map_or(now, |r| r.first))
                 .bind::<Nullable<Timestamptz>, _>(after.client.and_then(|r| r.blocked_until))
                 .bind::<Timestamptz, _>(expires(after.client))
-                .bind::<Text, _>(key.account())
+                .bind::<Text, _>(&account)
                 .bind::<Bool, _>(after.pair.is_some())
                 .bind::<Integer, _>(count(after.pair))
                 .bind::<Timestamptz, _>(after.pair.map_or(now, |r| r.first))

@@ -111,6 +111,17 @@ pub async fn login_attempts_contract(attempts: &dyn LoginAttempts) {
         reserve(attempts, "new@example.com", &c, 60).await,
         Reservation::Granted
     );
+
+    // Whatever a client types as its email is a usable key (even a NUL or 10,000 characters).
+    let c = fresh_client();
+    let long = "x".repeat(10_000);
+    for account in ["a\0b@example.com", long.as_str(), "", "\u{202e}ada"] {
+        assert_eq!(
+            reserve(attempts, account, &c, 0).await,
+            Reservation::Granted
+        );
+        release(attempts, account, &c, Release::Succeeded, 0).await;
+    }
 }
 
 /// `guesses` concurrent reservations for one pair, spread over `replicas` (adapters sharing one

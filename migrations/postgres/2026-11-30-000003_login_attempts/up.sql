@@ -1,5 +1,5 @@
--- Sign-in attempts shared by every replica: one row per (client, account) pair and one per
--- client (account ''). Written only by warden-postgres's login_attempts module, in short
+-- Sign-in attempts shared by every replica: one row per (client, account) pair (account '='
+-- followed by the address typed) and one per client (account ''). Written only by warden-postgres's login_attempts module, in short
 -- transactions that lock the client's row first.
 CREATE TABLE login_attempts (
     client        TEXT NOT NULL,
