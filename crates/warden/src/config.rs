@@ -235,6 +235,12 @@ mod tests {
         assert!(config.smtp_url.is_none() && config.jwt_secret.is_none());
         assert_eq!(config.jwt_ttl, Duration::from_secs(3600));
         assert_eq!(config.db_max_connections, 1, "one SQLite writer at a time");
+        assert!(
+            config.trusted_proxies.is_empty(),
+            "forwarding headers ignored"
+        );
+        assert!(config.hash_concurrency >= 2);
+        assert_eq!(config.hash_wait, Duration::from_millis(2000));
         let postgres = super::tests::config(&[("DATABASE_URL", "postgres://db/warden")]).unwrap();
         assert_eq!(postgres.db_max_connections, 16);
     }
