@@ -102,12 +102,13 @@ impl ThrottlePolicy {
     pub fn release(&self, records: AttemptRecords, why: Release) -> AttemptRecords {
         let pair = match why {
             Release::Succeeded => None,
-            Release::NotEvaluated => give_back(records.pair, self.account_failures),
+            // A pair's lockout is set by the reservation that reached the limit, and refuses
+            // every later one until it ends: the lockout in place is this attempt's own.
+            Release::NotEvaluated => give_back(records.pair, |_| false),
         };
-        AttemptRecords {
-            pair,
-            client: give_back(records.client, self.client_failures),
-        }
+        // A client's lockout lasts while its count is at the limit.
+        let client = give_back(records.client, |count| count >= self.client_failures);
+        AttemptRecords { pair, client }
     }
 
     /// When a record may be forgotten: its window is over and it blocks nothing.
@@ -133,10 +134,14 @@ impl ThrottlePolicy {
     }
 }
 
-fn give_back(record: Option<AttemptRecord>, limit: u32) -> Option<AttemptRecord> {
+/// One attempt fewer. `keeps_lock(count)`: whether the lockout in place outlives it.
+fn give_back(
+    record: Option<AttemptRecord>,
+    keeps_lock: impl Fn(u32) -> bool,
+) -> Option<AttemptRecord> {
     let mut record = record?;
     record.count = record.count.saturating_sub(1);
-    if record.count < limit {
+    if !keeps_lock(record.count) {
         record.blocked_until = None;
     }
     (record.count > 0).then_some(record)

@@ -77,6 +77,11 @@ pub async fn login_attempts_contract(attempts: &dyn LoginAttempts) {
     release(attempts, ada, &c, Release::NotEvaluated, 0).await;
     assert_eq!(reserve(attempts, ada, &c, 0).await, Reservation::Granted);
     assert_eq!(reserve(attempts, ada, &c, 0).await, refused(30));
+    // Also past the limit: after the lockout, an attempt never judged leaves no new one.
+    assert_eq!(reserve(attempts, ada, &c, 30).await, Reservation::Granted);
+    release(attempts, ada, &c, Release::NotEvaluated, 31).await;
+    assert_eq!(reserve(attempts, ada, &c, 31).await, Reservation::Granted);
+    assert_eq!(reserve(attempts, ada, &c, 31).await, refused(60));
 
     // Failures older than the window are forgotten.
     let c = fresh_client();
