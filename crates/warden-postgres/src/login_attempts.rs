@@ -2,8 +2,8 @@
 //!
 //! Each step is one short transaction: lock the client's row and the pair's row (creating them
 //! when missing; always the client's first, so concurrent steps queue instead of deadlocking),
-//! let the domain's [`ThrottlePolicy`] decide, write its decision. Four round trips (BEGIN,
-//! lock, write, COMMIT); the policy is never restated in SQL.
+//! let the domain's [`ThrottlePolicy`] decide, write its decision. Five round trips (BEGIN,
+//! time limits, lock, write, COMMIT); the policy is never restated in SQL.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,6 +20,12 @@ use warden_domain::{AttemptRecord, AttemptRecords, ThrottlePolicy};
 use crate::errors::from_diesel;
 use crate::prepared::Prepared;
 use crate::PgStore;
+
+/// Bounds the step's waits: for a row lock held by another step, and for this transaction
+/// should its process stall half-way with the rows locked.
+const BOUND: &str = "\
+SELECT set_config('lock_timeout', '5s', true),
+       set_config('idle_in_transaction_session_timeout', '10s', true)";
 
 /// $1 client, $2 account, $3 now. Returns both rows, locked until the transaction ends; a row
 /// with no attempts is one just created (or one left at zero), i.e. no record.
@@ -137,6 +143,7 @@ async fn transact<T: Send>(
     decide: impl FnOnce(AttemptRecords) -> (AttemptRecords, T) + Send,
 ) -> Result<T, StoreError> {
     conn.transaction(async |conn| {
+        Prepared(diesel::sql_query(BOUND)).execute(conn).await?;
         let (client, account) = stored(&key);
         let rows = Prepared(
             diesel::sql_query(LOCK)
