@@ -182,7 +182,20 @@ async fn transact<T: Send>(
         Ok::<_, diesel::result::Error>(answer)
     })
     .await
-    .map_err(from_diesel)
+    .map_err(step_error)
+}
+
+/// A lock wait that ran out (a client's steps queueing behind each other) is worth retrying:
+/// `Unavailable`, so a 503 with `Retry-After`, not a 500.
+fn step_error(err: diesel::result::Error) -> StoreError {
+    match &err {
+        diesel::result::Error::DatabaseError(_, info)
+            if info.message().contains("lock timeout") =>
+        {
+            StoreError::Unavailable(err.into())
+        }
+        _ => from_diesel(err),
+    }
 }
 
 #[async_trait]

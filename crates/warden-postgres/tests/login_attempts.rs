@@ -84,3 +84,34 @@ async fn expired_rows_are_pruned() {
     );
     assert_eq!(rows().await, 2, "only the new pair's and client's rows");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_row_locked_too_long_is_unavailable_not_a_failure() {
+    use diesel_async::SimpleAsyncConnection;
+    use warden_domain::ports::StoreError;
+    let Some(db) = Db::fresh("a_client_row_locked_too_long_is_unavailable_not_a_failure").await
+    else {
+        return;
+    };
+    // Another session holds the client's row (as a stalled replica would).
+    let mut holder = AsyncPgConnection::establish(db.schema.url()).await.unwrap();
+    holder
+        .batch_execute(
+            "BEGIN; INSERT INTO login_attempts VALUES \
+             ('10.9.9.9', '', 1, now(), NULL, now() + interval '1 hour')",
+        )
+        .await
+        .unwrap();
+    let attempts = PgLoginAttempts::new(db.store.clone(), ThrottlePolicy::default());
+    let key = AttemptKey::new("ada@example.com", "10.9.9.9");
+    let waited = attempts.reserve(&key, Utc::now()).await;
+    assert!(
+        matches!(waited, Err(StoreError::Unavailable(_))),
+        "{waited:?}"
+    );
+    holder.batch_execute("ROLLBACK").await.unwrap();
+    assert_eq!(
+        attempts.reserve(&key, Utc::now()).await.unwrap(),
+        Reservation::Granted
+    );
+}
