@@ -1,26 +1,48 @@
 use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
-use anyhow::Context as _;
-use argon2::password_hash::{PasswordHash as Phc, PasswordHasher as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, PasswordVerifier as _, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash as Phc, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
-use warden_domain::ports::PasswordHasher;
+use tokio::sync::Semaphore;
+use warden_domain::ports::{HashError, PasswordHasher};
 use warden_domain::{Password, PasswordHash};
 
 /// argon2id password hashing (PHC strings with a random 16-byte salt), run on Tokio's blocking
-/// thread pool.
+/// thread pool, at most [`Argon2Hasher::concurrency`] at a time.
+///
+/// Each hash needs `m_cost` KiB of working memory (19 MiB by default). Without a bound, every
+/// concurrent sign-in took its own blocking thread and its own buffer, which glibc's per-thread
+/// arenas then kept (100 concurrent logins: 1.98 GB resident). Here a semaphore admits a few
+/// hashes at once, a login waits at most [`Argon2Hasher::wait`] for a slot (then
+/// [`HashError::Busy`]), and the working buffers are allocated once and reused.
 #[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
     /// A well-formed hash with the same parameters that no password matches: verifying against
     /// it costs what verifying a real hash costs, for accounts that do not exist.
     dummy: String,
+    slots: Arc<Semaphore>,
+    concurrency: usize,
+    wait: Duration,
+    /// Working memory of finished hashes, for the next ones (at most one per slot).
+    buffers: Arc<Mutex<Vec<Vec<Block>>>>,
 }
 
 impl Argon2Hasher {
-    /// argon2's default parameters (the OWASP recommendation: 19 MiB, 2 passes, 1 lane).
+    /// How long a hash waits for a free slot by default.
+    pub const DEFAULT_WAIT: Duration = Duration::from_secs(2);
+
+    /// argon2's default parameters (the OWASP recommendation: 19 MiB, 2 passes, 1 lane), with
+    /// [`Argon2Hasher::default_concurrency`] slots and [`Argon2Hasher::DEFAULT_WAIT`].
     pub fn new() -> Self {
         Self::from_params(Params::default())
+    }
+
+    /// Two hashes per core: enough to keep the cores busy, few enough to bound memory.
+    pub fn default_concurrency() -> usize {
+        std::thread::available_parallelism().map_or(2, |n| n.get() * 2)
     }
 
     /// Other parameters: memory in KiB, passes, lanes.
@@ -33,6 +55,29 @@ impl Argon2Hasher {
         Ok(Self::from_params(params))
     }
 
+    /// At most `concurrency` (at least 1) hashes at once; a hash waits at most `wait` for a
+    /// slot.
+    #[must_use]
+    pub fn with_limits(mut self, concurrency: usize, wait: Duration) -> Self {
+        self.concurrency = concurrency.max(1);
+        self.slots = Arc::new(Semaphore::new(self.concurrency));
+        self.wait = wait;
+        self
+    }
+
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
+    }
+
+    pub fn wait(&self) -> Duration {
+        self.wait
+    }
+
+    /// Slots free right now (shared by clones): observable state for tests and metrics.
+    pub fn idle_slots(&self) -> usize {
+        self.slots.available_permits()
+    }
+
     fn from_params(params: Params) -> Self {
         // An all-zero output that no real password produces (argon2 compares in constant time).
         let zeros = "A".repeat((Params::DEFAULT_OUTPUT_LEN * 4).div_ceil(3));
@@ -42,11 +87,43 @@ impl Argon2Hasher {
             params.t_cost(),
             params.p_cost()
         );
-        Self { params, dummy }
+        let concurrency = Self::default_concurrency();
+        Self {
+            params,
+            dummy,
+            slots: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
+            wait: Self::DEFAULT_WAIT,
+            buffers: Arc::default(),
+        }
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    /// Runs `work` on a blocking thread once a slot is free, with a reused working buffer.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Vec<Block>) -> Result<T, HashError> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit = tokio::time::timeout(self.wait, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| HashError::Busy)?
+            .map_err(|_| HashError::Busy)?;
+        let buffers = self.buffers.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut buffer = buffers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pop()
+                .unwrap_or_default();
+            let result = work(&mut buffer);
+            buffers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(buffer);
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|err| failed("the hashing task failed", err))?
     }
 }
 
@@ -56,47 +133,99 @@ impl Default for Argon2Hasher {
     }
 }
 
+fn failed(what: &str, err: impl fmt::Display) -> HashError {
+    HashError::Failed(format!("{what}: {err}").into())
+}
+
+/// argon2 over `password` into `out`, in `buffer` (grown when these parameters need more).
+fn compute(
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+    buffer: &mut Vec<Block>,
+) -> Result<(), HashError> {
+    let blocks = argon2.params().block_count();
+    if buffer.len() < blocks {
+        buffer.resize(blocks, Block::new());
+    }
+    argon2
+        .hash_password_into_with_memory(password, salt, out, &mut buffer[..blocks])
+        .map_err(|err| failed("argon2 failed", err))
+}
+
+/// Whether `password` gives the output recorded in the PHC string `phc`.
+fn matches(password: &[u8], phc: &str, buffer: &mut Vec<Block>) -> Result<bool, HashError> {
+    let parsed = Phc::new(phc).map_err(|err| failed("not a PHC hash string", err))?;
+    // Without both, there would be nothing to compute or compare.
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return Err(failed("the hash string", "has no salt or no output"));
+    };
+    let unusable =
+        |err: argon2::password_hash::Error| failed("cannot verify against this hash", err);
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(unusable)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(|err| failed("unknown argon2 version", err))?
+        .unwrap_or_default();
+    let params = Params::try_from(&parsed).map_err(unusable)?;
+    let mut salt_bytes = [0_u8; 64];
+    let salt = salt.decode_b64(&mut salt_bytes).map_err(unusable)?;
+    let mut out = vec![0_u8; expected.len()];
+    compute(
+        &Argon2::new(algorithm, version, params),
+        password,
+        salt,
+        &mut out,
+        buffer,
+    )?;
+    let computed = Output::new(&out).map_err(unusable)?;
+    // `Output` compares in constant time.
+    Ok(computed == expected)
+}
+
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
-    async fn hash(&self, password: &Password) -> anyhow::Result<PasswordHash> {
-        let (argon2, password) = (self.argon2(), password.clone());
-        tokio::task::spawn_blocking(move || {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        let (params, password) = (self.params.clone(), password.clone());
+        self.run(move |buffer| {
             let salt_bytes: [u8; 16] = rand::random();
             let salt = SaltString::encode_b64(&salt_bytes)
-                .map_err(|err| anyhow::anyhow!("cannot encode the salt: {err}"))?;
-            let phc = argon2
-                .hash_password(password.expose().as_bytes(), &salt)
-                .map_err(|err| anyhow::anyhow!("argon2 failed: {err}"))?;
+                .map_err(|err| failed("cannot encode the salt", err))?;
+            let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+            let mut out = [0_u8; Params::DEFAULT_OUTPUT_LEN];
+            compute(
+                &argon2,
+                password.expose().as_bytes(),
+                &salt_bytes,
+                &mut out,
+                buffer,
+            )?;
+            let phc = Phc {
+                algorithm: Algorithm::Argon2id.ident(),
+                version: Some(Version::V0x13.into()),
+                params: ParamsString::try_from(&params)
+                    .map_err(|err| failed("cannot encode the parameters", err))?,
+                salt: Some(salt.as_salt()),
+                hash: Some(Output::new(&out).map_err(|err| failed("argon2 output", err))?),
+            };
             Ok(PasswordHash::new(phc.to_string()))
         })
         .await
-        .context("the hashing task failed")?
     }
 
     async fn verify<'a>(
         &self,
         password: &Password,
         hash: Option<&'a PasswordHash>,
-    ) -> anyhow::Result<bool> {
+    ) -> Result<bool, HashError> {
         let known = hash.is_some();
         let phc = hash.map_or_else(|| self.dummy.clone(), |h| h.as_str().to_owned());
-        let (argon2, password) = (self.argon2(), password.clone());
-        tokio::task::spawn_blocking(move || {
-            let parsed =
-                Phc::new(&phc).map_err(|err| anyhow::anyhow!("not a PHC hash string: {err}"))?;
-            // Without both, argon2 would answer "wrong password" without hashing anything.
-            anyhow::ensure!(
-                parsed.salt.is_some() && parsed.hash.is_some(),
-                "the hash string has no salt or no output"
-            );
-            match argon2.verify_password(password.expose().as_bytes(), &parsed) {
-                Ok(()) => Ok(known),
-                Err(argon2::password_hash::Error::Password) => Ok(false),
-                Err(err) => Err(anyhow::anyhow!("cannot verify against this hash: {err}")),
-            }
-        })
-        .await
-        .context("the verification task failed")?
+        let password = password.clone();
+        self.run(move |buffer| Ok(matches(password.expose().as_bytes(), &phc, buffer)? && known))
+            .await
     }
 }
 
@@ -106,6 +235,8 @@ impl fmt::Debug for Argon2Hasher {
             .field("m_cost_kib", &self.params.m_cost())
             .field("t_cost", &self.params.t_cost())
             .field("p_cost", &self.params.p_cost())
+            .field("concurrency", &self.concurrency)
+            .field("wait", &self.wait)
             .finish()
     }
 }

@@ -76,3 +76,62 @@ async fn default_parameters_are_owasps_and_hashes_from_other_parameters_still_ve
     assert!(new.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     assert!(Argon2Hasher::with_params(1, 0, 1).is_err());
 }
+
+#[tokio::test]
+async fn hashes_agree_with_the_reference_implementation() {
+    use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, SaltString};
+    let reference = argon2::Argon2::default();
+    let salt = SaltString::encode_b64(b"sixteen byte salt").unwrap();
+    let theirs = reference
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+    let hasher = Argon2Hasher::new();
+    let theirs = PasswordHash::new(theirs);
+    assert!(hasher
+        .verify(&password("correct horse"), Some(&theirs))
+        .await
+        .unwrap());
+    assert!(!hasher
+        .verify(&password("correct horse!"), Some(&theirs))
+        .await
+        .unwrap());
+    let ours = hasher.hash(&password("correct horse")).await.unwrap();
+    let parsed = argon2::password_hash::PasswordHash::new(ours.as_str()).unwrap();
+    assert!(reference.verify_password(b"correct horse", &parsed).is_ok());
+}
+
+/// A hash that takes a while (30 passes over 19 MiB) to hold a slot.
+fn slow_hash() -> PasswordHash {
+    let zeros = "A".repeat(43);
+    PasswordHash::new(format!(
+        "$argon2id$v=19$m=19456,t=30,p=1$c2l4dGVlbiBieXRlIHNhbHQ${zeros}"
+    ))
+}
+
+#[tokio::test]
+async fn when_every_slot_stays_taken_hashing_is_busy_not_queued_forever() {
+    use std::time::Duration;
+    use warden_domain::ports::HashError;
+    let hasher = Argon2Hasher::new().with_limits(1, Duration::from_millis(20));
+    assert_eq!(hasher.concurrency(), 1);
+    let holder = hasher.clone();
+    let held = tokio::spawn(async move {
+        holder
+            .verify(&password("correct horse"), Some(&slow_hash()))
+            .await
+    });
+    while hasher.idle_slots() > 0 {
+        tokio::task::yield_now().await;
+    }
+    let busy = hasher.verify(&password("correct horse"), None).await;
+    assert!(matches!(busy, Err(HashError::Busy)), "{busy:?}");
+    let busy = hasher.hash(&password("correct horse")).await;
+    assert!(matches!(busy, Err(HashError::Busy)), "{busy:?}");
+    assert!(!held.await.unwrap().unwrap());
+    // The slot is free again.
+    assert!(!hasher
+        .verify(&password("correct horse"), None)
+        .await
+        .unwrap());
+}

@@ -8,7 +8,7 @@
 //!   [`use_cases::DeliverNotifications`].
 //! - [`ports`]: the traits a host implements ([`ports::UserRepo`], [`ports::Outbox`],
 //!   [`ports::Mailer`], [`ports::AuthVerifier`], [`ports::TokenIssuer`],
-//!   [`ports::PasswordHasher`], [`ports::Clock`]), each with its contract. With the `mocks`
+//!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`]), each with its contract. With the `mocks`
 //!   feature every port has a mockall mock (`ports::MockUserRepo`, ...).
 //! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`]) and the
 //!   [`User`] entity.
@@ -29,7 +29,7 @@ pub mod use_cases;
 
 pub use actor::{Actor, ActorKind, RecordedActor, UnknownActorKind};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
-pub use login_throttle::{LoginThrottle, ThrottlePolicy};
+pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use reason::{InvalidReason, Reason};

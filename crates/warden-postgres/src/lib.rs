@@ -11,6 +11,7 @@
 
 mod connection;
 mod errors;
+mod login_attempts;
 mod migrations;
 mod outbox;
 mod prepared;
@@ -24,4 +25,5 @@ mod user_repo;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use login_attempts::PgLoginAttempts;
 pub use store::PgStore;

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, JwtAuth};
-use warden_domain::ports::{Mailer, Outbox, StoreError, SystemClock, UserRepo};
+use warden_domain::ports::{LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo};
+use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
-use warden_postgres::PgStore;
+use warden_postgres::{PgLoginAttempts, PgStore};
 use warden_sqlite::SqliteStore;
 
 use crate::config::Config;
@@ -68,6 +69,17 @@ impl Store {
         }
     }
 
+    /// Sign-in attempts: in memory for SQLite (one process); shared by replicas on PostgreSQL.
+    pub fn login_attempts(&self) -> Arc<dyn LoginAttempts> {
+        match self {
+            Self::Postgres(store) => Arc::new(PgLoginAttempts::new(
+                store.clone(),
+                ThrottlePolicy::default(),
+            )),
+            Self::Sqlite(_) => Arc::new(MemoryLoginAttempts::new(ThrottlePolicy::default())),
+        }
+    }
+
     pub fn outbox(&self) -> Arc<dyn Outbox> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -96,7 +108,10 @@ pub fn ports(config: &Config, store: &Store) -> anyhow::Result<Ports> {
         mailer: mailer(config)?,
         verifier: jwt.clone(),
         issuer: jwt,
-        hasher: Arc::new(Argon2Hasher::new()),
+        hasher: Arc::new(
+            Argon2Hasher::new().with_limits(config.hash_concurrency, config.hash_wait),
+        ),
+        attempts: store.login_attempts(),
         clock: Arc::new(SystemClock),
     })
 }

@@ -96,6 +96,7 @@ impl Application {
         });
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();
+        let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
         let listener = TcpListener::bind(config.addr)?;
         let port = listener.local_addr()?.port();
         let (public_state, public_metrics) = (state.clone(), metrics_data.clone());
@@ -105,6 +106,7 @@ impl Application {
                 .app_data(public_state.clone())
                 .app_data(public_metrics.clone())
                 .app_data(body_timeout)
+                .app_data(trusted_proxies.clone())
                 .configure(if separate_ops {
                     routes::configure_public
                 } else {

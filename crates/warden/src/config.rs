@@ -9,6 +9,8 @@ use chrono::TimeDelta;
 use secrecy::SecretString;
 use warden_domain::use_cases::RetryPolicy;
 
+use crate::http::TrustedProxies;
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// `postgres://...` or `sqlite://PATH`; may hold a password.
@@ -44,6 +46,12 @@ pub struct Config {
     pub disconnect_timeout: Duration,
     /// `Some`: `/metrics` and `/health/*` are served only on this second listener.
     pub ops_addr: Option<SocketAddr>,
+    /// Password hashes computed at once (each holds ~19 MiB while it runs).
+    pub hash_concurrency: usize,
+    /// How long a sign-in waits for a hashing slot before a 503.
+    pub hash_wait: Duration,
+    /// Peers whose `X-Forwarded-For` is believed (see `http::client_addr`).
+    pub trusted_proxies: TrustedProxies,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +127,15 @@ impl Config {
             Some("json") => LogFormat::Json,
             Some(_) => return Err(invalid("LOG_FORMAT", "must be text or json")),
         };
+        let trusted_proxies = TrustedProxies::parse(
+            &get("WARDEN_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .map_err(|problem| {
+            invalid(
+                "WARDEN_TRUSTED_PROXIES",
+                &format!("must be comma-separated CIDRs like 10.0.0.0/8: {problem}"),
+            )
+        })?;
         Ok(Self {
             database_url: database_url.into(),
             addr,
@@ -150,6 +167,14 @@ impl Config {
             header_timeout: millis(&get, "WARDEN_HEADER_TIMEOUT_MS", 5000, 10..=600_000)?,
             disconnect_timeout: millis(&get, "WARDEN_DISCONNECT_TIMEOUT_MS", 1000, 10..=600_000)?,
             ops_addr,
+            hash_concurrency: number(
+                &get,
+                "WARDEN_HASH_CONCURRENCY",
+                default_hash_concurrency(),
+                1..=1024,
+            )? as usize,
+            hash_wait: millis(&get, "WARDEN_HASH_WAIT_MS", 2000, 0..=600_000)?,
+            trusted_proxies,
         })
     }
 }
@@ -199,6 +224,11 @@ fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
         ));
     }
     Ok(())
+}
+
+/// Two password hashes per core.
+fn default_hash_concurrency() -> u64 {
+    std::thread::available_parallelism().map_or(2, |n| n.get() as u64 * 2)
 }
 
 fn number(
@@ -263,6 +293,12 @@ mod tests {
         assert!(config.smtp_url.is_none() && config.jwt_secret.is_none());
         assert_eq!(config.jwt_ttl, Duration::from_secs(3600));
         assert_eq!(config.db_max_connections, 1, "one SQLite writer at a time");
+        assert!(
+            config.trusted_proxies.is_empty(),
+            "forwarding headers ignored"
+        );
+        assert!(config.hash_concurrency >= 2);
+        assert_eq!(config.hash_wait, Duration::from_millis(2000));
         let postgres = super::tests::config(&[("DATABASE_URL", "postgres://db/warden")]).unwrap();
         assert_eq!(postgres.db_max_connections, 16);
     }
@@ -290,6 +326,9 @@ mod tests {
             ("WARDEN_HEADER_TIMEOUT_MS", "soon"),
             ("WARDEN_DISCONNECT_TIMEOUT_MS", "-1"),
             ("WARDEN_OPS_ADDR", "localhost:9090"),
+            ("WARDEN_HASH_CONCURRENCY", "0"),
+            ("WARDEN_HASH_WAIT_MS", "soon"),
+            ("WARDEN_TRUSTED_PROXIES", "10.0.0.0/8, the-load-balancer"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

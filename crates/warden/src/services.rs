@@ -4,13 +4,12 @@
 use std::sync::Arc;
 
 use warden_domain::ports::{
-    AuthVerifier, Clock, Mailer, Outbox, PasswordHasher, TokenIssuer, UserRepo,
+    AuthVerifier, Clock, LoginAttempts, Mailer, Outbox, PasswordHasher, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
     Authenticator, CreateUser, DeactivateUser, DeliverNotifications, IssueToken, ReactivateUser,
     RetryPolicy, UserQueries,
 };
-use warden_domain::{LoginThrottle, ThrottlePolicy};
 
 /// The adapters behind each port.
 #[derive(Clone)]
@@ -22,6 +21,8 @@ pub struct Ports {
     pub verifier: Arc<dyn AuthVerifier>,
     pub issuer: Arc<dyn TokenIssuer>,
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Sign-in attempts, counted before each password check.
+    pub attempts: Arc<dyn LoginAttempts>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -47,6 +48,7 @@ impl Services {
             verifier,
             issuer,
             hasher,
+            attempts,
             clock,
         } = ports;
         Self {
@@ -54,13 +56,7 @@ impl Services {
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
-            issue_token: IssueToken::new(
-                users.clone(),
-                hasher,
-                issuer,
-                clock.clone(),
-                Arc::new(LoginThrottle::new(ThrottlePolicy::default())),
-            ),
+            issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone(), attempts),
             queries: UserQueries::new(users),
             deliver: DeliverNotifications::new(outbox.clone(), mailer, clock, retry),
             outbox,

@@ -3,6 +3,7 @@
 
 mod auth_verifier;
 mod clock;
+mod login_attempts;
 mod mailer;
 mod outbox;
 mod password_hasher;
@@ -12,6 +13,7 @@ mod user_repo;
 
 pub use auth_verifier::*;
 pub use clock::*;
+pub use login_attempts::*;
 pub use mailer::*;
 pub use outbox::*;
 pub use password_hasher::*;

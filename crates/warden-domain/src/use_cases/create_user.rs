@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use crate::ports::{Clock, PasswordHasher, StoreError, UserRepo};
+use crate::ports::{Clock, HashError, PasswordHasher, StoreError, UserRepo};
 use crate::{EmailAddress, NewUser, Password, Role, User, UserId};
 
 /// The raw input for a new account, as an operator typed it.
@@ -22,7 +22,7 @@ pub enum CreateUserError {
     #[error("an account with this email address already exists")]
     EmailTaken,
     #[error("password hashing failed")]
-    Hashing(#[source] anyhow::Error),
+    Hashing(#[source] HashError),
     #[error(transparent)]
     Store(StoreError),
 }

@@ -1,9 +1,13 @@
 use std::sync::Arc;
 
-use crate::ports::{AccessToken, Clock, PasswordHasher, StoreError, TokenIssuer, UserRepo};
-use crate::{EmailAddress, LoginThrottle, Password, User};
+use crate::ports::{
+    AccessToken, AttemptKey, Clock, HashError, LoginAttempts, PasswordHasher, Release, Reservation,
+    StoreError, TokenIssuer, UserRepo,
+};
+use crate::{EmailAddress, Password, User};
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IssueTokenError {
     /// Unknown email or wrong password (never says which).
     #[error("invalid email or password")]
@@ -13,6 +17,9 @@ pub enum IssueTokenError {
     /// Too many failed sign-ins from this client (for this account, or at all).
     #[error("too many failed sign-ins; retry in {retry_after_seconds} s")]
     Throttled { retry_after_seconds: u64 },
+    /// Too many passwords are being checked right now; nothing was judged. Worth retrying.
+    #[error("password checking is busy")]
+    Busy,
     #[error("credential check failed")]
     Internal(#[source] anyhow::Error),
     #[error(transparent)]
@@ -26,7 +33,7 @@ pub struct IssueToken {
     hasher: Arc<dyn PasswordHasher>,
     issuer: Arc<dyn TokenIssuer>,
     clock: Arc<dyn Clock>,
-    throttle: Arc<LoginThrottle>,
+    attempts: Arc<dyn LoginAttempts>,
 }
 
 impl IssueToken {
@@ -35,21 +42,22 @@ impl IssueToken {
         hasher: Arc<dyn PasswordHasher>,
         issuer: Arc<dyn TokenIssuer>,
         clock: Arc<dyn Clock>,
-        throttle: Arc<LoginThrottle>,
+        attempts: Arc<dyn LoginAttempts>,
     ) -> Self {
         Self {
             users,
             hasher,
             issuer,
             clock,
-            throttle,
+            attempts,
         }
     }
 
     /// Sign-in from `client` (an address). A deactivated account is refused only after its
     /// password is proven right, so the refusal reveals nothing to someone who does not know
-    /// the password. Failed attempts are throttled per account and client (see
-    /// [`LoginThrottle`]).
+    /// the password. Each attempt is reserved with [`LoginAttempts`] before the password is
+    /// checked (so concurrent guesses cannot exceed the budget) and given back when it
+    /// succeeds or could not be judged.
     ///
     /// # Errors
     /// See [`IssueTokenError`].
@@ -59,21 +67,26 @@ impl IssueToken {
         password: &str,
         client: &str,
     ) -> Result<AccessToken, IssueTokenError> {
-        self.throttle
-            .check(email, client, self.clock.now())
-            .map_err(|retry_after_seconds| IssueTokenError::Throttled {
+        let key = AttemptKey::new(email, client);
+        match self.attempts.reserve(&key, self.clock.now()).await? {
+            Reservation::Granted => {}
+            Reservation::Refused {
                 retry_after_seconds,
-            })?;
+            } => {
+                return Err(IssueTokenError::Throttled {
+                    retry_after_seconds,
+                })
+            }
+        }
         let outcome = self.check_password(email, password).await;
-        match &outcome {
-            Err(IssueTokenError::InvalidCredentials) => {
-                self.throttle
-                    .record_failure(email, client, self.clock.now());
-            }
-            Ok(_) | Err(IssueTokenError::Deactivated) => {
-                self.throttle.record_success(email, client)
-            }
-            Err(_) => {}
+        let release = match &outcome {
+            // The reservation already counted it.
+            Err(IssueTokenError::InvalidCredentials) => None,
+            Ok(_) | Err(IssueTokenError::Deactivated) => Some(Release::Succeeded),
+            Err(_) => Some(Release::NotEvaluated),
+        };
+        if let Some(why) = release {
+            self.attempts.release(&key, why, self.clock.now()).await?;
         }
         outcome
     }
@@ -96,7 +109,10 @@ impl IssueToken {
             .hasher
             .verify(&password, found.as_ref().map(|(_, hash)| hash))
             .await
-            .map_err(IssueTokenError::Internal)?;
+            .map_err(|error| match error {
+                HashError::Busy => IssueTokenError::Busy,
+                other => IssueTokenError::Internal(other.into()),
+            })?;
         match found {
             Some((user, _)) if matches => self.issue_if_active(&user).await,
             _ => Err(IssueTokenError::InvalidCredentials),

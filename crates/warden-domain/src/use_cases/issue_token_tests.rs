@@ -3,7 +3,7 @@ use std::sync::Arc;
 use super::*;
 use crate::ports::{MockPasswordHasher, MockTokenIssuer, MockUserRepo};
 use crate::use_cases::test_support::{deactivated, fixed_clock, user};
-use crate::{PasswordHash, Role, User};
+use crate::{MemoryLoginAttempts, PasswordHash, Role, User};
 
 /// A hasher for which the password "correct horse" matches every real hash.
 fn hasher() -> MockPasswordHasher {
@@ -43,7 +43,7 @@ fn issue(users: MockUserRepo, hasher: MockPasswordHasher) -> IssueToken {
         Arc::new(hasher),
         Arc::new(issuer()),
         fixed_clock(),
-        Arc::default(),
+        Arc::new(MemoryLoginAttempts::default()),
     )
 }
 
@@ -126,4 +126,21 @@ async fn repeated_failures_are_throttled_before_any_hashing() {
             retry_after_seconds: 30
         })
     ));
+}
+
+#[tokio::test]
+async fn a_busy_hasher_answers_busy_and_the_attempt_is_given_back() {
+    let account = user(Role::User);
+    let mut hasher = MockPasswordHasher::new();
+    hasher
+        .expect_verify()
+        .times(10)
+        .returning(|_, _| Err(HashError::Busy));
+    let login = issue(repo_with(Some(account.clone())), hasher);
+    for _ in 0..10 {
+        let busy = login
+            .login(account.email.as_str(), "wrong password", "6.6.6.6")
+            .await;
+        assert!(matches!(busy, Err(IssueTokenError::Busy)), "{busy:?}");
+    }
 }

@@ -233,8 +233,9 @@ impl From<IssueTokenError> for ApiError {
                     Some(u32::try_from(retry_after_seconds).unwrap_or(u32::MAX));
                 error
             }
-            IssueTokenError::Internal(_) => Self::internal(&error),
+            IssueTokenError::Busy => Self::unavailable(&error),
             IssueTokenError::Store(store) => store.into(),
+            _ => Self::internal(&error),
         }
     }
 }

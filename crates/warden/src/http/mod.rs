@@ -3,6 +3,7 @@
 
 mod api_error;
 mod bearer;
+mod client_addr;
 mod connection;
 mod envelope;
 mod fallback;
@@ -14,6 +15,7 @@ mod unread_body;
 
 pub use api_error::{ApiError, FieldError, UNAVAILABLE_MESSAGE};
 pub use bearer::bearer_token;
+pub use client_addr::{client_key, TrustedProxies};
 pub use connection::Connection;
 pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};

@@ -3,7 +3,9 @@ use serde::Serialize;
 
 use super::schemas::{BodyFailures, Empty, Envelope as Doc, LoginRequest};
 use super::views::UserView;
-use crate::http::{bearer_token, read_json, ApiError, Envelope, Fields};
+use crate::http::{
+    bearer_token, client_key, read_json, ApiError, Envelope, Fields, TrustedProxies,
+};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -26,7 +28,7 @@ pub struct TokenView {
         (status = 429, description = "`Too many failed login attempts, try again later`: this account from this client, or this client, failed too often lately", body = Doc<Empty>,
             headers(("Retry-After" = u32, description = "Seconds until the next attempt is allowed"))),
         (status = 500, description = "`An unexpected error occurred.`", body = Doc<Empty>),
-        (status = 503, description = "`Service temporarily unavailable`", body = Doc<Empty>,
+        (status = 503, description = "`Service temporarily unavailable`: the database, or every password-hashing slot stayed busy for `WARDEN_HASH_WAIT_MS`", body = Doc<Empty>,
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
         BodyFailures,
     )
@@ -40,12 +42,12 @@ pub async fn login(
     let email = fields.required_string("email");
     let password = fields.required_string("password");
     let (email, password) = fields.finish(email.zip(password))?;
-    let client = req.peer_addr().map(|addr| addr.ip().to_string());
-    let client = client.as_deref().unwrap_or("unknown");
+    let trusted = req.app_data::<web::Data<TrustedProxies>>();
+    let client = client_key(&req, trusted.map_or(&TrustedProxies::default(), |t| t));
     let token = state
         .services
         .issue_token
-        .login(&email, &password, client)
+        .login(&email, &password, &client)
         .await?;
     Ok(Envelope::ok_with(
         "Login successful",

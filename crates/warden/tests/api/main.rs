@@ -12,6 +12,7 @@ mod files;
 mod headers;
 mod hostile;
 mod lifecycle;
+mod login_concurrency;
 mod logs;
 mod metrics_bounds;
 mod openapi;

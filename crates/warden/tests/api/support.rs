@@ -69,40 +69,37 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with a chance to replace adapters (to inject failures).
 pub async fn spawn_app_with(adjust: impl FnOnce(Ports) -> Ports) -> TestApp {
-    let data_dir = tempfile::tempdir().unwrap();
-    let (database_url, schema) = test_database(&data_dir).await;
-    let sink = SmtpSink::start().await.unwrap();
-    let config = config_for(&database_url, &data_dir, &sink.url());
-    let (store, ports) = open(&config).await.unwrap();
-    let (users, outbox) = (store.users(), store.outbox());
-    let app = Application::start(&config, adjust(ports)).unwrap();
-    let services = app.services().clone();
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    TestApp {
-        address,
-        client: reqwest::Client::new(),
-        services,
-        users,
-        outbox,
-        sink,
-        config,
-        data_dir,
-        _schema: schema,
-    }
+    spawn(|_| {}, adjust).await.0
 }
 
 /// Like [`spawn_app`], with settings changed by `tune` first (timeouts, a second listener).
 /// Also returns the operations listener's address when `tune` set `ops_addr`.
 pub async fn spawn_app_tuned(tune: impl FnOnce(&mut Config)) -> (TestApp, Option<String>) {
+    spawn(tune, |ports| ports).await
+}
+
+/// Like [`spawn_app_with`], with a chance to change the configuration first.
+pub async fn spawn_app_configured(
+    configure: impl FnOnce(&mut Config),
+    adjust: impl FnOnce(Ports) -> Ports,
+) -> TestApp {
+    spawn(configure, adjust).await.0
+}
+
+/// A server on its own database and SMTP sink, configured by `configure`, on adapters adjusted
+/// by `adjust`; with the operations listener's address when there is one.
+async fn spawn(
+    configure: impl FnOnce(&mut Config),
+    adjust: impl FnOnce(Ports) -> Ports,
+) -> (TestApp, Option<String>) {
     let data_dir = tempfile::tempdir().unwrap();
     let (database_url, schema) = test_database(&data_dir).await;
     let sink = SmtpSink::start().await.unwrap();
     let mut config = config_for(&database_url, &data_dir, &sink.url());
-    tune(&mut config);
+    configure(&mut config);
     let (store, ports) = open(&config).await.unwrap();
     let (users, outbox) = (store.users(), store.outbox());
-    let app = Application::start(&config, ports).unwrap();
+    let app = Application::start(&config, adjust(ports)).unwrap();
     let services = app.services().clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     let ops_address = app
