@@ -4,8 +4,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
+use diesel::sql_types::{Array, BigInt, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 use warden_domain::ports::{Outbox, OutboxStats, PendingNotification, StoreError};
@@ -13,7 +12,6 @@ use warden_domain::ports::{Outbox, OutboxStats, PendingNotification, StoreError}
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
 use crate::rows::{ClaimedRow, StatsRow};
-use crate::schema::outbox;
 use crate::PgStore;
 
 /// $1 now, $2 lease end, $3 limit. Due entries, oldest due first; locked ones (being claimed
@@ -35,6 +33,31 @@ WITH due AS MATERIALIZED (
 )
 SELECT id, action, recipient, recipient_name, reason, occurred_at, attempts
   FROM claimed ORDER BY due_at, id";
+
+/// $1 id, $2 sent at. Finished entries are left alone (a late update changes nothing).
+const MARK_SENT: &str = "\
+UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 id, $2 next attempt, $3 error.
+const RETRY_LATER: &str = "\
+UPDATE outbox SET next_attempt_at = $2, last_error = $3
+ WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 id, $2 failed at, $3 error.
+const GIVE_UP: &str = "\
+UPDATE outbox SET failed_at = $2, last_error = $3
+ WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 ids, $2 new lease end.
+const RENEW_LEASE: &str = "\
+UPDATE outbox SET next_attempt_at = $2
+ WHERE id = ANY($1) AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 sent before, $2 limit. Oldest first, in small batches (see `PURGE_BATCH`).
+const PURGE_SENT: &str = "\
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED
+)";
 
 /// Pending counts through the `outbox_due` partial index.
 const STATS: &str = "\
@@ -71,14 +94,37 @@ impl Outbox for PgStore {
         .map_err(corrupt)
     }
 
+    async fn renew_lease(
+        &self,
+        ids: &[Uuid],
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn().await?;
+        Prepared(
+            diesel::sql_query(RENEW_LEASE)
+                .bind::<Array<SqlUuid>, _>(ids)
+                .bind::<Timestamptz, _>(lease_until),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
+    }
+
     async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::update(outbox::table.find(id))
-            .set(outbox::sent_at.eq(at))
-            .execute(&mut conn)
-            .await
-            .map(drop)
-            .map_err(from_diesel)
+        Prepared(
+            diesel::sql_query(MARK_SENT)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Timestamptz, _>(at),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
     }
 
     async fn retry_later(
@@ -88,25 +134,46 @@ impl Outbox for PgStore {
         error: &str,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::update(outbox::table.find(id))
-            .set((
-                outbox::next_attempt_at.eq(next_attempt_at),
-                outbox::last_error.eq(clip(error)),
-            ))
-            .execute(&mut conn)
-            .await
-            .map(drop)
-            .map_err(from_diesel)
+        Prepared(
+            diesel::sql_query(RETRY_LATER)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Timestamptz, _>(next_attempt_at)
+                .bind::<Text, _>(clip(error)),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
     }
 
     async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::update(outbox::table.find(id))
-            .set((outbox::failed_at.eq(at), outbox::last_error.eq(clip(error))))
-            .execute(&mut conn)
-            .await
-            .map(drop)
-            .map_err(from_diesel)
+        Prepared(
+            diesel::sql_query(GIVE_UP)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Timestamptz, _>(at)
+                .bind::<Text, _>(clip(error)),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
+    }
+
+    async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        let mut conn = self.conn().await?;
+        Prepared(
+            diesel::sql_query(PURGE_SENT)
+                .bind::<Timestamptz, _>(sent_before)
+                .bind::<BigInt, _>(i64::from(limit)),
+        )
+        .execute(&mut conn)
+        .await
+        .map(|deleted| u64::try_from(deleted).unwrap_or_default())
+        .map_err(from_diesel)
     }
 
     async fn stats(&self) -> Result<OutboxStats, StoreError> {

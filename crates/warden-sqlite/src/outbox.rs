@@ -64,6 +64,32 @@ impl Outbox for SqliteStore {
         .await
     }
 
+    async fn renew_lease(
+        &self,
+        ids: &[Uuid],
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = ids
+            .iter()
+            .take(MAX_CLAIM as usize)
+            .map(Uuid::to_string)
+            .collect();
+        self.write(move |conn| {
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(ids))
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::failed_at.is_null()),
+            )
+            .set(outbox::next_attempt_at.eq(Ts(lease_until)))
+            .execute(conn)
+        })
+        .await
+    }
+
     async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(move |conn| {
             diesel::update(unfinished(id.to_string()))
@@ -97,6 +123,24 @@ impl Outbox for SqliteStore {
             diesel::update(unfinished(id.to_string()))
                 .set((outbox::failed_at.eq(Ts(at)), outbox::last_error.eq(error)))
                 .execute(conn)
+        })
+        .await
+    }
+
+    async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        let limit = i64::from(limit.min(MAX_CLAIM));
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let old: Vec<String> = outbox::table
+                    .select(outbox::id)
+                    .filter(outbox::sent_at.lt(Ts(sent_before)))
+                    .order(outbox::sent_at.asc())
+                    .limit(limit)
+                    .load(conn)?;
+                let deleted =
+                    diesel::delete(outbox::table.filter(outbox::id.eq_any(old))).execute(conn)?;
+                Ok(u64::try_from(deleted).unwrap_or_default())
+            })
         })
         .await
     }

@@ -41,6 +41,17 @@ pub trait Outbox: Send + Sync {
         limit: u32,
     ) -> Result<Vec<PendingNotification>, StoreError>;
 
+    /// Extends the lease of those of `ids` that are neither sent nor given up on to
+    /// `lease_until`, so that a claim held by a slow but live worker does not run out: a worker
+    /// renews its remaining claims before a send that could outlast the lease, and a worker that
+    /// died stops renewing, so its claims are due again within one lease. Unknown or finished
+    /// ids are left alone.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then no lease was changed.
+    async fn renew_lease(&self, ids: &[Uuid], lease_until: DateTime<Utc>)
+        -> Result<(), StoreError>;
+
     /// Records delivery; the notification is never claimed again.
     ///
     /// # Errors
@@ -63,6 +74,14 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].
     async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError>;
+
+    /// Deletes up to `limit` notifications sent before `sent_before` (oldest first) and returns
+    /// how many it deleted. Pending and given-up notifications are never deleted; the audit
+    /// trail is a separate record and is kept.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was deleted.
+    async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
 
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ports::{Clock, MailError, Mailer, Outbox, PendingNotification, StoreError};
 
@@ -9,8 +9,12 @@ use crate::ports::{Clock, MailError, Mailer, Outbox, PendingNotification, StoreE
 pub struct RetryPolicy {
     /// Notifications claimed per round.
     pub batch_size: u32,
-    /// How long a claim is held; must exceed the mailer's own timeout.
+    /// How long a claim is held before it is renewed; a claim whose worker died is due again
+    /// after at most this long. Always taken as at least `max_send` plus one second.
     pub lease: TimeDelta,
+    /// The longest one send can take (the mailer's own timeout). Before a send, claims with
+    /// less than this left are renewed, so a live worker never loses a claim mid-send.
+    pub max_send: TimeDelta,
     /// Delay after the first failure; doubled after each further failure.
     pub first_backoff: TimeDelta,
     pub max_backoff: TimeDelta,
@@ -19,11 +23,13 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
-    /// With these values a notification is retried for about two days of mail outage.
+    /// With these values a notification is retried for about two days of mail outage, and a
+    /// claim left by a crashed worker is due again within 15 s.
     fn default() -> Self {
         Self {
             batch_size: 32,
-            lease: TimeDelta::seconds(120),
+            lease: TimeDelta::seconds(15),
+            max_send: TimeDelta::seconds(10),
             first_backoff: TimeDelta::seconds(5),
             max_backoff: TimeDelta::minutes(30),
             max_attempts: 100,
@@ -32,6 +38,11 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The lease actually used: `lease`, but never shorter than one send plus a second.
+    pub fn effective_lease(&self) -> TimeDelta {
+        self.lease.max(self.max_send + TimeDelta::seconds(1))
+    }
+
     /// The wait after the `attempts`-th failed attempt.
     pub fn backoff(&self, attempts: u32) -> TimeDelta {
         let doublings = attempts.saturating_sub(1).min(30);
@@ -40,6 +51,9 @@ impl RetryPolicy {
             .map_or(self.max_backoff, |d| d.min(self.max_backoff))
     }
 }
+
+/// Sent notifications deleted per statement: small, so a purge never holds locks for long.
+pub const PURGE_BATCH: u32 = 500;
 
 /// What one round of delivery did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -87,16 +101,49 @@ impl DeliverNotifications {
     /// When the outbox cannot be read or updated. Mail failures are not errors: they are
     /// recorded on the notification and counted in the report.
     pub async fn run_once(&self) -> Result<DeliveryReport, StoreError> {
+        self.run_up_to(self.policy.batch_size).await
+    }
+
+    /// [`DeliverNotifications::run_once`] claiming at most `limit` (and at most a batch), for a
+    /// caller that paces deliveries.
+    ///
+    /// # Errors
+    /// As [`DeliverNotifications::run_once`].
+    pub async fn run_up_to(&self, limit: u32) -> Result<DeliveryReport, StoreError> {
+        let lease = self.policy.effective_lease();
         let now = self.clock.now();
+        let mut lease_until = now + lease;
         let claimed = self
             .outbox
-            .claim_due(now, now + self.policy.lease, self.policy.batch_size)
+            .claim_due(now, lease_until, limit.min(self.policy.batch_size))
             .await?;
         let mut report = DeliveryReport::default();
-        for pending in claimed {
-            self.deliver(pending, &mut report).await?;
+        for (index, pending) in claimed.iter().enumerate() {
+            let now = self.clock.now();
+            if now + self.policy.max_send > lease_until {
+                // This send could outlast the claim: renew what is left of the batch first.
+                lease_until = now + lease;
+                let rest: Vec<_> = claimed[index..]
+                    .iter()
+                    .map(|pending| pending.notification.id)
+                    .collect();
+                self.outbox.renew_lease(&rest, lease_until).await?;
+            }
+            self.deliver(pending.clone(), &mut report).await?;
         }
         Ok(report)
+    }
+
+    /// Deletes one batch of notifications sent before `sent_before`; returns how many.
+    ///
+    /// # Errors
+    /// When the outbox cannot be updated.
+    pub async fn purge_sent_before(&self, sent_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.outbox.purge_sent(sent_before, PURGE_BATCH).await
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
     }
 
     async fn deliver(
