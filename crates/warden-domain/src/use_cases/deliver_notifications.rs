@@ -10,7 +10,8 @@ pub struct RetryPolicy {
     /// Notifications claimed per round.
     pub batch_size: u32,
     /// How long a claim is held before it is renewed; a claim whose worker died is due again
-    /// after at most this long. Always taken as at least `max_send` plus one second.
+    /// after at most this long. Should exceed `max_send`: a shorter lease is renewed before
+    /// every send and can still run out during one (then the send may be repeated).
     pub lease: TimeDelta,
     /// The longest one send can take (the mailer's own timeout). Before a send, claims with
     /// less than this left are renewed, so a live worker never loses a claim mid-send.
@@ -38,11 +39,6 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The lease actually used: `lease`, but never shorter than one send plus a second.
-    pub fn effective_lease(&self) -> TimeDelta {
-        self.lease.max(self.max_send + TimeDelta::seconds(1))
-    }
-
     /// The wait after the `attempts`-th failed attempt.
     pub fn backoff(&self, attempts: u32) -> TimeDelta {
         let doublings = attempts.saturating_sub(1).min(30);
@@ -110,7 +106,7 @@ impl DeliverNotifications {
     /// # Errors
     /// As [`DeliverNotifications::run_once`].
     pub async fn run_up_to(&self, limit: u32) -> Result<DeliveryReport, StoreError> {
-        let lease = self.policy.effective_lease();
+        let lease = self.policy.lease;
         let now = self.clock.now();
         let mut lease_until = now + lease;
         let claimed = self

@@ -201,16 +201,3 @@ async fn a_fast_batch_never_renews_and_run_up_to_claims_at_most_its_limit() {
     let report = deliver(outbox, mailer).run_up_to(5).await.unwrap();
     assert_eq!(report.sent, 2);
 }
-
-#[test]
-fn the_lease_always_covers_one_send() {
-    let policy = RetryPolicy {
-        lease: TimeDelta::seconds(2),
-        ..RetryPolicy::default()
-    };
-    assert_eq!(policy.effective_lease(), TimeDelta::seconds(11));
-    assert_eq!(
-        RetryPolicy::default().effective_lease(),
-        TimeDelta::seconds(15)
-    );
-}
