@@ -244,6 +244,17 @@ impl Pace {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use async_trait::async_trait;
+    use chrono::{DateTime, Utc};
+    use uuid::Uuid;
+    use warden_domain::ports::{
+        MailError, Mailer, Outbox, OutboxStats, PendingNotification, StoreError, SystemClock,
+    };
+    use warden_domain::use_cases::RetryPolicy;
+    use warden_domain::{Email, EmailAddress, Notification, StatusAction};
+
     use super::*;
 
     #[test]
@@ -264,6 +275,104 @@ mod tests {
             .try_take(5, start + Duration::from_millis(2000))
             .unwrap_err();
         assert!(wait <= Duration::from_millis(50), "{wait:?}");
+    }
+
+    /// An outbox of `n` due notifications that counts what was sent.
+    #[derive(Default)]
+    struct Backlog {
+        due: Mutex<Vec<Notification>>,
+        sent: AtomicU64,
+    }
+
+    #[async_trait]
+    impl Outbox for Backlog {
+        async fn claim_due(
+            &self,
+            _: DateTime<Utc>,
+            _: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<PendingNotification>, StoreError> {
+            let mut due = self.due.lock().unwrap();
+            let keep = due.len().saturating_sub(limit as usize);
+            Ok(due
+                .split_off(keep)
+                .into_iter()
+                .map(|notification| PendingNotification {
+                    notification,
+                    attempts: 1,
+                })
+                .collect())
+        }
+        async fn renew_lease(&self, _: &[Uuid], _: DateTime<Utc>) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn mark_sent(&self, _: Uuid, _: DateTime<Utc>) -> Result<(), StoreError> {
+            self.sent.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        async fn retry_later(&self, _: Uuid, _: DateTime<Utc>, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn give_up(&self, _: Uuid, _: DateTime<Utc>, _: &str) -> Result<(), StoreError> {
+            Ok(())
+        }
+        async fn purge_sent(&self, _: DateTime<Utc>, _: u32) -> Result<u64, StoreError> {
+            Ok(0)
+        }
+        async fn stats(&self) -> Result<OutboxStats, StoreError> {
+            Ok(OutboxStats::default())
+        }
+    }
+
+    struct Instant200;
+
+    #[async_trait]
+    impl Mailer for Instant200 {
+        async fn send(&self, _: &Email) -> Result<(), MailError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_worker_keeps_to_its_rate_over_a_window() {
+        let backlog = Arc::new(Backlog::default());
+        *backlog.due.lock().unwrap() = (0..10_000)
+            .map(|_| Notification {
+                id: Uuid::now_v7(),
+                action: StatusAction::Deactivate,
+                to: EmailAddress::parse("ada@example.com").unwrap(),
+                name: "Ada".into(),
+                reason: None,
+                occurred_at: Utc::now(),
+            })
+            .collect();
+        let deliver = DeliverNotifications::new(
+            backlog.clone(),
+            Arc::new(Instant200),
+            Arc::new(SystemClock),
+            RetryPolicy::default(),
+        );
+        let settings = WorkerSettings {
+            poll: Duration::from_millis(50),
+            concurrency: 4,
+            max_per_second: 200,
+            retention: TimeDelta::days(30),
+        };
+        let started = Instant::now();
+        let worker = OutboxWorker::spawn(deliver, Arc::default(), settings, Metrics::new());
+        // Wait until some mail has flowed, then let it run a little longer.
+        while backlog.sent.load(Ordering::SeqCst) < 100 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        worker.stop().await;
+        let elapsed = started.elapsed().as_secs_f64();
+        let sent = backlog.sent.load(Ordering::SeqCst) as f64;
+        // Unpaced, this mailer would have sent thousands by now. Paced: at most the rate times
+        // the time it ran, plus the first burst (10) and one round per task (4 x 10).
+        assert!(
+            sent <= 200.0 * elapsed + 50.0,
+            "{sent} sent in {elapsed:.3} s"
+        );
     }
 
     #[test]

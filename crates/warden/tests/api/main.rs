@@ -9,6 +9,7 @@ mod envelope;
 mod failures;
 mod hostile;
 mod lifecycle;
+mod mail_worker;
 mod openapi;
 mod ops;
 mod reactivate;
