@@ -29,7 +29,9 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, TimeDelta, TimeZone, Utc};
 use tokio::sync::Barrier;
 use uuid::Uuid;
-use warden_domain::ports::{Outbox, PendingNotification, StoreError, UserRepo};
+use warden_domain::ports::{
+    Outbox, OutboxStatus, PendingNotification, RetryNow, StoreError, UserRepo,
+};
 use warden_domain::{
     AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, PasswordHash,
     Reason, Role, StatusAction, StatusChange, StatusChangeOutcome, User, UserId,
@@ -68,6 +70,7 @@ macro_rules! contract_tests {
             concurrent_claims_never_overlap,
             renew_lease_extends_only_unfinished_claims,
             purge_deletes_only_sent_before_the_cutoff,
+            list_pages_by_status_and_retry_now_requeues,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -104,7 +107,8 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     stats_count_pending_and_failed(users.clone(), outbox.clone()).await;
     concurrent_claims_never_overlap(users.clone(), outbox.clone()).await;
     renew_lease_extends_only_unfinished_claims(users.clone(), outbox.clone()).await;
-    purge_deletes_only_sent_before_the_cutoff(users, outbox).await;
+    purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
+    list_pages_by_status_and_retry_now_requeues(users, outbox).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -887,6 +891,81 @@ pub async fn purge_deletes_only_sent_before_the_cutoff(
         1,
         "the one sent at the cutoff goes once the cutoff passes it"
     );
+}
+
+/// `list` returns the entries in a status newest first, paged by id; `retry_now` makes a
+/// pending or failed entry due now (a failed one pending again) and refuses a sent one.
+pub async fn list_pages_by_status_and_retry_now_requeues(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let t0 = now();
+    let ids = enqueue(&*users, &*outbox, 3, |_| t0).await;
+    let claimed = claim(&*outbox, t0, 10).await;
+    assert_eq!(ids_of(&claimed).len(), 3);
+    outbox
+        .give_up(ids[0], t0, "550 5.1.1 No such mailbox")
+        .await
+        .expect("give_up");
+    outbox
+        .give_up(ids[1], t0, "451 later")
+        .await
+        .expect("give_up");
+    outbox.mark_sent(ids[2], t0).await.expect("mark_sent");
+
+    let failed = outbox
+        .list(OutboxStatus::Failed, None, 1)
+        .await
+        .expect("list");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].notification.id, ids[1],
+        "newest (highest id) first"
+    );
+    assert_eq!(failed[0].status, OutboxStatus::Failed);
+    assert_eq!(failed[0].attempts, 1);
+    assert_eq!(failed[0].last_error.as_deref(), Some("451 later"));
+    let next = outbox
+        .list(OutboxStatus::Failed, Some(ids[1]), 1)
+        .await
+        .expect("list");
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].notification.id, ids[0], "the page after the cursor");
+    let sent = outbox
+        .list(OutboxStatus::Sent, None, 100)
+        .await
+        .expect("list");
+    assert!(sent.iter().any(|e| e.notification.id == ids[2]));
+    assert!(sent.iter().all(|e| e.status == OutboxStatus::Sent));
+
+    let later = t0 + TimeDelta::minutes(5);
+    assert_eq!(
+        outbox.retry_now(ids[0], later).await.expect("retry_now"),
+        RetryNow::Queued
+    );
+    assert_eq!(
+        outbox.retry_now(ids[2], later).await.expect("retry_now"),
+        RetryNow::AlreadySent
+    );
+    assert_eq!(
+        outbox
+            .retry_now(Uuid::now_v7(), later)
+            .await
+            .expect("retry_now"),
+        RetryNow::NotFound
+    );
+    let pending = outbox
+        .list(OutboxStatus::Pending, None, 100)
+        .await
+        .expect("list");
+    let requeued = pending
+        .iter()
+        .find(|e| e.notification.id == ids[0])
+        .expect("a retried failure is pending again");
+    assert_eq!(requeued.next_attempt_at, later);
+    let again = claim(&*outbox, later, 10).await;
+    assert_eq!(ids_of(&again), [ids[0]], "due at once");
+    finish(&*outbox, &again).await;
 }
 
 /// `retry_later` makes a notification due again at `next_attempt_at`, neither sooner (even

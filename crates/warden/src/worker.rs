@@ -250,7 +250,8 @@ mod tests {
     use chrono::{DateTime, Utc};
     use uuid::Uuid;
     use warden_domain::ports::{
-        MailError, Mailer, Outbox, OutboxStats, PendingNotification, StoreError, SystemClock,
+        MailError, Mailer, Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification,
+        RetryNow, StoreError, SystemClock,
     };
     use warden_domain::use_cases::RetryPolicy;
     use warden_domain::{Email, EmailAddress, Notification, StatusAction};
@@ -318,6 +319,17 @@ mod tests {
         }
         async fn purge_sent(&self, _: DateTime<Utc>, _: u32) -> Result<u64, StoreError> {
             Ok(0)
+        }
+        async fn list(
+            &self,
+            _: OutboxStatus,
+            _: Option<Uuid>,
+            _: u32,
+        ) -> Result<Vec<OutboxEntry>, StoreError> {
+            Ok(Vec::new())
+        }
+        async fn retry_now(&self, _: Uuid, _: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+            Ok(RetryNow::NotFound)
         }
         async fn stats(&self) -> Result<OutboxStats, StoreError> {
             Ok(OutboxStats::default())

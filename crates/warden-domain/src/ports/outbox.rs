@@ -22,6 +22,48 @@ pub struct OutboxStats {
     pub failed: u64,
 }
 
+/// Where a notification is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Not yet delivered, still being tried.
+    Pending,
+    /// Given up on.
+    Failed,
+    /// Delivered.
+    Sent,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Sent => "sent",
+        }
+    }
+}
+
+/// A notification as an admin inspects it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub notification: Notification,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// The last failure, as recorded by the worker.
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub status: OutboxStatus,
+}
+
+/// What [`Outbox::retry_now`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryNow {
+    /// It was pending or given up on, and is due now.
+    Queued,
+    AlreadySent,
+    NotFound,
+}
+
 /// The notifications owed to users, written by [`super::UserRepo::change_status`].
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -82,6 +124,26 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was deleted.
     async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
+
+    /// Up to `limit` notifications in `status`, newest first (by id), only those with an id
+    /// below `before` when given (the last id of the previous page).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn list(
+        &self,
+        status: OutboxStatus,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Makes a pending or given-up notification due at `now` (a given-up one is pending again,
+    /// its attempts kept); a sent one is left alone. A notification being sent at this moment
+    /// may then be sent twice, with the same Message-ID.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing changed.
+    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError>;
 
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].

@@ -2,7 +2,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ports::{Clock, MailError, Mailer, Outbox, PendingNotification, StoreError};
+use uuid::Uuid;
+
+use crate::ports::{
+    Clock, MailError, Mailer, Outbox, OutboxEntry, OutboxStatus, PendingNotification, RetryNow,
+    StoreError,
+};
+use crate::use_cases::Admin;
 
 /// How the outbox is drained: batch size, lease, and the retry schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +52,17 @@ impl RetryPolicy {
             .checked_mul(1 << doublings)
             .map_or(self.max_backoff, |d| d.min(self.max_backoff))
     }
+}
+
+/// The largest page of [`DeliverNotifications::list`]; 20 is the usual default.
+pub const OUTBOX_MAX_PAGE: u32 = 100;
+
+/// One page of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxPage {
+    pub entries: Vec<OutboxEntry>,
+    /// The cursor of the next page, when there is one.
+    pub next_cursor: Option<Uuid>,
 }
 
 /// Sent notifications deleted per statement: small, so a purge never holds locks for long.
@@ -136,6 +153,39 @@ impl DeliverNotifications {
     /// When the outbox cannot be updated.
     pub async fn purge_sent_before(&self, sent_before: DateTime<Utc>) -> Result<u64, StoreError> {
         self.outbox.purge_sent(sent_before, PURGE_BATCH).await
+    }
+
+    /// A page of notifications in `status` for an admin: at most `limit` (1 to
+    /// [`OUTBOX_MAX_PAGE`]), newest first, after the `cursor` of the previous page.
+    ///
+    /// # Errors
+    /// When the outbox cannot be read.
+    pub async fn list(
+        &self,
+        _admin: &Admin,
+        status: OutboxStatus,
+        cursor: Option<Uuid>,
+        limit: u32,
+    ) -> Result<OutboxPage, StoreError> {
+        let limit = limit.clamp(1, OUTBOX_MAX_PAGE);
+        let mut entries = self.outbox.list(status, cursor, limit + 1).await?;
+        let more = entries.len() > limit as usize;
+        entries.truncate(limit as usize);
+        let next_cursor = more
+            .then(|| entries.last().map(|entry| entry.notification.id))
+            .flatten();
+        Ok(OutboxPage {
+            entries,
+            next_cursor,
+        })
+    }
+
+    /// An admin asks for a pending or failed notification to be tried again now.
+    ///
+    /// # Errors
+    /// When the outbox cannot be updated.
+    pub async fn retry_now(&self, _admin: &Admin, id: Uuid) -> Result<RetryNow, StoreError> {
+        self.outbox.retry_now(id, self.clock.now()).await
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
