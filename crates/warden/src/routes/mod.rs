@@ -8,6 +8,7 @@
 mod auth;
 pub mod openapi;
 mod ops;
+mod outbox;
 mod schemas;
 mod users;
 mod views;
@@ -44,6 +45,7 @@ macro_rules! api_routes {
                 (name = "auth", description = "Sign-in and the signed-in account"),
                 (name = "users", description = "Admin account lifecycle"),
                 (name = "operations", description = "Health checks and metrics"),
+                (name = "outbox", description = "Notifications that failed or still wait, for admins"),
             ),
         )]
         pub struct ApiDoc;
@@ -61,6 +63,8 @@ api_routes! {
     get "/health/live" => ops::live,
     get "/health/ready" => ops::ready,
     get "/metrics" => ops::metrics,
+    get "/api/v1/outbox" => outbox::list,
+    post "/api/v1/outbox/{id}/retry" => outbox::retry,
 }
 
 /// Registers the API, the OpenAPI document and the Swagger UI.

@@ -12,5 +12,6 @@ mod lifecycle;
 mod mail_worker;
 mod openapi;
 mod ops;
+mod outbox;
 mod reactivate;
 mod support;
