@@ -283,6 +283,8 @@ mod tests {
     struct Backlog {
         due: Mutex<Vec<Notification>>,
         sent: AtomicU64,
+        /// The cutoff of every purge asked for.
+        purges: Mutex<Vec<DateTime<Utc>>>,
     }
 
     #[async_trait]
@@ -317,8 +319,14 @@ mod tests {
         async fn give_up(&self, _: Uuid, _: DateTime<Utc>, _: &str) -> Result<(), StoreError> {
             Ok(())
         }
-        async fn purge_sent(&self, _: DateTime<Utc>, _: u32) -> Result<u64, StoreError> {
-            Ok(0)
+        async fn purge_sent(&self, before: DateTime<Utc>, _: u32) -> Result<u64, StoreError> {
+            let mut purges = self.purges.lock().unwrap();
+            purges.push(before);
+            // Two full batches, then a short one: the purge stops there.
+            Ok(match purges.len() {
+                1 | 2 => u64::from(PURGE_BATCH),
+                _ => 3,
+            })
         }
         async fn list(
             &self,
@@ -385,6 +393,38 @@ mod tests {
             sent <= 200.0 * elapsed + 50.0,
             "{sent} sent in {elapsed:.3} s"
         );
+    }
+
+    #[tokio::test]
+    async fn an_idle_worker_purges_sent_mail_older_than_the_retention_in_batches() {
+        let backlog = Arc::new(Backlog::default());
+        let deliver = DeliverNotifications::new(
+            backlog.clone(),
+            Arc::new(Instant200),
+            Arc::new(SystemClock),
+            RetryPolicy::default(),
+        );
+        let settings = WorkerSettings {
+            poll: Duration::from_millis(10),
+            concurrency: 2,
+            max_per_second: 0,
+            retention: TimeDelta::days(30),
+        };
+        let before = Utc::now();
+        let worker = OutboxWorker::spawn(deliver, Arc::default(), settings, Metrics::new());
+        while backlog.purges.lock().unwrap().len() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        worker.stop().await;
+        let purges = backlog.purges.lock().unwrap().clone();
+        assert_eq!(
+            purges.len(),
+            3,
+            "until a batch comes back short, once per minute"
+        );
+        let cutoff = purges[0];
+        assert!(cutoff >= before - TimeDelta::days(30));
+        assert!(cutoff <= Utc::now() - TimeDelta::days(30));
     }
 
     #[test]
