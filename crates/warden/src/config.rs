@@ -231,6 +231,10 @@ mod tests {
         assert_eq!(config.db_max_connections, 1, "one SQLite writer at a time");
         let postgres = super::tests::config(&[("DATABASE_URL", "postgres://db/warden")]).unwrap();
         assert_eq!(postgres.db_max_connections, 16);
+        let worker = config.worker_settings();
+        assert_eq!((worker.concurrency, worker.max_per_second), (4, 500));
+        assert_eq!(worker.retention, TimeDelta::days(30));
+        assert_eq!(config.retry_policy().lease, TimeDelta::seconds(15));
     }
 
     #[test]
@@ -244,6 +248,9 @@ mod tests {
             ("SMTP_URL", "http://mail"),
             ("LOG_FORMAT", "xml"),
             ("WARDEN_DB_MAX_CONNECTIONS", "lots"),
+            ("WARDEN_MAIL_CONCURRENCY", "0"),
+            ("WARDEN_MAIL_MAX_PER_SECOND", "fast"),
+            ("WARDEN_OUTBOX_RETENTION_DAYS", "0"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
