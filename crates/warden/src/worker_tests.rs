@@ -1,4 +1,5 @@
 //! Tests of the outbox worker: pacing and retention, with in-memory fakes.
+
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
