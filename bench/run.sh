@@ -11,6 +11,7 @@
 #    deactivates its own, disjoint range of still-active users.
 # 4. The same Warden runs on a fresh SQLite file.
 # 5. Prints the table. Nothing here asserts a timing: a benchmark is a report.
+# 6. Measures the idle mail drain (bench/drain.sh).
 #
 # Settings (environment):
 #   BENCH_PG_URL        server to use, without database   postgres://postgres@127.0.0.1:5432
@@ -25,6 +26,7 @@
 #   BENCH_KEEP          1 to keep the database and the work directory afterwards           0
 #   BENCH_TARGET_DIR    cargo target dir for the release build   $CARGO_TARGET_DIR or ./target
 #   BENCH_WARDEN_BIN    a warden binary to measure instead of building one
+#   BENCH_DRAIN         0 to skip the mail drain (bench/drain.sh, BENCH_DRAIN_MAILS=20000)
 #   WARDEN_DB_MAX_CONNECTIONS, WARDEN_HTTP_WORKERS   passed through to the server (defaults: 16
 #                       connections, one HTTP worker per core)
 set -euo pipefail
@@ -415,3 +417,11 @@ fi
     echo "WAL writer, checkpointer, other databases; rest: everything else running on the machine."
     true
 } | tee "$WORK/table.txt"
+
+# ---------------------------------------------------------------------------- mail drain
+# The worker's idle delivery rate (docs/benchmarks.md, "Mail delivery"); under load, the
+# "mail/s" column above is the worker draining at its default limit while requests run.
+if [ "${BENCH_DRAIN:-1}" = 1 ]; then
+    stop_server 2>/dev/null || true
+    BENCH_WARDEN_BIN=$WARDEN BENCH_PG_URL=$PG_URL bash bench/drain.sh | tee -a "$WORK/table.txt"
+fi

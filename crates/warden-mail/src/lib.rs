@@ -2,7 +2,7 @@
 //!
 //! [`warden_domain::ports::Mailer`] adapters built on lettre:
 //! - [`SmtpMailer`]: delivers through an SMTP relay (`smtp://`, `smtps://`,
-//!   `smtp://...?tls=required`), with a connection pool and a timeout;
+//!   `smtp://...?tls=required`) over pooled `TCP_NODELAY` connections, with a timeout per send;
 //! - [`FileMailer`]: writes each message as an `.eml` file, for development.
 //!
 //! Both send the same message: From the configured mailbox, To `"{to_name}" <to>`, a
@@ -12,6 +12,7 @@
 mod file;
 mod message;
 mod smtp;
+mod smtp_connect;
 
 pub use file::FileMailer;
 pub use smtp::SmtpMailer;

@@ -1,44 +1,52 @@
 use std::fmt;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use async_trait::async_trait;
 use lettre::message::Mailbox;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-use tokio::runtime::Handle;
+use lettre::transport::smtp::client::AsyncSmtpConnection;
 use warden_domain::ports::{MailError, Mailer};
 use warden_domain::Email;
 
 use crate::message;
+use crate::smtp_connect::{ConnectError, Relay};
 
-/// Delivers mail through an SMTP relay, reusing pooled connections.
+/// Idle connections kept for reuse; the worker's concurrency rarely needs more.
+const MAX_IDLE: usize = 16;
+/// An idle connection older than this is checked with `NOOP` before it is reused.
+const CHECK_AFTER: Duration = Duration::from_secs(1);
+/// An idle connection older than this is closed rather than reused (servers drop idle clients).
+const MAX_IDLE_TIME: Duration = Duration::from_secs(50);
+
+/// Delivers mail through an SMTP relay over pooled connections opened with `TCP_NODELAY`
+/// (see `smtp_connect`), any number of sends at once.
 #[derive(Clone)]
 pub struct SmtpMailer {
-    pool: Arc<Pool>,
+    relay: Arc<Relay>,
+    idle: Arc<Mutex<Vec<(AsyncSmtpConnection, Instant)>>>,
+    timeout: Duration,
     from: Mailbox,
     /// The relay URL with any credentials masked, for `Debug` and logs.
     server: String,
 }
 
 impl SmtpMailer {
-    /// The default time allowed for connecting and for each SMTP reply.
+    /// The default time allowed for one whole send (connecting included).
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
     /// A mailer for the relay at `smtp_url` (`smtp://host:port`, `smtps://user:pass@host`,
     /// `smtp://host?tls=required`, ...), sending as `from` (`Name <address>`). Nothing is
     /// connected until the first send.
     ///
-    /// Must be called within a Tokio runtime (lettre's connection pool spawns a task on it).
-    ///
     /// # Errors
-    /// When the URL or the sender mailbox is invalid, or there is no Tokio runtime. The error
-    /// never contains the URL's credentials.
+    /// When the URL or the sender mailbox is invalid. The error never contains the URL's
+    /// credentials.
     pub fn from_url(smtp_url: &str, from: &str) -> anyhow::Result<Self> {
         Self::from_url_with_timeout(smtp_url, from, Self::DEFAULT_TIMEOUT)
     }
 
-    /// [`SmtpMailer::from_url`] with another timeout.
+    /// [`SmtpMailer::from_url`] where one send may take at most `timeout`.
     ///
     /// # Errors
     /// As [`SmtpMailer::from_url`].
@@ -47,23 +55,69 @@ impl SmtpMailer {
         from: &str,
         timeout: Duration,
     ) -> anyhow::Result<Self> {
-        let runtime = Handle::try_current()
-            .context("an SmtpMailer must be created within a Tokio runtime")?;
         let server = redact_url(smtp_url);
         let from = message::parse_sender(from)?;
-        let _in_runtime = runtime.enter();
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
-            .with_context(|| format!("invalid SMTP URL {server}"))?
-            .timeout(Some(timeout))
-            .build();
+        let relay = Relay::parse(smtp_url).with_context(|| format!("invalid SMTP URL {server}"))?;
         Ok(Self {
-            pool: Arc::new(Pool {
-                transport: Some(transport),
-                runtime,
-            }),
+            relay: Arc::new(relay),
+            idle: Arc::default(),
+            timeout,
             from,
             server,
         })
+    }
+
+    /// A pooled connection that still answers, or a new one.
+    async fn checkout(&self) -> Result<AsyncSmtpConnection, MailError> {
+        while let Some((mut conn, since)) = self.take_idle() {
+            let idle = since.elapsed();
+            if idle < CHECK_AFTER || (idle < MAX_IDLE_TIME && conn.test_connected().await) {
+                return Ok(conn);
+            }
+            conn.abort().await;
+        }
+        self.relay
+            .connect(self.timeout)
+            .await
+            .map_err(|error| match error {
+                ConnectError::Smtp(error) => classify(error),
+                ConnectError::Io(error) => MailError::Transient(
+                    anyhow::Error::new(error)
+                        .context(format!("cannot connect to {}", self.relay.address())),
+                ),
+            })
+    }
+
+    fn take_idle(&self) -> Option<(AsyncSmtpConnection, Instant)> {
+        self.idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+    }
+
+    fn checkin(&self, conn: AsyncSmtpConnection) {
+        if conn.has_broken() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < MAX_IDLE {
+            idle.push((conn, Instant::now()));
+        }
+    }
+
+    async fn deliver(
+        &self,
+        envelope: &lettre::address::Envelope,
+        body: &[u8],
+    ) -> Result<(), MailError> {
+        let mut conn = self.checkout().await?;
+        match conn.send(envelope, body).await {
+            Ok(_) => {
+                self.checkin(conn);
+                Ok(())
+            }
+            Err(error) => Err(classify(error)),
+        }
     }
 }
 
@@ -71,14 +125,24 @@ impl SmtpMailer {
 impl Mailer for SmtpMailer {
     async fn send(&self, email: &Email) -> Result<(), MailError> {
         let message = message::build(email, &self.from)?;
-        let Some(transport) = &self.pool.transport else {
-            return Err(MailError::Transient(anyhow::anyhow!("transport dropped")));
-        };
-        match transport.send(message).await {
-            Ok(_) => Ok(()),
-            Err(err) if err.is_permanent() => Err(MailError::Permanent(err.into())),
-            Err(err) => Err(MailError::Transient(err.into())),
+        let body = message.formatted();
+        match tokio::time::timeout(self.timeout, self.deliver(message.envelope(), &body)).await {
+            Ok(result) => result,
+            Err(_) => Err(MailError::Transient(anyhow::anyhow!(
+                "no answer from {} within {:?}",
+                self.relay.address(),
+                self.timeout
+            ))),
         }
+    }
+}
+
+/// A 5xx reply is permanent; everything else (4xx, network, TLS) may pass.
+fn classify(error: lettre::transport::smtp::Error) -> MailError {
+    if error.is_permanent() {
+        MailError::Permanent(error.into())
+    } else {
+        MailError::Transient(error.into())
     }
 }
 
@@ -87,23 +151,8 @@ impl fmt::Debug for SmtpMailer {
         f.debug_struct("SmtpMailer")
             .field("server", &self.server)
             .field("from", &self.from.to_string())
+            .field("timeout", &self.timeout)
             .finish_non_exhaustive()
-    }
-}
-
-/// Lettre's pooled transport spawns a task when it is built and another when it is dropped,
-/// which panics outside a Tokio runtime. This drops it inside the runtime it was built in, so
-/// the last clone of a mailer can go away anywhere (a spawn on a runtime that has shut down is
-/// simply discarded).
-struct Pool {
-    transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
-    runtime: Handle,
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        let _in_runtime = self.runtime.enter();
-        drop(self.transport.take());
     }
 }
 

@@ -159,15 +159,36 @@ async fn construction_checks_its_inputs_and_debug_hides_credentials() {
 }
 
 #[test]
-fn needs_a_runtime_to_be_built_but_not_to_be_dropped() {
-    assert!(SmtpMailer::from_url("smtp://localhost:2525", FROM).is_err());
-
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mailer = runtime
-        .block_on(async { SmtpMailer::from_url("smtp://localhost:2525", FROM) })
-        .unwrap();
+fn can_be_built_and_dropped_outside_a_runtime() {
+    let mailer = SmtpMailer::from_url("smtp://localhost:2525", FROM).unwrap();
     let clone = mailer.clone();
     drop(mailer);
-    drop(runtime);
-    drop(clone); // the last handle on lettre's pool, outside any runtime
+    drop(clone);
+}
+
+#[tokio::test]
+async fn concurrent_sends_each_arrive_exactly_once() {
+    let sink = SmtpSink::start().await.unwrap();
+    let mailer = mailer(&sink).await;
+    let emails: Vec<_> = (0..40)
+        .map(|i| email(&format!("user{i}@example.com")))
+        .collect();
+    let mut tasks = tokio::task::JoinSet::new();
+    for email in emails.clone() {
+        let mailer = mailer.clone();
+        tasks.spawn(async move { mailer.send(&email).await });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
+
+    let mails = sink.wait_for(40, WAIT).await.unwrap();
+    assert_eq!(mails.len(), 40);
+    let mut ids: Vec<_> = mails
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40);
 }

@@ -2,18 +2,23 @@
 //! `FOR UPDATE SKIP LOCKED`, so any number of workers, in any number of processes, never claim
 //! the same entry twice within a lease.
 
+use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
+use diesel::sql_types::{
+    Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
+use diesel::QueryableByName;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
-use warden_domain::ports::{Outbox, OutboxStats, PendingNotification, StoreError};
+use warden_domain::ports::{
+    Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification, RetryNow, StoreError,
+};
+use warden_domain::{EmailAddress, Notification, Reason, StatusAction};
 
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
 use crate::rows::{ClaimedRow, StatsRow};
-use crate::schema::outbox;
 use crate::PgStore;
 
 /// $1 now, $2 lease end, $3 limit. Due entries, oldest due first; locked ones (being claimed
@@ -35,6 +40,53 @@ WITH due AS MATERIALIZED (
 )
 SELECT id, action, recipient, recipient_name, reason, occurred_at, attempts
   FROM claimed ORDER BY due_at, id";
+
+/// $1 id, $2 sent at. Finished entries are left alone (a late update changes nothing).
+const MARK_SENT: &str = "\
+UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 id, $2 next attempt, $3 error.
+const RETRY_LATER: &str = "\
+UPDATE outbox SET next_attempt_at = $2, last_error = $3
+ WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 id, $2 failed at, $3 error.
+const GIVE_UP: &str = "\
+UPDATE outbox SET failed_at = $2, last_error = $3
+ WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 ids, $2 new lease end.
+const RENEW_LEASE: &str = "\
+UPDATE outbox SET next_attempt_at = $2
+ WHERE id = ANY($1) AND sent_at IS NULL AND failed_at IS NULL";
+
+/// $1 sent before, $2 limit. Oldest first, in small batches (see `PURGE_BATCH`).
+const PURGE_SENT: &str = "\
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox WHERE sent_at < $1 ORDER BY sent_at LIMIT $2 FOR UPDATE SKIP LOCKED
+)";
+
+/// $1 status, $2 cursor (or NULL), $3 limit. Newest first.
+const LIST: &str = "\
+SELECT id, action, recipient, recipient_name, reason, occurred_at, attempts, next_attempt_at,
+       last_error, sent_at IS NOT NULL AS sent, failed_at IS NOT NULL AS failed
+  FROM outbox
+ WHERE CASE $1 WHEN 'failed' THEN failed_at IS NOT NULL
+               WHEN 'sent' THEN sent_at IS NOT NULL
+               ELSE sent_at IS NULL AND failed_at IS NULL END
+   AND ($2::uuid IS NULL OR id < $2)
+ ORDER BY id DESC
+ LIMIT $3";
+
+/// $1 id, $2 now. Whether the entry exists, and whether it was made due.
+const RETRY_NOW: &str = "\
+WITH updated AS (
+    UPDATE outbox SET failed_at = NULL, next_attempt_at = $2
+     WHERE id = $1 AND sent_at IS NULL
+ RETURNING id
+)
+SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1) AS found,
+       EXISTS (SELECT 1 FROM updated) AS queued";
 
 /// Pending counts through the `outbox_due` partial index.
 const STATS: &str = "\
@@ -71,14 +123,37 @@ impl Outbox for PgStore {
         .map_err(corrupt)
     }
 
+    async fn renew_lease(
+        &self,
+        ids: &[Uuid],
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.conn().await?;
+        Prepared(
+            diesel::sql_query(RENEW_LEASE)
+                .bind::<Array<SqlUuid>, _>(ids)
+                .bind::<Timestamptz, _>(lease_until),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
+    }
+
     async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::update(outbox::table.find(id))
-            .set(outbox::sent_at.eq(at))
-            .execute(&mut conn)
-            .await
-            .map(drop)
-            .map_err(from_diesel)
+        Prepared(
+            diesel::sql_query(MARK_SENT)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Timestamptz, _>(at),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
     }
 
     async fn retry_later(
@@ -88,25 +163,85 @@ impl Outbox for PgStore {
         error: &str,
     ) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::update(outbox::table.find(id))
-            .set((
-                outbox::next_attempt_at.eq(next_attempt_at),
-                outbox::last_error.eq(clip(error)),
-            ))
-            .execute(&mut conn)
-            .await
-            .map(drop)
-            .map_err(from_diesel)
+        Prepared(
+            diesel::sql_query(RETRY_LATER)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Timestamptz, _>(next_attempt_at)
+                .bind::<Text, _>(clip(error)),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
     }
 
     async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
         let mut conn = self.conn().await?;
-        diesel::update(outbox::table.find(id))
-            .set((outbox::failed_at.eq(at), outbox::last_error.eq(clip(error))))
-            .execute(&mut conn)
-            .await
-            .map(drop)
-            .map_err(from_diesel)
+        Prepared(
+            diesel::sql_query(GIVE_UP)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Timestamptz, _>(at)
+                .bind::<Text, _>(clip(error)),
+        )
+        .execute(&mut conn)
+        .await
+        .map(drop)
+        .map_err(from_diesel)
+    }
+
+    async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        if limit == 0 {
+            return Ok(0);
+        }
+        let mut conn = self.conn().await?;
+        Prepared(
+            diesel::sql_query(PURGE_SENT)
+                .bind::<Timestamptz, _>(sent_before)
+                .bind::<BigInt, _>(i64::from(limit)),
+        )
+        .execute(&mut conn)
+        .await
+        .map(|deleted| u64::try_from(deleted).unwrap_or_default())
+        .map_err(from_diesel)
+    }
+
+    async fn list(
+        &self,
+        status: OutboxStatus,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let mut conn = self.conn().await?;
+        Prepared(
+            diesel::sql_query(LIST)
+                .bind::<Text, _>(status.as_str())
+                .bind::<Nullable<SqlUuid>, _>(before)
+                .bind::<BigInt, _>(i64::from(limit)),
+        )
+        .load::<EntryRow>(&mut conn)
+        .await
+        .map_err(from_diesel)?
+        .into_iter()
+        .map(OutboxEntry::try_from)
+        .collect::<anyhow::Result<_>>()
+        .map_err(corrupt)
+    }
+
+    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+        let mut conn = self.conn().await?;
+        let row = Prepared(
+            diesel::sql_query(RETRY_NOW)
+                .bind::<SqlUuid, _>(id)
+                .bind::<Timestamptz, _>(now),
+        )
+        .get_result::<RetryRow>(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+        Ok(match (row.found, row.queued) {
+            (false, _) => RetryNow::NotFound,
+            (true, true) => RetryNow::Queued,
+            (true, false) => RetryNow::AlreadySent,
+        })
     }
 
     async fn stats(&self) -> Result<OutboxStats, StoreError> {
@@ -116,6 +251,71 @@ impl Outbox for PgStore {
             .await
             .map_err(from_diesel)?;
         OutboxStats::try_from(row).map_err(corrupt)
+    }
+}
+
+#[derive(QueryableByName)]
+struct RetryRow {
+    #[diesel(sql_type = Bool)]
+    found: bool,
+    #[diesel(sql_type = Bool)]
+    queued: bool,
+}
+
+#[derive(QueryableByName)]
+struct EntryRow {
+    #[diesel(sql_type = SqlUuid)]
+    id: Uuid,
+    #[diesel(sql_type = Text)]
+    action: String,
+    #[diesel(sql_type = Text)]
+    recipient: String,
+    #[diesel(sql_type = Text)]
+    recipient_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    reason: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    occurred_at: DateTime<Utc>,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = Timestamptz)]
+    next_attempt_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Text>)]
+    last_error: Option<String>,
+    #[diesel(sql_type = Bool)]
+    sent: bool,
+    #[diesel(sql_type = Bool)]
+    failed: bool,
+}
+
+impl TryFrom<EntryRow> for OutboxEntry {
+    type Error = anyhow::Error;
+
+    fn try_from(row: EntryRow) -> anyhow::Result<Self> {
+        Ok(OutboxEntry {
+            notification: Notification {
+                id: row.id,
+                action: StatusAction::parse(&row.action).context("stored action")?,
+                to: EmailAddress::parse(&row.recipient).context("stored recipient")?,
+                name: row.recipient_name,
+                reason: row
+                    .reason
+                    .as_deref()
+                    .map(Reason::parse)
+                    .transpose()
+                    .context("stored reason")?
+                    .flatten(),
+                occurred_at: row.occurred_at,
+            },
+            attempts: u32::try_from(row.attempts).context("stored attempts")?,
+            last_error: row.last_error,
+            next_attempt_at: row.next_attempt_at,
+            status: match (row.sent, row.failed) {
+                (true, _) => OutboxStatus::Sent,
+                (false, true) => OutboxStatus::Failed,
+                (false, false) => OutboxStatus::Pending,
+            },
+        })
     }
 }
 

@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use diesel::dsl;
 use diesel::prelude::*;
 use uuid::Uuid;
-use warden_domain::ports::{Outbox, OutboxStats, PendingNotification, StoreError};
+use warden_domain::ports::{
+    Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification, RetryNow, StoreError,
+};
 
 use crate::errors::corrupt;
 use crate::rows::OutboxRow;
@@ -64,6 +66,32 @@ impl Outbox for SqliteStore {
         .await
     }
 
+    async fn renew_lease(
+        &self,
+        ids: &[Uuid],
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<String> = ids
+            .iter()
+            .take(MAX_CLAIM as usize)
+            .map(Uuid::to_string)
+            .collect();
+        self.write(move |conn| {
+            diesel::update(
+                outbox::table
+                    .filter(outbox::id.eq_any(ids))
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::failed_at.is_null()),
+            )
+            .set(outbox::next_attempt_at.eq(Ts(lease_until)))
+            .execute(conn)
+        })
+        .await
+    }
+
     async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(move |conn| {
             diesel::update(unfinished(id.to_string()))
@@ -101,6 +129,89 @@ impl Outbox for SqliteStore {
         .await
     }
 
+    async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        let limit = i64::from(limit.min(MAX_CLAIM));
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let old: Vec<String> = outbox::table
+                    .select(outbox::id)
+                    .filter(outbox::sent_at.lt(Ts(sent_before)))
+                    .order(outbox::sent_at.asc())
+                    .limit(limit)
+                    .load(conn)?;
+                let deleted =
+                    diesel::delete(outbox::table.filter(outbox::id.eq_any(old))).execute(conn)?;
+                Ok(u64::try_from(deleted).unwrap_or_default())
+            })
+        })
+        .await
+    }
+
+    async fn list(
+        &self,
+        status: OutboxStatus,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let limit = i64::from(limit.min(MAX_CLAIM));
+        self.run(move |conn| {
+            let mut query = outbox::table
+                .select((
+                    OutboxRow::as_select(),
+                    outbox::next_attempt_at,
+                    outbox::last_error,
+                    outbox::sent_at.is_not_null(),
+                    outbox::failed_at.is_not_null(),
+                ))
+                .order(outbox::id.desc())
+                .limit(limit)
+                .into_boxed();
+            query = match status {
+                OutboxStatus::Pending => query
+                    .filter(outbox::sent_at.is_null())
+                    .filter(outbox::failed_at.is_null()),
+                OutboxStatus::Failed => query.filter(outbox::failed_at.is_not_null()),
+                OutboxStatus::Sent => query.filter(outbox::sent_at.is_not_null()),
+            };
+            if let Some(before) = before {
+                query = query.filter(outbox::id.lt(before.to_string()));
+            }
+            query
+                .load::<(OutboxRow, Ts, Option<String>, bool, bool)>(conn)?
+                .into_iter()
+                .map(entry)
+                .collect()
+        })
+        .await
+    }
+
+    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let sent: Option<bool> = outbox::table
+                    .find(&id)
+                    .select(outbox::sent_at.is_not_null())
+                    .first(conn)
+                    .optional()?;
+                Ok(match sent {
+                    None => RetryNow::NotFound,
+                    Some(true) => RetryNow::AlreadySent,
+                    Some(false) => {
+                        diesel::update(outbox::table.find(&id))
+                            .set((
+                                outbox::failed_at.eq(None::<Ts>),
+                                outbox::next_attempt_at.eq(Ts(now)),
+                            ))
+                            .execute(conn)?;
+                        RetryNow::Queued
+                    }
+                })
+            })
+        })
+        .await
+    }
+
     async fn stats(&self) -> Result<OutboxStats, StoreError> {
         self.run(|conn| {
             conn.transaction(|conn| {
@@ -121,6 +232,23 @@ impl Outbox for SqliteStore {
         })
         .await
     }
+}
+
+fn entry(
+    (row, next_attempt_at, last_error, sent, failed): (OutboxRow, Ts, Option<String>, bool, bool),
+) -> QueryResult<OutboxEntry> {
+    let pending = PendingNotification::try_from(row).map_err(corrupt)?;
+    Ok(OutboxEntry {
+        notification: pending.notification,
+        attempts: pending.attempts,
+        last_error,
+        next_attempt_at: next_attempt_at.0,
+        status: match (sent, failed) {
+            (true, _) => OutboxStatus::Sent,
+            (false, true) => OutboxStatus::Failed,
+            (false, false) => OutboxStatus::Pending,
+        },
+    })
 }
 
 /// The entry `id` while it is neither sent nor given up on: a late update of a finished entry

@@ -29,7 +29,9 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, TimeDelta, TimeZone, Utc};
 use tokio::sync::Barrier;
 use uuid::Uuid;
-use warden_domain::ports::{Outbox, PendingNotification, StoreError, UserRepo};
+use warden_domain::ports::{
+    Outbox, OutboxStatus, PendingNotification, RetryNow, StoreError, UserRepo,
+};
 use warden_domain::{
     AccountStatus, Actor, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser, Notification,
     PasswordHash, Reason, Role, StatusAction, StatusChange, StatusChangeOutcome, User, UserId,
@@ -67,6 +69,9 @@ macro_rules! contract_tests {
             sent_and_given_up_are_never_claimed_again,
             stats_count_pending_and_failed,
             concurrent_claims_never_overlap,
+            renew_lease_extends_only_unfinished_claims,
+            purge_deletes_only_sent_before_the_cutoff,
+            list_pages_by_status_and_retry_now_requeues,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -102,7 +107,10 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     retry_later_reschedules(users.clone(), outbox.clone()).await;
     sent_and_given_up_are_never_claimed_again(users.clone(), outbox.clone()).await;
     stats_count_pending_and_failed(users.clone(), outbox.clone()).await;
-    concurrent_claims_never_overlap(users, outbox).await;
+    concurrent_claims_never_overlap(users.clone(), outbox.clone()).await;
+    renew_lease_extends_only_unfinished_claims(users.clone(), outbox.clone()).await;
+    purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
+    list_pages_by_status_and_retry_now_requeues(users, outbox).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -897,6 +905,172 @@ pub async fn claim_leases_and_counts_attempts(users: Arc<dyn UserRepo>, outbox: 
     assert_eq!(ids_of(&third), [id]);
     assert_eq!(third[0].attempts, 3);
     outbox.mark_sent(id, much_later).await.expect("mark_sent");
+}
+
+/// `renew_lease` moves the lease end of unfinished claims, so a live worker keeps them; it leaves
+/// sent entries (and unknown ids) alone.
+pub async fn renew_lease_extends_only_unfinished_claims(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let t0 = now();
+    let ids = enqueue(&*users, &*outbox, 2, |_| t0).await;
+    let (kept, sent) = (ids[0], ids[1]);
+    let lease = t0 + TimeDelta::seconds(15);
+    let claimed = outbox.claim_due(t0, lease, 10).await.expect("claim_due");
+    assert_eq!(ids_of(&claimed).len(), 2);
+    outbox.mark_sent(sent, t0).await.expect("mark_sent");
+
+    let renewed = t0 + TimeDelta::seconds(40);
+    outbox
+        .renew_lease(&[kept, sent, Uuid::now_v7()], renewed)
+        .await
+        .expect("renew_lease");
+    outbox
+        .renew_lease(&[], renewed)
+        .await
+        .expect("renew_lease of nothing");
+
+    assert_eq!(
+        claim(&*outbox, renewed - micro(), 10).await,
+        Vec::new(),
+        "renewed until {renewed}: not due at the old lease end {lease} nor after it"
+    );
+    let again = claim(&*outbox, renewed, 10).await;
+    assert_eq!(
+        ids_of(&again),
+        [kept],
+        "due when the renewed lease ends; the sent one never"
+    );
+    assert_eq!(again[0].attempts, 2, "a renewal is not an attempt");
+    finish(&*outbox, &again).await;
+}
+
+/// `purge_sent` deletes sent entries older than the cutoff, oldest first and at most `limit`
+/// per call; pending and given-up entries stay whatever their age.
+pub async fn purge_deletes_only_sent_before_the_cutoff(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let cutoff = now() - TimeDelta::days(30);
+    let old = cutoff - TimeDelta::days(10);
+    let ids = enqueue(&*users, &*outbox, 5, |i| old + TimeDelta::seconds(i)).await;
+    let before = outbox.stats().await.expect("stats");
+    let claimed = claim(&*outbox, old + TimeDelta::seconds(10), 10).await;
+    assert_eq!(ids_of(&claimed), ids);
+    outbox.mark_sent(ids[0], old).await.expect("mark_sent");
+    outbox
+        .mark_sent(ids[1], cutoff - micro())
+        .await
+        .expect("mark_sent");
+    outbox.mark_sent(ids[2], cutoff).await.expect("mark_sent"); // not before the cutoff
+    outbox
+        .give_up(ids[3], old, "550 no such user")
+        .await
+        .expect("give_up");
+    outbox
+        .retry_later(ids[4], old, "451 later")
+        .await
+        .expect("retry_later");
+
+    assert_eq!(outbox.purge_sent(cutoff, 0).await.expect("purge_sent"), 0);
+    assert_eq!(outbox.purge_sent(cutoff, 1).await.expect("purge_sent"), 1);
+    assert_eq!(outbox.purge_sent(cutoff, 10).await.expect("purge_sent"), 1);
+    assert_eq!(outbox.purge_sent(cutoff, 10).await.expect("purge_sent"), 0);
+
+    let after = outbox.stats().await.expect("stats");
+    assert_eq!(after.failed, before.failed + 1, "given-up entries are kept");
+    assert_eq!(
+        after.pending,
+        before.pending - 4,
+        "one pending left: the rescheduled one"
+    );
+    let left = claim(&*outbox, old, 10).await;
+    assert_eq!(ids_of(&left), [ids[4]], "a pending entry is never purged");
+    finish(&*outbox, &left).await;
+    assert_eq!(
+        outbox
+            .purge_sent(cutoff + micro(), 10)
+            .await
+            .expect("purge_sent"),
+        1,
+        "the one sent at the cutoff goes once the cutoff passes it"
+    );
+}
+
+/// `list` returns the entries in a status newest first, paged by id; `retry_now` makes a
+/// pending or failed entry due now (a failed one pending again) and refuses a sent one.
+pub async fn list_pages_by_status_and_retry_now_requeues(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let t0 = now();
+    let ids = enqueue(&*users, &*outbox, 3, |_| t0).await;
+    let claimed = claim(&*outbox, t0, 10).await;
+    assert_eq!(ids_of(&claimed).len(), 3);
+    outbox
+        .give_up(ids[0], t0, "550 5.1.1 No such mailbox")
+        .await
+        .expect("give_up");
+    outbox
+        .give_up(ids[1], t0, "451 later")
+        .await
+        .expect("give_up");
+    outbox.mark_sent(ids[2], t0).await.expect("mark_sent");
+
+    let failed = outbox
+        .list(OutboxStatus::Failed, None, 1)
+        .await
+        .expect("list");
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].notification.id, ids[1],
+        "newest (highest id) first"
+    );
+    assert_eq!(failed[0].status, OutboxStatus::Failed);
+    assert_eq!(failed[0].attempts, 1);
+    assert_eq!(failed[0].last_error.as_deref(), Some("451 later"));
+    let next = outbox
+        .list(OutboxStatus::Failed, Some(ids[1]), 1)
+        .await
+        .expect("list");
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].notification.id, ids[0], "the page after the cursor");
+    let sent = outbox
+        .list(OutboxStatus::Sent, None, 100)
+        .await
+        .expect("list");
+    assert!(sent.iter().any(|e| e.notification.id == ids[2]));
+    assert!(sent.iter().all(|e| e.status == OutboxStatus::Sent));
+
+    let later = t0 + TimeDelta::minutes(5);
+    assert_eq!(
+        outbox.retry_now(ids[0], later).await.expect("retry_now"),
+        RetryNow::Queued
+    );
+    assert_eq!(
+        outbox.retry_now(ids[2], later).await.expect("retry_now"),
+        RetryNow::AlreadySent
+    );
+    assert_eq!(
+        outbox
+            .retry_now(Uuid::now_v7(), later)
+            .await
+            .expect("retry_now"),
+        RetryNow::NotFound
+    );
+    let pending = outbox
+        .list(OutboxStatus::Pending, None, 100)
+        .await
+        .expect("list");
+    let requeued = pending
+        .iter()
+        .find(|e| e.notification.id == ids[0])
+        .expect("a retried failure is pending again");
+    assert_eq!(requeued.next_attempt_at, later);
+    let again = claim(&*outbox, later, 10).await;
+    assert_eq!(ids_of(&again), [ids[0]], "due at once");
+    finish(&*outbox, &again).await;
 }
 
 /// `retry_later` makes a notification due again at `next_attempt_at`, neither sooner (even

@@ -35,6 +35,10 @@ pub enum ReplyMode {
     TransientFailure,
     /// `550`: mailbox unavailable, for good.
     PermanentFailure,
+    /// Accepts the envelope and reads the whole message after `DATA`, then never answers (a
+    /// server hanging at the worst moment); the message is not recorded.
+    /// [`SmtpSink::wait_for_stalled`] sees it arrive.
+    StallAfterData,
 }
 
 /// One message as the sink received it: the envelope and the raw DATA (dot-unstuffed, CRLF line
@@ -73,6 +77,7 @@ struct Shared {
     messages: Mutex<Vec<ReceivedMail>>,
     arrived: Notify,
     mode: Mutex<ReplyMode>,
+    stalled: Mutex<usize>,
 }
 
 #[derive(Debug)]
@@ -141,6 +146,26 @@ impl SmtpSink {
                     "expected {count} message(s) within {timeout:?}, got {}",
                     self.messages().len()
                 );
+            }
+        }
+    }
+
+    /// Waits until at least `count` messages have been read and left unanswered under
+    /// [`ReplyMode::StallAfterData`].
+    ///
+    /// # Errors
+    /// When fewer than `count` have stalled after `timeout`.
+    pub async fn wait_for_stalled(&self, count: usize, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let arrived = self.shared.arrived.notified();
+            tokio::pin!(arrived);
+            arrived.as_mut().enable();
+            if *lock(&self.shared.stalled) >= count {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                anyhow::bail!("expected {count} stalled message(s) within {timeout:?}");
             }
         }
     }
@@ -252,7 +277,7 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
                 (_, None, _) => "501 Syntax error\r\n",
                 (_, _, ReplyMode::TransientFailure) => "451 4.3.0 Try again later\r\n",
                 (_, _, ReplyMode::PermanentFailure) => "550 5.1.1 No such mailbox\r\n",
-                (_, Some(addr), ReplyMode::Accept) => {
+                (_, Some(addr), ReplyMode::Accept | ReplyMode::StallAfterData) => {
                     to.push(addr);
                     "250 OK\r\n"
                 }
@@ -272,6 +297,15 @@ async fn serve(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
                         break;
                     }
                     data.extend_from_slice(line.strip_prefix(b".").unwrap_or(&line));
+                }
+                if *lock(&shared.mode) == ReplyMode::StallAfterData {
+                    *lock(&shared.stalled) += 1;
+                    shared.arrived.notify_waiters();
+                    // Never answer; return when the client goes away.
+                    while reader.read_until(b'\n', &mut line).await? != 0 {
+                        line.clear();
+                    }
+                    return Ok(());
                 }
                 let mail = ReceivedMail {
                     from: from.take().unwrap_or_default(),

@@ -85,7 +85,7 @@ impl Application {
         let worker = OutboxWorker::spawn(
             services.deliver.clone(),
             wakeup.clone(),
-            config.outbox_poll,
+            config.worker_settings(),
             metrics.clone(),
         );
         let metrics_data = web::Data::new(metrics.clone());

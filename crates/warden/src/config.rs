@@ -33,6 +33,12 @@ pub struct Config {
     pub mail_retry_max: Duration,
     /// How long a worker holds a claimed notification before another may retry it.
     pub outbox_lease: Duration,
+    /// Outbox worker tasks delivering at once (each holds one SMTP connection while it sends).
+    pub mail_concurrency: usize,
+    /// Most deliveries per second, all tasks together; 0: no limit.
+    pub mail_max_per_second: u32,
+    /// Sent notifications older than this many days are deleted by the worker.
+    pub outbox_retention_days: u32,
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means one per core.
     pub http_workers: usize,
@@ -159,7 +165,13 @@ impl Config {
             outbox_poll: millis(&get, "WARDEN_OUTBOX_POLL_MS", 2000, 10..=3_600_000)?,
             mail_retry_base: millis(&get, "WARDEN_MAIL_RETRY_BASE_MS", 5000, 10..=3_600_000)?,
             mail_retry_max: millis(&get, "WARDEN_MAIL_RETRY_MAX_MS", 1_800_000, 10..=86_400_000)?,
-            outbox_lease: millis(&get, "WARDEN_OUTBOX_LEASE_MS", 120_000, 1000..=86_400_000)?,
+            outbox_lease: millis(&get, "WARDEN_OUTBOX_LEASE_MS", 15_000, 1000..=86_400_000)?,
+            // Defaults measured on 2 shared cores: see docs/benchmarks.md, "Mail delivery".
+            mail_concurrency: number(&get, "WARDEN_MAIL_CONCURRENCY", 4, 1..=64)? as usize,
+            mail_max_per_second: number(&get, "WARDEN_MAIL_MAX_PER_SECOND", 500, 0..=100_000)?
+                as u32,
+            outbox_retention_days: number(&get, "WARDEN_OUTBOX_RETENTION_DAYS", 30, 1..=36_500)?
+                as u32,
             log_format,
             http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
             body_timeout: millis(&get, "WARDEN_BODY_TIMEOUT_MS", 10_000, 10..=600_000)?,
@@ -229,6 +241,18 @@ fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
 /// Two password hashes per core.
 fn default_hash_concurrency() -> u64 {
     std::thread::available_parallelism().map_or(2, |n| n.get() as u64 * 2)
+}
+
+impl Config {
+    /// How the outbox worker runs.
+    pub fn worker_settings(&self) -> crate::worker::WorkerSettings {
+        crate::worker::WorkerSettings {
+            poll: self.outbox_poll,
+            concurrency: self.mail_concurrency,
+            max_per_second: self.mail_max_per_second,
+            retention: TimeDelta::days(i64::from(self.outbox_retention_days)),
+        }
+    }
 }
 
 fn number(
@@ -301,6 +325,10 @@ mod tests {
         assert_eq!(config.hash_wait, Duration::from_millis(2000));
         let postgres = super::tests::config(&[("DATABASE_URL", "postgres://db/warden")]).unwrap();
         assert_eq!(postgres.db_max_connections, 16);
+        let worker = config.worker_settings();
+        assert_eq!((worker.concurrency, worker.max_per_second), (4, 500));
+        assert_eq!(worker.retention, TimeDelta::days(30));
+        assert_eq!(config.retry_policy().lease, TimeDelta::seconds(15));
     }
 
     #[test]
@@ -329,6 +357,9 @@ mod tests {
             ("WARDEN_HASH_CONCURRENCY", "0"),
             ("WARDEN_HASH_WAIT_MS", "soon"),
             ("WARDEN_TRUSTED_PROXIES", "10.0.0.0/8, the-load-balancer"),
+            ("WARDEN_MAIL_CONCURRENCY", "0"),
+            ("WARDEN_MAIL_MAX_PER_SECOND", "fast"),
+            ("WARDEN_OUTBOX_RETENTION_DAYS", "0"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);

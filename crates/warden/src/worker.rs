@@ -1,75 +1,247 @@
 //! The outbox worker: delivers the notifications that committed status changes owe, in the
 //! background, so a request never waits for (or fails because of) mail.
+//!
+//! Several tasks deliver at once (their claims never overlap), paced together so that mail
+//! takes a bounded share of the machine, and the first of them also deletes sent
+//! notifications once they are older than the retention period.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
-use warden_domain::use_cases::DeliverNotifications;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use warden_domain::use_cases::{DeliverNotifications, PURGE_BATCH};
 
 use crate::metrics::Metrics;
 
-/// A running worker; [`OutboxWorker::stop`] lets the current round finish, then ends it.
+/// How the worker runs.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkerSettings {
+    /// How often to look for due notifications when nothing wakes the worker.
+    pub poll: Duration,
+    /// Delivery tasks.
+    pub concurrency: usize,
+    /// Most deliveries per second, all tasks together; 0: no limit.
+    pub max_per_second: u32,
+    /// Sent notifications older than this are deleted.
+    pub retention: TimeDelta,
+}
+
+/// How often the first task looks for sent notifications to delete.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// Most batches deleted per purge, so a large first purge is spread over several minutes.
+const PURGE_MAX_BATCHES: u32 = 20;
+/// Most notifications one task claims per round.
+const MAX_ROUND: u32 = 32;
+
+/// A running worker; [`OutboxWorker::stop`] lets the current rounds finish, then ends it.
 #[derive(Debug)]
 pub struct OutboxWorker {
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: JoinSet<()>,
 }
 
 impl OutboxWorker {
     /// Starts delivering: immediately, whenever `wakeup` is notified (a request just committed
-    /// a change), and every `poll` otherwise (retries, other replicas' entries, leases that ran
-    /// out after a crash).
+    /// a change), and every `settings.poll` otherwise (retries, other replicas' entries, claims
+    /// whose worker died).
     pub fn spawn(
         deliver: DeliverNotifications,
         wakeup: Arc<Notify>,
-        poll: Duration,
+        settings: WorkerSettings,
         metrics: Metrics,
     ) -> Self {
-        let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            loop {
-                let busy = match deliver.run_once().await {
-                    Ok(report) => {
-                        metrics.delivered(report);
-                        if report.claimed() > 0 {
-                            tracing::info!(
-                                sent = report.sent,
-                                retried = report.retried,
-                                failed = report.failed,
-                                "outbox round"
-                            );
-                        }
-                        report.claimed() > 0
-                    }
-                    Err(error) => {
-                        tracing::warn!(error = ?error, "outbox round failed");
-                        false
-                    }
-                };
-                if busy {
-                    // There may be more due right now; go again unless asked to stop.
-                    if *stopped.borrow() {
-                        break;
-                    }
-                    continue;
-                }
-                tokio::select! {
-                    _ = stopped.changed() => break,
-                    () = wakeup.notified() => {}
-                    () = tokio::time::sleep(poll) => {}
-                }
-            }
-            tracing::info!("outbox worker stopped");
-        });
-        Self { stop, task }
+        let (stop, stopped) = watch::channel(false);
+        let pace = Arc::new(Pace::new(settings.max_per_second));
+        let mut tasks = JoinSet::new();
+        for index in 0..settings.concurrency.max(1) {
+            let task = Task {
+                deliver: deliver.clone(),
+                wakeup: wakeup.clone(),
+                settings,
+                metrics: metrics.clone(),
+                pace: pace.clone(),
+                purges: index == 0,
+            };
+            tasks.spawn(task.run(stopped.clone()));
+        }
+        Self { stop, tasks }
     }
 
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         let _ = self.stop.send(true);
-        if let Err(error) = self.task.await {
-            tracing::error!(error = ?error, "outbox worker ended abnormally");
+        while let Some(result) = self.tasks.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(error = ?error, "outbox worker task ended abnormally");
+            }
+        }
+        tracing::info!("outbox worker stopped");
+    }
+}
+
+struct Task {
+    deliver: DeliverNotifications,
+    wakeup: Arc<Notify>,
+    settings: WorkerSettings,
+    metrics: Metrics,
+    pace: Arc<Pace>,
+    purges: bool,
+}
+
+impl Task {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let mut last_purge: Option<Instant> = None;
+        loop {
+            let want = self.pace.round_size();
+            let granted = tokio::select! {
+                _ = stopped.changed() => break,
+                granted = self.pace.take(want) => granted,
+            };
+            let claimed = self.round(granted).await;
+            self.pace.refund(granted.saturating_sub(claimed));
+            if claimed > 0 {
+                if claimed >= granted {
+                    // A full round: there is probably more; bring in a resting peer.
+                    self.wakeup.notify_one();
+                }
+                if *stopped.borrow() {
+                    break;
+                }
+                continue;
+            }
+            if self.purges && last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                last_purge = Some(Instant::now());
+                self.purge().await;
+            }
+            tokio::select! {
+                _ = stopped.changed() => break,
+                () = self.wakeup.notified() => {}
+                () = tokio::time::sleep(self.settings.poll) => {}
+            }
+        }
+    }
+
+    /// One round of at most `limit` deliveries; returns how many were claimed.
+    async fn round(&self, limit: u32) -> u32 {
+        match self.deliver.run_up_to(limit).await {
+            Ok(report) => {
+                self.metrics.delivered(report);
+                if report.retried + report.failed > 0 {
+                    tracing::info!(
+                        sent = report.sent,
+                        retried = report.retried,
+                        failed = report.failed,
+                        "outbox round"
+                    );
+                }
+                report.claimed()
+            }
+            Err(error) => {
+                tracing::warn!(error = ?error, "outbox round failed");
+                0
+            }
+        }
+    }
+
+    async fn purge(&self) {
+        let cutoff = self.deliver.clock().now() - self.settings.retention;
+        let mut total = 0;
+        for _ in 0..PURGE_MAX_BATCHES {
+            match self.deliver.purge_sent_before(cutoff).await {
+                Ok(deleted) => {
+                    total += deleted;
+                    if deleted < u64::from(PURGE_BATCH) {
+                        break;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(error = ?error, "deleting old sent notifications failed");
+                    break;
+                }
+            }
+        }
+        if total > 0 {
+            tracing::info!(deleted = total, "old sent notifications deleted");
         }
     }
 }
+
+/// A token bucket shared by the tasks: at most `rate` deliveries per second, in bursts of at
+/// most a twentieth of a second's worth (so a round never claims more than the pace allows).
+#[derive(Debug)]
+struct Pace {
+    rate: f64,
+    burst: f64,
+    bucket: Mutex<(f64, Instant)>,
+}
+
+impl Pace {
+    fn new(max_per_second: u32) -> Self {
+        let rate = f64::from(max_per_second);
+        let burst = (rate / 20.0).clamp(1.0, f64::from(MAX_ROUND));
+        Self {
+            rate,
+            burst,
+            bucket: Mutex::new((burst, Instant::now())),
+        }
+    }
+
+    fn unlimited(&self) -> bool {
+        self.rate <= 0.0
+    }
+
+    /// How many to ask for in one round.
+    fn round_size(&self) -> u32 {
+        if self.unlimited() {
+            MAX_ROUND
+        } else {
+            // burst is within 1..=MAX_ROUND, so this is exact.
+            self.burst as u32
+        }
+    }
+
+    /// Waits until `want` deliveries are allowed and takes them.
+    async fn take(&self, want: u32) -> u32 {
+        if self.unlimited() {
+            return want;
+        }
+        loop {
+            match self.try_take(want, Instant::now()) {
+                Ok(granted) => return granted,
+                Err(wait) => tokio::time::sleep(wait).await,
+            }
+        }
+    }
+
+    /// Takes `want` (at most a burst) if the bucket holds them at `now`, or says how long to
+    /// wait for them.
+    fn try_take(&self, want: u32, now: Instant) -> Result<u32, Duration> {
+        let want = f64::from(want).min(self.burst);
+        let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        let (tokens, since) = &mut *bucket;
+        let elapsed = now.saturating_duration_since(*since).as_secs_f64();
+        *tokens = (*tokens + elapsed * self.rate).min(self.burst);
+        *since = (*since).max(now);
+        if *tokens >= want {
+            *tokens -= want;
+            // want is within 1..=MAX_ROUND, so this is exact.
+            return Ok(want as u32);
+        }
+        Err(Duration::from_secs_f64((want - *tokens) / self.rate))
+    }
+
+    /// Gives back what a round was allowed but did not claim.
+    fn refund(&self, unused: u32) {
+        if self.unlimited() || unused == 0 {
+            return;
+        }
+        let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
+        bucket.0 = (bucket.0 + f64::from(unused)).min(self.burst);
+    }
+}
+
+#[cfg(test)]
+#[path = "worker_tests.rs"]
+mod tests;

@@ -22,6 +22,48 @@ pub struct OutboxStats {
     pub failed: u64,
 }
 
+/// Where a notification is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    /// Not yet delivered, still being tried.
+    Pending,
+    /// Given up on.
+    Failed,
+    /// Delivered.
+    Sent,
+}
+
+impl OutboxStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Failed => "failed",
+            Self::Sent => "sent",
+        }
+    }
+}
+
+/// A notification as an admin inspects it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub notification: Notification,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// The last failure, as recorded by the worker.
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub status: OutboxStatus,
+}
+
+/// What [`Outbox::retry_now`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryNow {
+    /// It was pending or given up on, and is due now.
+    Queued,
+    AlreadySent,
+    NotFound,
+}
+
 /// The notifications owed to users, written by [`super::UserRepo::change_status`].
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -40,6 +82,17 @@ pub trait Outbox: Send + Sync {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<PendingNotification>, StoreError>;
+
+    /// Extends the lease of those of `ids` that are neither sent nor given up on to
+    /// `lease_until`, so that a claim held by a slow but live worker does not run out: a worker
+    /// renews its remaining claims before a send that could outlast the lease, and a worker that
+    /// died stops renewing, so its claims are due again within one lease. Unknown or finished
+    /// ids are left alone.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then no lease was changed.
+    async fn renew_lease(&self, ids: &[Uuid], lease_until: DateTime<Utc>)
+        -> Result<(), StoreError>;
 
     /// Records delivery; the notification is never claimed again.
     ///
@@ -63,6 +116,34 @@ pub trait Outbox: Send + Sync {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].
     async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError>;
+
+    /// Deletes up to `limit` notifications sent before `sent_before` (oldest first) and returns
+    /// how many it deleted. Pending and given-up notifications are never deleted; the audit
+    /// trail is a separate record and is kept.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was deleted.
+    async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError>;
+
+    /// Up to `limit` notifications in `status`, newest first (by id), only those with an id
+    /// below `before` when given (the last id of the previous page).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn list(
+        &self,
+        status: OutboxStatus,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError>;
+
+    /// Makes a pending or given-up notification due at `now` (a given-up one is pending again,
+    /// its attempts kept); a sent one is left alone. A notification being sent at this moment
+    /// may then be sent twice, with the same Message-ID.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing changed.
+    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError>;
 
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].

@@ -137,3 +137,67 @@ fn backoff_doubles_up_to_the_cap() {
     assert_eq!(policy.backoff(2), TimeDelta::seconds(10));
     assert_eq!(policy.backoff(40), policy.max_backoff);
 }
+
+/// A clock that moves `step` forward every time it is read.
+fn stepping_clock(step: TimeDelta) -> Arc<dyn Clock> {
+    let reads = std::sync::atomic::AtomicI32::new(0);
+    let mut clock = crate::ports::MockClock::new();
+    clock.expect_now().returning(move || {
+        let n = reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        at() + step * n
+    });
+    Arc::new(clock)
+}
+
+#[tokio::test]
+async fn claims_left_with_less_than_one_send_of_lease_are_renewed_before_sending() {
+    let batch = vec![pending(1), pending(1), pending(1)];
+    let ids: Vec<Uuid> = batch.iter().map(|p| p.notification.id).collect();
+    let mut outbox = MockOutbox::new();
+    outbox
+        .expect_claim_due()
+        .times(1)
+        .returning(move |_, _, _| Ok(batch.clone()));
+    outbox.expect_mark_sent().times(3).returning(|_, _| Ok(()));
+    // Clock reads (3 s apart): claim 0, send#1 check 3, mark 6, send#2 check 9 -> 9 + 10 > 15:
+    // renew the last two until 24; mark 12, send#3 check 15 -> 25 > 24: renew the last one.
+    let renewed = ids.clone();
+    outbox
+        .expect_renew_lease()
+        .withf(move |rest, until| rest == &renewed[1..] && *until == at() + TimeDelta::seconds(24))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let last = ids[2];
+    outbox
+        .expect_renew_lease()
+        .withf(move |rest, until| rest == [last] && *until == at() + TimeDelta::seconds(30))
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(3).returning(|_| Ok(()));
+    let deliver = DeliverNotifications::new(
+        Arc::new(outbox),
+        Arc::new(mailer),
+        stepping_clock(TimeDelta::seconds(3)),
+        RetryPolicy::default(),
+    );
+
+    assert_eq!(deliver.run_once().await.unwrap().sent, 3);
+}
+
+#[tokio::test]
+async fn a_fast_batch_never_renews_and_run_up_to_claims_at_most_its_limit() {
+    let mut outbox = MockOutbox::new();
+    outbox
+        .expect_claim_due()
+        .withf(|_, _, limit| *limit == 5)
+        .times(1)
+        .returning(|_, _, _| Ok(vec![pending(1), pending(1)]));
+    outbox.expect_mark_sent().times(2).returning(|_, _| Ok(()));
+    outbox.expect_renew_lease().never();
+    let mut mailer = MockMailer::new();
+    mailer.expect_send().times(2).returning(|_| Ok(()));
+
+    let report = deliver(outbox, mailer).run_up_to(5).await.unwrap();
+    assert_eq!(report.sent, 2);
+}

@@ -8,6 +8,7 @@
 mod auth;
 pub mod openapi;
 mod ops;
+mod outbox;
 mod schemas;
 mod users;
 mod views;
@@ -47,6 +48,7 @@ macro_rules! api_routes {
                 (name = "auth", description = "Sign-in and the signed-in account"),
                 (name = "users", description = "Admin account lifecycle"),
                 (name = "operations", description = "Health checks and metrics. When `WARDEN_OPS_ADDR` is set they are served only on that second listener (same envelope), and the public one answers 404 for them."),
+                (name = "outbox", description = "Notifications that failed or still wait, for admins"),
             ),
         )]
         pub struct ApiDoc;
@@ -64,6 +66,8 @@ api_routes! {
     get "/health/live" => ops::live,
     get "/health/ready" => ops::ready,
     get "/metrics" => ops::metrics,
+    get "/api/v1/outbox" => outbox::list,
+    post "/api/v1/outbox/{id}/retry" => outbox::retry,
 }
 
 /// The operations routes (`/health/*`, `/metrics`), which `WARDEN_OPS_ADDR` moves to a listener

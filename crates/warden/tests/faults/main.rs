@@ -12,6 +12,7 @@
 //! | 3. PostgreSQL unreachable | `database_down` (PostgreSQL only) |
 //! | 4. 100 simultaneous deactivations, one or two replicas | `concurrency` |
 //! | 5. SIGTERM with requests and an email in flight | `shutdown` |
+//! | 6. SIGKILL while the SMTP server holds the message after `DATA` | `stalled_send` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
@@ -21,3 +22,4 @@ mod harness;
 mod proxy;
 mod shutdown;
 mod smtp_down;
+mod stalled_send;

@@ -1,0 +1,274 @@
+//! The outbox for admins: what failed or is still waiting, and a way to try again now.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+use warden_domain::ports::{OutboxEntry, OutboxStatus, RetryNow};
+use warden_domain::use_cases::{OutboxPage, OUTBOX_MAX_PAGE};
+
+use super::schemas::{Empty, Envelope as Doc};
+use crate::http::{bearer_token, ApiError, Envelope, FieldError};
+use crate::state::AppState;
+
+const DEFAULT_PAGE: u32 = 20;
+/// Longest error text shown; the full text is in the database.
+const MAX_ERROR_CHARS: usize = 200;
+
+/// Failures of the outbox routes besides their own.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum OutboxFailures {
+    /// `Could not validate admin credentials`: missing, malformed, forged, expired or revoked
+    /// token, or an unknown or deactivated caller.
+    #[response(status = 401)]
+    Unauthenticated(Doc<Empty>),
+    /// `You do not have permission to access this resource`: the caller is not an admin.
+    #[response(status = 403)]
+    Forbidden(Doc<Empty>),
+    /// `An unexpected error occurred.` Details are logged under the `x-request-id`.
+    #[response(status = 500)]
+    Internal(Doc<Empty>),
+    /// `Service temporarily unavailable`: the database did not answer in time.
+    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    Unavailable(Doc<Empty>),
+}
+
+/// Notifications that failed for good, or are still waiting to be delivered, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/outbox", tag = "outbox",
+    security(("bearer" = [])),
+    params(
+        ("status" = String, Query, description = "`failed` or `pending`"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Notifications per page (default 20)"),
+        ("cursor" = Option<String>, Query, format = Uuid, description = "The `next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "`Outbox retrieved successfully`", body = Doc<OutboxPageView>),
+        (status = 422, description = "`Invalid input`: a missing or bad `status`, bad `limit` or `cursor`", body = Doc<super::schemas::InvalidInput>),
+        OutboxFailures,
+    )
+)]
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    let (status, limit, cursor) = list_params(req.query_string())?;
+    let page = state
+        .services
+        .deliver
+        .list(&admin, status, cursor, limit)
+        .await?;
+    Ok(Envelope::ok_with(
+        "Outbox retrieved successfully",
+        OutboxPageView::from(&page),
+    ))
+}
+
+/// Try a failed or pending notification again now (same Message-ID).
+#[utoipa::path(
+    post, path = "/api/v1/outbox/{id}/retry", tag = "outbox",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The notification's id")),
+    responses(
+        (status = 200, description = "`Notification queued for retry`", body = Doc<Empty>),
+        (status = 400, description = "`Notification was already sent`", body = Doc<Empty>),
+        (status = 404, description = "`Notification not found`, including ids that are not UUIDs", body = Doc<Empty>),
+        OutboxFailures,
+    )
+)]
+pub async fn retry(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    let not_found = || ApiError::not_found("Notification not found");
+    let id = Uuid::try_parse(&path).map_err(|_| not_found())?;
+    match state.services.deliver.retry_now(&admin, id).await? {
+        RetryNow::Queued => {
+            state.outbox_wakeup.notify_one();
+            Ok(Envelope::ok("Notification queued for retry"))
+        }
+        RetryNow::AlreadySent => Err(ApiError::bad_request("Notification was already sent")),
+        RetryNow::NotFound => Err(not_found()),
+    }
+}
+
+/// `status` (required: `failed` or `pending`), `limit` (1..=100, default 20), `cursor`.
+fn list_params(query: &str) -> Result<(OutboxStatus, u32, Option<Uuid>), ApiError> {
+    let mut errors = Vec::new();
+    let (mut status, mut limit, mut cursor) = (None, DEFAULT_PAGE, None);
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+        .map_err(|_| ApiError::invalid_input(vec![FieldError::new("query", "is malformed")]))?;
+    for (name, value) in pairs.into_inner() {
+        match name.as_str() {
+            "status" => match value.as_str() {
+                "failed" => status = Some(OutboxStatus::Failed),
+                "pending" => status = Some(OutboxStatus::Pending),
+                _ => errors.push(FieldError::new("status", "must be failed or pending")),
+            },
+            "limit" => match value.parse::<u32>() {
+                Ok(n) if (1..=OUTBOX_MAX_PAGE).contains(&n) => limit = n,
+                _ => errors.push(FieldError::new(
+                    "limit",
+                    "must be a whole number from 1 to 100",
+                )),
+            },
+            "cursor" => match Uuid::try_parse(&value) {
+                Ok(id) => cursor = Some(id),
+                Err(_) => errors.push(FieldError::new(
+                    "cursor",
+                    "must be a cursor from a previous page",
+                )),
+            },
+            _ => {}
+        }
+    }
+    match status {
+        Some(status) if errors.is_empty() => Ok((status, limit, cursor)),
+        _ => {
+            if status.is_none() && !errors.iter().any(|e| e.field == "status") {
+                errors.insert(0, FieldError::new("status", "must be failed or pending"));
+            }
+            Err(ApiError::invalid_input(errors))
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboxEntryView {
+    id: Uuid,
+    recipient: String,
+    #[schema(value_type = String, example = "deactivated")]
+    action: &'static str,
+    attempts: u32,
+    /// The last failure: the mail server's reply, or what went wrong reaching it.
+    last_error: Option<String>,
+    next_attempt_at: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    #[schema(value_type = String, example = "failed")]
+    status: &'static str,
+}
+
+impl From<&OutboxEntry> for OutboxEntryView {
+    fn from(entry: &OutboxEntry) -> Self {
+        Self {
+            id: entry.notification.id,
+            recipient: entry.notification.to.to_string(),
+            action: entry.notification.action.as_str(),
+            attempts: entry.attempts,
+            last_error: entry.last_error.as_deref().map(public_error),
+            next_attempt_at: entry.next_attempt_at,
+            created_at: entry.notification.occurred_at,
+            status: entry.status.as_str(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct OutboxPageView {
+    notifications: Vec<OutboxEntryView>,
+    next_cursor: Option<Uuid>,
+}
+
+impl From<&OutboxPage> for OutboxPageView {
+    fn from(page: &OutboxPage) -> Self {
+        Self {
+            notifications: page.entries.iter().map(OutboxEntryView::from).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// What an admin is shown of a recorded delivery error: the SMTP reply when there was one,
+/// else a short description; never host names, addresses or library internals.
+fn public_error(recorded: &str) -> String {
+    for kind in ["permanent error (", "transient error ("] {
+        if let Some(start) = recorded.find(kind) {
+            let reply = &recorded[start + kind.len()..];
+            let (code, text) = reply.split_once("):").unwrap_or((reply, ""));
+            let text: String = undouble(text.trim())
+                .chars()
+                .take(MAX_ERROR_CHARS)
+                .collect();
+            return format!("SMTP {}: {text}", code.trim_end_matches(')'))
+                .trim_end_matches([':', ' '])
+                .to_owned();
+        }
+    }
+    let described = [
+        ("no answer from", "The mail server did not answer in time"),
+        ("tls error", "TLS with the mail server failed"),
+        ("cannot connect", "Could not reach the mail server"),
+        ("Connection error", "Could not reach the mail server"),
+        ("network error", "The connection to the mail server failed"),
+        (
+            "rejected by the mail library",
+            "The recipient address cannot be used",
+        ),
+        ("cannot build", "The message could not be built"),
+    ];
+    described
+        .iter()
+        .find(|(needle, _)| recorded.contains(needle))
+        .map_or("Delivery failed", |(_, text)| text)
+        .to_owned()
+}
+
+/// `a: b: a: b` (an error chain that repeats its source, as `{:#}` prints lettre's) -> `a: b`.
+fn undouble(text: &str) -> String {
+    let parts: Vec<&str> = text.split(": ").collect();
+    let half = parts.len() / 2;
+    if parts.len() % 2 == 0 && parts[..half] == parts[half..] {
+        parts[..half].join(": ")
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_show_the_smtp_reply_and_nothing_internal() {
+        assert_eq!(
+            public_error("permanent error (550): 5.1.1 No such mailbox"),
+            "SMTP 550: 5.1.1 No such mailbox"
+        );
+        assert_eq!(
+            public_error("permanent error (550): 5.1.1 No: such: 5.1.1 No: such"),
+            "SMTP 550: 5.1.1 No: such"
+        );
+        assert_eq!(
+            public_error("transient error (451): 4.3.0 Try again later"),
+            "SMTP 451: 4.3.0 Try again later"
+        );
+        let hidden =
+            public_error("cannot connect to mail.internal:2525: Connection refused (os error 111)");
+        assert_eq!(hidden, "Could not reach the mail server");
+        assert_eq!(
+            public_error("something odd at /var/lib/x"),
+            "Delivery failed"
+        );
+    }
+
+    #[test]
+    fn list_parameters_are_checked() {
+        assert_eq!(
+            list_params("status=failed").unwrap(),
+            (OutboxStatus::Failed, 20, None)
+        );
+        for bad in [
+            "",
+            "status=sent",
+            "status=failed&limit=0",
+            "status=pending&cursor=x",
+        ] {
+            assert_eq!(
+                list_params(bad).unwrap_err().status().as_u16(),
+                422,
+                "{bad}"
+            );
+        }
+    }
+}
