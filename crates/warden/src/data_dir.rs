@@ -8,7 +8,8 @@ use std::path::Path;
 use anyhow::Context as _;
 
 /// Creates `dir` (and missing parents) readable by its owner only (`0700`). An existing
-/// directory is left as it is, with a warning when group or others may enter it.
+/// directory is left as it is; that group or others may enter it is logged at `info` (shown by
+/// `serve`, not by one-shot commands, whose standard error stays for errors).
 ///
 /// # Errors
 /// When the directory cannot be created or inspected.
@@ -24,7 +25,7 @@ pub fn prepare(dir: &Path) -> anyhow::Result<()> {
         .mode()
         & 0o777;
     if mode & 0o077 != 0 {
-        tracing::warn!(
+        tracing::info!(
             dir = %dir.display(),
             mode = format!("{mode:04o}"),
             "the data directory is open to group or others; chmod 700 it"

@@ -8,7 +8,7 @@ use warden_domain::ports::{OutboxEntry, OutboxStatus, RetryNow};
 use warden_domain::use_cases::{OutboxPage, OUTBOX_MAX_PAGE};
 
 use super::schemas::{Empty, Envelope as Doc};
-use crate::http::{bearer_token, ApiError, Envelope, FieldError};
+use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError};
 use crate::state::AppState;
 
 const DEFAULT_PAGE: u32 = 20;
@@ -95,36 +95,23 @@ pub async fn retry(
 
 /// `status` (required: `failed` or `pending`), `limit` (1..=100, default 20), `cursor`.
 fn list_params(query: &str) -> Result<(OutboxStatus, u32, Option<Uuid>), ApiError> {
-    let mut errors = Vec::new();
-    let (mut status, mut limit, mut cursor) = (None, DEFAULT_PAGE, None);
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|_| ApiError::invalid_input(vec![FieldError::new("query", "is malformed")]))?;
-    for (name, value) in pairs.into_inner() {
-        match name.as_str() {
-            "status" => match value.as_str() {
-                "failed" => status = Some(OutboxStatus::Failed),
-                "pending" => status = Some(OutboxStatus::Pending),
-                _ => errors.push(FieldError::new("status", "must be failed or pending")),
-            },
-            "limit" => match value.parse::<u32>() {
-                Ok(n) if (1..=OUTBOX_MAX_PAGE).contains(&n) => limit = n,
-                _ => errors.push(FieldError::new(
-                    "limit",
-                    "must be a whole number from 1 to 100",
-                )),
-            },
-            "cursor" => match Uuid::try_parse(&value) {
-                Ok(id) => cursor = Some(id),
-                Err(_) => errors.push(FieldError::new(
-                    "cursor",
-                    "must be a cursor from a previous page",
-                )),
-            },
-            _ => {}
-        }
-    }
+    let mut status = None;
+    let (page, mut errors) = page_query(
+        query,
+        DEFAULT_PAGE,
+        OUTBOX_MAX_PAGE,
+        |name, value, errors| {
+            if name == "status" {
+                match value {
+                    "failed" => status = Some(OutboxStatus::Failed),
+                    "pending" => status = Some(OutboxStatus::Pending),
+                    _ => errors.push(FieldError::new("status", "must be failed or pending")),
+                }
+            }
+        },
+    )?;
     match status {
-        Some(status) if errors.is_empty() => Ok((status, limit, cursor)),
+        Some(status) if errors.is_empty() => Ok((status, page.limit, page.cursor)),
         _ => {
             if status.is_none() && !errors.iter().any(|e| e.field == "status") {
                 errors.insert(0, FieldError::new("status", "must be failed or pending"));

@@ -5,7 +5,7 @@ use warden_domain::{Reason, StatusAction, UserId};
 
 use super::schemas::{AdminFailures, BodyFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
-use crate::http::{bearer_token, read_json, ApiError, Envelope, FieldError, Fields};
+use crate::http::{bearer_token, page_query, read_json, ApiError, Envelope, Fields};
 use crate::state::AppState;
 
 /// Deactivate an account: revoke its access at once, record why, and email the user.
@@ -143,32 +143,14 @@ fn record_ids(actor: UserId, target: &str) {
 /// `limit` (1..=100, default 20) and `cursor` (the `next_cursor` of the previous page).
 fn page_params(query: &str) -> Result<(u32, Option<uuid::Uuid>), ApiError> {
     use warden_domain::use_cases::UserQueries;
-    let mut errors = Vec::new();
-    let mut limit = UserQueries::DEFAULT_PAGE;
-    let mut cursor = None;
-    let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
-        .map_err(|_| ApiError::invalid_input(vec![FieldError::new("query", "is malformed")]))?;
-    for (name, value) in pairs.into_inner() {
-        match name.as_str() {
-            "limit" => match value.parse::<u32>() {
-                Ok(n) if (1..=UserQueries::MAX_PAGE).contains(&n) => limit = n,
-                _ => errors.push(FieldError::new(
-                    "limit",
-                    "must be a whole number from 1 to 100",
-                )),
-            },
-            "cursor" => match uuid::Uuid::try_parse(&value) {
-                Ok(id) => cursor = Some(id),
-                Err(_) => errors.push(FieldError::new(
-                    "cursor",
-                    "must be a cursor from a previous page",
-                )),
-            },
-            _ => {}
-        }
-    }
+    let (page, errors) = page_query(
+        query,
+        UserQueries::DEFAULT_PAGE,
+        UserQueries::MAX_PAGE,
+        |_, _, _| {},
+    )?;
     if errors.is_empty() {
-        Ok((limit, cursor))
+        Ok((page.limit, page.cursor))
     } else {
         Err(ApiError::invalid_input(errors))
     }
