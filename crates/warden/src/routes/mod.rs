@@ -43,6 +43,7 @@ macro_rules! api_routes {
         #[openapi(
             info(title = "Warden", description = "Deactivate and reactivate user accounts, audited and notified."),
             paths($($handler),*),
+            components(schemas(outbox::StatusFilter)),
             modifiers(&BearerAuth),
             tags(
                 (name = "auth", description = "Sign-in and the signed-in account"),

@@ -34,12 +34,23 @@ pub enum OutboxFailures {
     Unavailable(Doc<Empty>),
 }
 
+/// The `status` filter of the listing, as the OpenAPI document shows it.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum StatusFilter {
+    /// Given up on: a permanent failure or too many attempts.
+    Failed,
+    /// Not delivered yet, still being tried.
+    Pending,
+}
+
 /// Notifications that failed for good, or are still waiting to be delivered, newest first.
 #[utoipa::path(
     get, path = "/api/v1/outbox", tag = "outbox",
     security(("bearer" = [])),
     params(
-        ("status" = String, Query, description = "`failed` or `pending`"),
+        ("status" = StatusFilter, Query, description = "`failed` or `pending`"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Notifications per page (default 20)"),
         ("cursor" = Option<String>, Query, format = Uuid, description = "The `next_cursor` of the previous page"),
     ),
