@@ -105,3 +105,41 @@ fn the_declared_guards_match_the_actions() {
     assert!(!Reactivate.needs_last_admin_guard(Role::Admin));
     assert_eq!(StatusChange::ACTOR_ROLE, Role::Admin);
 }
+
+#[test]
+fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
+    use crate::ActorKind;
+    let actor = Actor {
+        kind: ActorKind::User,
+        id: UserId::generate(),
+        name: "admin@example.com".into(),
+        token_version: 3,
+    };
+    let mut change = StatusChange {
+        action: Deactivate,
+        target: UserId::generate(),
+        actor: actor.clone(),
+        reason: Reason::parse("spam").unwrap(),
+        at: chrono::Utc::now(),
+        event_id: Uuid::now_v7(),
+        notification_id: Uuid::now_v7(),
+    };
+    assert_eq!(
+        change.new_status(),
+        AccountStatus::Deactivated(Deactivation {
+            at: change.at,
+            by: Some(actor.id),
+            reason: change.reason.clone(),
+        })
+    );
+    change.action = Reactivate;
+    assert_eq!(change.new_status(), AccountStatus::Active);
+}
+
+#[test]
+fn the_greeting_name_is_the_first_name_or_else_the_email_address() {
+    let email = crate::EmailAddress::parse("ada@example.com").unwrap();
+    assert_eq!(crate::display_name("Ada", &email), "Ada");
+    assert_eq!(crate::display_name(" \t\n", &email), "ada@example.com");
+    assert_eq!(crate::display_name("", &email), "ada@example.com");
+}
