@@ -2,7 +2,7 @@
 -- same order and in the same mode (two autocommit statements, prepared once per connection:
 -- run with -M prepared).
 --   1. authentication: UserRepo::find_by_id of the admin (diesel's query text, verbatim);
---   2. the status change: DEACTIVATE of crates/warden-postgres/src/status_change.rs, verbatim,
+--   2. the status change: UNGUARDED of crates/warden-postgres/src/status_change.rs, verbatim,
 --      with its binds written as expressions (pgbench variables are numbers or strings, not
 --      UUIDs or timestamps):
 --        $1 target      -> seeded user number :seq as its UUID (see seed-postgres.sql)
@@ -12,6 +12,10 @@
 --        $5, $6 ids     -> time-ordered UUIDs made from :seq (Warden: Uuid::now_v7())
 --        $7 version     -> :version (the admin's token version; 0 when seeded)
 --        $8, $9 actor   -> 'user' and the admin's email, :admin_name
+--        $10-$13 status -> FALSE, now(), :admin, :reason (StatusChange::new_status, deactivated)
+--        $14 requires   -> TRUE (StatusAction::requires_active)
+--        $15, $16 roles -> 'admin', 'admin' (guarded_role, StatusChange::ACTOR_ROLE)
+--        $17 action     -> 'deactivated' (StatusAction::as_str)
 -- Client c of C takes the user numbers start+c, start+c+C, ... (pgbench keeps a client's
 -- variables from one transaction to the next): each transaction deactivates a different,
 -- still-active user, as Warden's requests do. Variables from run.sh: -D k=-1 -D start=N
@@ -24,9 +28,9 @@ SELECT "users"."id", "users"."email", "users"."first_name", "users"."last_name",
        "users"."updated_at"
   FROM "users" WHERE ("users"."id" = :admin) LIMIT :one;
 WITH target AS (
-    UPDATE users SET is_active = FALSE, deactivated_at = now(), deactivated_by = :admin, deactivation_reason = :reason,
-           updated_at = now(), token_version = token_version + 1
-     WHERE id = ('01938000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid AND is_active AND role <> 'admin'
+    UPDATE users SET is_active = FALSE, deactivated_at = now(), deactivated_by = :admin::uuid,
+           deactivation_reason = :reason::text, updated_at = now(), token_version = token_version + 1
+     WHERE id = ('01938000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid AND is_active = TRUE AND role IS DISTINCT FROM 'admin'
        AND EXISTS (SELECT 1 FROM users AS actor
                   WHERE actor.id = :admin AND actor.is_active AND actor.role = 'admin'
                     AND actor.token_version = :version)
@@ -36,12 +40,9 @@ WITH target AS (
                               actor_kind, actor_name)
     SELECT ('01940000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid, id, :admin::uuid, 'deactivated', :reason::text, now(), 'user', :admin_name::text FROM target
 ), notification AS (
-    INSERT INTO outbox (id, action, recipient, recipient_name, reason, occurred_at,
+    INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at,
                         next_attempt_at)
-    SELECT ('01950000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid, 'deactivated', email,
-           CASE WHEN first_name ~ ('^[[:' || 'space:]]*$') THEN email ELSE first_name END,
-           :reason::text, now(), now()
-      FROM target
+    SELECT ('01950000-0000-7000-8000-' || lpad(to_hex(:seq::bigint), 12, '0'))::uuid, 'deactivated', email, first_name, :reason::text, now(), now() FROM target
 )
 SELECT TRUE AS applied, TRUE AS actor_ok, id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, deactivation_reason, token_version, created_at, updated_at FROM target
 UNION ALL

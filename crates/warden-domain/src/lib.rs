@@ -34,7 +34,8 @@ pub use notification::{Email, Notification};
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use reason::{InvalidReason, Reason};
 pub use status_change::{
-    AuditEvent, StatusAction, StatusChange, StatusChangeOutcome, UnknownAction,
+    AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
+    UnknownAction,
 };
-pub use user::{AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
+pub use user::{display_name, AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
 pub use user_id::{InvalidUserId, UserId};

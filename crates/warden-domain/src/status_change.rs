@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{Actor, Reason, RecordedActor, User, UserId};
+use crate::{AccountStatus, Actor, Deactivation, Reason, RecordedActor, Role, User, UserId};
 
 /// The two lifecycle transitions an admin can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +30,89 @@ impl StatusAction {
     }
 }
 
+impl StatusAction {
+    /// Whether the target must be active for the action to apply: the state a store's
+    /// conditional write requires. A target in the other state is already where the action
+    /// would take it.
+    pub fn requires_active(self) -> bool {
+        match self {
+            StatusAction::Deactivate => true,
+            StatusAction::Reactivate => false,
+        }
+    }
+
+    /// The role of the targets this action may only change while another active member of that
+    /// role remains (the last-active-admin guard); `None` when no target needs the guard.
+    pub fn guarded_role(self) -> Option<Role> {
+        match self {
+            StatusAction::Deactivate => Some(Role::Admin),
+            StatusAction::Reactivate => None,
+        }
+    }
+
+    /// Whether applying the action to a target of `role` needs the last-active-admin guard.
+    pub fn needs_last_admin_guard(self, role: Role) -> bool {
+        self.guarded_role() == Some(role)
+    }
+
+    /// What it means that a store's guarded write of this action did not apply, given what the
+    /// store found in the write's snapshot. The one statement of the outcome rules, shared by
+    /// every store: an actor who lost its authority stops the change whatever the target's
+    /// state; a target already in the resulting state is reported as such; an active admin may
+    /// only go through the last-admin guard, and refused by it is the last active admin; a
+    /// target that was eligible yet unchanged lost a race with a concurrent change.
+    pub fn judge(self, found: Unapplied) -> NextStep {
+        let Some(target) = found.target else {
+            return NextStep::Done(StatusChangeOutcome::NotFound);
+        };
+        if !found.actor_holds {
+            return NextStep::Done(StatusChangeOutcome::ActorRevoked);
+        }
+        if target.active != self.requires_active() {
+            return NextStep::Done(StatusChangeOutcome::AlreadyInState);
+        }
+        if self.needs_last_admin_guard(target.role) {
+            return if found.last_admin_guarded {
+                NextStep::Done(StatusChangeOutcome::LastActiveAdmin)
+            } else {
+                NextStep::ApplyWithLastAdminGuard
+            };
+        }
+        NextStep::Retry
+    }
+}
+
+/// The target of a status change as a store found it when its guarded write did not apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundTarget {
+    pub active: bool,
+    pub role: Role,
+}
+
+/// What a store found when the guarded write of a [`StatusChange`] changed nothing, for
+/// [`StatusAction::judge`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unapplied {
+    /// The target in the write's snapshot; `None`: no such user.
+    pub target: Option<FoundTarget>,
+    /// Whether the actor's authority held (see [`Actor`]).
+    pub actor_holds: bool,
+    /// Whether the write carried the last-active-admin guard.
+    pub last_admin_guarded: bool,
+}
+
+/// What a store does after a guarded write that did not apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextStep {
+    /// Report this outcome (never [`StatusChangeOutcome::Applied`]); nothing was written.
+    Done(StatusChangeOutcome),
+    /// The target may only change through a write carrying the last-active-admin guard, which
+    /// a store serialises against other such writes.
+    ApplyWithLastAdminGuard,
+    /// The target was eligible in the snapshot but changed concurrently: write again.
+    Retry,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown lifecycle action")]
 pub struct UnknownAction;
@@ -49,6 +132,24 @@ pub struct StatusChange {
     /// Id of the notification to enqueue; also the seed of the email's Message-ID, so a retried
     /// delivery is recognisably the same message.
     pub notification_id: Uuid,
+}
+
+impl StatusChange {
+    /// The role the actor must still hold when the change commits (with its token version and
+    /// an active account): only admins change other accounts' status.
+    pub const ACTOR_ROLE: Role = Role::Admin;
+
+    /// The target's status once the change is applied.
+    pub fn new_status(&self) -> AccountStatus {
+        match self.action {
+            StatusAction::Deactivate => AccountStatus::Deactivated(Deactivation {
+                at: self.at,
+                by: Some(self.actor.id),
+                reason: self.reason.clone(),
+            }),
+            StatusAction::Reactivate => AccountStatus::Active,
+        }
+    }
 }
 
 /// What [`crate::ports::UserRepo::change_status`] found.
@@ -78,3 +179,7 @@ pub struct AuditEvent {
     pub reason: Option<Reason>,
     pub at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+#[path = "status_change_tests.rs"]
+mod tests;

@@ -73,13 +73,20 @@ impl User {
         self.role == Role::Admin
     }
 
-    /// The name to greet the user by.
+    /// The name to greet the user by; see [`display_name`].
     pub fn display_name(&self) -> &str {
-        if self.first_name.trim().is_empty() {
-            self.email.as_str()
-        } else {
-            &self.first_name
-        }
+        display_name(&self.first_name, &self.email)
+    }
+}
+
+/// The name to greet a user by: their first name, or their email address when the first name is
+/// blank. The one statement of that rule: stores keep the first name (the outbox too) and call
+/// this when they hand a name out.
+pub fn display_name<'a>(first_name: &'a str, email: &'a EmailAddress) -> &'a str {
+    if first_name.trim().is_empty() {
+        email.as_str()
+    } else {
+        first_name
     }
 }
 

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use warden_domain::ports::{
     Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification, RetryNow, StoreError,
 };
-use warden_domain::{EmailAddress, Notification, Reason, StatusAction};
+use warden_domain::{display_name, EmailAddress, Notification, Reason, StatusAction};
 
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
@@ -35,10 +35,10 @@ WITH due AS MATERIALIZED (
     UPDATE outbox SET next_attempt_at = $2, attempts = outbox.attempts + 1
       FROM due
      WHERE outbox.id = due.id
- RETURNING outbox.id, outbox.action, outbox.recipient, outbox.recipient_name, outbox.reason,
+ RETURNING outbox.id, outbox.action, outbox.recipient, outbox.recipient_first_name, outbox.reason,
            outbox.occurred_at, outbox.attempts, due.next_attempt_at AS due_at
 )
-SELECT id, action, recipient, recipient_name, reason, occurred_at, attempts
+SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempts
   FROM claimed ORDER BY due_at, id";
 
 /// $1 id, $2 sent at. Finished entries are left alone (a late update changes nothing).
@@ -68,7 +68,7 @@ DELETE FROM outbox WHERE id IN (
 
 /// $1 status, $2 cursor (or NULL), $3 limit. Newest first.
 const LIST: &str = "\
-SELECT id, action, recipient, recipient_name, reason, occurred_at, attempts, next_attempt_at,
+SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempts, next_attempt_at,
        last_error, sent_at IS NOT NULL AS sent, failed_at IS NOT NULL AS failed
   FROM outbox
  WHERE CASE $1 WHEN 'failed' THEN failed_at IS NOT NULL
@@ -271,7 +271,7 @@ struct EntryRow {
     #[diesel(sql_type = Text)]
     recipient: String,
     #[diesel(sql_type = Text)]
-    recipient_name: String,
+    recipient_first_name: String,
     #[diesel(sql_type = Nullable<Text>)]
     reason: Option<String>,
     #[diesel(sql_type = Timestamptz)]
@@ -292,12 +292,13 @@ impl TryFrom<EntryRow> for OutboxEntry {
     type Error = anyhow::Error;
 
     fn try_from(row: EntryRow) -> anyhow::Result<Self> {
+        let to = EmailAddress::parse(&row.recipient).context("stored recipient")?;
         Ok(OutboxEntry {
             notification: Notification {
                 id: row.id,
                 action: StatusAction::parse(&row.action).context("stored action")?,
-                to: EmailAddress::parse(&row.recipient).context("stored recipient")?,
-                name: row.recipient_name,
+                name: display_name(&row.recipient_first_name, &to).to_owned(),
+                to,
                 reason: row
                     .reason
                     .as_deref()

@@ -8,8 +8,8 @@ use diesel::sql_types::{BigInt, Bool};
 use uuid::Uuid;
 use warden_domain::ports::{OutboxStats, PendingNotification};
 use warden_domain::{
-    AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser, Notification,
-    Reason, RecordedActor, Role, StatusAction, User, UserId,
+    display_name, AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, FoundTarget,
+    NewUser, Notification, Reason, RecordedActor, Role, StatusAction, User, UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -33,12 +33,13 @@ pub(crate) struct UserRow {
 }
 
 impl UserRow {
-    pub(crate) fn is_active(&self) -> bool {
-        self.is_active
-    }
-
-    pub(crate) fn is_admin(&self) -> bool {
-        self.role == Role::Admin.as_str()
+    /// The target's state, as a status change's judgement needs it.
+    pub(crate) fn found(&self) -> anyhow::Result<FoundTarget> {
+        Ok(FoundTarget {
+            active: self.is_active,
+            role: Role::parse(&self.role)
+                .with_context(|| format!("stored role {:?}", self.role))?,
+        })
     }
 
     #[cfg(test)]
@@ -174,7 +175,7 @@ pub(crate) struct ClaimedRow {
     id: Uuid,
     action: String,
     recipient: String,
-    recipient_name: String,
+    recipient_first_name: String,
     reason: Option<String>,
     occurred_at: DateTime<Utc>,
     attempts: i32,
@@ -184,12 +185,13 @@ impl TryFrom<ClaimedRow> for PendingNotification {
     type Error = anyhow::Error;
 
     fn try_from(row: ClaimedRow) -> anyhow::Result<Self> {
+        let to = email(&row.recipient)?;
         Ok(PendingNotification {
             notification: Notification {
                 id: row.id,
                 action: action(&row.action)?,
-                to: email(&row.recipient)?,
-                name: row.recipient_name,
+                name: display_name(&row.recipient_first_name, &to).to_owned(),
+                to,
                 reason: reason(row.reason)?,
                 occurred_at: row.occurred_at,
             },

@@ -36,7 +36,7 @@ diesel::table! {
         id -> Uuid,
         action -> Text,
         recipient -> Text,
-        recipient_name -> Text,
+        recipient_first_name -> Text,
         reason -> Nullable<Text>,
         occurred_at -> Timestamptz,
         attempts -> Integer,

@@ -9,12 +9,15 @@
 
 use anyhow::anyhow;
 use diesel::result::QueryResult;
-use diesel::sql_types::{Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::OptionalExtension;
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::StoreError;
-use warden_domain::{Reason, StatusAction, StatusChange, StatusChangeOutcome, User};
+use warden_domain::{
+    AccountStatus, Deactivation, NextStep, Reason, Role, StatusAction, StatusChange,
+    StatusChangeOutcome, Unapplied, User,
+};
 
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
@@ -29,32 +32,35 @@ macro_rules! user_columns {
 }
 
 /// The actor's authority, re-checked inside the very statement that writes the change: the
-/// acting admin is still active, still an admin, and still on the token version it acted with.
-/// Read in the statement's snapshot, so a revocation committed before the statement began stops
-/// it; one committed later is ordered after it (as if the request had come a moment earlier).
-/// Admin deactivations run under [`ADMIN_LOCK`] with a snapshot taken after the lock, so two
-/// admins deactivating each other cannot both pass it.
+/// acting account is still active, still of the role the domain requires ($16), and still on the
+/// token version it acted with. Read in the statement's snapshot, so a revocation committed
+/// before the statement began stops it; one committed later is ordered after it (as if the
+/// request had come a moment earlier). Guarded changes run under [`ADMIN_LOCK`] with a snapshot
+/// taken after the lock, so two admins deactivating each other cannot both pass it.
 macro_rules! actor_guard {
     () => {
         "EXISTS (SELECT 1 FROM users AS actor\n\
-                  WHERE actor.id = $3 AND actor.is_active AND actor.role = 'admin'\n\
+                  WHERE actor.id = $3 AND actor.is_active AND actor.role = $16\n\
                     AND actor.token_version = $7)"
     };
 }
 
-/// One status change in one statement. Binds: $1 target, $2 at, $3 actor id, $4 reason,
-/// $5 audit event id, $6 notification id, $7 actor token version, $8 actor kind, $9 actor name.
+/// One status change in one statement, carrying only the guards the domain declares; every
+/// value and name is a bind. Binds: $1 target, $2 at, $3 actor id, $4 reason, $5 audit event id,
+/// $6 notification id, $7 actor token version, $8 actor kind, $9 actor name; the new status:
+/// $10 is_active, $11 deactivated_at, $12 deactivated_by, $13 deactivation_reason; the guards:
+/// $14 the is_active the target must have, $15 the role that needs the last-active-admin guard
+/// (NULL: none), $16 the role the actor must hold; $17 the action's name. The outbox keeps the
+/// target's first name: the domain turns it into the greeting name when it is delivered.
 /// Returns the target (`applied` says whether this statement changed it, `actor_ok` whether the
 /// actor's authority held; the second branch reads the statement's snapshot); no row: no target.
 macro_rules! change_sql {
-    (set: $set:literal, when: $when:literal, action: $action:literal) => {
+    (when: $when:literal) => {
         concat!(
             "WITH target AS (\n",
-            "    UPDATE users SET ",
-            $set,
-            ",\n",
-            "           updated_at = $2, token_version = token_version + 1\n",
-            "     WHERE id = $1 AND ",
+            "    UPDATE users SET is_active = $10, deactivated_at = $11, deactivated_by = $12,\n",
+            "           deactivation_reason = $13, updated_at = $2, token_version = token_version + 1\n",
+            "     WHERE id = $1 AND is_active = $14 AND ",
             $when,
             "\n",
             "       AND ",
@@ -66,18 +72,11 @@ macro_rules! change_sql {
             "), event AS (\n",
             "    INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at,\n",
             "                              actor_kind, actor_name)\n",
-            "    SELECT $5, id, $3, '",
-            $action,
-            "', $4, $2, $8, $9 FROM target\n",
+            "    SELECT $5, id, $3, $17, $4, $2, $8, $9 FROM target\n",
             "), notification AS (\n",
-            "    INSERT INTO outbox (id, action, recipient, recipient_name, reason, occurred_at,\n",
+            "    INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at,\n",
             "                        next_attempt_at)\n",
-            "    SELECT $6, '",
-            $action,
-            "', email,\n",
-            "           CASE WHEN first_name ~ '^[[:space:]]*$' THEN email ELSE first_name END,\n",
-            "           $4, $2, $2\n",
-            "      FROM target\n",
+            "    SELECT $6, $17, email, first_name, $4, $2, $2 FROM target\n",
             ")\n",
             "SELECT TRUE AS applied, TRUE AS actor_ok, ",
             user_columns!(),
@@ -93,26 +92,15 @@ macro_rules! change_sql {
     };
 }
 
-const DEACTIVATE: &str = change_sql!(
-    set: "is_active = FALSE, deactivated_at = $2, deactivated_by = $3, deactivation_reason = $4",
-    when: "is_active AND role <> 'admin'",
-    action: "deactivated"
-);
+/// Any change whose target needs no last-active-admin guard (the common case).
+const UNGUARDED: &str = change_sql!(when: "role IS DISTINCT FROM $15");
 
-/// Run only while holding [`ADMIN_LOCK`], in the same transaction.
-const DEACTIVATE_ADMIN: &str = change_sql!(
-    set: "is_active = FALSE, deactivated_at = $2, deactivated_by = $3, deactivation_reason = $4",
-    when: "is_active AND role = 'admin' AND EXISTS (\n\
+/// A change the domain guards against removing the last active member of role $15. Run only
+/// while holding [`ADMIN_LOCK`], in the same transaction.
+const GUARDED: &str = change_sql!(
+    when: "role = $15 AND EXISTS (\n\
            SELECT 1 FROM users AS other\n\
-            WHERE other.role = 'admin' AND other.is_active AND other.id <> $1)",
-    action: "deactivated"
-);
-
-const REACTIVATE: &str = change_sql!(
-    set: "is_active = TRUE, deactivated_at = NULL, deactivated_by = NULL, \
-          deactivation_reason = NULL",
-    when: "NOT is_active",
-    action: "reactivated"
+            WHERE other.role = $15 AND other.is_active AND other.id <> $1)"
 );
 
 /// Serialises admin deactivations against one schema; released at commit or rollback. Its
@@ -146,24 +134,22 @@ async fn decide(
     mut conn: Object<AsyncPgConnection>,
     change: StatusChange,
 ) -> Result<StatusChangeOutcome, StoreError> {
+    let binds = Binds::of(&change);
     for _ in 0..MAX_ATTEMPTS {
-        let sql = match change.action {
-            StatusAction::Deactivate => DEACTIVATE,
-            StatusAction::Reactivate => REACTIVATE,
-        };
-        let row = apply(&mut conn, sql, &change).await.map_err(from_diesel)?;
-        let verdict = match judge(change.action, row, false)? {
-            Verdict::NeedsGuard => {
-                let row = deactivate_admin(&mut conn, &change)
-                    .await
-                    .map_err(from_diesel)?;
-                judge(change.action, row, true)?
-            }
-            verdict => verdict,
-        };
-        match verdict {
-            Verdict::Done(outcome) => return Ok(outcome),
-            Verdict::Retry | Verdict::NeedsGuard => {}
+        let row = apply(&mut conn, UNGUARDED, &binds)
+            .await
+            .map_err(from_diesel)?;
+        let mut step = outcome(change.action, row, false)?;
+        if step == Step::Next(NextStep::ApplyWithLastAdminGuard) {
+            let row = apply_guarded(&mut conn, &binds)
+                .await
+                .map_err(from_diesel)?;
+            step = outcome(change.action, row, true)?;
+        }
+        match step {
+            Step::Applied(user) => return Ok(StatusChangeOutcome::Applied(user)),
+            Step::Next(NextStep::Done(outcome)) => return Ok(outcome),
+            Step::Next(_) => {}
         }
     }
     Err(StoreError::Other(anyhow!(
@@ -172,11 +158,39 @@ async fn decide(
     )))
 }
 
+/// A change's binds, in the statements' order (see [`change_sql`]): the domain's decision as
+/// values.
+struct Binds<'a> {
+    change: &'a StatusChange,
+    is_active: bool,
+    deactivation: Option<Deactivation>,
+    requires_active: bool,
+    guarded_role: Option<&'static str>,
+}
+
+impl<'a> Binds<'a> {
+    fn of(change: &'a StatusChange) -> Self {
+        let (is_active, deactivation) = match change.new_status() {
+            AccountStatus::Active => (true, None),
+            AccountStatus::Deactivated(deactivation) => (false, Some(deactivation)),
+        };
+        Self {
+            change,
+            is_active,
+            deactivation,
+            requires_active: change.action.requires_active(),
+            guarded_role: change.action.guarded_role().map(Role::as_str),
+        }
+    }
+}
+
 async fn apply(
     conn: &mut AsyncPgConnection,
     sql: &'static str,
-    change: &StatusChange,
+    binds: &Binds<'_>,
 ) -> QueryResult<Option<StatusRow>> {
+    let change = binds.change;
+    let deactivation = binds.deactivation.as_ref();
     Prepared(
         diesel::sql_query(sql)
             .bind::<SqlUuid, _>(*change.target.as_uuid())
@@ -187,7 +201,19 @@ async fn apply(
             .bind::<SqlUuid, _>(change.notification_id)
             .bind::<Integer, _>(change.actor.token_version)
             .bind::<Text, _>(change.actor.kind.as_str())
-            .bind::<Text, _>(change.actor.name.as_str()),
+            .bind::<Text, _>(change.actor.name.as_str())
+            .bind::<Bool, _>(binds.is_active)
+            .bind::<Nullable<Timestamptz>, _>(deactivation.map(|d| d.at))
+            .bind::<Nullable<SqlUuid>, _>(deactivation.and_then(|d| d.by).map(|by| *by.as_uuid()))
+            .bind::<Nullable<Text>, _>(
+                deactivation
+                    .and_then(|d| d.reason.as_ref())
+                    .map(Reason::as_str),
+            )
+            .bind::<Bool, _>(binds.requires_active)
+            .bind::<Nullable<Text>, _>(binds.guarded_role)
+            .bind::<Text, _>(StatusChange::ACTOR_ROLE.as_str())
+            .bind::<Text, _>(change.action.as_str()),
     )
     .get_result::<StatusRow>(conn)
     .await
@@ -195,57 +221,51 @@ async fn apply(
 }
 
 /// BEGIN; take the lock; the guarded change (a new statement, hence a snapshot that sees every
-/// admin deactivation committed before we got the lock); COMMIT.
-async fn deactivate_admin(
+/// guarded change committed before we got the lock); COMMIT.
+async fn apply_guarded(
     conn: &mut AsyncPgConnection,
-    change: &StatusChange,
+    binds: &Binds<'_>,
 ) -> QueryResult<Option<StatusRow>> {
     conn.transaction(async |conn| {
         Prepared(diesel::sql_query(ADMIN_LOCK))
             .execute(conn)
             .await?;
-        apply(conn, DEACTIVATE_ADMIN, change).await
+        apply(conn, GUARDED, binds).await
     })
     .await
 }
 
-#[derive(Debug)]
-enum Verdict {
-    Done(StatusChangeOutcome),
-    /// An active admin: only the guarded statement may deactivate it.
-    NeedsGuard,
-    /// Lost a race with a concurrent change of the same row: ask again.
-    Retry,
+#[derive(Debug, PartialEq)]
+enum Step {
+    Applied(Box<User>),
+    /// The statement changed nothing; the domain's judgement of what it found.
+    Next(NextStep),
 }
 
-/// What a status statement's result means. `guarded`: it was [`DEACTIVATE_ADMIN`].
-fn judge(
+/// What a status statement's result means: applied, or what the domain makes of what it found.
+/// `guarded`: it was [`GUARDED`].
+fn outcome(
     action: StatusAction,
     row: Option<StatusRow>,
     guarded: bool,
-) -> Result<Verdict, StoreError> {
+) -> Result<Step, StoreError> {
     let Some(row) = row else {
-        return Ok(Verdict::Done(StatusChangeOutcome::NotFound));
+        return Ok(Step::Next(action.judge(Unapplied {
+            target: None,
+            actor_holds: false,
+            last_admin_guarded: guarded,
+        })));
     };
     if row.applied {
         let user = User::try_from(row.user).map_err(corrupt)?;
-        return Ok(Verdict::Done(StatusChangeOutcome::Applied(Box::new(user))));
+        return Ok(Step::Applied(Box::new(user)));
     }
-    if !row.actor_ok {
-        return Ok(Verdict::Done(StatusChangeOutcome::ActorRevoked));
-    }
-    if row.user.is_active() == (action == StatusAction::Reactivate) {
-        return Ok(Verdict::Done(StatusChangeOutcome::AlreadyInState));
-    }
-    if action == StatusAction::Deactivate && row.user.is_admin() {
-        // Under the lock nobody else deactivates admins, so only the guard can have failed.
-        return Ok(if guarded {
-            Verdict::Done(StatusChangeOutcome::LastActiveAdmin)
-        } else {
-            Verdict::NeedsGuard
-        });
-    }
-    Ok(Verdict::Retry)
+    let target = row.user.found().map_err(corrupt)?;
+    Ok(Step::Next(action.judge(Unapplied {
+        target: Some(target),
+        actor_holds: row.actor_ok,
+        last_admin_guarded: guarded,
+    })))
 }
 
 #[cfg(test)]
@@ -261,52 +281,51 @@ mod tests {
         })
     }
 
-    fn outcome(verdict: Result<Verdict, StoreError>) -> String {
-        format!("{:?}", verdict.unwrap())
-    }
-
+    /// The judgement itself is the domain's (`StatusAction::judge`, tested there); this checks
+    /// the adapter reads the row into it faithfully.
     #[test]
-    fn reads_the_outcome_off_the_returned_row() {
+    fn reads_what_the_statement_found_into_the_domain_judgement() {
         use StatusAction::*;
-        assert!(outcome(judge(Deactivate, None, false)).contains("NotFound"));
-        assert!(outcome(judge(Deactivate, row(true, false, "user"), false)).contains("Applied"));
-        assert!(
-            outcome(judge(Deactivate, row(false, false, "user"), false)).contains("AlreadyInState")
-        );
-        assert!(
-            outcome(judge(Reactivate, row(false, true, "admin"), false)).contains("AlreadyInState")
+        let next = |action, row, guarded| match outcome(action, row, guarded).unwrap() {
+            Step::Next(next) => next,
+            Step::Applied(_) => panic!("applied"),
+        };
+        assert!(matches!(
+            outcome(Deactivate, row(true, false, "user"), false).unwrap(),
+            Step::Applied(_)
+        ));
+        assert_eq!(
+            next(Deactivate, None, false),
+            NextStep::Done(StatusChangeOutcome::NotFound)
         );
         assert_eq!(
-            outcome(judge(Deactivate, row(false, true, "admin"), false)),
-            "NeedsGuard"
-        );
-        assert!(
-            outcome(judge(Deactivate, row(false, true, "admin"), true)).contains("LastActiveAdmin")
-        );
-        // Eligible in the snapshot yet unchanged: a concurrent change won the row.
-        assert_eq!(
-            outcome(judge(Deactivate, row(false, true, "user"), false)),
-            "Retry"
+            next(Deactivate, row(false, true, "admin"), false),
+            NextStep::ApplyWithLastAdminGuard
         );
         assert_eq!(
-            outcome(judge(Reactivate, row(false, false, "user"), false)),
-            "Retry"
+            next(Deactivate, row(false, true, "admin"), true),
+            NextStep::Done(StatusChangeOutcome::LastActiveAdmin)
         );
-        // An actor who lost its authority stops the change, whatever the target's state.
-        for (action, active, role) in [(Deactivate, true, "user"), (Reactivate, true, "admin")] {
-            let mut revoked = row(false, active, role);
-            revoked.as_mut().unwrap().actor_ok = false;
-            assert!(outcome(judge(action, revoked, false)).contains("ActorRevoked"));
-        }
+        assert_eq!(
+            next(Reactivate, row(false, true, "user"), false),
+            NextStep::Done(StatusChangeOutcome::AlreadyInState)
+        );
+        let mut revoked = row(false, true, "user");
+        revoked.as_mut().unwrap().actor_ok = false;
+        assert_eq!(
+            next(Deactivate, revoked, false),
+            NextStep::Done(StatusChangeOutcome::ActorRevoked)
+        );
     }
 
     #[test]
-    fn statements_bind_every_parameter() {
-        for sql in [DEACTIVATE, DEACTIVATE_ADMIN, REACTIVATE] {
-            for n in 1..=9 {
+    fn statements_bind_every_parameter_and_restate_no_domain_string() {
+        for sql in [UNGUARDED, GUARDED] {
+            for n in 1..=17 {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
-            assert!(!sql.contains("$10"));
+            assert!(!sql.contains("$18"));
+            assert!(!sql.contains('\''), "a literal in {sql}");
         }
     }
 }

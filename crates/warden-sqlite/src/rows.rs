@@ -7,8 +7,9 @@ use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::PendingNotification;
 use warden_domain::{
-    AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser, Notification,
-    PasswordHash, Reason, RecordedActor, Role, StatusAction, StatusChange, User, UserId,
+    display_name, AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser,
+    Notification, PasswordHash, Reason, RecordedActor, Role, StatusAction, StatusChange, User,
+    UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -143,7 +144,7 @@ pub(crate) struct NewOutboxRow {
     pub id: String,
     pub action: String,
     pub recipient: String,
-    pub recipient_name: String,
+    pub recipient_first_name: String,
     pub reason: Option<String>,
     pub occurred_at: Ts,
     pub attempts: i32,
@@ -151,13 +152,14 @@ pub(crate) struct NewOutboxRow {
 }
 
 impl NewOutboxRow {
-    /// The notification `change` owes to `user` (as the change left them).
+    /// The notification `change` owes to `user` (as the change left them). Keeps the first
+    /// name: the domain makes the greeting name of it when the entry is read.
     pub fn new(change: &StatusChange, user: &User) -> Self {
         Self {
             id: change.notification_id.to_string(),
             action: change.action.as_str().to_owned(),
             recipient: user.email.as_str().to_owned(),
-            recipient_name: user.display_name().to_owned(),
+            recipient_first_name: user.first_name.clone(),
             reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
             occurred_at: Ts(change.at),
             attempts: 0,
@@ -172,7 +174,7 @@ pub(crate) struct OutboxRow {
     pub id: String,
     pub action: String,
     pub recipient: String,
-    pub recipient_name: String,
+    pub recipient_first_name: String,
     pub reason: Option<String>,
     pub occurred_at: Ts,
     pub attempts: i32,
@@ -182,12 +184,13 @@ impl TryFrom<OutboxRow> for PendingNotification {
     type Error = anyhow::Error;
 
     fn try_from(row: OutboxRow) -> anyhow::Result<Self> {
+        let to = EmailAddress::parse(&row.recipient).context("stored recipient")?;
         Ok(PendingNotification {
             notification: Notification {
                 id: uuid(&row.id)?,
                 action: StatusAction::parse(&row.action).context("stored action")?,
-                to: EmailAddress::parse(&row.recipient).context("stored recipient")?,
-                name: row.recipient_name,
+                name: display_name(&row.recipient_first_name, &to).to_owned(),
+                to,
                 reason: reason(row.reason.as_deref())?,
                 occurred_at: row.occurred_at.0,
             },

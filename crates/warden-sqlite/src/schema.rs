@@ -42,7 +42,7 @@ diesel::table! {
         id -> Text,
         action -> Text,
         recipient -> Text,
-        recipient_name -> Text,
+        recipient_first_name -> Text,
         reason -> Nullable<Text>,
         occurred_at -> TimestamptzSqlite,
         attempts -> Integer,

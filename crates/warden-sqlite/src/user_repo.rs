@@ -1,12 +1,13 @@
 //! [`UserRepo`] on SQLite.
 
+use anyhow::anyhow;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    Actor, AuditEvent, EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange,
-    StatusChangeOutcome, User, UserId,
+    AccountStatus, Actor, AuditEvent, EmailAddress, FoundTarget, NewUser, NextStep, PasswordHash,
+    Role, StatusChange, StatusChangeOutcome, Unapplied, User, UserId,
 };
 
 use crate::errors::corrupt;
@@ -100,51 +101,63 @@ impl UserRepo for SqliteStore {
 }
 
 /// The status change, inside `BEGIN IMMEDIATE`: no other connection can write between the
-/// checks and the writes, so the outcome cannot be invalidated by a concurrent change.
+/// guards and the writes, so what this transaction found cannot be invalidated by a concurrent
+/// change. It enforces the guards the domain declares (the actor's authority, the state the
+/// action requires, the last-active-admin guard) and, when one does not hold, reports what it
+/// found to the domain's judgement.
 fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<StatusChangeOutcome> {
+    let action = change.action;
     let target = change.target.to_string();
-    let current: Option<(bool, String)> = users::table
+    let found = users::table
         .find(&target)
         .select((users::is_active, users::role))
-        .first(conn)
-        .optional()?;
-    let Some((is_active, role)) = current else {
-        return Ok(StatusChangeOutcome::NotFound);
-    };
-    if !actor_holds(conn, &change.actor)? {
-        return Ok(StatusChangeOutcome::ActorRevoked);
-    }
-    let deactivate = change.action == StatusAction::Deactivate;
-    if is_active != deactivate {
-        return Ok(StatusChangeOutcome::AlreadyInState);
-    }
-    if deactivate && role == Role::Admin.as_str() {
-        let other_active_admins: i64 = users::table
-            .filter(users::role.eq(Role::Admin.as_str()))
-            .filter(users::is_active.eq(true))
-            .filter(users::id.ne(&target))
-            .count()
-            .get_result(conn)?;
-        if other_active_admins == 0 {
-            return Ok(StatusChangeOutcome::LastActiveAdmin);
+        .first::<(bool, String)>(conn)
+        .optional()?
+        .map(|(active, role)| {
+            Role::parse(&role)
+                .map(|role| FoundTarget { active, role })
+                .map_err(|_| corrupt(anyhow!("stored role {role:?}")))
+        })
+        .transpose()?;
+    let actor_holds = actor_holds(conn, &change.actor)?;
+    let guards_hold = match found {
+        Some(found) => {
+            actor_holds
+                && found.active == action.requires_active()
+                && (!action.needs_last_admin_guard(found.role)
+                    || another_active(conn, &target, found.role)?)
         }
+        None => false,
+    };
+    if !guards_hold {
+        let found = Unapplied {
+            target: found,
+            actor_holds,
+            last_admin_guarded: true,
+        };
+        return match action.judge(found) {
+            NextStep::Done(outcome) => Ok(outcome),
+            step => Err(corrupt(anyhow!(
+                "a refused status change judged {step:?} inside its own transaction"
+            ))),
+        };
     }
 
-    let at = Ts(change.at);
-    let reason = change.reason.as_ref().map(|r| r.as_str().to_owned());
-    let (deactivated_at, deactivated_by, deactivation_reason) = if deactivate {
-        (Some(at), Some(change.actor.id.to_string()), reason)
-    } else {
-        (None, None, None)
+    let (is_active, deactivation) = match change.new_status() {
+        AccountStatus::Active => (true, None),
+        AccountStatus::Deactivated(deactivation) => (false, Some(deactivation)),
     };
+    let deactivation = deactivation.as_ref();
     let row = diesel::update(users::table.find(&target))
         .set((
-            users::is_active.eq(!deactivate),
-            users::deactivated_at.eq(deactivated_at),
-            users::deactivated_by.eq(deactivated_by),
-            users::deactivation_reason.eq(deactivation_reason),
+            users::is_active.eq(is_active),
+            users::deactivated_at.eq(deactivation.map(|d| Ts(d.at))),
+            users::deactivated_by.eq(deactivation.and_then(|d| d.by).map(|by| by.to_string())),
+            users::deactivation_reason.eq(deactivation
+                .and_then(|d| d.reason.as_ref())
+                .map(|r| r.as_str().to_owned())),
             users::token_version.eq(users::token_version + 1),
-            users::updated_at.eq(at),
+            users::updated_at.eq(Ts(change.at)),
         ))
         .returning(UserRow::as_returning())
         .get_result(conn)?;
@@ -159,14 +172,26 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
     Ok(StatusChangeOutcome::Applied(Box::new(user)))
 }
 
-/// Whether the actor is still an active admin on the token version it acted with. Read inside
+/// The last-active-admin guard: whether another active account of `role` than `target` exists.
+fn another_active(conn: &mut SqliteConnection, target: &str, role: Role) -> QueryResult<bool> {
+    let others: i64 = users::table
+        .filter(users::role.eq(role.as_str()))
+        .filter(users::is_active.eq(true))
+        .filter(users::id.ne(target))
+        .count()
+        .get_result(conn)?;
+    Ok(others > 0)
+}
+
+/// Whether the actor is still active, of the role the domain requires, on the token version it
+/// acted with. Read inside
 /// the change's `BEGIN IMMEDIATE` transaction, so no revocation can commit between this check
 /// and the change.
 fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
     let found: i64 = users::table
         .find(actor.id.to_string())
         .filter(users::is_active.eq(true))
-        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::role.eq(StatusChange::ACTOR_ROLE.as_str()))
         .filter(users::token_version.eq(actor.token_version))
         .count()
         .get_result(conn)?;
