@@ -203,15 +203,17 @@ impl TestApp {
         .expect("the outbox did not settle within 10 s");
     }
 
-    /// Waits for exactly `count` emails, then checks no more arrive shortly after.
+    /// Waits for `count` emails and for the outbox to settle (every notification sent or given
+    /// up on, and a notification is marked sent only once the sink accepted it), then asserts
+    /// the sink holds exactly `count`: nothing more is on its way.
     pub async fn emails(&self, count: usize) -> Vec<ReceivedMail> {
-        let mails = self
-            .sink
+        self.sink
             .wait_for(count, Duration::from_secs(10))
             .await
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(self.sink.messages().len(), count, "more mail than expected");
+        self.outbox_settles().await;
+        let mails = self.sink.messages();
+        assert_eq!(mails.len(), count, "more mail than expected");
         mails
     }
 }

@@ -105,7 +105,7 @@ async fn an_unreachable_database_is_a_quick_503_and_the_same_process_recovers() 
     world.assert_deactivated_once(&users[0]).await;
     world.assert_deactivated_once(&users[1]).await;
     world.assert_untouched(&users[2]).await;
-    assert_each_emailed_once(&sink, &users[..2], Duration::from_millis(500)).await;
+    assert_each_emailed_once(&world, &sink, &users[..2], &[&server], 0).await;
 }
 
 /// A partition that leaves the open connections open but silent (no FIN, no RST, no answer),

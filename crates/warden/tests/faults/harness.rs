@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use warden::app::open;
 use warden::services::Services;
 use warden::Config;
-use warden_domain::ports::{Outbox, OutboxStats, UserRepo};
+use warden_domain::ports::{Outbox, OutboxStats, OutboxStatus, UserRepo};
 use warden_domain::{EmailAddress, NewUser, PasswordHash, Role, User, UserId};
 use warden_postgres::testing::TestSchema;
 use warden_testkit::smtp_sink::{ReceivedMail, SmtpSink};
@@ -144,6 +144,51 @@ impl World {
         self.outbox.stats().await.unwrap()
     }
 
+    /// Every claim made so far, by any process: each claim adds one to its notification's
+    /// attempts.
+    pub async fn claims(&self) -> u64 {
+        let mut total = 0;
+        for status in [
+            OutboxStatus::Pending,
+            OutboxStatus::Sent,
+            OutboxStatus::Failed,
+        ] {
+            let entries = self.outbox.list(status, None, 100_000).await.unwrap();
+            total += entries.iter().map(|e| u64::from(e.attempts)).sum::<u64>();
+        }
+        total
+    }
+
+    /// The attempts of each notification still owed.
+    pub async fn pending_attempts(&self) -> Vec<u32> {
+        let entries = self.outbox.list(OutboxStatus::Pending, None, 100_000);
+        entries.await.unwrap().iter().map(|e| e.attempts).collect()
+    }
+
+    /// Waits until every claim made since `earlier` claims were counted has been reported
+    /// finished (sent, rescheduled or given up) by one of `servers`, which must be all the
+    /// processes running since then: no send is under way, so the sink holds all the mail
+    /// there is until the next claim.
+    pub async fn until_claims_reported(&self, servers: &[&Server], earlier: u64) {
+        let mut seen = (0, 0);
+        let settled = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let claims = self.claims().await - earlier;
+                let mut reported = 0;
+                for server in servers {
+                    reported += server.deliveries().await;
+                }
+                seen = (claims, reported);
+                if claims == reported {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+        .await;
+        assert!(settled.is_ok(), "(claims, reported) stuck at {seen:?}");
+    }
+
     /// Asserts that `user` was deactivated exactly once: inactive, one audit row.
     pub async fn assert_deactivated_once(&self, user: &User) {
         assert!(
@@ -226,64 +271,59 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts `warden serve` and waits until it answers HTTP.
+    /// Starts `warden serve` on port 0 and waits until it answers HTTP on the port it reports
+    /// having bound (its `warden listening` log line): no port is picked here and let go, so
+    /// no other process can take it in between.
     pub async fn start(world: &World, config: &ServerConfig) -> Server {
-        // The port is picked by binding port 0 and letting go; if someone else grabs it before
-        // the server binds it, the server exits and another port is tried.
-        for attempt in 0..5 {
-            let port = free_port();
-            let log = world.dir.path().join(format!(
-                "server-{port}-{}.log",
-                uuid::Uuid::now_v7().simple()
-            ));
-            let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
-            command
-                .arg("serve")
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env(
-                    "DATABASE_URL",
-                    config
-                        .database_url
-                        .as_deref()
-                        .unwrap_or(&world.database_url),
-                )
-                .env("WARDEN_ADDR", format!("127.0.0.1:{port}"))
-                .env("WARDEN_DATA_DIR", world.dir.path())
-                .env("JWT_SECRET", JWT_SECRET)
-                .env("SMTP_URL", &config.smtp_url)
-                .env("WARDEN_HTTP_WORKERS", "2")
-                .env("WARDEN_OUTBOX_POLL_MS", "100")
-                .env("WARDEN_MAIL_RETRY_BASE_MS", "200")
-                .env("WARDEN_MAIL_RETRY_MAX_MS", "400")
-                // A claim whose worker died (or never recorded the send) is retried after 2 s,
-                // so a lost `mark_sent` shows up as a duplicate within a test's patience.
-                .env("WARDEN_OUTBOX_LEASE_MS", "2000")
-                .env("RUST_LOG", "info,actix_server=info")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(File::create(&log).unwrap());
-            for (name, value) in &config.env {
-                command.env(name, value);
-            }
-            let child = command.spawn().unwrap();
-            let mut server = Server {
-                child,
-                address: format!("http://127.0.0.1:{port}"),
-                port,
-                log,
-            };
-            match server.wait_ready().await {
-                Ok(()) => return server,
-                Err(log) if log.contains("in use") && attempt < 4 => continue,
-                Err(log) => panic!("warden did not start:\n{log}"),
-            }
+        let log = world
+            .dir
+            .path()
+            .join(format!("server-{}.log", uuid::Uuid::now_v7().simple()));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_warden"));
+        command
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env(
+                "DATABASE_URL",
+                config
+                    .database_url
+                    .as_deref()
+                    .unwrap_or(&world.database_url),
+            )
+            .env("WARDEN_ADDR", "127.0.0.1:0")
+            .env("WARDEN_DATA_DIR", world.dir.path())
+            .env("JWT_SECRET", JWT_SECRET)
+            .env("SMTP_URL", &config.smtp_url)
+            .env("WARDEN_HTTP_WORKERS", "2")
+            .env("WARDEN_OUTBOX_POLL_MS", "100")
+            .env("WARDEN_MAIL_RETRY_BASE_MS", "200")
+            .env("WARDEN_MAIL_RETRY_MAX_MS", "400")
+            // A claim whose worker died (or never recorded the send) is retried after 2 s,
+            // so a lost `mark_sent` shows up as a duplicate within a test's patience.
+            .env("WARDEN_OUTBOX_LEASE_MS", "2000")
+            .env("RUST_LOG", "info,actix_server=info")
+            .env("LOG_FORMAT", "text")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(File::create(&log).unwrap());
+        for (name, value) in &config.env {
+            command.env(name, value);
         }
-        unreachable!()
+        let mut server = Server {
+            child: command.spawn().unwrap(),
+            address: String::new(),
+            port: 0,
+            log,
+        };
+        if let Err(log) = server.wait_ready().await {
+            panic!("warden did not start:\n{log}");
+        }
+        server
     }
 
-    /// Waits until the process has bound its port and `GET /` answers (an enveloped 404); the
-    /// log if the process ended instead.
+    /// Waits until the process logs the port it bound and `GET /` there answers (an enveloped
+    /// 404); the log if the process ended instead.
     async fn wait_ready(&mut self) -> Result<(), String> {
         let client = client();
         let started = Instant::now();
@@ -291,13 +331,16 @@ impl Server {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return Err(format!("exited with {status}\n{}", self.log()));
             }
-            // Only once this process says it is listening: a 404 from whoever else might hold
-            // the port (if this process could not bind it) proves nothing.
-            let listening = self.log().contains("warden listening");
-            let answer = if listening {
-                client.get(format!("{}/", self.address)).send().await.ok()
-            } else {
+            if self.port == 0 {
+                if let Some(port) = bound_port(&self.log()) {
+                    self.port = port;
+                    self.address = format!("http://127.0.0.1:{port}");
+                }
+            }
+            let answer = if self.port == 0 {
                 None
+            } else {
+                client.get(format!("{}/", self.address)).send().await.ok()
             };
             if let Some(response) = answer {
                 let status = response.status().as_u16();
@@ -311,6 +354,17 @@ impl Server {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Deliveries this process's worker has finished (sent, rescheduled or given up), from its
+    /// `warden_outbox_deliveries_total` metric; a round counts once it is over.
+    pub async fn deliveries(&self) -> u64 {
+        let response = client().get(self.url("/metrics")).send().await.unwrap();
+        let text = response.text().await.unwrap();
+        text.lines()
+            .filter(|line| line.starts_with("warden_outbox_deliveries_total{"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum()
     }
 
     pub fn pid(&self) -> u32 {
@@ -407,12 +461,12 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The port in `warden serve`'s `warden listening ... port=N` line (text log format).
+fn bound_port(log: &str) -> Option<u16> {
+    let line = log.lines().find(|line| line.contains("warden listening"))?;
+    let (_, rest) = line.split_once(" port=")?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 /// A client that neither reuses connections (each request its own, so idle keep-alive
@@ -511,16 +565,27 @@ pub fn mail_by_recipient(sink: &SmtpSink) -> HashMap<String, usize> {
     counts
 }
 
-/// Waits until `users` have each received their email, then waits out `quiet` to see that
-/// none arrives twice (a second worker, or a claim whose lease ran out), and asserts exactly
-/// one email per user and nothing else.
-pub async fn assert_each_emailed_once(sink: &SmtpSink, users: &[User], quiet: Duration) {
+/// Waits until `users` have each received their email and nothing is owed, then until every
+/// claim since `earlier` is over (see [`World::until_claims_reported`]), so that no duplicate
+/// (a second worker, or a claim whose lease ran out) can still be on its way; then asserts
+/// exactly one email per user and nothing else.
+pub async fn assert_each_emailed_once(
+    world: &World,
+    sink: &SmtpSink,
+    users: &[User],
+    servers: &[&Server],
+    earlier: u64,
+) {
     let mails = sink
         .wait_for(users.len(), Duration::from_secs(20))
         .await
         .unwrap_or_else(|error| panic!("{error}; received: {:?}", mail_by_recipient(sink)));
     assert!(mails.len() >= users.len());
-    tokio::time::sleep(quiet).await;
+    eventually(Duration::from_secs(20), "nothing owed", || async {
+        world.outbox_stats().await.pending == 0
+    })
+    .await;
+    world.until_claims_reported(servers, earlier).await;
     let counts = mail_by_recipient(sink);
     let expected: HashMap<String, usize> = users.iter().map(|u| (u.email.to_string(), 1)).collect();
     assert_eq!(counts, expected, "emails per recipient");

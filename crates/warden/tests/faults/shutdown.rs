@@ -272,6 +272,7 @@ async fn sigterm_scenario(world: &World, env: &[(&'static str, &str)]) {
 
     // The next process delivers them, each once.
     drop(smtp);
-    let _next = Server::start(world, &ServerConfig::new(sink.url())).await;
-    assert_each_emailed_once(&sink, &owed, Duration::from_millis(500)).await;
+    let dead_claims = world.claims().await;
+    let next = Server::start(world, &ServerConfig::new(sink.url())).await;
+    assert_each_emailed_once(world, &sink, &owed, &[&next], dead_claims).await;
 }

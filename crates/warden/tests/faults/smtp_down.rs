@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use warden_testkit::smtp_sink::{ReplyMode, SmtpSink};
 
-use crate::harness::{assert_each_emailed_once, client, Server, ServerConfig, World, DEACTIVATED};
+use crate::harness::{
+    assert_each_emailed_once, client, eventually, Server, ServerConfig, World, DEACTIVATED,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deactivations_succeed_while_smtp_is_down_and_every_email_follows_once() {
@@ -32,8 +34,13 @@ async fn deactivations_succeed_while_smtp_is_down_and_every_email_follows_once()
             .await
             .assert(200, DEACTIVATED);
     }
-    // Long enough for several failed rounds (first retry after 200 ms, then every 400 ms).
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Several failed rounds: every email tried at least twice, each try over and recorded.
+    eventually(Duration::from_secs(20), "two tries each", || async {
+        let attempts = world.pending_attempts().await;
+        attempts.len() == users.len() && attempts.iter().all(|&a| a >= 2)
+    })
+    .await;
+    world.until_claims_reported(&[&server], 0).await;
     assert!(sink.messages().is_empty(), "{:?}", sink.messages());
     let stats = world.outbox_stats().await;
     assert_eq!((stats.pending, stats.failed), (6, 0), "all still owed");
@@ -42,10 +49,9 @@ async fn deactivations_succeed_while_smtp_is_down_and_every_email_follows_once()
     }
     server.assert_running();
 
-    // Back: every owed email arrives, each once (the lease is 2 s, so an unrecorded send would
-    // be repeated within the quiet period).
+    // Back: every owed email arrives, each once, and every claim is over by then.
     sink.set_reply_mode(ReplyMode::Accept);
-    assert_each_emailed_once(&sink, &users, Duration::from_millis(2500)).await;
+    assert_each_emailed_once(&world, &sink, &users, &[&server], 0).await;
     let stats = world.outbox_stats().await;
     assert_eq!((stats.pending, stats.failed), (0, 0));
     server.assert_running();
