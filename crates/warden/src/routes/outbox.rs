@@ -90,6 +90,7 @@ pub async fn retry(
         }
         RetryNow::AlreadySent => Err(ApiError::bad_request("Notification was already sent")),
         RetryNow::NotFound => Err(not_found()),
+        other => Err(ApiError::internal(&other)),
     }
 }
 
