@@ -6,9 +6,9 @@ use warden_domain::use_cases::NewAccount;
 use warden_domain::{EmailAddress, Operator, Password, Reason, Role, UserId};
 
 use crate::app::{open, Application};
+use crate::compose;
 use crate::config::Config;
 use crate::os_user;
-use crate::services::Services;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,7 +97,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::User(UserCommand::Create(args)) => {
-            let services = services(&config).await?;
+            let (services, _) = compose::for_cli(&config).await?;
             let password = match (args.password, args.password_stdin) {
                 (Some(text), false) => {
                     Password::parse(&text).map_err(|e| anyhow!("--password {e}"))?
@@ -121,7 +121,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(UserCommand::Deactivate(args)) => change_status(&config, args, true).await?,
         Command::User(UserCommand::Reactivate(args)) => change_status(&config, args, false).await?,
         Command::Token { email } => {
-            let services = services(&config).await?;
+            let (services, _) = compose::for_cli(&config).await?;
             let token = services.issue_token.for_email(&operator(), &email).await?;
             println!("{}", token.expose());
         }
@@ -130,7 +130,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> anyhow::Result<()> {
-    let services = services(config).await?;
+    let (services, after_commit) = compose::for_cli(config).await?;
     let by = EmailAddress::parse(&args.by).map_err(|e| anyhow!("--by {e}"))?;
     let target = UserId::parse(&args.user_id).map_err(|_| anyhow!("--user-id is not a user id"))?;
     let reason = match args.reason.as_deref() {
@@ -147,11 +147,7 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     } else {
         services.reactivate.execute(&admin, target, reason).await?
     };
-    // Deliver the notification now rather than waiting for a server's worker; a failure here
-    // is not lost, the entry stays in the outbox.
-    if let Err(error) = services.deliver.run_once().await {
-        tracing::warn!(error = ?error, "notification left in the outbox for the server to send");
-    }
+    after_commit.committed().await;
     println!("{}", user.id);
     Ok(())
 }
@@ -169,11 +165,6 @@ fn read_password_line() -> anyhow::Result<String> {
         .context("--password-stdin: cannot read standard input")?;
     let line = line.strip_suffix('\n').unwrap_or(&line);
     Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
-}
-
-async fn services(config: &Config) -> anyhow::Result<Services> {
-    let (_, ports) = open(config).await?;
-    Ok(Services::new(ports, config.retry_policy()))
 }
 
 #[cfg(test)]
