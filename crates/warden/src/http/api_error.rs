@@ -193,6 +193,7 @@ impl From<DeactivateError> for ApiError {
             }
             DeactivateError::ActorRevoked => revoked_at_commit(),
             DeactivateError::Store(store) => store.into(),
+            other => Self::internal(&other),
         }
     }
 }
@@ -211,6 +212,7 @@ impl From<ReactivateError> for ApiError {
             ReactivateError::AlreadyActive => Self::bad_request("User is already active"),
             ReactivateError::ActorRevoked => revoked_at_commit(),
             ReactivateError::Store(store) => store.into(),
+            other => Self::internal(&other),
         }
     }
 }
