@@ -1,13 +1,14 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
-use warden_domain::ports::{AccessToken, AuthVerifier, InvalidToken, TokenClaims, TokenIssuer};
+use warden_domain::ports::{
+    AccessToken, AuthVerifier, InvalidToken, TokenClaims, TokenError, TokenIssuer,
+};
 use warden_domain::{User, UserId};
 
 const ISSUER: &str = "warden";
@@ -78,8 +79,8 @@ impl JwtAuth {
 
 #[async_trait]
 impl TokenIssuer for JwtAuth {
-    async fn issue(&self, user: &User, now: DateTime<Utc>) -> anyhow::Result<AccessToken> {
-        let iat = u64::try_from(now.timestamp()).context("cannot issue a token before 1970")?;
+    async fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<AccessToken, TokenError> {
+        let iat = u64::try_from(now.timestamp()).map_err(TokenError::new)?;
         let claims = Claims {
             sub: user.id.to_string(),
             ver: user.token_version,
@@ -90,7 +91,7 @@ impl TokenIssuer for JwtAuth {
             aud: AUDIENCE.to_owned(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .context("cannot sign the access token")?;
+            .map_err(TokenError::new)?;
         Ok(AccessToken::new(token, self.ttl_seconds))
     }
 }

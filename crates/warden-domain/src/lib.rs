@@ -17,6 +17,7 @@ mod actor;
 mod email_address;
 mod login_throttle;
 mod notification;
+mod operator;
 mod password;
 mod reason;
 mod status_change;
@@ -31,6 +32,7 @@ pub use actor::{Actor, ActorKind, RecordedActor, UnknownActorKind};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};
+pub use operator::Operator;
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use reason::{InvalidReason, Reason};
 pub use status_change::{

@@ -154,6 +154,7 @@ impl StatusChange {
 
 /// What [`crate::ports::UserRepo::change_status`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StatusChangeOutcome {
     /// The change was applied; the user as it is now.
     Applied(Box<User>),

@@ -6,10 +6,9 @@ use std::sync::Arc;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
-use secrecy::ExposeSecret;
 use tokio::sync::Notify;
 
-use crate::adapters::{self, Store};
+use crate::after_commit::AfterCommit;
 use crate::config::Config;
 use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
 use crate::metrics::{Metrics, TimedMailer};
@@ -17,9 +16,6 @@ use crate::routes;
 use crate::services::{Ports, Services};
 use crate::state::AppState;
 use crate::worker::OutboxWorker;
-
-/// Connections of the outbox worker's own pool.
-const WORKER_CONNECTIONS: usize = 2;
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
 const OPS_MAX_CONNECTIONS: usize = 64;
@@ -46,30 +42,13 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// Connects the store, applies migrations and builds every adapter.
-///
-/// # Errors
-/// When the database cannot be reached or migrated, or an adapter cannot be configured.
-pub async fn open(config: &Config) -> anyhow::Result<(Store, Ports)> {
-    crate::data_dir::prepare(&config.data_dir)?;
-    let store = Store::connect(config).await?;
-    store.migrate().await?;
-    let ports = adapters::ports(config, &store)?;
-    Ok((store, ports))
-}
+pub use crate::compose::open;
 
 impl Application {
     /// # Errors
     /// As [`open`], or when the address cannot be bound.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (_store, mut ports) = open(&config).await?;
-        if !config.database_url.expose_secret().contains(":memory:") {
-            // The outbox worker gets a small pool of its own, so mail delivery never takes a
-            // connection a request is waiting for (measured: see docs/benchmarks.md).
-            ports.outbox = Store::connect_sized(&config, WORKER_CONNECTIONS)
-                .await?
-                .outbox();
-        }
+        let (_store, ports) = open(&config).await?;
         Self::start(&config, ports)
     }
 
@@ -83,7 +62,7 @@ impl Application {
         let services = Services::new(ports, config.retry_policy());
         let wakeup = Arc::new(Notify::new());
         let worker = OutboxWorker::spawn(
-            services.deliver.clone(),
+            services.worker_deliver.clone(),
             wakeup.clone(),
             config.worker_settings(),
             metrics.clone(),
@@ -92,7 +71,7 @@ impl Application {
         let state = web::Data::new(AppState {
             services: services.clone(),
             metrics,
-            outbox_wakeup: wakeup,
+            after_commit: AfterCommit::wake(wakeup),
         });
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();

@@ -3,12 +3,12 @@
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use warden_domain::use_cases::NewAccount;
-use warden_domain::{EmailAddress, Password, Reason, Role, UserId};
+use warden_domain::{EmailAddress, Operator, Password, Reason, Role, UserId};
 
 use crate::app::{open, Application};
+use crate::compose;
 use crate::config::Config;
 use crate::os_user;
-use crate::services::Services;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -97,7 +97,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::User(UserCommand::Create(args)) => {
-            let services = services(&config).await?;
+            let (services, _) = compose::for_cli(&config).await?;
             let password = match (args.password, args.password_stdin) {
                 (Some(text), false) => {
                     Password::parse(&text).map_err(|e| anyhow!("--password {e}"))?
@@ -121,8 +121,8 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(UserCommand::Deactivate(args)) => change_status(&config, args, true).await?,
         Command::User(UserCommand::Reactivate(args)) => change_status(&config, args, false).await?,
         Command::Token { email } => {
-            let services = services(&config).await?;
-            let token = services.issue_token.for_email(&email).await?;
+            let (services, _) = compose::for_cli(&config).await?;
+            let token = services.issue_token.for_email(&operator(), &email).await?;
             println!("{}", token.expose());
         }
     }
@@ -130,7 +130,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
 }
 
 async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> anyhow::Result<()> {
-    let services = services(config).await?;
+    let (services, after_commit) = compose::for_cli(config).await?;
     let by = EmailAddress::parse(&args.by).map_err(|e| anyhow!("--by {e}"))?;
     let target = UserId::parse(&args.user_id).map_err(|_| anyhow!("--user-id is not a user id"))?;
     let reason = match args.reason.as_deref() {
@@ -139,7 +139,7 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     };
     let admin = services
         .auth
-        .admin_by_email(&by, &os_user::current())
+        .admin_by_email(&operator(), &by)
         .await
         .context("--by")?;
     let user = if deactivate {
@@ -147,13 +147,14 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     } else {
         services.reactivate.execute(&admin, target, reason).await?
     };
-    // Deliver the notification now rather than waiting for a server's worker; a failure here
-    // is not lost, the entry stays in the outbox.
-    if let Err(error) = services.deliver.run_once().await {
-        tracing::warn!(error = ?error, "notification left in the outbox for the server to send");
-    }
+    after_commit.committed().await;
     println!("{}", user.id);
     Ok(())
+}
+
+/// The one place an [`Operator`] is made: whoever runs this binary's commands, named by the OS.
+fn operator() -> Operator {
+    Operator::from_os_user(os_user::current())
 }
 
 /// The first line of standard input, without its line ending.
@@ -166,7 +167,28 @@ fn read_password_line() -> anyhow::Result<String> {
     Ok(line.strip_suffix('\r').unwrap_or(line).to_owned())
 }
 
-async fn services(config: &Config) -> anyhow::Result<Services> {
-    let (_, ports) = open(config).await?;
-    Ok(Services::new(ports, config.retry_policy()))
+#[cfg(test)]
+mod tests {
+    /// Powers that bypass credentials need an `Operator`; no HTTP code may make one.
+    #[test]
+    fn http_code_never_makes_an_operator() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files = Vec::new();
+        for dir in ["http", "routes"] {
+            for entry in std::fs::read_dir(src.join(dir)).unwrap() {
+                files.push(entry.unwrap().path());
+            }
+        }
+        files.extend(["app.rs", "state.rs"].map(|f| src.join(f)));
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                !text.contains("Operator::")
+                    && !text.contains("admin_by_email")
+                    && !text.contains("for_email"),
+                "{} reaches operator powers",
+                file.display()
+            );
+        }
+    }
 }

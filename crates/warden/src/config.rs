@@ -29,10 +29,11 @@ pub struct Config {
     /// How often the outbox worker looks for due notifications when nothing wakes it.
     pub outbox_poll: Duration,
     /// Delay after a notification's first failed delivery; doubled after each further one.
-    pub mail_retry_base: Duration,
-    pub mail_retry_max: Duration,
+    /// `None`: [`RetryPolicy`]'s default (as for the two below).
+    pub mail_retry_base: Option<Duration>,
+    pub mail_retry_max: Option<Duration>,
     /// How long a worker holds a claimed notification before another may retry it.
-    pub outbox_lease: Duration,
+    pub outbox_lease: Option<Duration>,
     /// Outbox worker tasks delivering at once (each holds one SMTP connection while it sends).
     pub mail_concurrency: usize,
     /// Most deliveries per second, all tasks together; 0: no limit.
@@ -74,6 +75,33 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+/// The kind of store a `DATABASE_URL` names. [`Backend::of`] is the only place the URL's form is
+/// inspected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    SqliteFile,
+    /// `sqlite::memory:` and the like: one database per pool, gone with the process.
+    SqliteMemory,
+}
+
+impl Backend {
+    /// `None` for a URL no adapter serves.
+    pub fn of(url: &str) -> Option<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else if url.starts_with("sqlite:") {
+            Some(if url.contains(":memory:") {
+                Self::SqliteMemory
+            } else {
+                Self::SqliteFile
+            })
+        } else {
+            None
+        }
+    }
+}
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/warden.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
 pub const DEFAULT_MAIL_FROM: &str = "Warden <no-reply@warden.localhost>";
@@ -92,16 +120,13 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
-        let is_sqlite = database_url.starts_with("sqlite:");
-        if !(database_url.starts_with("postgres://")
-            || database_url.starts_with("postgresql://")
-            || database_url.starts_with("sqlite:"))
-        {
+        let Some(backend) = Backend::of(&database_url) else {
             return Err(invalid(
                 "DATABASE_URL",
                 "must start with postgres://, postgresql:// or sqlite://",
             ));
-        }
+        };
+        let is_sqlite = backend != Backend::Postgres;
         let addr = get("WARDEN_ADDR").unwrap_or_else(|| DEFAULT_ADDR.into());
         let addr = addr.parse().map_err(|_| {
             invalid(
@@ -163,9 +188,9 @@ impl Config {
             )? as usize,
             db_timeout: millis(&get, "WARDEN_DB_TIMEOUT_MS", 5000, 1..=600_000)?,
             outbox_poll: millis(&get, "WARDEN_OUTBOX_POLL_MS", 2000, 10..=3_600_000)?,
-            mail_retry_base: millis(&get, "WARDEN_MAIL_RETRY_BASE_MS", 5000, 10..=3_600_000)?,
-            mail_retry_max: millis(&get, "WARDEN_MAIL_RETRY_MAX_MS", 1_800_000, 10..=86_400_000)?,
-            outbox_lease: millis(&get, "WARDEN_OUTBOX_LEASE_MS", 15_000, 1000..=86_400_000)?,
+            mail_retry_base: override_millis(&get, "WARDEN_MAIL_RETRY_BASE_MS", 10..=3_600_000)?,
+            mail_retry_max: override_millis(&get, "WARDEN_MAIL_RETRY_MAX_MS", 10..=86_400_000)?,
+            outbox_lease: override_millis(&get, "WARDEN_OUTBOX_LEASE_MS", 1000..=86_400_000)?,
             // Defaults measured on 2 shared cores: see docs/benchmarks.md, "Mail delivery".
             mail_concurrency: number(&get, "WARDEN_MAIL_CONCURRENCY", 4, 1..=64)? as usize,
             mail_max_per_second: number(&get, "WARDEN_MAIL_MAX_PER_SECOND", 500, 0..=100_000)?
@@ -192,14 +217,26 @@ impl Config {
 }
 
 impl Config {
-    /// The outbox delivery schedule these settings describe.
+    /// The store `database_url` names (validated by [`Config::from_lookup`]; anything else is
+    /// taken for PostgreSQL, whose driver then names the problem).
+    pub fn backend(&self) -> Backend {
+        Backend::of(secrecy::ExposeSecret::expose_secret(&self.database_url))
+            .unwrap_or(Backend::Postgres)
+    }
+
+    /// The outbox delivery schedule: [`RetryPolicy`]'s defaults with what the environment
+    /// overrides.
     pub fn retry_policy(&self) -> RetryPolicy {
         let delta = |d: Duration| TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX);
+        let defaults = RetryPolicy::default();
+        let lease = self.outbox_lease.map_or(defaults.lease, delta);
+        let first_backoff = self.mail_retry_base.map_or(defaults.first_backoff, delta);
+        let max_backoff = self.mail_retry_max.map_or(defaults.max_backoff, delta);
         RetryPolicy {
-            lease: delta(self.outbox_lease),
-            first_backoff: delta(self.mail_retry_base),
-            max_backoff: delta(self.mail_retry_max.max(self.mail_retry_base)),
-            ..RetryPolicy::default()
+            lease,
+            first_backoff,
+            max_backoff: max_backoff.max(first_backoff),
+            ..defaults
         }
     }
 }
@@ -286,6 +323,18 @@ fn millis(
     number(get, var, default, range).map(Duration::from_millis)
 }
 
+/// Like [`millis`] with no default of its own: `None` when the variable is unset.
+fn override_millis(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Option<Duration>, ConfigError> {
+    match get(var) {
+        None => Ok(None),
+        Some(_) => millis(get, var, 0, range).map(Some),
+    }
+}
+
 fn invalid(var: &'static str, problem: &str) -> ConfigError {
     ConfigError {
         var,
@@ -329,6 +378,34 @@ mod tests {
         assert_eq!((worker.concurrency, worker.max_per_second), (4, 500));
         assert_eq!(worker.retention, TimeDelta::days(30));
         assert_eq!(config.retry_policy().lease, TimeDelta::seconds(15));
+    }
+
+    #[test]
+    fn the_retry_policy_is_the_domains_default_with_only_what_the_environment_overrides() {
+        let plain = super::tests::config(&[]).unwrap();
+        assert_eq!(plain.retry_policy(), RetryPolicy::default());
+        let tuned = super::tests::config(&[
+            ("WARDEN_OUTBOX_LEASE_MS", "2000"),
+            ("WARDEN_MAIL_RETRY_BASE_MS", "100"),
+        ])
+        .unwrap();
+        let policy = tuned.retry_policy();
+        assert_eq!(policy.lease, TimeDelta::seconds(2));
+        assert_eq!(policy.first_backoff, TimeDelta::milliseconds(100));
+        assert_eq!(policy.max_backoff, RetryPolicy::default().max_backoff);
+    }
+
+    #[test]
+    fn the_backend_is_read_from_the_url_in_one_place() {
+        for (url, backend) in [
+            ("postgres://db/warden", Some(Backend::Postgres)),
+            ("postgresql://db/warden", Some(Backend::Postgres)),
+            ("sqlite://data/warden.db", Some(Backend::SqliteFile)),
+            ("sqlite::memory:", Some(Backend::SqliteMemory)),
+            ("mysql://x", None),
+        ] {
+            assert_eq!(Backend::of(url), backend, "{url}");
+        }
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //! The Warden service: an actix-web HTTP API and an operator CLI over the `warden-domain` use
 //! cases, with PostgreSQL or SQLite storage, lettre mail and JWT credentials.
 
-pub mod adapters;
+pub mod after_commit;
 pub mod app;
 pub mod cli;
+pub mod compose;
 pub mod config;
 pub mod data_dir;
 pub mod http;

@@ -230,6 +230,7 @@ impl Mailer for TimedMailer {
             Ok(()) => "ok",
             Err(MailError::Transient(_)) => "transient",
             Err(MailError::Permanent(_)) => "permanent",
+            Err(_) => "other",
         };
         self.metrics
             .email_latency

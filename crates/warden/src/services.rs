@@ -16,7 +16,10 @@ use warden_domain::use_cases::{
 #[allow(missing_debug_implementations)] // trait objects without Debug
 pub struct Ports {
     pub users: Arc<dyn UserRepo>,
+    /// The request pool's outbox: HTTP's and the CLI's outbox use cases, readiness, metrics.
     pub outbox: Arc<dyn Outbox>,
+    /// The outbox worker's: the same store on a small pool of its own.
+    pub delivery: Arc<dyn Outbox>,
     pub mailer: Arc<dyn Mailer>,
     pub verifier: Arc<dyn AuthVerifier>,
     pub issuer: Arc<dyn TokenIssuer>,
@@ -33,9 +36,13 @@ pub struct Services {
     pub reactivate: ReactivateUser,
     pub create_user: CreateUser,
     pub issue_token: IssueToken,
+    /// Outbox listing and retries for HTTP and the CLI, on the request pool.
     pub deliver: DeliverNotifications,
+    /// The outbox worker's delivery rounds, on its own pool.
+    pub worker_deliver: DeliverNotifications,
     pub queries: UserQueries,
-    /// For readiness and metrics: the backlog of notifications.
+    /// For readiness and metrics: the backlog of notifications, read on the request pool, so
+    /// readiness reports the pool requests wait on.
     pub outbox: Arc<dyn Outbox>,
 }
 
@@ -44,6 +51,7 @@ impl Services {
         let Ports {
             users,
             outbox,
+            delivery,
             mailer,
             verifier,
             issuer,
@@ -58,7 +66,13 @@ impl Services {
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
             issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone(), attempts),
             queries: UserQueries::new(users),
-            deliver: DeliverNotifications::new(outbox.clone(), mailer, clock, retry),
+            deliver: DeliverNotifications::new(
+                outbox.clone(),
+                mailer.clone(),
+                clock.clone(),
+                retry,
+            ),
+            worker_deliver: DeliverNotifications::new(delivery, mailer, clock, retry),
             outbox,
         }
     }

@@ -1,7 +1,4 @@
-use std::sync::Arc;
-
-use tokio::sync::Notify;
-
+use crate::after_commit::AfterCommit;
 use crate::metrics::Metrics;
 use crate::services::Services;
 
@@ -10,6 +7,6 @@ use crate::services::Services;
 pub struct AppState {
     pub services: Services,
     pub metrics: Metrics,
-    /// Wakes the outbox worker right after a change commits, so the email goes out at once.
-    pub outbox_wakeup: Arc<Notify>,
+    /// Called right after a change commits: wakes the outbox worker.
+    pub after_commit: AfterCommit,
 }

@@ -4,6 +4,7 @@ use crate::Email;
 
 /// How a delivery attempt failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MailError {
     /// Worth trying again later (server down, timeout, 4xx reply).
     #[error("transient mail failure")]

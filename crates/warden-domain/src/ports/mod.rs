@@ -2,6 +2,7 @@
 //! honour. Adapters live in other crates; `warden-testkit` holds the conformance suites.
 
 mod auth_verifier;
+mod cause;
 mod clock;
 mod login_attempts;
 mod mailer;
@@ -12,6 +13,7 @@ mod token_issuer;
 mod user_repo;
 
 pub use auth_verifier::*;
+pub use cause::*;
 pub use clock::*;
 pub use login_attempts::*;
 pub use mailer::*;

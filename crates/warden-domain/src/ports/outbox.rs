@@ -57,6 +57,7 @@ pub struct OutboxEntry {
 
 /// What [`Outbox::retry_now`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RetryNow {
     /// It was pending or given up on, and is due now.
     Queued,

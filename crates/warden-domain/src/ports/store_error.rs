@@ -1,5 +1,6 @@
 /// How a store (user repository, outbox) can fail, in terms the domain can act on.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// A uniqueness rule was violated (e.g. an email address already taken).
     #[error("conflict: {0}")]

@@ -3,6 +3,7 @@ use std::fmt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use super::ErrorCause;
 use crate::User;
 
 /// A signed access token. Never printed.
@@ -42,6 +43,17 @@ pub trait TokenIssuer: Send + Sync {
     /// A token for `user` carrying its id and current `token_version`, issued at `now`.
     ///
     /// # Errors
-    /// Only on a signing failure, which is a bug or a broken key.
-    async fn issue(&self, user: &User, now: DateTime<Utc>) -> anyhow::Result<AccessToken>;
+    /// [`TokenError`] only on a signing failure, which is a bug or a broken key.
+    async fn issue(&self, user: &User, now: DateTime<Utc>) -> Result<AccessToken, TokenError>;
+}
+
+/// A token could not be signed: a bug or a broken key, never the caller's fault.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the access token")]
+pub struct TokenError(#[source] pub ErrorCause);
+
+impl TokenError {
+    pub fn new(cause: impl Into<ErrorCause>) -> Self {
+        Self(cause.into())
+    }
 }

@@ -3,7 +3,7 @@ use std::sync::Arc;
 use crate::ports::{AuthVerifier, StoreError, TokenClaims, UserRepo};
 use chrono::{DateTime, Utc};
 
-use crate::{Actor, ActorKind, EmailAddress, User, UserId};
+use crate::{Actor, ActorKind, EmailAddress, Operator, User, UserId};
 
 /// An active administrator whose credentials were checked just now. Only [`Authenticator`] can
 /// make one, so a use case that takes an `&Admin` cannot be reached unauthorised. It carries
@@ -39,6 +39,7 @@ impl Admin {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AccessError {
     /// No credential, an invalid one, or one whose subject is gone, deactivated or has had its
     /// tokens revoked since. The text is for logs only.
@@ -110,18 +111,19 @@ impl Authenticator {
         admit(user, ActorKind::User, name, Some(claims.valid_until))
     }
 
-    /// For trusted operator tools that name the acting admin instead of presenting a token:
-    /// the same account rules apply. The result acts as an [`ActorKind::Operator`] recorded
-    /// under `os_user`, on the admin's token version of this moment (re-checked at commit).
-    /// Whoever can run this holds the database anyway; the audit trail says who claimed what.
+    /// For an [`Operator`] who names the acting admin instead of presenting a token: the same
+    /// account rules apply. The result acts as an [`ActorKind::Operator`] recorded under the
+    /// operator's OS user, on the admin's token version of this moment (re-checked at commit).
+    /// Only operator tools can make an `Operator` (HTTP code never does); whoever can run them
+    /// holds the database anyway, and the audit trail says who claimed what.
     ///
     /// # Errors
     /// [`AccessError::Unauthenticated`] for an unknown or deactivated account,
     /// [`AccessError::Forbidden`] for a non-admin, [`AccessError::Store`] on store failure.
     pub async fn admin_by_email(
         &self,
+        operator: &Operator,
         email: &EmailAddress,
-        os_user: &str,
     ) -> Result<Admin, AccessError> {
         let user = self
             .users
@@ -131,7 +133,12 @@ impl Authenticator {
         if !user.is_active() {
             return Err(unauthenticated("account is deactivated"));
         }
-        admit(user, ActorKind::Operator, os_user.to_owned(), None)
+        admit(
+            user,
+            ActorKind::Operator,
+            operator.os_user().to_owned(),
+            None,
+        )
     }
 }
 

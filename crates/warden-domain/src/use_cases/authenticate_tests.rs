@@ -122,7 +122,7 @@ async fn operators_name_an_active_admin_by_email() {
         .returning(move |email| Ok(known.iter().find(|u| &u.email == email).cloned()));
     let auth = authenticator(MockAuthVerifier::new(), users);
 
-    let operator = auth.admin_by_email(&admin.email, "alice").await.unwrap();
+    let operator = auth.admin_by_email(&alice(), &admin.email).await.unwrap();
     assert_eq!(operator.id(), admin.id);
     // Recorded as an operator at the CLI, under the OS user, on the admin's current version.
     let actor = operator.actor();
@@ -136,16 +136,20 @@ async fn operators_name_an_active_admin_by_email() {
         (ActorKind::Operator, admin.id, "alice", admin.token_version)
     );
     assert!(matches!(
-        auth.admin_by_email(&member.email, "alice").await,
+        auth.admin_by_email(&alice(), &member.email).await,
         Err(AccessError::Forbidden)
     ));
     assert!(matches!(
-        auth.admin_by_email(&gone.email, "alice").await,
+        auth.admin_by_email(&alice(), &gone.email).await,
         Err(AccessError::Unauthenticated(_))
     ));
     let nobody = crate::EmailAddress::parse("nobody@example.com").unwrap();
     assert!(matches!(
-        auth.admin_by_email(&nobody, "alice").await,
+        auth.admin_by_email(&alice(), &nobody).await,
         Err(AccessError::Unauthenticated(_))
     ));
+}
+
+fn alice() -> Operator {
+    Operator::from_os_user("alice")
 }

@@ -7,6 +7,7 @@ use crate::ports::{Clock, StoreError, UserRepo};
 use crate::{Reason, StatusAction, StatusChange, StatusChangeOutcome, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DeactivateError {
     /// No such user.
     #[error("user not found")]
@@ -25,6 +26,7 @@ pub enum DeactivateError {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReactivateError {
     #[error("user not found")]
     NotFound,

@@ -14,6 +14,7 @@ pub struct NewAccount {
 }
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CreateUserError {
     #[error("not a valid email address")]
     InvalidEmail,

@@ -1,10 +1,10 @@
 use std::sync::Arc;
 
 use crate::ports::{
-    AccessToken, AttemptKey, Clock, HashError, LoginAttempts, PasswordHasher, Release, Reservation,
-    StoreError, TokenIssuer, UserRepo,
+    AccessToken, AttemptKey, Clock, ErrorCause, HashError, LoginAttempts, PasswordHasher, Release,
+    Reservation, StoreError, TokenIssuer, UserRepo,
 };
-use crate::{EmailAddress, Password, User};
+use crate::{EmailAddress, Operator, Password, User};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -21,7 +21,7 @@ pub enum IssueTokenError {
     #[error("password checking is busy")]
     Busy,
     #[error("credential check failed")]
-    Internal(#[source] anyhow::Error),
+    Internal(#[source] ErrorCause),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -119,12 +119,17 @@ impl IssueToken {
         }
     }
 
-    /// For trusted operator tools: a token for the active account with this email.
+    /// For an [`Operator`] (only operator tools make one; HTTP code never does): a token for
+    /// the active account with this email, without its password.
     ///
     /// # Errors
     /// [`IssueTokenError::InvalidCredentials`] for an unknown account,
     /// [`IssueTokenError::Deactivated`] for a deactivated one.
-    pub async fn for_email(&self, email: &str) -> Result<AccessToken, IssueTokenError> {
+    pub async fn for_email(
+        &self,
+        _operator: &Operator,
+        email: &str,
+    ) -> Result<AccessToken, IssueTokenError> {
         let email = EmailAddress::parse(email).map_err(|_| IssueTokenError::InvalidCredentials)?;
         let user = self
             .users
@@ -141,7 +146,7 @@ impl IssueToken {
         self.issuer
             .issue(user, self.clock.now())
             .await
-            .map_err(IssueTokenError::Internal)
+            .map_err(|error| IssueTokenError::Internal(error.into()))
     }
 }
 

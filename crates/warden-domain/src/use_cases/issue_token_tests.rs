@@ -88,18 +88,18 @@ async fn a_deactivated_account_is_told_so_only_with_the_right_password() {
 async fn operators_get_tokens_for_active_accounts_only() {
     let active = user(Role::Admin);
     let token = issue(repo_with(Some(active.clone())), MockPasswordHasher::new())
-        .for_email(active.email.as_str())
+        .for_email(&Operator::from_os_user("alice"), active.email.as_str())
         .await
         .unwrap();
     assert_eq!(token.expose(), format!("token-for-{}", active.id));
 
     let gone = deactivated(user(Role::Admin));
     let refused = issue(repo_with(Some(gone.clone())), MockPasswordHasher::new())
-        .for_email(gone.email.as_str())
+        .for_email(&Operator::from_os_user("alice"), gone.email.as_str())
         .await;
     assert!(matches!(refused, Err(IssueTokenError::Deactivated)));
     let unknown = issue(repo_with(None), MockPasswordHasher::new())
-        .for_email("nobody@example.com")
+        .for_email(&Operator::from_os_user("alice"), "nobody@example.com")
         .await;
     assert!(matches!(unknown, Err(IssueTokenError::InvalidCredentials)));
 }

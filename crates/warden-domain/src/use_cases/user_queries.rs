@@ -7,6 +7,7 @@ use crate::ports::{StoreError, UserRepo};
 use crate::{AuditEvent, User, UserId};
 
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum QueryError {
     /// No such user.
     #[error("user not found")]

@@ -138,7 +138,8 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Unavailable(_) => Self::unavailable(&error),
-            StoreError::Conflict(_) | StoreError::Other(_) => Self::internal(&error),
+            // Conflict, Other, and whatever a later version adds.
+            _ => Self::internal(&error),
         }
     }
 }
@@ -165,6 +166,7 @@ fn access(error: AccessError, unauthenticated: &'static str) -> ApiError {
         }
         AccessError::Forbidden => ApiError::forbidden(),
         AccessError::Store(store) => store.into(),
+        other => ApiError::internal(&other),
     }
 }
 
@@ -173,6 +175,7 @@ impl From<QueryError> for ApiError {
         match error {
             QueryError::NotFound => Self::not_found("User not found"),
             QueryError::Store(store) => store.into(),
+            other => Self::internal(&other),
         }
     }
 }
@@ -190,6 +193,7 @@ impl From<DeactivateError> for ApiError {
             }
             DeactivateError::ActorRevoked => revoked_at_commit(),
             DeactivateError::Store(store) => store.into(),
+            other => Self::internal(&other),
         }
     }
 }
@@ -208,6 +212,7 @@ impl From<ReactivateError> for ApiError {
             ReactivateError::AlreadyActive => Self::bad_request("User is already active"),
             ReactivateError::ActorRevoked => revoked_at_commit(),
             ReactivateError::Store(store) => store.into(),
+            other => Self::internal(&other),
         }
     }
 }

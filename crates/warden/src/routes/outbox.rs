@@ -96,11 +96,12 @@ pub async fn retry(
     let id = Uuid::try_parse(&path).map_err(|_| not_found())?;
     match state.services.deliver.retry_now(&admin, id).await? {
         RetryNow::Queued => {
-            state.outbox_wakeup.notify_one();
+            state.after_commit.committed().await;
             Ok(Envelope::ok("Notification queued for retry"))
         }
         RetryNow::AlreadySent => Err(ApiError::bad_request("Notification was already sent")),
         RetryNow::NotFound => Err(not_found()),
+        other => Err(ApiError::internal(&other)),
     }
 }
 

@@ -28,7 +28,7 @@ pub async fn deactivate(
     let target = target_id(&input.user_id)?;
     let changes = &state.services.deactivate;
     changes.execute(&admin, target, input.reason).await?;
-    Ok(changed(&state, StatusAction::Deactivate))
+    Ok(changed(&state, StatusAction::Deactivate).await)
 }
 
 /// Reactivate an account. Tokens issued before stay revoked; the user signs in anew.
@@ -51,13 +51,13 @@ pub async fn reactivate(
     let target = target_id(&input.user_id)?;
     let changes = &state.services.reactivate;
     changes.execute(&admin, target, input.reason).await?;
-    Ok(changed(&state, StatusAction::Reactivate))
+    Ok(changed(&state, StatusAction::Reactivate).await)
 }
 
 /// After a committed change: wake the outbox worker so the email goes out now, count it, and
 /// answer.
-fn changed(state: &AppState, action: StatusAction) -> HttpResponse {
-    state.outbox_wakeup.notify_one();
+async fn changed(state: &AppState, action: StatusAction) -> HttpResponse {
+    state.after_commit.committed().await;
     state.metrics.status_changed(action);
     Envelope::ok(match action {
         StatusAction::Deactivate => "User account deactivated successfully",

@@ -247,3 +247,44 @@ fn a_bad_setting_exits_non_zero_naming_the_variable() {
         assert!(stderr.contains(var), "{stderr}");
     }
 }
+
+/// The CLI's after-commit hook delivers the change's notification before the command exits
+/// (no server is running here; without `SMTP_URL` mail is written as `.eml` files).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_change_is_delivered_before_the_command_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (database_url, _schema) = test_database(&dir).await;
+    let create = |email: &str, admin: bool| {
+        let mut args = vec![
+            "user",
+            "create",
+            "--email",
+            email,
+            "--password",
+            "a-password",
+        ];
+        if admin {
+            args.push("--admin");
+        }
+        stdout_line(&warden(&database_url, &dir, &args))
+    };
+    create("admin@example.com", true);
+    let user_id = create("ada@example.com", false);
+    let args = [
+        "user",
+        "deactivate",
+        "--user-id",
+        &user_id,
+        "--by",
+        "admin@example.com",
+    ];
+    assert_eq!(stdout_line(&warden(&database_url, &dir, &args)), user_id);
+    let mail: Vec<_> = std::fs::read_dir(dir.path().join("mail"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    let text = std::fs::read_to_string(&mail[0]).unwrap();
+    assert!(text.contains("ada@example.com"), "{text}");
+}

@@ -60,3 +60,40 @@ async fn metrics_count_requests_changes_and_deliveries() {
     );
     assert!(text.contains("warden_http_request_duration_seconds_bucket"));
 }
+
+/// Readiness and metrics read the pool requests wait on, not the outbox worker's own pool:
+/// here the worker's pool reaches another (empty) database, and the backlog is still reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readiness_and_metrics_read_the_request_pool_not_the_workers() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", elsewhere.path().join("other.db").display());
+    let other = crate::support::config_for(&url, &elsewhere, "smtp://127.0.0.1:9");
+    let (_store, other_ports) = warden::compose::open(&other).await.unwrap();
+    let app = crate::support::spawn_app_with(move |mut ports| {
+        ports.delivery = other_ports.outbox;
+        ports
+    })
+    .await;
+    let (_, token) = app.admin().await;
+    let target = app.create_user(Role::User).await;
+    app.deactivate(&token, &target, None)
+        .await
+        .assert_envelope(200, "User account deactivated successfully");
+
+    let ready = app.send(Method::GET, "/health/ready", None, "").await;
+    ready.assert_shape(200, "Ready");
+    assert_eq!(ready.body["data"]["outbox_pending"], 1);
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.lines().any(|l| l == "warden_outbox_pending 1"),
+        "{text}"
+    );
+}

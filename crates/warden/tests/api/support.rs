@@ -139,7 +139,10 @@ impl TestApp {
     pub async fn token_for(&self, user: &User) -> String {
         self.services
             .issue_token
-            .for_email(user.email.as_str())
+            .for_email(
+                &warden_domain::Operator::from_os_user("test"),
+                user.email.as_str(),
+            )
             .await
             .unwrap()
             .expose()

@@ -124,7 +124,10 @@ impl World {
         let admin = self.create_user(Role::Admin).await;
         self.services
             .issue_token
-            .for_email(admin.email.as_str())
+            .for_email(
+                &warden_domain::Operator::from_os_user("test"),
+                admin.email.as_str(),
+            )
             .await
             .unwrap()
             .expose()

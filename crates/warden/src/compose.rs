@@ -1,4 +1,7 @@
-//! Chooses and builds the adapter behind each port from the configuration.
+//! The composition root: the one place that turns a [`Config`] into adapters. It chooses the
+//! store for `DATABASE_URL` (the request pool, and the outbox worker's own small pool), the
+//! mailer, JWT, the password hasher and the login-attempt counter, and hands the server
+//! ([`crate::Application`]) and the CLI their ports and their after-commit hook.
 
 use std::sync::Arc;
 
@@ -11,8 +14,12 @@ use warden_mail::{FileMailer, SmtpMailer};
 use warden_postgres::{PgLoginAttempts, PgStore};
 use warden_sqlite::SqliteStore;
 
-use crate::config::Config;
-use crate::services::Ports;
+use crate::after_commit::AfterCommit;
+use crate::config::{Backend, Config};
+use crate::services::{Ports, Services};
+
+/// Connections of the outbox worker's own pool.
+const WORKER_CONNECTIONS: usize = 2;
 
 /// The database behind the `UserRepo` and `Outbox` ports, chosen by `DATABASE_URL`.
 #[derive(Debug, Clone)]
@@ -22,23 +29,18 @@ pub enum Store {
 }
 
 impl Store {
-    /// # Errors
-    /// When the URL is malformed or the SQLite file cannot be opened.
-    pub async fn connect(config: &Config) -> anyhow::Result<Self> {
-        Self::connect_sized(config, config.db_max_connections).await
-    }
-
-    /// Like [`Store::connect`], with a pool of at most `max` connections.
+    /// The store `DATABASE_URL` names, with a pool of at most `max` connections.
     ///
     /// # Errors
     /// When the URL is malformed or the SQLite file cannot be opened.
-    pub async fn connect_sized(config: &Config, max: usize) -> anyhow::Result<Self> {
+    pub async fn connect(config: &Config, max: usize) -> anyhow::Result<Self> {
         let url = config.database_url.expose_secret();
         let timeout = config.db_timeout;
-        if url.starts_with("sqlite:") {
-            Ok(Self::Sqlite(SqliteStore::connect(url, max, timeout).await?))
-        } else {
-            Ok(Self::Postgres(PgStore::connect(url, max, timeout).await?))
+        match config.backend() {
+            Backend::Postgres => Ok(Self::Postgres(PgStore::connect(url, max, timeout).await?)),
+            Backend::SqliteFile | Backend::SqliteMemory => {
+                Ok(Self::Sqlite(SqliteStore::connect(url, max, timeout).await?))
+            }
         }
     }
 
@@ -88,11 +90,42 @@ impl Store {
     }
 }
 
-/// Builds every port's adapter.
+/// Connects the store, applies migrations and builds every adapter: the request pool behind
+/// `users` and `outbox`, and for the outbox worker a small pool of its own (`delivery`), so mail
+/// delivery never takes a connection a request is waiting for (see docs/benchmarks.md). An
+/// in-memory SQLite database shares the request pool: a second pool would open another,
+/// empty, database.
 ///
 /// # Errors
-/// When the JWT secret cannot be read or created, or the mail settings are unusable.
-pub fn ports(config: &Config, store: &Store) -> anyhow::Result<Ports> {
+/// When the database cannot be reached or migrated, or an adapter cannot be configured.
+pub async fn open(config: &Config) -> anyhow::Result<(Store, Ports)> {
+    crate::data_dir::prepare(&config.data_dir)?;
+    let store = Store::connect(config, config.db_max_connections).await?;
+    store.migrate().await?;
+    let delivery = match config.backend() {
+        Backend::SqliteMemory => store.outbox(),
+        Backend::Postgres | Backend::SqliteFile => {
+            Store::connect(config, WORKER_CONNECTIONS).await?.outbox()
+        }
+    };
+    let ports = ports(config, &store, delivery)?;
+    Ok((store, ports))
+}
+
+/// What a CLI command runs on: the use cases, and the after-commit hook that delivers the
+/// change's notification before the command exits (there is no server worker to wake).
+///
+/// # Errors
+/// As [`open`].
+pub async fn for_cli(config: &Config) -> anyhow::Result<(Services, AfterCommit)> {
+    let (_, ports) = open(config).await?;
+    let services = Services::new(ports, config.retry_policy());
+    let after_commit = AfterCommit::deliver_now(services.worker_deliver.clone());
+    Ok((services, after_commit))
+}
+
+/// Builds every port's adapter on `store`, with `delivery` as the worker's outbox.
+fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::Result<Ports> {
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
         None => {
@@ -105,6 +138,7 @@ pub fn ports(config: &Config, store: &Store) -> anyhow::Result<Ports> {
     Ok(Ports {
         users: store.users(),
         outbox: store.outbox(),
+        delivery,
         mailer: mailer(config)?,
         verifier: jwt.clone(),
         issuer: jwt,
