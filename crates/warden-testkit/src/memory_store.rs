@@ -109,7 +109,7 @@ fn decide(
     change: &StatusChange,
     target: Option<&User>,
     actor: Option<&User>,
-    other_active_admins: usize,
+    other_active_admins: impl FnOnce() -> usize,
 ) -> Result<(), StatusChangeOutcome> {
     let Some(target) = target else {
         return Err(StatusChangeOutcome::NotFound);
@@ -124,7 +124,7 @@ fn decide(
     if target.is_active() != deactivate {
         return Err(StatusChangeOutcome::AlreadyInState);
     }
-    if deactivate && target.is_admin() && other_active_admins == 0 {
+    if deactivate && target.is_admin() && other_active_admins() == 0 {
         return Err(StatusChangeOutcome::LastActiveAdmin);
     }
     Ok(())
@@ -183,13 +183,15 @@ impl UserRepo for MemoryStore {
 
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state();
-        let other_active_admins = state
-            .users
-            .values()
-            .filter(|a| a.user.id != change.target && a.user.is_admin() && a.user.is_active())
-            .count();
         let target = state.users.get(&change.target).map(|a| &a.user);
         let actor = state.users.get(&change.actor.id).map(|a| &a.user);
+        let other_active_admins = || {
+            state
+                .users
+                .values()
+                .filter(|a| a.user.id != change.target && a.user.is_admin() && a.user.is_active())
+                .count()
+        };
         if let Err(refused) = decide(&change, target, actor, other_active_admins) {
             return Ok(refused);
         }
