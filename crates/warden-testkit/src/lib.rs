@@ -1,8 +1,15 @@
 //! Test support shared by every Warden crate:
 //! - [`contract`]: the conformance suite that every `UserRepo` + `Outbox` adapter must pass;
 //! - [`login_attempts`]: the conformance suite of `LoginAttempts` adapters;
+//! - [`memory_store`]: [`MemoryStore`], the in-memory `UserRepo` + `Outbox` that passes the
+//!   same suite, for tests, examples and benchmarks (with [`warden_domain::MemoryLoginAttempts`]);
+//! - [`failing`]: a decorator that makes a store's status changes fail, to test error paths;
 //! - [`smtp_sink`]: a real SMTP server for tests, which records what it receives.
 
 pub mod contract;
+pub mod failing;
 pub mod login_attempts;
+pub mod memory_store;
 pub mod smtp_sink;
+
+pub use memory_store::MemoryStore;

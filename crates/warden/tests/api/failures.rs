@@ -1,71 +1,52 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
-use uuid::Uuid;
-use warden_domain::ports::{StoreError, UserRepo};
-use warden_domain::{
-    AuditEvent, EmailAddress, NewUser, PasswordHash, Role, StatusChange, StatusChangeOutcome, User,
-    UserId,
-};
+use warden_domain::ports::{OutboxEntry, OutboxStatus};
+use warden_domain::{Role, UserId};
+use warden_testkit::failing::{FailingChanges, Failure};
+use warden_testkit::MemoryStore;
 
-use crate::support::{spawn_app, spawn_app_with};
+use crate::support::{spawn_app, spawn_app_with, TestApp};
 
-/// A store whose status changes fail the given way; everything else is the real store.
-struct FailingChanges {
-    real: Arc<dyn UserRepo>,
-    unavailable: bool,
-}
-
-#[async_trait]
-impl UserRepo for FailingChanges {
-    async fn create(&self, user: NewUser) -> Result<User, StoreError> {
-        self.real.create(user).await
-    }
-    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        self.real.find_by_id(id).await
-    }
-    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
-        self.real.find_by_email(email).await
-    }
-    async fn find_credentials(
-        &self,
-        email: &EmailAddress,
-    ) -> Result<Option<(User, PasswordHash)>, StoreError> {
-        self.real.find_credentials(email).await
-    }
-    async fn change_status(&self, _: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
-        let cause = anyhow::anyhow!("relation \"users\" is on fire: SECRET-DETAIL");
-        Err(if self.unavailable {
-            StoreError::Unavailable(cause)
-        } else {
-            StoreError::Other(cause)
-        })
-    }
-    async fn events(
-        &self,
-        user: &UserId,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        self.real.events(user, after, limit).await
-    }
-}
-
-async fn app_whose_changes_fail(unavailable: bool) -> crate::support::TestApp {
+/// A server on the in-memory store, whose status changes fail the given way.
+async fn app_whose_changes_fail(failure: Failure) -> TestApp {
     spawn_app_with(move |mut ports| {
-        ports.users = Arc::new(FailingChanges {
-            real: ports.users.clone(),
-            unavailable,
-        });
+        let store = Arc::new(MemoryStore::new());
+        ports.users = Arc::new(FailingChanges::new(
+            store.clone(),
+            failure,
+            "relation \"users\" is on fire: SECRET-DETAIL",
+        ));
+        ports.outbox = store;
         ports
     })
     .await
 }
 
+/// Waits until the worker has tried, and failed, to deliver the one pending notification.
+async fn first_delivery_failed(app: &TestApp) -> OutboxEntry {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            let pending = app
+                .outbox
+                .list(OutboxStatus::Pending, None, 10)
+                .await
+                .unwrap();
+            if let [entry] = pending.as_slice() {
+                if entry.attempts >= 1 && entry.last_error.is_some() {
+                    return entry.clone();
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the worker never recorded a failed delivery")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_internal_failure_is_a_generic_500_without_detail() {
-    let app = app_whose_changes_fail(false).await;
+    let app = app_whose_changes_fail(Failure::Other).await;
     let (_, token) = app.admin().await;
     let target = app.create_user(Role::User).await;
     let response = app.deactivate(&token, &target, None).await;
@@ -76,7 +57,7 @@ async fn an_internal_failure_is_a_generic_500_without_detail() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreachable_store_is_a_503_with_retry_after() {
-    let app = app_whose_changes_fail(true).await;
+    let app = app_whose_changes_fail(Failure::Unavailable).await;
     let (_, token) = app.admin().await;
     let target = app.create_user(Role::User).await;
     let response = app.deactivate(&token, &target, None).await;
@@ -94,8 +75,10 @@ async fn mail_down_does_not_fail_the_request_and_the_email_follows_later() {
     app.deactivate(&token, &target, None)
         .await
         .assert_envelope(200, "User account deactivated successfully");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Not a quiet period: the worker's failed attempt is on record, and nothing arrived.
+    let failed = first_delivery_failed(&app).await;
     assert!(app.sink.messages().is_empty());
+    assert_eq!(failed.notification.to, target.email);
     assert_eq!(app.outbox.stats().await.unwrap().pending, 1);
 
     app.sink.restart().await.unwrap();

@@ -1,0 +1,117 @@
+//! The conformance suite of the storage ports: every adapter of [`UserRepo`] + [`Outbox`]
+//! (SQLite, PostgreSQL, an in-memory fake) MUST pass it.
+//!
+//! Each check is a `pub async fn(Arc<dyn UserRepo>, Arc<dyn Outbox>)` that panics on the first
+//! broken promise, so an adapter can run each one as its own test (see [`crate::contract_tests`])
+//! or all of them in sequence with [`run_all`].
+//!
+//! # What a check may assume about the store
+//! - It starts empty, or only earlier checks of this suite ran on it (in sequence, never at the
+//!   same time as this one). Every check creates its own users with unique email addresses.
+//! - The admin-guard checks need to know every active admin. The suite therefore keeps one admin
+//!   of its own, the *sentinel* ([`SENTINEL_EMAIL`]), and every check leaves the store with the
+//!   sentinel as the only active admin. Do not run the suite on a store holding admins it did
+//!   not create.
+//! - The outbox is shared: before a check looks at the outbox it *drains* it (claims everything
+//!   due, even far in the future, and gives up on it), so that afterwards every claim returns
+//!   only what the check itself enqueued. Outbox counts are compared as differences.
+//!
+//! Time is passed explicitly: a check simulates time passing by calling `claim_due` with a later
+//! `now`; it never sleeps. Timestamps are compared to the microsecond, the finest precision the
+//! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
+
+//! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
+//! `outbox.rs`; `helpers.rs` holds what they share. All checks are re-exported here, so
+//! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
+
+// A conformance suite reports a broken promise by panicking, exactly like a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod accounts;
+mod helpers;
+mod outbox;
+mod status_changes;
+
+pub use accounts::*;
+pub use outbox::*;
+pub use status_changes::*;
+
+use std::sync::Arc;
+
+use warden_domain::ports::{Outbox, UserRepo};
+
+/// Email of the suite's own admin, which stays the only active admin between checks.
+pub const SENTINEL_EMAIL: &str = "contract-sentinel-admin@example.com";
+
+/// Generates one `#[tokio::test]` per check of this suite, plus `run_all` on a single store.
+///
+/// `$fresh` is an `async fn(test_name: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, G)>`
+/// giving a new, empty, migrated store; `G` is kept alive until the test ends (e.g. a temporary
+/// directory). `None` skips the test (say why first, e.g. "no database configured").
+/// The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+#[macro_export]
+macro_rules! contract_tests {
+    ($fresh:path) => {
+        $crate::contract_tests!(@each $fresh;
+            run_all,
+            create_and_find_round_trip,
+            create_rejects_taken_email_or_id,
+            missing_user_is_none,
+            deactivate_applies_audits_and_notifies,
+            reactivate_clears_audits_and_notifies,
+            refused_changes_write_nothing,
+            last_active_admin_is_kept,
+            one_of_two_admins_may_go,
+            revoked_actors_change_nothing,
+            concurrent_identical_changes_apply_once,
+            admins_deactivating_each_other_leave_one_active,
+            events_are_paged_newest_first,
+            claim_respects_due_time_limit_and_age,
+            claim_leases_and_counts_attempts,
+            retry_later_reschedules,
+            sent_and_given_up_are_never_claimed_again,
+            stats_count_pending_and_failed,
+            concurrent_claims_never_overlap,
+            renew_lease_extends_only_unfinished_claims,
+            purge_deletes_only_sent_before_the_cutoff,
+            list_pages_by_status_and_retry_now_requeues,
+        );
+    };
+    (@each $fresh:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let Some((users, outbox, _guard)) = $fresh(stringify!($check)).await else {
+                    return;
+                };
+                $crate::contract::$check(users, outbox).await;
+            }
+        )*
+    };
+}
+
+/// Every check, in sequence, on one store.
+pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
+    // The last-admin check first: on a fresh store it also proves the guard with no history.
+    last_active_admin_is_kept(users.clone(), outbox.clone()).await;
+    create_and_find_round_trip(users.clone(), outbox.clone()).await;
+    create_rejects_taken_email_or_id(users.clone(), outbox.clone()).await;
+    missing_user_is_none(users.clone(), outbox.clone()).await;
+    deactivate_applies_audits_and_notifies(users.clone(), outbox.clone()).await;
+    reactivate_clears_audits_and_notifies(users.clone(), outbox.clone()).await;
+    refused_changes_write_nothing(users.clone(), outbox.clone()).await;
+    one_of_two_admins_may_go(users.clone(), outbox.clone()).await;
+    revoked_actors_change_nothing(users.clone(), outbox.clone()).await;
+    concurrent_identical_changes_apply_once(users.clone(), outbox.clone()).await;
+    admins_deactivating_each_other_leave_one_active(users.clone(), outbox.clone()).await;
+    events_are_paged_newest_first(users.clone(), outbox.clone()).await;
+    claim_respects_due_time_limit_and_age(users.clone(), outbox.clone()).await;
+    claim_leases_and_counts_attempts(users.clone(), outbox.clone()).await;
+    retry_later_reschedules(users.clone(), outbox.clone()).await;
+    sent_and_given_up_are_never_claimed_again(users.clone(), outbox.clone()).await;
+    stats_count_pending_and_failed(users.clone(), outbox.clone()).await;
+    concurrent_claims_never_overlap(users.clone(), outbox.clone()).await;
+    renew_lease_extends_only_unfinished_claims(users.clone(), outbox.clone()).await;
+    purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
+    list_pages_by_status_and_retry_now_requeues(users, outbox).await;
+}

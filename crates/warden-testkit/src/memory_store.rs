@@ -1,0 +1,387 @@
+//! [`MemoryStore`]: one in-memory adapter of [`UserRepo`] and [`Outbox`], held to the same
+//! conformance suite ([`crate::contract`]) as PostgreSQL and SQLite. For tests, examples,
+//! benchmarks and host services that want Warden's behaviour without a database; pair it with
+//! [`warden_domain::MemoryLoginAttempts`] for sign-in throttling.
+//!
+//! One mutex guards the whole state, so every call is one atomic step, as the ports ask.
+//! Timestamps are kept to the microsecond, like the database stores.
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+use warden_domain::ports::{
+    Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification, RetryNow, StoreError,
+    UserRepo,
+};
+use warden_domain::{
+    AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, PasswordHash,
+    StatusAction, StatusChange, StatusChangeOutcome, User, UserId,
+};
+
+/// Accounts, their audit trail and the outbox, in memory. Cheap to share behind an `Arc`.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    users: HashMap<UserId, Account>,
+    events: Vec<AuditEvent>,
+    outbox: Vec<Entry>,
+}
+
+#[derive(Debug)]
+struct Account {
+    user: User,
+    password_hash: PasswordHash,
+}
+
+#[derive(Debug)]
+struct Entry {
+    notification: Notification,
+    attempts: u32,
+    /// When it is next due; a claim pushes it to the end of the lease.
+    next_attempt_at: DateTime<Utc>,
+    last_error: Option<String>,
+    sent_at: Option<DateTime<Utc>>,
+    failed_at: Option<DateTime<Utc>>,
+}
+
+impl Entry {
+    fn status(&self) -> OutboxStatus {
+        match (self.sent_at, self.failed_at) {
+            (Some(_), _) => OutboxStatus::Sent,
+            (None, Some(_)) => OutboxStatus::Failed,
+            (None, None) => OutboxStatus::Pending,
+        }
+    }
+
+    fn unfinished(&self) -> bool {
+        self.status() == OutboxStatus::Pending
+    }
+
+    fn pending(&self) -> PendingNotification {
+        PendingNotification {
+            notification: self.notification.clone(),
+            attempts: self.attempts,
+        }
+    }
+}
+
+/// The database stores' precision.
+fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A poisoned lock only means another caller panicked mid-test; the state itself is never
+    /// left half-written (every change is computed before it is stored).
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn unfinished_entry(&self, id: Uuid, update: impl FnOnce(&mut Entry)) {
+        let mut state = self.state();
+        if let Some(entry) = state
+            .outbox
+            .iter_mut()
+            .find(|e| e.notification.id == id && e.unfinished())
+        {
+            update(entry);
+        }
+    }
+}
+
+/// Whether a status change may be applied, in the order the database stores check: a missing
+/// target, then the actor's authority (still an active admin on the token version it acted
+/// with), then the target's state, then the last active admin. This is the one place the
+/// in-memory store decides; the domain's decision function takes its place once it exists.
+fn decide(
+    change: &StatusChange,
+    target: Option<&User>,
+    actor: Option<&User>,
+    other_active_admins: impl FnOnce() -> usize,
+) -> Result<(), StatusChangeOutcome> {
+    let Some(target) = target else {
+        return Err(StatusChangeOutcome::NotFound);
+    };
+    let actor_holds = actor.is_some_and(|a| {
+        a.is_active() && a.is_admin() && a.token_version == change.actor.token_version
+    });
+    if !actor_holds {
+        return Err(StatusChangeOutcome::ActorRevoked);
+    }
+    let deactivate = change.action == StatusAction::Deactivate;
+    if target.is_active() != deactivate {
+        return Err(StatusChangeOutcome::AlreadyInState);
+    }
+    if deactivate && target.is_admin() && other_active_admins() == 0 {
+        return Err(StatusChangeOutcome::LastActiveAdmin);
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl UserRepo for MemoryStore {
+    async fn create(&self, new: NewUser) -> Result<User, StoreError> {
+        let mut state = self.state();
+        if state.users.contains_key(&new.id) {
+            return Err(StoreError::Conflict("user id taken".into()));
+        }
+        if state.users.values().any(|a| a.user.email == new.email) {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        let created_at = micros(new.created_at);
+        let user = User {
+            id: new.id,
+            email: new.email,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            role: new.role,
+            status: AccountStatus::Active,
+            token_version: 0,
+            created_at,
+            updated_at: created_at,
+        };
+        state.users.insert(
+            user.id,
+            Account {
+                user: user.clone(),
+                password_hash: new.password_hash,
+            },
+        );
+        Ok(user)
+    }
+
+    async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.state().users.get(id).map(|a| a.user.clone()))
+    }
+
+    async fn find_by_email(&self, email: &EmailAddress) -> Result<Option<User>, StoreError> {
+        let state = self.state();
+        let found = state.users.values().find(|a| &a.user.email == email);
+        Ok(found.map(|a| a.user.clone()))
+    }
+
+    async fn find_credentials(
+        &self,
+        email: &EmailAddress,
+    ) -> Result<Option<(User, PasswordHash)>, StoreError> {
+        let state = self.state();
+        let found = state.users.values().find(|a| &a.user.email == email);
+        Ok(found.map(|a| (a.user.clone(), a.password_hash.clone())))
+    }
+
+    async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
+        let mut state = self.state();
+        let target = state.users.get(&change.target).map(|a| &a.user);
+        let actor = state.users.get(&change.actor.id).map(|a| &a.user);
+        let other_active_admins = || {
+            state
+                .users
+                .values()
+                .filter(|a| a.user.id != change.target && a.user.is_admin() && a.user.is_active())
+                .count()
+        };
+        if let Err(refused) = decide(&change, target, actor, other_active_admins) {
+            return Ok(refused);
+        }
+        let Some(account) = state.users.get_mut(&change.target) else {
+            return Ok(StatusChangeOutcome::NotFound);
+        };
+        let at = micros(change.at);
+        let user = &mut account.user;
+        user.status = match change.action {
+            StatusAction::Deactivate => AccountStatus::Deactivated(Deactivation {
+                at,
+                by: Some(change.actor.id),
+                reason: change.reason.clone(),
+            }),
+            StatusAction::Reactivate => AccountStatus::Active,
+        };
+        user.token_version += 1;
+        user.updated_at = at;
+        let user = user.clone();
+        state.events.push(AuditEvent {
+            id: change.event_id,
+            user_id: user.id,
+            actor: (&change.actor).into(),
+            action: change.action,
+            reason: change.reason.clone(),
+            at,
+        });
+        state.outbox.push(Entry {
+            notification: Notification {
+                id: change.notification_id,
+                action: change.action,
+                to: user.email.clone(),
+                name: user.display_name().to_owned(),
+                reason: change.reason,
+                occurred_at: at,
+            },
+            attempts: 0,
+            next_attempt_at: at,
+            last_error: None,
+            sent_at: None,
+            failed_at: None,
+        });
+        Ok(StatusChangeOutcome::Applied(Box::new(user)))
+    }
+
+    async fn events(
+        &self,
+        user: &UserId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let state = self.state();
+        let mut events: Vec<AuditEvent> = state
+            .events
+            .iter()
+            .filter(|e| &e.user_id == user && after.is_none_or(|cursor| e.id < cursor))
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| Reverse(e.id));
+        events.truncate(limit as usize);
+        Ok(events)
+    }
+}
+
+#[async_trait]
+impl Outbox for MemoryStore {
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<PendingNotification>, StoreError> {
+        let (now, lease_until) = (micros(now), micros(lease_until));
+        let mut state = self.state();
+        let mut due: Vec<&mut Entry> = state
+            .outbox
+            .iter_mut()
+            .filter(|e| e.unfinished() && e.next_attempt_at <= now)
+            .collect();
+        due.sort_by_key(|e| (e.next_attempt_at, e.notification.id));
+        due.truncate(limit as usize);
+        Ok(due
+            .into_iter()
+            .map(|entry| {
+                entry.attempts += 1;
+                entry.next_attempt_at = lease_until;
+                entry.pending()
+            })
+            .collect())
+    }
+
+    async fn renew_lease(
+        &self,
+        ids: &[Uuid],
+        lease_until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.state();
+        for entry in state.outbox.iter_mut() {
+            if entry.unfinished() && ids.contains(&entry.notification.id) {
+                entry.next_attempt_at = micros(lease_until);
+            }
+        }
+        Ok(())
+    }
+
+    async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        self.unfinished_entry(id, |e| e.sent_at = Some(micros(at)));
+        Ok(())
+    }
+
+    async fn retry_later(
+        &self,
+        id: Uuid,
+        next_attempt_at: DateTime<Utc>,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        self.unfinished_entry(id, |e| {
+            e.next_attempt_at = micros(next_attempt_at);
+            e.last_error = Some(error.to_owned());
+        });
+        Ok(())
+    }
+
+    async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
+        self.unfinished_entry(id, |e| {
+            e.failed_at = Some(micros(at));
+            e.last_error = Some(error.to_owned());
+        });
+        Ok(())
+    }
+
+    async fn purge_sent(&self, sent_before: DateTime<Utc>, limit: u32) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let mut old: Vec<(DateTime<Utc>, Uuid)> = state
+            .outbox
+            .iter()
+            .filter_map(|e| e.sent_at.map(|at| (at, e.notification.id)))
+            .filter(|(at, _)| *at < sent_before)
+            .collect();
+        old.sort();
+        old.truncate(limit as usize);
+        state
+            .outbox
+            .retain(|e| !old.iter().any(|(_, id)| *id == e.notification.id));
+        Ok(old.len() as u64)
+    }
+
+    async fn list(
+        &self,
+        status: OutboxStatus,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>, StoreError> {
+        let state = self.state();
+        let mut entries: Vec<OutboxEntry> = state
+            .outbox
+            .iter()
+            .filter(|e| e.status() == status && before.is_none_or(|b| e.notification.id < b))
+            .map(|e| OutboxEntry {
+                notification: e.notification.clone(),
+                attempts: e.attempts,
+                last_error: e.last_error.clone(),
+                next_attempt_at: e.next_attempt_at,
+                status: e.status(),
+            })
+            .collect();
+        entries.sort_by_key(|e| Reverse(e.notification.id));
+        entries.truncate(limit as usize);
+        Ok(entries)
+    }
+
+    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+        let mut state = self.state();
+        let Some(entry) = state.outbox.iter_mut().find(|e| e.notification.id == id) else {
+            return Ok(RetryNow::NotFound);
+        };
+        if entry.sent_at.is_some() {
+            return Ok(RetryNow::AlreadySent);
+        }
+        entry.failed_at = None;
+        entry.next_attempt_at = micros(now);
+        Ok(RetryNow::Queued)
+    }
+
+    async fn stats(&self) -> Result<OutboxStats, StoreError> {
+        let state = self.state();
+        let count = |status| state.outbox.iter().filter(|e| e.status() == status).count() as u64;
+        Ok(OutboxStats {
+            pending: count(OutboxStatus::Pending),
+            failed: count(OutboxStatus::Failed),
+        })
+    }
+}

@@ -1,0 +1,21 @@
+//! The in-memory store passes the storage conformance suite, like PostgreSQL and SQLite.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use warden_domain::ports::{Outbox, UserRepo};
+use warden_testkit::MemoryStore;
+
+async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
+    let store = Arc::new(MemoryStore::new());
+    Some((store.clone(), store, ()))
+}
+
+warden_testkit::contract_tests!(fresh);
+
+/// The whole suite on a current-thread runtime, as under `#[actix_web::main]`.
+#[tokio::test]
+async fn run_all_on_a_current_thread_runtime() {
+    let store = Arc::new(MemoryStore::new());
+    warden_testkit::contract::run_all(store.clone(), store).await;
+}
