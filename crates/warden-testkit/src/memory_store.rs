@@ -18,8 +18,8 @@ use warden_domain::ports::{
     UserRepo,
 };
 use warden_domain::{
-    AccountStatus, AuditEvent, Deactivation, EmailAddress, NewUser, Notification, PasswordHash,
-    StatusAction, StatusChange, StatusChangeOutcome, User, UserId,
+    AccountStatus, AuditEvent, Deactivation, EmailAddress, FoundTarget, NewUser, NextStep,
+    Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User, UserId,
 };
 
 /// Accounts, their audit trail and the outbox, in memory. Cheap to share behind an `Arc`.
@@ -101,33 +101,45 @@ impl MemoryStore {
     }
 }
 
-/// Whether a status change may be applied, in the order the database stores check: a missing
-/// target, then the actor's authority (still an active admin on the token version it acted
-/// with), then the target's state, then the last active admin. This is the one place the
-/// in-memory store decides; the domain's decision function takes its place once it exists.
+/// Checks the guards the domain declares for `change` (the actor's authority, the target's
+/// required state, the last-active-admin guard where the domain asks for it) against the store
+/// as it is; when one fails, the domain's judgement says what to report. Under the store's one
+/// lock nothing changes in between, so the judgement is always final.
 fn decide(
     change: &StatusChange,
     target: Option<&User>,
     actor: Option<&User>,
-    other_active_admins: impl FnOnce() -> usize,
-) -> Result<(), StatusChangeOutcome> {
-    let Some(target) = target else {
-        return Err(StatusChangeOutcome::NotFound);
-    };
-    let actor_holds = actor.is_some_and(|a| {
-        a.is_active() && a.is_admin() && a.token_version == change.actor.token_version
+    another_active: impl FnOnce(Role) -> bool,
+) -> Result<Result<(), StatusChangeOutcome>, StoreError> {
+    let action = change.action;
+    let found = target.map(|t| FoundTarget {
+        active: t.is_active(),
+        role: t.role,
     });
-    if !actor_holds {
-        return Err(StatusChangeOutcome::ActorRevoked);
+    let actor_holds = actor.is_some_and(|a| {
+        a.is_active()
+            && a.role == StatusChange::ACTOR_ROLE
+            && a.token_version == change.actor.token_version
+    });
+    let guards_hold = found.is_some_and(|found| {
+        actor_holds
+            && found.active == action.requires_active()
+            && (!action.needs_last_admin_guard(found.role) || another_active(found.role))
+    });
+    if guards_hold {
+        return Ok(Ok(()));
     }
-    let deactivate = change.action == StatusAction::Deactivate;
-    if target.is_active() != deactivate {
-        return Err(StatusChangeOutcome::AlreadyInState);
+    let unapplied = Unapplied {
+        target: found,
+        actor_holds,
+        last_admin_guarded: true,
+    };
+    match action.judge(unapplied) {
+        NextStep::Done(outcome) => Ok(Err(outcome)),
+        step => Err(StoreError::Other(anyhow::anyhow!(
+            "a refused status change judged {step:?} under the store's lock"
+        ))),
     }
-    if deactivate && target.is_admin() && other_active_admins() == 0 {
-        return Err(StatusChangeOutcome::LastActiveAdmin);
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -185,14 +197,13 @@ impl UserRepo for MemoryStore {
         let mut state = self.state();
         let target = state.users.get(&change.target).map(|a| &a.user);
         let actor = state.users.get(&change.actor.id).map(|a| &a.user);
-        let other_active_admins = || {
+        let another_active = |role: Role| {
             state
                 .users
                 .values()
-                .filter(|a| a.user.id != change.target && a.user.is_admin() && a.user.is_active())
-                .count()
+                .any(|a| a.user.id != change.target && a.user.role == role && a.user.is_active())
         };
-        if let Err(refused) = decide(&change, target, actor, other_active_admins) {
+        if let Err(refused) = decide(&change, target, actor, another_active)? {
             return Ok(refused);
         }
         let Some(account) = state.users.get_mut(&change.target) else {
@@ -200,13 +211,12 @@ impl UserRepo for MemoryStore {
         };
         let at = micros(change.at);
         let user = &mut account.user;
-        user.status = match change.action {
-            StatusAction::Deactivate => AccountStatus::Deactivated(Deactivation {
-                at,
-                by: Some(change.actor.id),
-                reason: change.reason.clone(),
+        user.status = match change.new_status() {
+            AccountStatus::Deactivated(deactivation) => AccountStatus::Deactivated(Deactivation {
+                at: micros(deactivation.at),
+                ..deactivation
             }),
-            StatusAction::Reactivate => AccountStatus::Active,
+            active => active,
         };
         user.token_version += 1;
         user.updated_at = at;
