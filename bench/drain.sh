@@ -53,7 +53,7 @@ q() { psql -Atq -v ON_ERROR_STOP=1 "$DB_URL" -c "$1"; }
 
 psql -q -v ON_ERROR_STOP=1 "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
 DATABASE_URL=$DB_URL RUST_LOG=warn "$WARDEN" migrate
-q "INSERT INTO outbox (id, action, recipient, recipient_name, reason, occurred_at, next_attempt_at)
+q "INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at, next_attempt_at)
    SELECT ('01938000-0000-7000-9000-' || lpad(to_hex(n), 12, '0'))::uuid, 'deactivated',
           'user' || n || '@bench.example.com', 'User Number ' || n, 'Benchmark', now(), now()
      FROM generate_series(1, $MAILS) AS n"
