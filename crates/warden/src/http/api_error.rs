@@ -199,10 +199,10 @@ impl From<DeactivateError> for ApiError {
 }
 
 /// The admin was authenticated when the request began but had lost that authority (deactivated,
-/// demoted, tokens revoked) by the time the change was to commit: as if the token were refused.
+/// demoted, tokens revoked) by the time the change was to commit: refused like a bad token.
 fn revoked_at_commit() -> ApiError {
-    tracing::info!("credentials refused: the actor's authority was withdrawn before commit");
-    ApiError::new(StatusCode::UNAUTHORIZED, ADMIN_UNAUTHENTICATED)
+    let why = "the actor's authority was withdrawn before commit".to_owned();
+    ApiError::from(AccessError::Unauthenticated(why))
 }
 
 impl From<ReactivateError> for ApiError {

@@ -37,15 +37,7 @@ async fn made_up_methods_and_paths_leave_metrics_small_and_clean() {
         assert_eq!(response.status(), 404);
         made_up.push((method[..4].to_owned(), path));
     }
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(text.len() < BOUND, "{} bytes", text.len());
     assert!(!text.contains("QQQQ"), "a made-up method became a label");
     for (method, path) in &made_up {

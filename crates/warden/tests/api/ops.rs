@@ -83,15 +83,7 @@ async fn readiness_and_metrics_read_the_request_pool_not_the_workers() {
     let ready = app.send(Method::GET, "/health/ready", None, "").await;
     ready.assert_shape(200, "Ready");
     assert_eq!(ready.body["data"]["outbox_pending"], 1);
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.metrics_text().await;
     assert!(
         text.lines().any(|l| l == "warden_outbox_pending 1"),
         "{text}"

@@ -194,6 +194,12 @@ impl TestApp {
             .await
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub async fn metrics_text(&self) -> String {
+        let response = self.client.get(self.url("/metrics")).send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     /// Waits until every queued notification has been delivered (or given up on): what the
     /// sink holds afterwards is all the mail there will be.
     pub async fn outbox_settles(&self) {
