@@ -28,6 +28,18 @@ diesel::table! {
         created_at -> Timestamptz,
         actor_kind -> Text,
         actor_name -> Text,
+        actor_client_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    clients (id) {
+        id -> Uuid,
+        name -> Text,
+        scopes -> Text,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -32,6 +32,20 @@ diesel::table! {
         created_at -> TimestamptzSqlite,
         actor_kind -> Text,
         actor_name -> Text,
+        actor_client_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        scopes -> Text,
+        token_hash -> Binary,
+        created_at -> TimestamptzSqlite,
+        revoked_at -> Nullable<TimestamptzSqlite>,
     }
 }
 
