@@ -6,6 +6,7 @@ mod change_status;
 mod create_user;
 mod deliver_notifications;
 mod issue_token;
+mod principal;
 mod user_queries;
 
 pub use authenticate::*;
@@ -13,6 +14,7 @@ pub use change_status::*;
 pub use create_user::*;
 pub use deliver_notifications::*;
 pub use issue_token::*;
+pub use principal::*;
 pub use user_queries::*;
 
 #[cfg(test)]
