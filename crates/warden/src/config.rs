@@ -43,7 +43,7 @@ pub struct Config {
     /// Sent notifications older than this many days are deleted by the worker.
     pub outbox_retention_days: u32,
     pub log_format: LogFormat,
-    /// HTTP worker threads; 0 means one per core.
+    /// HTTP worker threads; 0 means the default, one per two cores (at least one).
     pub http_workers: usize,
     /// Longest time a handler waits for the whole request body before answering 408.
     pub body_timeout: Duration,
