@@ -100,7 +100,7 @@ WITH updated AS (
 SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1) AS found,
        EXISTS (SELECT 1 FROM updated) AS queued";
 
-/// Pending counts through the `outbox_due` partial index.
+/// Pending counts through the `outbox_pending` partial index.
 const STATS: &str = "\
 SELECT (SELECT count(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL) AS pending,
        (SELECT count(*) FROM outbox WHERE failed_at IS NOT NULL) AS failed";
