@@ -14,6 +14,7 @@
 //!   [`User`] entity.
 
 mod actor;
+mod client;
 mod email_address;
 mod login_throttle;
 mod notification;
@@ -29,6 +30,10 @@ pub mod ports;
 pub mod use_cases;
 
 pub use actor::{Actor, ActorKind, RecordedActor, UnknownActorKind};
+pub use client::{
+    Client, ClientName, ClientRef, ClientSecret, InvalidClientName, NewClient, Scope, TokenHash,
+    UnknownScope, ALL_SCOPES,
+};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};

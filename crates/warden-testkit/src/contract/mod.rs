@@ -28,11 +28,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+pub mod clients;
 mod helpers;
 mod outbox;
 mod status_changes;
 
 pub use accounts::*;
+pub use clients::*;
 pub use outbox::*;
 pub use status_changes::*;
 
@@ -51,6 +53,11 @@ pub const SENTINEL_EMAIL: &str = "contract-sentinel-admin@example.com";
 /// The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
 #[macro_export]
 macro_rules! contract_tests {
+    // With a second `async fn(&str) -> Option<(Arc<dyn ClientRepo>, G)>`: the client checks too.
+    ($fresh:path, clients: $fresh_clients:path) => {
+        $crate::contract_tests!($fresh);
+        $crate::client_contract_tests!($fresh_clients);
+    };
     ($fresh:path) => {
         $crate::contract_tests!(@each $fresh;
             run_all,
