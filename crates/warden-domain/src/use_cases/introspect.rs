@@ -11,7 +11,10 @@ use crate::{Scope, User};
 #[derive(Debug, Clone)]
 pub enum Introspection {
     /// The token would be honoured now: valid, unexpired, of an active account, not revoked.
-    Active { token: InspectedToken, user: User },
+    Active {
+        token: InspectedToken,
+        user: Box<User>,
+    },
     /// Anything else: expired, malformed, forged, revoked, or its account is deactivated or
     /// gone. Deliberately says no more.
     Inactive,
@@ -63,7 +66,10 @@ impl IntrospectToken {
             Err(_) => return Ok(Introspection::Inactive),
         };
         Ok(match self.inspector.inspect(token).await {
-            Ok(token) if token.claims.subject == user.id => Introspection::Active { token, user },
+            Ok(token) if token.claims.subject == user.id => Introspection::Active {
+                token,
+                user: Box::new(user),
+            },
             _ => Introspection::Inactive,
         })
     }

@@ -5,6 +5,7 @@
 
 mod authority;
 mod cli;
+mod cli_clients;
 mod clients;
 mod deactivate;
 mod envelope;
