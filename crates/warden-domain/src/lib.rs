@@ -5,13 +5,15 @@
 //!
 //! - [`use_cases`]: [`use_cases::DeactivateUser`], [`use_cases::ReactivateUser`],
 //!   [`use_cases::Authenticator`], [`use_cases::CreateUser`], [`use_cases::IssueToken`],
-//!   [`use_cases::DeliverNotifications`].
+//!   [`use_cases::DeliverNotifications`], and for machine clients [`use_cases::ManageClients`],
+//!   [`use_cases::ClientAuthenticator`] and [`use_cases::IntrospectToken`].
 //! - [`ports`]: the traits a host implements ([`ports::UserRepo`], [`ports::Outbox`],
 //!   [`ports::Mailer`], [`ports::AuthVerifier`], [`ports::TokenIssuer`],
-//!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`]), each with its contract. With the `mocks`
+//!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`], [`ports::ClientRepo`],
+//!   [`ports::ClientTokens`], [`ports::TokenInspector`]), each with its contract. With the `mocks`
 //!   feature every port has a mockall mock (`ports::MockUserRepo`, ...).
-//! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`]) and the
-//!   [`User`] entity.
+//! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`],
+//!   [`ClientName`], [`Scope`]) and the [`User`] and [`Client`] entities.
 
 mod actor;
 mod client;
