@@ -31,7 +31,7 @@ mod user_id;
 pub mod ports;
 pub mod use_cases;
 
-pub use actor::{Actor, ActorKind, RecordedActor, UnknownActorKind};
+pub use actor::{Actor, ActorKind, Authority, RecordedActor, UnknownActorKind};
 pub use client::{
     Client, ClientName, ClientRef, ClientSecret, InvalidClientName, NewClient, Scope, TokenHash,
     UnknownScope, ALL_SCOPES,

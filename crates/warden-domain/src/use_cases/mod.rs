@@ -8,6 +8,7 @@ mod create_user;
 mod deliver_notifications;
 mod introspect;
 mod issue_token;
+mod principal;
 mod user_queries;
 
 pub use authenticate::*;
@@ -17,6 +18,7 @@ pub use create_user::*;
 pub use deliver_notifications::*;
 pub use introspect::*;
 pub use issue_token::*;
+pub use principal::*;
 pub use user_queries::*;
 
 #[cfg(test)]

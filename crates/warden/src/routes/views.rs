@@ -50,13 +50,15 @@ impl From<&User> for UserView {
 /// Who made a change.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActorView {
-    /// `user` (an admin over the API) or `operator` (the CLI, on an admin's authority).
+    /// `user` (an admin over the API), `operator` (the CLI, on an admin's authority),
+    /// `client` (a machine client, e.g. SCIM provisioning) or `system` (Warden on a schedule).
     #[schema(value_type = String, example = "user")]
     kind: &'static str,
-    /// The admin account whose authority was used.
+    /// The acting account (for `user` and `operator`) or client (for `client`); null for
+    /// `system`, or if the account was deleted.
     #[schema(format = Uuid)]
     id: Option<String>,
-    /// The admin's email address, or for an operator the OS user who ran the command.
+    /// The admin's email address, an operator's OS user, a client's name, or `system`.
     name: String,
 }
 
@@ -66,9 +68,10 @@ pub struct EventView {
     #[schema(value_type = String, example = "deactivated")]
     action: &'static str,
     actor: ActorView,
-    /// The same as `actor.id`; kept for clients written before `actor`.
+    /// The acting user account: `actor.id` for `user` and `operator` actors, null for the
+    /// others; kept for clients written before `actor`.
     actor_id: Option<String>,
-    /// How the change came in: `api` or `cli`.
+    /// How the change came in: `api`, `cli` or `system`.
     #[schema(value_type = String, example = "api")]
     channel: &'static str,
     reason: Option<String>,
@@ -77,16 +80,15 @@ pub struct EventView {
 
 impl From<&AuditEvent> for EventView {
     fn from(event: &AuditEvent) -> Self {
-        let actor_id = event.actor.id.map(|id| id.to_string());
         Self {
             id: event.id,
             action: event.action.as_str(),
             actor: ActorView {
                 kind: event.actor.kind.as_str(),
-                id: actor_id.clone(),
+                id: event.actor.id.map(|id| id.to_string()),
                 name: event.actor.name.clone(),
             },
-            actor_id,
+            actor_id: event.actor.account().map(|id| id.to_string()),
             channel: event.actor.kind.channel(),
             reason: event.reason.as_ref().map(|r| r.to_string()),
             at: event.at,
