@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::Admin;
 use crate::ports::{ClientRepo, ClientTokens, Clock, StoreError};
-use crate::{Client, ClientName, ClientRef, ClientSecret, NewClient, Operator, Scope};
+use crate::{Actor, Client, ClientName, ClientRef, ClientSecret, NewClient, Operator, Scope};
 
 /// On whose authority clients are managed: a checked admin, or an operator at the CLI.
 #[derive(Debug, Clone, Copy)]
@@ -135,6 +135,12 @@ impl AuthenticatedClient {
     /// The scope it was admitted for.
     pub fn granted(&self) -> Scope {
         self.granted
+    }
+
+    /// The client as the actor of a change it makes (recorded by id and name; the store
+    /// re-checks at commit that it is still not revoked).
+    pub fn actor(&self) -> Actor {
+        Actor::client(self.client.id, self.client.name.as_str())
     }
 }
 

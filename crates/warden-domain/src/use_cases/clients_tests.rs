@@ -46,6 +46,13 @@ async fn a_live_client_with_the_scope_is_admitted() {
         .unwrap();
     assert_eq!(admitted.client(), &found);
     assert_eq!(admitted.granted(), Scope::Introspect);
+    let actor = admitted.actor();
+    assert_eq!(actor.kind(), crate::ActorKind::Client);
+    assert_eq!(actor.name(), "billing");
+    assert_eq!(
+        actor.authority(),
+        &crate::Authority::Client { client: found.id }
+    );
 }
 
 #[tokio::test]
