@@ -5,15 +5,18 @@
 //!
 //! - [`use_cases`]: [`use_cases::DeactivateUser`], [`use_cases::ReactivateUser`],
 //!   [`use_cases::Authenticator`], [`use_cases::CreateUser`], [`use_cases::IssueToken`],
-//!   [`use_cases::DeliverNotifications`].
+//!   [`use_cases::DeliverNotifications`], and for machine clients [`use_cases::ManageClients`],
+//!   [`use_cases::ClientAuthenticator`] and [`use_cases::IntrospectToken`].
 //! - [`ports`]: the traits a host implements ([`ports::UserRepo`], [`ports::Outbox`],
 //!   [`ports::Mailer`], [`ports::AuthVerifier`], [`ports::TokenIssuer`],
-//!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`]), each with its contract. With the `mocks`
+//!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`], [`ports::ClientRepo`],
+//!   [`ports::ClientTokens`], [`ports::TokenInspector`]), each with its contract. With the `mocks`
 //!   feature every port has a mockall mock (`ports::MockUserRepo`, ...).
-//! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`]) and the
-//!   [`User`] entity.
+//! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`],
+//!   [`ClientName`], [`Scope`]) and the [`User`] and [`Client`] entities.
 
 mod actor;
+mod client;
 mod email_address;
 mod login_throttle;
 mod notification;
@@ -29,6 +32,10 @@ pub mod ports;
 pub mod use_cases;
 
 pub use actor::{Actor, ActorKind, Authority, RecordedActor, UnknownActorKind};
+pub use client::{
+    Client, ClientName, ClientRef, ClientSecret, InvalidClientName, NewClient, Scope, TokenHash,
+    UnknownScope, ALL_SCOPES,
+};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};

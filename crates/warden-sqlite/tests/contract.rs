@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use warden_domain::ports::{Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, Outbox, UserRepo};
 use warden_sqlite::SqliteStore;
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, TempDir)> {
@@ -19,7 +19,17 @@ async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, TempD
     Some((Arc::new(store.clone()), Arc::new(store), dir))
 }
 
-warden_testkit::contract_tests!(fresh);
+async fn fresh_clients(test: &str) -> Option<(Arc<dyn ClientRepo>, TempDir)> {
+    let (users, _, dir) = fresh(test).await?;
+    drop(users);
+    let url = format!("sqlite://{}", dir.path().join("warden.db").display());
+    let store = SqliteStore::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .expect("connect");
+    Some((Arc::new(store), dir))
+}
+
+warden_testkit::contract_tests!(fresh, clients: fresh_clients);
 
 /// The whole suite on an in-memory database (one connection), on a current-thread runtime as
 /// under `#[actix_web::main]`.

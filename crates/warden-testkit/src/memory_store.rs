@@ -27,6 +27,8 @@ use warden_domain::{
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// The machine clients (see `memory_clients.rs`).
+    pub(crate) clients: crate::memory_clients::Clients,
 }
 
 #[derive(Debug, Default)]

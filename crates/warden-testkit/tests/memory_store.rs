@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use warden_domain::ports::{Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, Outbox, UserRepo};
 use warden_testkit::MemoryStore;
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
@@ -11,7 +11,11 @@ async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> 
     Some((store.clone(), store, ()))
 }
 
-warden_testkit::contract_tests!(fresh);
+async fn fresh_clients(_test: &str) -> Option<(Arc<dyn ClientRepo>, ())> {
+    Some((Arc::new(MemoryStore::new()), ()))
+}
+
+warden_testkit::contract_tests!(fresh, clients: fresh_clients);
 
 /// The whole suite on a current-thread runtime, as under `#[actix_web::main]`.
 #[tokio::test]

@@ -35,6 +35,12 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Manage machine clients (other services' bearer tokens).
+    #[command(subcommand)]
+    Client(crate::cli_clients::ClientCommand),
+    /// Manage the EdDSA signing keys.
+    #[command(subcommand)]
+    Keys(crate::cli_clients::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +130,12 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let (services, _) = compose::for_cli(&config).await?;
             let token = services.issue_token.for_email(&operator(), &email).await?;
             println!("{}", token.expose());
+        }
+        Command::Client(command) => {
+            crate::cli_clients::client(command, &config, operator()).await?;
+        }
+        Command::Keys(crate::cli_clients::KeysCommand::Rotate) => {
+            crate::cli_clients::rotate_keys(&config)?;
         }
     }
     Ok(())

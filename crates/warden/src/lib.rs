@@ -6,10 +6,12 @@
 pub mod after_commit;
 pub mod app;
 pub mod cli;
+pub mod cli_clients;
 pub mod compose;
 pub mod config;
 pub mod data_dir;
 pub mod http;
+pub mod jwt_config;
 pub mod metrics;
 pub mod os_user;
 pub mod routes;

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, Clock, LoginAttempts, Mailer, Outbox, PasswordHasher, TokenIssuer, UserRepo,
+    AuthVerifier, ClientRepo, ClientTokens, Clock, LoginAttempts, Mailer, Outbox, PasswordHasher,
+    TokenInspector, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
-    Authenticator, CreateUser, DeactivateUser, DeliverNotifications, IssueToken, ReactivateUser,
-    RetryPolicy, UserQueries,
+    Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
+    IntrospectToken, IssueToken, ManageClients, ReactivateUser, RetryPolicy, UserQueries,
 };
 
 /// The adapters behind each port.
@@ -27,6 +29,12 @@ pub struct Ports {
     /// Sign-in attempts, counted before each password check.
     pub attempts: Arc<dyn LoginAttempts>,
     pub clock: Arc<dyn Clock>,
+    /// Machine clients, their tokens, and what introspection reads of an access token.
+    pub clients: Arc<dyn ClientRepo>,
+    pub client_tokens: Arc<dyn ClientTokens>,
+    pub inspector: Arc<dyn TokenInspector>,
+    /// The public keys that verify access tokens (empty for HS256).
+    pub jwks: Jwks,
 }
 
 #[derive(Clone)]
@@ -44,6 +52,11 @@ pub struct Services {
     /// For readiness and metrics: the backlog of notifications, read on the request pool, so
     /// readiness reports the pool requests wait on.
     pub outbox: Arc<dyn Outbox>,
+    /// Machine clients: managed by admins and operators, authenticated by their tokens.
+    pub clients: ManageClients,
+    pub client_auth: ClientAuthenticator,
+    pub introspect: IntrospectToken,
+    pub jwks: Jwks,
 }
 
 impl Services {
@@ -58,9 +71,18 @@ impl Services {
             hasher,
             attempts,
             clock,
+            clients,
+            client_tokens,
+            inspector,
+            jwks,
         } = ports;
+        let auth = Authenticator::new(verifier, users.clone());
         Self {
-            auth: Authenticator::new(verifier, users.clone()),
+            clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
+            client_auth: ClientAuthenticator::new(clients, client_tokens),
+            introspect: IntrospectToken::new(auth.clone(), inspector),
+            jwks,
+            auth,
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),

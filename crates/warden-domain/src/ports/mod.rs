@@ -3,22 +3,26 @@
 
 mod auth_verifier;
 mod cause;
+mod client_repo;
 mod clock;
 mod login_attempts;
 mod mailer;
 mod outbox;
 mod password_hasher;
 mod store_error;
+mod token_inspector;
 mod token_issuer;
 mod user_repo;
 
 pub use auth_verifier::*;
 pub use cause::*;
+pub use client_repo::*;
 pub use clock::*;
 pub use login_attempts::*;
 pub use mailer::*;
 pub use outbox::*;
 pub use password_hasher::*;
 pub use store_error::*;
+pub use token_inspector::*;
 pub use token_issuer::*;
 pub use user_repo::*;

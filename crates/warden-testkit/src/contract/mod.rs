@@ -29,12 +29,14 @@
 
 mod accounts;
 mod actors;
+pub mod clients;
 mod helpers;
 mod outbox;
 mod status_changes;
 
 pub use accounts::*;
 pub use actors::*;
+pub use clients::*;
 pub use outbox::*;
 pub use status_changes::*;
 
@@ -54,6 +56,11 @@ pub const SENTINEL_EMAIL: &str = "contract-sentinel-admin@example.com";
 /// Each check fails after 300 s instead of hanging.
 #[macro_export]
 macro_rules! contract_tests {
+    // With a second `async fn(&str) -> Option<(Arc<dyn ClientRepo>, G)>`: the client checks too.
+    ($fresh:path, clients: $fresh_clients:path) => {
+        $crate::contract_tests!($fresh);
+        $crate::client_contract_tests!($fresh_clients);
+    };
     ($fresh:path) => {
         $crate::contract_tests!(@each $fresh;
             run_all,

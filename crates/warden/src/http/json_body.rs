@@ -29,6 +29,20 @@ impl Default for BodyTimeout {
 /// connection) for a body not received in time, 422 for a body that is not JSON, 400 for a
 /// broken transfer.
 pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, ApiError> {
+    let body = read_bytes(req, payload).await?;
+    serde_json::from_slice(&body).map_err(|_| {
+        ApiError::invalid_input(vec![FieldError::new("body", "must be a valid JSON object")])
+    })
+}
+
+/// The raw request body, with the limits of [`read_json`].
+///
+/// # Errors
+/// As [`read_json`], but for the parsing.
+pub async fn read_bytes(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::BytesMut, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -38,7 +52,7 @@ pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value
         return Err(ApiError::payload_too_large());
     }
     let timeout = req.app_data::<BodyTimeout>().copied().unwrap_or_default();
-    let body = tokio::time::timeout(timeout.0, read_body(payload))
+    tokio::time::timeout(timeout.0, read_body(payload))
         .await
         .map_err(|_| {
             tracing::info!(timeout_ms = timeout.0.as_millis(), "request body too slow");
@@ -47,10 +61,7 @@ pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value
                 connection.stop_reading();
             }
             ApiError::request_timeout()
-        })??;
-    serde_json::from_slice(&body).map_err(|_| {
-        ApiError::invalid_input(vec![FieldError::new("body", "must be a valid JSON object")])
-    })
+        })?
 }
 
 async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {

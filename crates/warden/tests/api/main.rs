@@ -5,12 +5,15 @@
 
 mod authority;
 mod cli;
+mod cli_clients;
+mod clients;
 mod deactivate;
 mod envelope;
 mod failures;
 mod files;
 mod headers;
 mod hostile;
+mod introspect;
 mod lifecycle;
 mod login_concurrency;
 mod logs;
