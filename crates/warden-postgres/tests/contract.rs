@@ -21,3 +21,18 @@ async fn fresh_clients(test: &str) -> Option<(Arc<dyn ClientRepo>, Db)> {
 }
 
 warden_testkit::contract_tests!(fresh, clients: fresh_clients);
+
+/// A client's authority is re-checked against the clients of the same database.
+#[tokio::test]
+async fn live_clients_act_and_revoked_ones_do_not() {
+    let Some(db) = Db::fresh("live_clients_act").await else {
+        return;
+    };
+    let store = Arc::new(db.store.clone());
+    warden_testkit::contract::live_clients_act_and_revoked_ones_do_not(
+        store.clone(),
+        store.clone(),
+        store,
+    )
+    .await;
+}

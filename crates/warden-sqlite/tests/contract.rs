@@ -41,3 +41,19 @@ async fn run_all_in_memory_on_a_current_thread_runtime() {
     store.migrate().await.expect("migrate");
     warden_testkit::contract::run_all(Arc::new(store.clone()), Arc::new(store)).await;
 }
+
+/// A client's authority is re-checked against the clients of the same database.
+#[tokio::test]
+async fn live_clients_act_and_revoked_ones_do_not() {
+    let (users, outbox, dir) = fresh("live_clients_act").await.expect("store");
+    let url = format!("sqlite://{}", dir.path().join("warden.db").display());
+    let clients = SqliteStore::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .expect("connect");
+    warden_testkit::contract::live_clients_act_and_revoked_ones_do_not(
+        users,
+        outbox,
+        Arc::new(clients),
+    )
+    .await;
+}

@@ -15,6 +15,13 @@ use crate::MemoryStore;
 pub(crate) struct Clients(Mutex<Vec<(Client, TokenHash)>>);
 
 impl Clients {
+    /// Whether the client `id` exists and is not revoked.
+    pub(crate) fn is_live(&self, id: uuid::Uuid) -> bool {
+        self.lock()
+            .iter()
+            .any(|(client, _)| client.id == id && client.is_live())
+    }
+
     fn lock(&self) -> MutexGuard<'_, Vec<(Client, TokenHash)>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }

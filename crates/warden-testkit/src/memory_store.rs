@@ -39,9 +39,13 @@ struct State {
 }
 
 impl State {
-    /// Whether the authority a change acts on still holds (see [`Authority`]). This store
-    /// keeps no machine clients, so no client's authority holds in it.
-    fn authority_holds(&self, authority: &Authority) -> bool {
+    /// Whether the authority a change acts on still holds (see [`Authority`]), with the
+    /// store's machine clients (locked after the state; client operations never lock both).
+    fn authority_holds(
+        &self,
+        authority: &Authority,
+        clients: &crate::memory_clients::Clients,
+    ) -> bool {
         match authority {
             Authority::Admin {
                 account,
@@ -51,6 +55,7 @@ impl State {
                     && a.user.role == StatusChange::ACTOR_ROLE
                     && a.user.token_version == *token_version
             }),
+            Authority::Client { client } => clients.is_live(*client),
             Authority::System => true,
             _ => false,
         }
@@ -213,7 +218,7 @@ impl UserRepo for MemoryStore {
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state();
         let target = state.users.get(&change.target).map(|a| &a.user);
-        let actor_holds = state.authority_holds(change.actor.authority());
+        let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
         let another_active = |role: Role| {
             state
                 .users

@@ -23,3 +23,15 @@ async fn run_all_on_a_current_thread_runtime() {
     let store = Arc::new(MemoryStore::new());
     warden_testkit::contract::run_all(store.clone(), store).await;
 }
+
+/// A client's authority is re-checked against the clients of the same store.
+#[tokio::test]
+async fn live_clients_act_and_revoked_ones_do_not() {
+    let store = Arc::new(MemoryStore::new());
+    warden_testkit::contract::live_clients_act_and_revoked_ones_do_not(
+        store.clone(),
+        store.clone(),
+        store,
+    )
+    .await;
+}
