@@ -20,6 +20,7 @@ mod notification;
 mod operator;
 mod password;
 mod reason;
+mod search;
 mod status_change;
 mod text;
 mod user;
@@ -35,6 +36,10 @@ pub use notification::{Email, Notification};
 pub use operator::Operator;
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use reason::{InvalidReason, Reason};
+pub use search::{
+    EventFilter, InvalidLimit, InvalidSearchText, InvertedPeriod, PageLimit, SearchText,
+    StatusFilter, UnknownStatusFilter, UserFilter,
+};
 pub use status_change::{
     AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
     UnknownAction,

@@ -10,6 +10,7 @@
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
 mod connection;
+mod directory;
 mod errors;
 mod login_attempts;
 mod migrations;

@@ -5,6 +5,8 @@ mod authenticate;
 mod change_status;
 mod create_user;
 mod deliver_notifications;
+mod directory;
+mod explain_access;
 mod issue_token;
 mod user_queries;
 
@@ -12,6 +14,8 @@ pub use authenticate::*;
 pub use change_status::*;
 pub use create_user::*;
 pub use deliver_notifications::*;
+pub use directory::*;
+pub use explain_access::*;
 pub use issue_token::*;
 pub use user_queries::*;
 

@@ -1,0 +1,2 @@
+DROP INDEX users_inactive;
+DROP INDEX audit_events_by_actor;
