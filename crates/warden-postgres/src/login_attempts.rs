@@ -14,9 +14,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use warden_domain::ports::{
-    AttemptKey, LoginAttempts, Lockouts, Release, Reservation, StoreError,
-};
+use warden_domain::ports::{AttemptKey, Lockouts, LoginAttempts, Release, Reservation, StoreError};
 use warden_domain::{AttemptRecord, AttemptRecords, ThrottlePolicy};
 
 use crate::errors::from_diesel;

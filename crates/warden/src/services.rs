@@ -7,8 +7,8 @@ use warden_domain::ports::{
     AuthVerifier, Clock, LoginAttempts, Mailer, Outbox, PasswordHasher, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
-    Authenticator, CreateUser, DeactivateUser, DeliverNotifications, IssueToken, ReactivateUser,
-    RetryPolicy, UserQueries,
+    Authenticator, CreateUser, DeactivateUser, DeliverNotifications, Directory, ExplainAccess,
+    IssueToken, ReactivateUser, RetryPolicy, UserQueries,
 };
 
 /// The adapters behind each port.
@@ -41,6 +41,10 @@ pub struct Services {
     /// The outbox worker's delivery rounds, on its own pool.
     pub worker_deliver: DeliverNotifications,
     pub queries: UserQueries,
+    /// Account search and the audit log of every account.
+    pub directory: Directory,
+    /// Why an account can or cannot sign in.
+    pub access: ExplainAccess,
     /// For readiness and metrics: the backlog of notifications, read on the request pool, so
     /// readiness reports the pool requests wait on.
     pub outbox: Arc<dyn Outbox>,
@@ -59,12 +63,15 @@ impl Services {
             attempts,
             clock,
         } = ports;
+        let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
             auth: Authenticator::new(verifier, users.clone()),
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
             issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone(), attempts),
+            directory: Directory::new(users.clone()),
+            access,
             queries: UserQueries::new(users),
             deliver: DeliverNotifications::new(
                 outbox.clone(),

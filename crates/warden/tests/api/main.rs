@@ -3,9 +3,11 @@
 //! real SMTP sink receiving the mail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod authority;
 mod cli;
 mod deactivate;
+mod directory;
 mod envelope;
 mod failures;
 mod files;
