@@ -101,11 +101,13 @@ impl SearchText {
     /// # Errors
     /// [`InvalidSearchText`] when too long or holding control or format characters.
     pub fn parse(text: &str) -> Result<Option<Self>, InvalidSearchText> {
+        // Counted before trimming: what a client may send is at most this long.
+        if text.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidSearchText::TooLong);
+        }
         let text = text.trim();
         if text.is_empty() {
             Ok(None)
-        } else if text.chars().count() > Self::MAX_CHARS {
-            Err(InvalidSearchText::TooLong)
         } else if text
             .chars()
             .any(|c| c.is_control() || crate::text::is_format(c))
@@ -267,6 +269,10 @@ mod tests {
             Err(InvalidSearchText::TooLong)
         );
         assert!(SearchText::parse(&"a".repeat(100)).unwrap().is_some());
+        assert_eq!(
+            SearchText::parse(&format!(" {}", "a".repeat(100))),
+            Err(InvalidSearchText::TooLong)
+        );
         assert_eq!(
             SearchText::parse("a\0b"),
             Err(InvalidSearchText::Unprintable)

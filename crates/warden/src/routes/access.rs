@@ -64,6 +64,7 @@ pub enum ReasonView {
 
 /// A cause without data of its own.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)] // in the schema: no other fields, so one variant matches
 pub struct OtherView {
     #[schema(value_type = String)]
     code: &'static str,
@@ -72,6 +73,7 @@ pub struct OtherView {
 
 /// The account is deactivated: no sign-in from anywhere, no token works.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)] // in the schema: no other fields, so one variant matches
 pub struct DeactivatedView {
     /// `deactivated`
     #[schema(value_type = String, example = "deactivated")]
@@ -88,6 +90,7 @@ pub struct DeactivatedView {
 
 /// Repeated failed sign-ins locked some clients out of the account for a while.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)] // in the schema: no other fields, so one variant matches
 pub struct ThrottledView {
     /// `sign_in_throttled`
     #[schema(value_type = String, example = "sign_in_throttled")]

@@ -33,15 +33,43 @@ pub enum ListFailures {
     Unavailable(Doc<Empty>),
 }
 
+/// The `status` filter of `GET /api/v1/users`, as the OpenAPI document shows it.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum AccountStatusFilter {
+    Active,
+    Inactive,
+    All,
+}
+
+/// The `role` filter of `GET /api/v1/users`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RoleFilter {
+    Admin,
+    User,
+}
+
+/// The `action` filter of `GET /api/v1/events`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum EventAction {
+    Deactivated,
+    Reactivated,
+}
+
 /// Find accounts: by a prefix of the email, first or last name (any case), by status and by
 /// role; newest account first, a page at a time.
 #[utoipa::path(
     get, path = "/api/v1/users", tag = "users",
     security(("bearer" = [])),
     params(
-        ("q" = Option<String>, Query, max_length = 100, description = "Keeps accounts whose email address, first name or last name starts with this text, compared lower-cased (`ada` finds `Ada Lovelace` and `ada@example.com`). Trimmed; blank means no text filter; no control or invisible formatting characters."),
-        ("status" = Option<String>, Query, description = "`active`, `inactive` or `all` (the default)"),
-        ("role" = Option<String>, Query, description = "`admin` or `user`; both when absent"),
+        ("q" = Option<String>, Query, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]*$", description = "Keeps accounts whose email address, first name or last name starts with this text, compared lower-cased (`ada` finds `Ada Lovelace` and `ada@example.com`). Trimmed; blank means no text filter; no control or invisible formatting characters."),
+        ("status" = inline(Option<AccountStatusFilter>), Query, description = "`active`, `inactive` or `all` (the default)"),
+        ("role" = inline(Option<RoleFilter>), Query, description = "`admin` or `user`; both when absent"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Accounts per page (default 20)"),
         ("cursor" = Option<String>, Query, format = Uuid, description = "The `next_cursor` of the previous page (opaque)"),
     ),
@@ -73,7 +101,7 @@ pub async fn search(
     get, path = "/api/v1/events", tag = "users",
     security(("bearer" = [])),
     params(
-        ("action" = Option<String>, Query, description = "`deactivated` or `reactivated`"),
+        ("action" = inline(Option<EventAction>), Query, description = "`deactivated` or `reactivated`"),
         ("actor_id" = Option<String>, Query, format = Uuid, description = "Only changes made by this actor"),
         ("target_id" = Option<String>, Query, format = Uuid, description = "Only changes made to this account"),
         ("since" = Option<String>, Query, format = DateTime, description = "Only events at or after this time (RFC 3339; encode `+` as `%2B`)"),
