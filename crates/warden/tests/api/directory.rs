@@ -52,6 +52,7 @@ async fn admins_find_users_by_name_or_email_status_and_role() {
 
     let found = get(&app, "/api/v1/users?q=AdA", Some(&token)).await;
     found.assert_shape(200, "Users retrieved successfully");
+    assert_eq!(found.headers["cache-control"], "no-store", "personal data");
     assert_eq!(ids(&found, "users"), [id(&adams), id(&ada)], "newest first");
     assert_eq!(found.body["data"]["next_cursor"], Value::Null);
     // The same view as GET /users/{id}.
@@ -151,6 +152,7 @@ async fn the_audit_log_lists_every_change_newest_first_with_filters() {
 
     let all = get(&app, "/api/v1/events", Some(&token)).await;
     all.assert_shape(200, "Events retrieved successfully");
+    assert_eq!(all.headers["cache-control"], "no-store", "personal data");
     let events = all.body["data"]["events"].as_array().unwrap();
     assert_eq!(events.len(), 3);
     assert_eq!(all.body["data"]["next_cursor"], Value::Null);
