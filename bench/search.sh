@@ -146,11 +146,17 @@ done
 
 say "plans (one execution each, with a typical value)"
 psql -q "$DB_URL" -v p="'ad%'" -v c="'01938000-0000-7000-8000-000000050000'" <<SQL 2>&1 \
-    | grep -E '^(short|later)|Index|Seq Scan|Bitmap|Sort|Execution Time' | sed 's/^/    /' >&2
+    | grep -E '^(short|later|one|no match)|Index|Seq Scan|Bitmap|Sort|Execution Time' | sed 's/^/    /' >&2
 \echo short prefix 'ad%'
 EXPLAIN (ANALYZE, COSTS OFF) SELECT $COLUMNS FROM users WHERE $TEXT ORDER BY id DESC LIMIT 21;
 \echo later page 'ad%' below the middle id
 EXPLAIN (ANALYZE, COSTS OFF) SELECT $COLUMNS FROM users WHERE $TEXT AND id < :c::uuid ORDER BY id DESC LIMIT 21;
+\set p '\'ada.lovelace40@%\''
+\echo one account 'ada.lovelace40@%'
+EXPLAIN (ANALYZE, COSTS OFF) SELECT $COLUMNS FROM users WHERE $TEXT ORDER BY id DESC LIMIT 21;
+\set p '\'zq123%\''
+\echo no match 'zq123%'
+EXPLAIN (ANALYZE, COSTS OFF) SELECT $COLUMNS FROM users WHERE $TEXT ORDER BY id DESC LIMIT 21;
 SQL
 
 echo
