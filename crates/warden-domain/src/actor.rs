@@ -1,6 +1,8 @@
+use uuid::Uuid;
+
 use crate::UserId;
 
-/// How a change reached Warden, and so what kind of actor made it.
+/// What kind of actor made a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ActorKind {
@@ -9,6 +11,11 @@ pub enum ActorKind {
     /// An operator at the command line, acting on the authority of a named admin. The claim is
     /// only as strong as access to the database: whoever runs the CLI holds it anyway.
     Operator,
+    /// A machine client (an identity provider provisioning over SCIM), by its client token.
+    Client,
+    /// Warden itself, carrying out what an authorised actor scheduled earlier (the lift of a
+    /// timed suspension).
+    System,
 }
 
 impl ActorKind {
@@ -17,14 +24,17 @@ impl ActorKind {
         match self {
             ActorKind::User => "user",
             ActorKind::Operator => "operator",
+            ActorKind::Client => "client",
+            ActorKind::System => "system",
         }
     }
 
-    /// The channel the change came through: `api` or `cli`.
+    /// The channel the change came through: `api`, `cli` or `system`.
     pub fn channel(self) -> &'static str {
         match self {
-            ActorKind::User => "api",
+            ActorKind::User | ActorKind::Client => "api",
             ActorKind::Operator => "cli",
+            ActorKind::System => "system",
         }
     }
 
@@ -34,8 +44,16 @@ impl ActorKind {
         match text {
             "user" => Ok(ActorKind::User),
             "operator" => Ok(ActorKind::Operator),
+            "client" => Ok(ActorKind::Client),
+            "system" => Ok(ActorKind::System),
             _ => Err(UnknownActorKind),
         }
+    }
+
+    /// Whether actors of this kind act through a user account (the account is then recorded as
+    /// the change's `actor_id`, and cannot deactivate itself).
+    pub fn acts_as_account(self) -> bool {
+        matches!(self, ActorKind::User | ActorKind::Operator)
     }
 }
 
@@ -43,35 +61,176 @@ impl ActorKind {
 #[error("unknown actor kind")]
 pub struct UnknownActorKind;
 
-/// Who is making a change, with the authority the store MUST re-check when the change commits:
-/// the admin account `id`, still active, still an admin, still on `token_version` (the version
-/// of the token the request authenticated with, or the version read when a CLI command began).
+/// The authority an actor acts on, which a store MUST re-check in the same atomic write that
+/// applies a change, so that authority withdrawn while a request is in flight stops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Authority {
+    /// An admin account: still active, still of [`crate::StatusChange::ACTOR_ROLE`], still on
+    /// `token_version` (the version of the token the request authenticated with, or the version
+    /// read when a CLI command began).
+    Admin { account: UserId, token_version: i32 },
+    /// A machine client: still not revoked.
+    Client { client: Uuid },
+    /// Warden itself: nothing to re-check (the schedule it carries out was authorised when it
+    /// was recorded).
+    System,
+}
+
+/// Who is making a change: its kind, the name the audit trail records, and the authority the
+/// store re-checks when the change commits. Made only through the constructors, so kind and
+/// authority always agree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
-    pub kind: ActorKind,
-    /// The admin account whose authority is used.
-    pub id: UserId,
-    /// Recorded in the audit trail: the admin's email address, or for an operator the OS user
-    /// who ran the command.
-    pub name: String,
-    pub token_version: i32,
+    kind: ActorKind,
+    name: String,
+    authority: Authority,
+}
+
+impl Actor {
+    /// An admin user acting over the API with a token issued for `token_version`; recorded
+    /// under `name` (the admin's email address).
+    pub fn admin(account: UserId, name: impl Into<String>, token_version: i32) -> Self {
+        Self::on_account(ActorKind::User, account, name, token_version)
+    }
+
+    /// An operator at the CLI acting on the authority of the admin `account` as it was at
+    /// `token_version`; recorded under the operator's OS user.
+    pub fn operator(account: UserId, os_user: impl Into<String>, token_version: i32) -> Self {
+        Self::on_account(ActorKind::Operator, account, os_user, token_version)
+    }
+
+    /// A machine client, recorded under its name.
+    pub fn client(client: Uuid, name: impl Into<String>) -> Self {
+        Self {
+            kind: ActorKind::Client,
+            name: name.into(),
+            authority: Authority::Client { client },
+        }
+    }
+
+    /// Warden itself.
+    pub fn system() -> Self {
+        Self {
+            kind: ActorKind::System,
+            name: "system".to_owned(),
+            authority: Authority::System,
+        }
+    }
+
+    fn on_account(
+        kind: ActorKind,
+        account: UserId,
+        name: impl Into<String>,
+        token_version: i32,
+    ) -> Self {
+        Self {
+            kind,
+            name: name.into(),
+            authority: Authority::Admin {
+                account,
+                token_version,
+            },
+        }
+    }
+
+    pub fn kind(&self) -> ActorKind {
+        self.kind
+    }
+
+    /// Recorded in the audit trail: an admin's email address, an operator's OS user, a client's
+    /// name, or `system`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The user account acting, if the actor acts through one. Rules about the actor's own
+    /// account (an admin cannot deactivate themselves) concern only these actors.
+    pub fn account(&self) -> Option<UserId> {
+        match self.authority {
+            Authority::Admin { account, .. } => Some(account),
+            Authority::Client { .. } | Authority::System => None,
+        }
+    }
+
+    /// The id recorded with the change: the acting account or client; none for the system.
+    pub fn id(&self) -> Option<Uuid> {
+        match self.authority {
+            Authority::Admin { account, .. } => Some(*account.as_uuid()),
+            Authority::Client { client } => Some(client),
+            Authority::System => None,
+        }
+    }
 }
 
 /// Who made a recorded change, as the audit trail keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedActor {
     pub kind: ActorKind,
-    /// The admin account whose authority was used (`None` only if it has been deleted).
-    pub id: Option<UserId>,
+    /// The acting account or client (`None` for the system, or if the account was deleted).
+    pub id: Option<Uuid>,
     pub name: String,
+}
+
+impl RecordedActor {
+    /// The acting user account, for actors that act through one (kept as `actor_id`).
+    pub fn account(&self) -> Option<UserId> {
+        if self.kind.acts_as_account() {
+            self.id.map(UserId::from_uuid)
+        } else {
+            None
+        }
+    }
 }
 
 impl From<&Actor> for RecordedActor {
     fn from(actor: &Actor) -> Self {
         Self {
             kind: actor.kind,
-            id: Some(actor.id),
+            id: actor.id(),
             name: actor.name.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in [
+            ActorKind::User,
+            ActorKind::Operator,
+            ActorKind::Client,
+            ActorKind::System,
+        ] {
+            assert_eq!(ActorKind::parse(kind.as_str()), Ok(kind));
+        }
+        assert_eq!(ActorKind::parse("admin"), Err(UnknownActorKind));
+    }
+
+    #[test]
+    fn only_account_actors_have_an_account_and_each_kind_records_its_own_id() {
+        let account = UserId::generate();
+        let client = Uuid::now_v7();
+        let admin = Actor::admin(account, "a@example.com", 2);
+        let operator = Actor::operator(account, "root", 2);
+        let by_client = Actor::client(client, "okta");
+        let system = Actor::system();
+        assert_eq!(admin.account(), Some(account));
+        assert_eq!(operator.account(), Some(account));
+        assert_eq!(by_client.account(), None);
+        assert_eq!(system.account(), None);
+        assert_eq!(by_client.id(), Some(client));
+        assert_eq!(system.id(), None);
+        assert_eq!(RecordedActor::from(&by_client).account(), None);
+        assert_eq!(RecordedActor::from(&operator).account(), Some(account));
+        assert_eq!(system.kind().channel(), "system");
+        assert_eq!(by_client.kind(), ActorKind::Client);
     }
 }

@@ -29,7 +29,7 @@ mod user_id;
 pub mod ports;
 pub mod use_cases;
 
-pub use actor::{Actor, ActorKind, RecordedActor, UnknownActorKind};
+pub use actor::{Actor, ActorKind, Authority, RecordedActor, UnknownActorKind};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};

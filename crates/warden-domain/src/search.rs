@@ -222,9 +222,7 @@ impl EventFilter {
 
     pub fn matches(&self, event: &AuditEvent) -> bool {
         self.action.is_none_or(|action| action == event.action)
-            && self
-                .actor
-                .is_none_or(|actor| event.actor.id.is_some_and(|id| *id.as_uuid() == actor))
+            && self.actor.is_none_or(|actor| event.actor.id == Some(actor))
             && self.target.is_none_or(|target| target == event.user_id)
             && self.since.is_none_or(|since| event.at >= since)
             && self.until.is_none_or(|until| event.at <= until)

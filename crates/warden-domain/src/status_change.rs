@@ -144,7 +144,7 @@ impl StatusChange {
         match self.action {
             StatusAction::Deactivate => AccountStatus::Deactivated(Deactivation {
                 at: self.at,
-                by: Some(self.actor.id),
+                by: self.actor.account(),
                 reason: self.reason.clone(),
             }),
             StatusAction::Reactivate => AccountStatus::Active,

@@ -108,13 +108,7 @@ fn the_declared_guards_match_the_actions() {
 
 #[test]
 fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
-    use crate::ActorKind;
-    let actor = Actor {
-        kind: ActorKind::User,
-        id: UserId::generate(),
-        name: "admin@example.com".into(),
-        token_version: 3,
-    };
+    let actor = Actor::admin(UserId::generate(), "admin@example.com", 3);
     let mut change = StatusChange {
         action: Deactivate,
         target: UserId::generate(),
@@ -128,7 +122,7 @@ fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
         change.new_status(),
         AccountStatus::Deactivated(Deactivation {
             at: change.at,
-            by: Some(actor.id),
+            by: actor.account(),
             reason: change.reason.clone(),
         })
     );

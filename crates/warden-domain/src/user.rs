@@ -42,7 +42,8 @@ pub enum AccountStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deactivation {
     pub at: DateTime<Utc>,
-    /// The admin who deactivated the account (`None` only if that admin's record is gone).
+    /// The admin account that deactivated it: `None` when the actor acted without an account
+    /// (a machine client, the system; the audit trail names them) or that record is gone.
     pub by: Option<UserId>,
     pub reason: Option<Reason>,
 }

@@ -54,12 +54,12 @@ impl Mailer for FileMailer {
             .send(message)
             .await
             .with_context(|| format!("cannot write mail into {}", self.dir.display()))
-            .map_err(MailError::Transient)?;
+            .map_err(MailError::transient)?;
         let path = self.dir.join(format!("{id}.eml"));
         tokio::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
             .await
             .with_context(|| format!("cannot make {} private", path.display()))
-            .map_err(MailError::Transient)
+            .map_err(MailError::transient)
     }
 }
 

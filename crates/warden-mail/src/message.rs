@@ -23,7 +23,7 @@ pub(crate) fn build(email: &Email, from: &Mailbox) -> Result<Message, MailError>
         .as_str()
         .parse()
         .context("recipient address rejected by the mail library")
-        .map_err(MailError::Permanent)?;
+        .map_err(MailError::permanent)?;
     let name = Some(email.to_name.trim().to_owned()).filter(|name| !name.is_empty());
     Message::builder()
         .from(from.clone())
@@ -35,5 +35,5 @@ pub(crate) fn build(email: &Email, from: &Mailbox) -> Result<Message, MailError>
             email.html_body.clone(),
         ))
         .context("cannot build the message")
-        .map_err(MailError::Permanent)
+        .map_err(MailError::permanent)
 }

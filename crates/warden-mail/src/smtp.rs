@@ -81,7 +81,7 @@ impl SmtpMailer {
             .await
             .map_err(|error| match error {
                 ConnectError::Smtp(error) => classify(error),
-                ConnectError::Io(error) => MailError::Transient(
+                ConnectError::Io(error) => MailError::transient(
                     anyhow::Error::new(error)
                         .context(format!("cannot connect to {}", self.relay.address())),
                 ),
@@ -128,7 +128,7 @@ impl Mailer for SmtpMailer {
         let body = message.formatted();
         match tokio::time::timeout(self.timeout, self.deliver(message.envelope(), &body)).await {
             Ok(result) => result,
-            Err(_) => Err(MailError::Transient(anyhow::anyhow!(
+            Err(_) => Err(MailError::transient(anyhow::anyhow!(
                 "no answer from {} within {:?}",
                 self.relay.address(),
                 self.timeout
@@ -140,9 +140,9 @@ impl Mailer for SmtpMailer {
 /// A 5xx reply is permanent; everything else (4xx, network, TLS) may pass.
 fn classify(error: lettre::transport::smtp::Error) -> MailError {
     if error.is_permanent() {
-        MailError::Permanent(error.into())
+        MailError::permanent(error)
     } else {
-        MailError::Transient(error.into())
+        MailError::transient(error)
     }
 }
 

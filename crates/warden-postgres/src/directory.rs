@@ -89,7 +89,12 @@ pub(crate) async fn audit_log(
         query = query.filter(audit_events::action.eq(action.as_str()));
     }
     if let Some(actor) = filter.actor() {
-        query = query.filter(audit_events::actor_id.eq(actor));
+        // The recorded actor's id: an account's or a client's.
+        query = query.filter(
+            audit_events::actor_id
+                .eq(actor)
+                .or(audit_events::actor_client_id.eq(actor)),
+        );
     }
     if let Some(target) = filter.target() {
         query = query.filter(audit_events::user_id.eq(*target.as_uuid()));

@@ -24,8 +24,8 @@ pub(crate) fn from_diesel(err: DieselError) -> StoreError {
             DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
             _,
         )
-        | DieselError::BrokenTransactionManager => StoreError::Unavailable(err.into()),
-        _ => StoreError::Other(err.into()),
+        | DieselError::BrokenTransactionManager => StoreError::unavailable(err),
+        _ => StoreError::other(err),
     }
 }
 
@@ -33,23 +33,23 @@ pub(crate) fn from_diesel(err: DieselError) -> StoreError {
 pub(crate) fn from_pool(err: PoolError) -> StoreError {
     match err {
         PoolError::Timeout(kind) => {
-            StoreError::Unavailable(anyhow!("timed out waiting for a connection ({kind:?})"))
+            StoreError::unavailable(anyhow!("timed out waiting for a connection ({kind:?})"))
         }
         PoolError::Backend(ManagerError::ConnectionError(e)) => {
-            StoreError::Unavailable(anyhow::Error::new(e).context("cannot connect to PostgreSQL"))
+            StoreError::unavailable(anyhow::Error::new(e).context("cannot connect to PostgreSQL"))
         }
         PoolError::Backend(ManagerError::QueryError(e)) => {
-            StoreError::Unavailable(anyhow::Error::new(e).context("pooled connection is broken"))
+            StoreError::unavailable(anyhow::Error::new(e).context("pooled connection is broken"))
         }
-        PoolError::Closed => StoreError::Unavailable(anyhow!("the connection pool is closed")),
+        PoolError::Closed => StoreError::unavailable(anyhow!("the connection pool is closed")),
         err @ (PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_)) => {
-            StoreError::Other(anyhow::Error::new(err))
+            StoreError::other(anyhow::Error::new(err))
         }
     }
 }
 
 pub(crate) fn acquire_timed_out(after: Duration) -> StoreError {
-    StoreError::Unavailable(anyhow!(
+    StoreError::unavailable(anyhow!(
         "no PostgreSQL connection within {} ms",
         after.as_millis()
     ))
@@ -57,7 +57,7 @@ pub(crate) fn acquire_timed_out(after: Duration) -> StoreError {
 
 /// A row that does not convert into a domain value: corrupt data or a schema mismatch.
 pub(crate) fn corrupt(err: anyhow::Error) -> StoreError {
-    StoreError::Other(err.context("unreadable row"))
+    StoreError::other(err.context("unreadable row"))
 }
 
 #[cfg(test)]

@@ -126,7 +126,7 @@ impl PgLoginAttempts {
             .spawn(async move { transact(conn, key, now, policy, decide).await })
             .await
             .map_err(|err| {
-                StoreError::Other(anyhow::Error::new(err).context("login attempts task"))
+                StoreError::other(anyhow::Error::new(err).context("login attempts task"))
             })?
     }
 
@@ -205,7 +205,7 @@ fn step_error(err: diesel::result::Error) -> StoreError {
         diesel::result::Error::DatabaseError(_, info)
             if info.message().contains("lock timeout") =>
         {
-            StoreError::Unavailable(err.into())
+            StoreError::unavailable(err)
         }
         _ => from_diesel(err),
     }

@@ -41,24 +41,31 @@ WITH due AS MATERIALIZED (
 SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempts
   FROM claimed ORDER BY due_at, id";
 
-/// $1 id, $2 sent at. Finished entries are left alone (a late update changes nothing).
+// The statements below change entries by id, and leave finished ones alone (a late update
+// changes nothing). "Unfinished" is written `coalesce(sent_at, failed_at) IS NULL` on purpose:
+// spelled `sent_at IS NULL AND failed_at IS NULL`, it matches the predicate of the partial
+// index `outbox_pending`, and PostgreSQL's generic plan then picked that index (equal cost
+// estimates) and walked every pending entry to find one id: about 5 ms per delivered mail
+// with a backlog of 20,000, instead of one primary-key lookup (see `plans_tests.rs`).
+
+/// $1 id, $2 sent at.
 const MARK_SENT: &str = "\
-UPDATE outbox SET sent_at = $2 WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+UPDATE outbox SET sent_at = $2 WHERE id = $1 AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 id, $2 next attempt, $3 error.
 const RETRY_LATER: &str = "\
 UPDATE outbox SET next_attempt_at = $2, last_error = $3
- WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+ WHERE id = $1 AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 id, $2 failed at, $3 error.
 const GIVE_UP: &str = "\
 UPDATE outbox SET failed_at = $2, last_error = $3
- WHERE id = $1 AND sent_at IS NULL AND failed_at IS NULL";
+ WHERE id = $1 AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 ids, $2 new lease end.
 const RENEW_LEASE: &str = "\
 UPDATE outbox SET next_attempt_at = $2
- WHERE id = ANY($1) AND sent_at IS NULL AND failed_at IS NULL";
+ WHERE id = ANY($1) AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 sent before, $2 limit. Oldest first, in small batches (see `PURGE_BATCH`).
 const PURGE_SENT: &str = "\
@@ -338,3 +345,7 @@ mod tests {
         assert_eq!(clip(&long).chars().count(), MAX_ERROR_CHARS);
     }
 }
+
+#[cfg(test)]
+#[path = "plans_tests.rs"]
+mod plans_tests;

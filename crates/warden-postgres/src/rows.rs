@@ -147,6 +147,7 @@ pub(crate) struct AuditEventRow {
     created_at: DateTime<Utc>,
     actor_kind: String,
     actor_name: String,
+    actor_client_id: Option<Uuid>,
 }
 
 impl TryFrom<AuditEventRow> for AuditEvent {
@@ -158,7 +159,7 @@ impl TryFrom<AuditEventRow> for AuditEvent {
             user_id: UserId::from_uuid(row.user_id),
             actor: RecordedActor {
                 kind: ActorKind::parse(&row.actor_kind)?,
-                id: row.actor_id.map(UserId::from_uuid),
+                id: row.actor_id.or(row.actor_client_id),
                 name: row.actor_name,
             },
             action: action(&row.action)?,

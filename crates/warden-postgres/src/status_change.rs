@@ -15,7 +15,7 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::StoreError;
 use warden_domain::{
-    AccountStatus, Deactivation, NextStep, Reason, Role, StatusAction, StatusChange,
+    AccountStatus, Authority, Deactivation, NextStep, Reason, Role, StatusAction, StatusChange,
     StatusChangeOutcome, Unapplied, User,
 };
 
@@ -31,13 +31,14 @@ macro_rules! user_columns {
     };
 }
 
-/// The actor's authority, re-checked inside the very statement that writes the change: the
-/// acting account is still active, still of the role the domain requires ($16), and still on the
-/// token version it acted with. Read in the statement's snapshot, so a revocation committed
-/// before the statement began stops it; one committed later is ordered after it (as if the
-/// request had come a moment earlier). Guarded changes run under [`ADMIN_LOCK`] with a snapshot
-/// taken after the lock, so two admins deactivating each other cannot both pass it.
-macro_rules! actor_guard {
+/// The actor's authority, re-checked inside the very statement that writes the change (the
+/// domain's [`Authority`]): an admin account still active, still of the role the domain requires
+/// ($16) and still on the token version it acted with ($7); a client ($18) not revoked; the system
+/// has nothing to re-check. Read in the statement's snapshot, so a revocation committed before
+/// the statement began stops it; one committed later is ordered after it (as if the request had
+/// come a moment earlier). Guarded changes run under [`ADMIN_LOCK`] with a snapshot taken after
+/// the lock, so two admins deactivating each other cannot both pass it.
+macro_rules! admin_holds {
     () => {
         "EXISTS (SELECT 1 FROM users AS actor\n\
                   WHERE actor.id = $3 AND actor.is_active AND actor.role = $16\n\
@@ -45,34 +46,48 @@ macro_rules! actor_guard {
     };
 }
 
+macro_rules! client_holds {
+    () => {
+        "EXISTS (SELECT 1 FROM clients AS actor WHERE actor.id = $18 AND actor.revoked_at IS NULL)"
+    };
+}
+
+macro_rules! system_holds {
+    () => {
+        "TRUE"
+    };
+}
+
 /// One status change in one statement, carrying only the guards the domain declares; every
-/// value and name is a bind. Binds: $1 target, $2 at, $3 actor id, $4 reason, $5 audit event id,
-/// $6 notification id, $7 actor token version, $8 actor kind, $9 actor name; the new status:
-/// $10 is_active, $11 deactivated_at, $12 deactivated_by, $13 deactivation_reason; the guards:
-/// $14 the is_active the target must have, $15 the role that needs the last-active-admin guard
-/// (NULL: none), $16 the role the actor must hold; $17 the action's name. The outbox keeps the
-/// target's first name: the domain turns it into the greeting name when it is delivered.
+/// value and name is a bind. Binds: $1 target, $2 at, $3 the acting account (NULL unless the
+/// actor acts through one), $4 reason, $5 audit event id, $6 notification id, $7 the acting
+/// account's token version, $8 actor kind, $9 actor name; the new status: $10 is_active,
+/// $11 deactivated_at, $12 deactivated_by, $13 deactivation_reason; the guards: $14 the
+/// is_active the target must have, $15 the role that needs the last-active-admin guard (NULL:
+/// none), $16 the role an acting account must hold; $17 the action's name; $18 the acting
+/// client (NULL unless a client acts). The outbox keeps the target's first name: the domain
+/// turns it into the greeting name when it is delivered.
 /// Returns the target (`applied` says whether this statement changed it, `actor_ok` whether the
 /// actor's authority held; the second branch reads the statement's snapshot); no row: no target.
 macro_rules! change_sql {
-    (when: $when:literal) => {
+    (when: $when:ident, actor: $holds:ident) => {
         concat!(
             "WITH target AS (\n",
             "    UPDATE users SET is_active = $10, deactivated_at = $11, deactivated_by = $12,\n",
             "           deactivation_reason = $13, updated_at = $2, token_version = token_version + 1\n",
             "     WHERE id = $1 AND is_active = $14 AND ",
-            $when,
+            $when!(),
             "\n",
             "       AND ",
-            actor_guard!(),
+            $holds!(),
             "\n",
             " RETURNING ",
             user_columns!(),
             "\n",
             "), event AS (\n",
             "    INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at,\n",
-            "                              actor_kind, actor_name)\n",
-            "    SELECT $5, id, $3, $17, $4, $2, $8, $9 FROM target\n",
+            "                              actor_kind, actor_name, actor_client_id)\n",
+            "    SELECT $5, id, $3, $17, $4, $2, $8, $9, $18 FROM target\n",
             "), notification AS (\n",
             "    INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at,\n",
             "                        next_attempt_at)\n",
@@ -83,7 +98,7 @@ macro_rules! change_sql {
             " FROM target\n",
             "UNION ALL\n",
             "SELECT FALSE, ",
-            actor_guard!(),
+            $holds!(),
             ", ",
             user_columns!(),
             " FROM users\n",
@@ -92,16 +107,52 @@ macro_rules! change_sql {
     };
 }
 
-/// Any change whose target needs no last-active-admin guard (the common case).
-const UNGUARDED: &str = change_sql!(when: "role IS DISTINCT FROM $15");
+/// The target condition of a change that needs no last-active-admin guard (the common case).
+macro_rules! unguarded {
+    () => {
+        "role IS DISTINCT FROM $15"
+    };
+}
 
-/// A change the domain guards against removing the last active member of role $15. Run only
-/// while holding [`ADMIN_LOCK`], in the same transaction.
-const GUARDED: &str = change_sql!(
-    when: "role = $15 AND EXISTS (\n\
-           SELECT 1 FROM users AS other\n\
-            WHERE other.role = $15 AND other.is_active AND other.id <> $1)"
-);
+/// The target condition of a change the domain guards against removing the last active member
+/// of role $15. Run only while holding [`ADMIN_LOCK`], in the same transaction.
+macro_rules! guarded {
+    () => {
+        "role = $15 AND EXISTS (\n\
+         SELECT 1 FROM users AS other\n\
+          WHERE other.role = $15 AND other.is_active AND other.id <> $1)"
+    };
+}
+
+/// The two statements of a change (without, then with the last-active-admin guard) for each
+/// kind of authority the domain declares.
+struct Statements {
+    unguarded: &'static str,
+    guarded: &'static str,
+}
+
+const BY_ADMIN: Statements = Statements {
+    unguarded: change_sql!(when: unguarded, actor: admin_holds),
+    guarded: change_sql!(when: guarded, actor: admin_holds),
+};
+const BY_CLIENT: Statements = Statements {
+    unguarded: change_sql!(when: unguarded, actor: client_holds),
+    guarded: change_sql!(when: guarded, actor: client_holds),
+};
+const BY_SYSTEM: Statements = Statements {
+    unguarded: change_sql!(when: unguarded, actor: system_holds),
+    guarded: change_sql!(when: guarded, actor: system_holds),
+};
+
+/// The statements that re-check `authority`; `None` for an authority this adapter does not know.
+fn statements_for(authority: &Authority) -> Option<&'static Statements> {
+    match authority {
+        Authority::Admin { .. } => Some(&BY_ADMIN),
+        Authority::Client { .. } => Some(&BY_CLIENT),
+        Authority::System => Some(&BY_SYSTEM),
+        _ => None,
+    }
+}
 
 /// Serialises admin deactivations against one schema; released at commit or rollback. Its
 /// transaction also bounds, at no extra round trip, how long it waits for the lock and how long
@@ -127,21 +178,27 @@ pub(crate) async fn change_status(
         .runtime
         .spawn(async move { decide(conn, change).await })
         .await
-        .map_err(|err| StoreError::Other(anyhow::Error::new(err).context("status change task")))?
+        .map_err(|err| StoreError::other(anyhow::Error::new(err).context("status change task")))?
 }
 
 async fn decide(
     mut conn: Object<AsyncPgConnection>,
     change: StatusChange,
 ) -> Result<StatusChangeOutcome, StoreError> {
+    let Some(statements) = statements_for(change.actor.authority()) else {
+        return Err(StoreError::other(format!(
+            "no statement re-checks the authority of a {} actor",
+            change.actor.kind().as_str()
+        )));
+    };
     let binds = Binds::of(&change);
     for _ in 0..MAX_ATTEMPTS {
-        let row = apply(&mut conn, UNGUARDED, &binds)
+        let row = apply(&mut conn, statements.unguarded, &binds)
             .await
             .map_err(from_diesel)?;
         let mut step = outcome(change.action, row, false)?;
         if step == Step::Next(NextStep::ApplyWithLastAdminGuard) {
-            let row = apply_guarded(&mut conn, &binds)
+            let row = apply_guarded(&mut conn, statements.guarded, &binds)
                 .await
                 .map_err(from_diesel)?;
             step = outcome(change.action, row, true)?;
@@ -152,7 +209,7 @@ async fn decide(
             Step::Next(_) => {}
         }
     }
-    Err(StoreError::Other(anyhow!(
+    Err(StoreError::other(anyhow!(
         "user {} kept changing concurrently; gave up after {MAX_ATTEMPTS} attempts",
         change.target
     )))
@@ -166,6 +223,8 @@ struct Binds<'a> {
     deactivation: Option<Deactivation>,
     requires_active: bool,
     guarded_role: Option<&'static str>,
+    token_version: Option<i32>,
+    client: Option<uuid::Uuid>,
 }
 
 impl<'a> Binds<'a> {
@@ -180,6 +239,14 @@ impl<'a> Binds<'a> {
             deactivation,
             requires_active: change.action.requires_active(),
             guarded_role: change.action.guarded_role().map(Role::as_str),
+            token_version: match change.actor.authority() {
+                Authority::Admin { token_version, .. } => Some(*token_version),
+                _ => None,
+            },
+            client: match change.actor.authority() {
+                Authority::Client { client } => Some(*client),
+                _ => None,
+            },
         }
     }
 }
@@ -195,13 +262,13 @@ async fn apply(
         diesel::sql_query(sql)
             .bind::<SqlUuid, _>(*change.target.as_uuid())
             .bind::<Timestamptz, _>(change.at)
-            .bind::<SqlUuid, _>(*change.actor.id.as_uuid())
+            .bind::<Nullable<SqlUuid>, _>(change.actor.account().map(|id| *id.as_uuid()))
             .bind::<Nullable<Text>, _>(change.reason.as_ref().map(Reason::as_str))
             .bind::<SqlUuid, _>(change.event_id)
             .bind::<SqlUuid, _>(change.notification_id)
-            .bind::<Integer, _>(change.actor.token_version)
-            .bind::<Text, _>(change.actor.kind.as_str())
-            .bind::<Text, _>(change.actor.name.as_str())
+            .bind::<Nullable<Integer>, _>(binds.token_version)
+            .bind::<Text, _>(change.actor.kind().as_str())
+            .bind::<Text, _>(change.actor.name())
             .bind::<Bool, _>(binds.is_active)
             .bind::<Nullable<Timestamptz>, _>(deactivation.map(|d| d.at))
             .bind::<Nullable<SqlUuid>, _>(deactivation.and_then(|d| d.by).map(|by| *by.as_uuid()))
@@ -213,7 +280,8 @@ async fn apply(
             .bind::<Bool, _>(binds.requires_active)
             .bind::<Nullable<Text>, _>(binds.guarded_role)
             .bind::<Text, _>(StatusChange::ACTOR_ROLE.as_str())
-            .bind::<Text, _>(change.action.as_str()),
+            .bind::<Text, _>(change.action.as_str())
+            .bind::<Nullable<SqlUuid>, _>(binds.client),
     )
     .get_result::<StatusRow>(conn)
     .await
@@ -224,13 +292,14 @@ async fn apply(
 /// guarded change committed before we got the lock); COMMIT.
 async fn apply_guarded(
     conn: &mut AsyncPgConnection,
+    sql: &'static str,
     binds: &Binds<'_>,
 ) -> QueryResult<Option<StatusRow>> {
     conn.transaction(async |conn| {
         Prepared(diesel::sql_query(ADMIN_LOCK))
             .execute(conn)
             .await?;
-        apply(conn, GUARDED, binds).await
+        apply(conn, sql, binds).await
     })
     .await
 }
@@ -243,7 +312,7 @@ enum Step {
 }
 
 /// What a status statement's result means: applied, or what the domain makes of what it found.
-/// `guarded`: it was [`GUARDED`].
+/// `guarded`: it was a statement with the last-active-admin guard.
 fn outcome(
     action: StatusAction,
     row: Option<StatusRow>,
@@ -320,12 +389,18 @@ mod tests {
 
     #[test]
     fn statements_bind_every_parameter_and_restate_no_domain_string() {
-        for sql in [UNGUARDED, GUARDED] {
-            for n in 1..=17 {
+        let all = [BY_ADMIN, BY_CLIENT, BY_SYSTEM];
+        for sql in all.iter().flat_map(|s| [s.unguarded, s.guarded]) {
+            // $7 and $16 concern only an acting account, $18 only a client.
+            for n in (1..=18).filter(|n| ![7, 16].contains(n)) {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
-            assert!(!sql.contains("$18"));
+            assert!(!sql.contains("$19"));
             assert!(!sql.contains('\''), "a literal in {sql}");
         }
+        for n in [7, 16] {
+            assert!(BY_ADMIN.unguarded.contains(&format!("${n}")));
+        }
+        assert!(!BY_SYSTEM.unguarded.contains("actor.id"));
     }
 }

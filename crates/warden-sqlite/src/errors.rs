@@ -21,9 +21,9 @@ pub(crate) fn from_diesel(error: DieselError) -> StoreError {
         DieselError::DatabaseError(_, info)
             if UNAVAILABLE.iter().any(|m| info.message().contains(m)) =>
         {
-            StoreError::Unavailable(error.into())
+            StoreError::unavailable(error)
         }
-        _ => StoreError::Other(error.into()),
+        _ => StoreError::other(error),
     }
 }
 
@@ -32,10 +32,8 @@ pub(crate) fn from_pool(error: PoolError) -> StoreError {
         PoolError::Backend(ManagerError::QueryError(error)) => from_diesel(error),
         error @ (PoolError::Timeout(_)
         | PoolError::Closed
-        | PoolError::Backend(ManagerError::ConnectionError(_))) => {
-            StoreError::Unavailable(error.into())
-        }
-        error => StoreError::Other(error.into()),
+        | PoolError::Backend(ManagerError::ConnectionError(_))) => StoreError::unavailable(error),
+        error => StoreError::other(error),
     }
 }
 

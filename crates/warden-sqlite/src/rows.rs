@@ -7,9 +7,9 @@ use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::PendingNotification;
 use warden_domain::{
-    display_name, AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, NewUser,
-    Notification, PasswordHash, Reason, RecordedActor, Role, StatusAction, StatusChange, User,
-    UserId,
+    display_name, AccountStatus, ActorKind, AuditEvent, Authority, Deactivation, EmailAddress,
+    NewUser, Notification, PasswordHash, Reason, RecordedActor, Role, StatusAction, StatusChange,
+    User, UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -101,6 +101,7 @@ pub(crate) struct AuditEventRow {
     pub created_at: Ts,
     pub actor_kind: String,
     pub actor_name: String,
+    pub actor_client_id: Option<String>,
 }
 
 impl From<&StatusChange> for AuditEventRow {
@@ -108,12 +109,16 @@ impl From<&StatusChange> for AuditEventRow {
         Self {
             id: change.event_id.to_string(),
             user_id: change.target.to_string(),
-            actor_id: Some(change.actor.id.to_string()),
+            actor_id: change.actor.account().map(|id| id.to_string()),
             action: change.action.as_str().to_owned(),
             reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
             created_at: Ts(change.at),
-            actor_kind: change.actor.kind.as_str().to_owned(),
-            actor_name: change.actor.name.clone(),
+            actor_kind: change.actor.kind().as_str().to_owned(),
+            actor_name: change.actor.name().to_owned(),
+            actor_client_id: match change.actor.authority() {
+                Authority::Client { client } => Some(client.to_string()),
+                _ => None,
+            },
         }
     }
 }
@@ -127,7 +132,12 @@ impl TryFrom<AuditEventRow> for AuditEvent {
             user_id: user_id(&row.user_id)?,
             actor: RecordedActor {
                 kind: ActorKind::parse(&row.actor_kind).context("stored actor kind")?,
-                id: row.actor_id.as_deref().map(user_id).transpose()?,
+                id: row
+                    .actor_id
+                    .as_deref()
+                    .or(row.actor_client_id.as_deref())
+                    .map(uuid)
+                    .transpose()?,
                 name: row.actor_name,
             },
             action: StatusAction::parse(&row.action).context("stored action")?,

@@ -99,7 +99,7 @@ impl SqliteStore {
         });
         match task.await {
             Ok(result) => result,
-            Err(join) => Err(StoreError::Other(
+            Err(join) => Err(StoreError::other(
                 anyhow::Error::new(join).context("SQLite task failed"),
             )),
         }

@@ -6,13 +6,14 @@ use diesel::prelude::*;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AccountStatus, Actor, AuditEvent, EmailAddress, EventFilter, FoundTarget, NewUser, NextStep,
-    PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
+    AccountStatus, Actor, AuditEvent, Authority, EmailAddress, EventFilter, FoundTarget, NewUser,
+    NextStep, PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User, UserFilter,
+    UserId,
 };
 
 use crate::errors::corrupt;
 use crate::rows::{AuditEventRow, NewOutboxRow, UserRow};
-use crate::schema::{audit_events, outbox, users};
+use crate::schema::{audit_events, clients, outbox, users};
 use crate::store::SqliteStore;
 use crate::timestamp::Ts;
 
@@ -201,17 +202,29 @@ fn another_active(conn: &mut SqliteConnection, target: &str, role: Role) -> Quer
     Ok(others > 0)
 }
 
-/// Whether the actor is still active, of the role the domain requires, on the token version it
-/// acted with. Read inside
-/// the change's `BEGIN IMMEDIATE` transaction, so no revocation can commit between this check
-/// and the change.
+/// Whether the authority the actor acts on still holds (the domain's [`Authority`]): an admin
+/// account still active, of the role the domain requires, on the token version it acted with;
+/// a client not revoked; the system always. Read inside the change's `BEGIN IMMEDIATE`
+/// transaction, so no revocation can commit between this check and the change.
 fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
-    let found: i64 = users::table
-        .find(actor.id.to_string())
-        .filter(users::is_active.eq(true))
-        .filter(users::role.eq(StatusChange::ACTOR_ROLE.as_str()))
-        .filter(users::token_version.eq(actor.token_version))
-        .count()
-        .get_result(conn)?;
+    let found: i64 = match actor.authority() {
+        Authority::Admin {
+            account,
+            token_version,
+        } => users::table
+            .find(account.to_string())
+            .filter(users::is_active.eq(true))
+            .filter(users::role.eq(StatusChange::ACTOR_ROLE.as_str()))
+            .filter(users::token_version.eq(token_version))
+            .count()
+            .get_result(conn)?,
+        Authority::Client { client } => clients::table
+            .find(client.to_string())
+            .filter(clients::revoked_at.is_null())
+            .count()
+            .get_result(conn)?,
+        Authority::System => 1,
+        _ => 0,
+    };
     Ok(found > 0)
 }

@@ -71,8 +71,8 @@ impl UserRepo for FailingChanges {
     async fn change_status(&self, _: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let cause = anyhow::anyhow!(self.detail);
         Err(match self.failure {
-            Failure::Unavailable => StoreError::Unavailable(cause),
-            Failure::Other => StoreError::Other(cause),
+            Failure::Unavailable => StoreError::unavailable(cause),
+            Failure::Other => StoreError::other(cause),
         })
     }
 

@@ -18,9 +18,9 @@ use warden_domain::ports::{
     UserRepo,
 };
 use warden_domain::{
-    AccountStatus, AuditEvent, Deactivation, EmailAddress, EventFilter, FoundTarget, NewUser,
-    NextStep, Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User,
-    UserFilter, UserId,
+    AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, EventFilter, FoundTarget,
+    NewUser, NextStep, Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome,
+    Unapplied, User, UserFilter, UserId,
 };
 
 /// Accounts, their audit trail and the outbox, in memory. Cheap to share behind an `Arc`.
@@ -34,6 +34,25 @@ struct State {
     users: HashMap<UserId, Account>,
     events: Vec<AuditEvent>,
     outbox: Vec<Entry>,
+}
+
+impl State {
+    /// Whether the authority a change acts on still holds (see [`Authority`]). This store
+    /// keeps no machine clients, so no client's authority holds in it.
+    fn authority_holds(&self, authority: &Authority) -> bool {
+        match authority {
+            Authority::Admin {
+                account,
+                token_version,
+            } => self.users.get(account).is_some_and(|a| {
+                a.user.is_active()
+                    && a.user.role == StatusChange::ACTOR_ROLE
+                    && a.user.token_version == *token_version
+            }),
+            Authority::System => true,
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -109,18 +128,13 @@ impl MemoryStore {
 fn decide(
     change: &StatusChange,
     target: Option<&User>,
-    actor: Option<&User>,
+    actor_holds: bool,
     another_active: impl FnOnce(Role) -> bool,
 ) -> Result<Result<(), StatusChangeOutcome>, StoreError> {
     let action = change.action;
     let found = target.map(|t| FoundTarget {
         active: t.is_active(),
         role: t.role,
-    });
-    let actor_holds = actor.is_some_and(|a| {
-        a.is_active()
-            && a.role == StatusChange::ACTOR_ROLE
-            && a.token_version == change.actor.token_version
     });
     let guards_hold = found.is_some_and(|found| {
         actor_holds
@@ -137,7 +151,7 @@ fn decide(
     };
     match action.judge(unapplied) {
         NextStep::Done(outcome) => Ok(Err(outcome)),
-        step => Err(StoreError::Other(anyhow::anyhow!(
+        step => Err(StoreError::other(format!(
             "a refused status change judged {step:?} under the store's lock"
         ))),
     }
@@ -197,14 +211,14 @@ impl UserRepo for MemoryStore {
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state();
         let target = state.users.get(&change.target).map(|a| &a.user);
-        let actor = state.users.get(&change.actor.id).map(|a| &a.user);
+        let actor_holds = state.authority_holds(change.actor.authority());
         let another_active = |role: Role| {
             state
                 .users
                 .values()
                 .any(|a| a.user.id != change.target && a.user.role == role && a.user.is_active())
         };
-        if let Err(refused) = decide(&change, target, actor, another_active)? {
+        if let Err(refused) = decide(&change, target, actor_holds, another_active)? {
             return Ok(refused);
         }
         let Some(account) = state.users.get_mut(&change.target) else {

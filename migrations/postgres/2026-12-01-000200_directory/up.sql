@@ -10,8 +10,10 @@ CREATE INDEX users_last_name_prefix ON users (lower(last_name) text_pattern_ops)
 -- `status=inactive` without text: the few deactivated accounts, newest first.
 CREATE INDEX users_inactive ON users (id DESC) WHERE NOT is_active;
 
--- The audit log filtered by actor, newest first (by target: audit_events_by_user).
+-- The audit log filtered by actor (an account or a client), newest first (by target:
+-- audit_events_by_user).
 CREATE INDEX audit_events_by_actor ON audit_events (actor_id, id DESC);
+CREATE INDEX audit_events_by_client ON audit_events (actor_client_id, id DESC);
 
 -- The sign-in lockouts of one account, whatever the client.
 CREATE INDEX login_attempts_locked_accounts ON login_attempts (account)

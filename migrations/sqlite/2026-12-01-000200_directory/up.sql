@@ -4,4 +4,5 @@
 -- walks the accounts newest first until a page is full. Fine for the embedded store; large
 -- directories belong on PostgreSQL, whose indexes serve the prefix match.
 CREATE INDEX audit_events_by_actor ON audit_events (actor_id, id DESC);
+CREATE INDEX audit_events_by_client ON audit_events (actor_client_id, id DESC);
 CREATE INDEX users_inactive ON users (id DESC) WHERE NOT is_active;

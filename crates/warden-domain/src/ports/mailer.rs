@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 
+use super::ErrorCause;
 use crate::Email;
 
 /// How a delivery attempt failed.
@@ -8,10 +9,22 @@ use crate::Email;
 pub enum MailError {
     /// Worth trying again later (server down, timeout, 4xx reply).
     #[error("transient mail failure")]
-    Transient(#[source] anyhow::Error),
+    Transient(#[source] ErrorCause),
     /// Will never succeed as it stands (address or message rejected with a 5xx reply).
     #[error("permanent mail failure")]
-    Permanent(#[source] anyhow::Error),
+    Permanent(#[source] ErrorCause),
+}
+
+impl MailError {
+    /// [`MailError::Transient`] with its cause.
+    pub fn transient(cause: impl Into<ErrorCause>) -> Self {
+        Self::Transient(cause.into())
+    }
+
+    /// [`MailError::Permanent`] with its cause.
+    pub fn permanent(cause: impl Into<ErrorCause>) -> Self {
+        Self::Permanent(cause.into())
+    }
 }
 
 /// Sends rendered emails.

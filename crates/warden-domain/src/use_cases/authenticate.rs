@@ -3,7 +3,7 @@ use std::sync::Arc;
 use crate::ports::{AuthVerifier, StoreError, TokenClaims, UserRepo};
 use chrono::{DateTime, Utc};
 
-use crate::{Actor, ActorKind, EmailAddress, Operator, User, UserId};
+use crate::{Actor, EmailAddress, Operator, User, UserId};
 
 /// An active administrator whose credentials were checked just now. Only [`Authenticator`] can
 /// make one, so a use case that takes an `&Admin` cannot be reached unauthorised. It carries
@@ -107,12 +107,12 @@ impl Authenticator {
     /// As [`Authenticator::user`], plus [`AccessError::Forbidden`] for a non-admin.
     pub async fn admin(&self, token: Option<&str>) -> Result<Admin, AccessError> {
         let (user, claims) = self.checked(token).await?;
-        let name = user.email.to_string();
-        admit(user, ActorKind::User, name, Some(claims.valid_until))
+        let actor = Actor::admin(user.id, user.email.to_string(), user.token_version);
+        admit(user, actor, Some(claims.valid_until))
     }
 
     /// For an [`Operator`] who names the acting admin instead of presenting a token: the same
-    /// account rules apply. The result acts as an [`ActorKind::Operator`] recorded under the
+    /// account rules apply. The result acts as an [`crate::ActorKind::Operator`] recorded under the
     /// operator's OS user, on the admin's token version of this moment (re-checked at commit).
     /// Only operator tools can make an `Operator` (HTTP code never does); whoever can run them
     /// holds the database anyway, and the audit trail says who claimed what.
@@ -133,28 +133,17 @@ impl Authenticator {
         if !user.is_active() {
             return Err(unauthenticated("account is deactivated"));
         }
-        admit(
-            user,
-            ActorKind::Operator,
-            operator.os_user().to_owned(),
-            None,
-        )
+        let actor = Actor::operator(user.id, operator.os_user(), user.token_version);
+        admit(user, actor, None)
     }
 }
 
 fn admit(
     user: User,
-    kind: ActorKind,
-    name: String,
+    actor: Actor,
     valid_until: Option<DateTime<Utc>>,
 ) -> Result<Admin, AccessError> {
     if user.is_admin() {
-        let actor = Actor {
-            kind,
-            id: user.id,
-            name,
-            token_version: user.token_version,
-        };
         Ok(Admin {
             user,
             actor,

@@ -101,7 +101,7 @@ async fn a_store_failure_is_not_mistaken_for_bad_credentials() {
     let mut users = MockUserRepo::new();
     users
         .expect_find_by_id()
-        .returning(|_| Err(StoreError::Unavailable(anyhow::anyhow!("pool timeout"))));
+        .returning(|_| Err(StoreError::unavailable("pool timeout")));
     let auth = authenticator(verifier_for(&admin, 3), users);
     let err = auth.admin(Some("good")).await.unwrap_err();
     assert!(matches!(
@@ -125,16 +125,11 @@ async fn operators_name_an_active_admin_by_email() {
     let operator = auth.admin_by_email(&alice(), &admin.email).await.unwrap();
     assert_eq!(operator.id(), admin.id);
     // Recorded as an operator at the CLI, under the OS user, on the admin's current version.
-    let actor = operator.actor();
     assert_eq!(
-        (
-            actor.kind,
-            actor.id,
-            actor.name.as_str(),
-            actor.token_version
-        ),
-        (ActorKind::Operator, admin.id, "alice", admin.token_version)
+        operator.actor(),
+        &crate::Actor::operator(admin.id, "alice", admin.token_version)
     );
+    assert_eq!(operator.actor().kind(), crate::ActorKind::Operator);
     assert!(matches!(
         auth.admin_by_email(&alice(), &member.email).await,
         Err(AccessError::Forbidden)

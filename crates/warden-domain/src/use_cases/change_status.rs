@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::Admin;
+use super::Principal;
 use crate::ports::{Clock, StoreError, UserRepo};
 use crate::{Reason, StatusAction, StatusChange, StatusChangeOutcome, User, UserId};
 
@@ -18,8 +18,9 @@ pub enum DeactivateError {
     SelfDeactivation,
     #[error("cannot deactivate the last active admin")]
     LastActiveAdmin,
-    /// The acting admin lost its authority before the change could commit; nothing changed.
-    #[error("the actor is no longer an active admin on its credentials")]
+    /// The actor lost its authority before the change could commit (an admin deactivated,
+    /// demoted or revoked; a client revoked); nothing changed.
+    #[error("the actor's authority was withdrawn")]
     ActorRevoked,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -32,8 +33,9 @@ pub enum ReactivateError {
     NotFound,
     #[error("user is already active")]
     AlreadyActive,
-    /// The acting admin lost its authority before the change could commit; nothing changed.
-    #[error("the actor is no longer an active admin on its credentials")]
+    /// The actor lost its authority before the change could commit (an admin deactivated,
+    /// demoted or revoked; a client revoked); nothing changed.
+    #[error("the actor's authority was withdrawn")]
     ActorRevoked,
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -53,26 +55,23 @@ impl DeactivateUser {
         Self { users, clock }
     }
 
-    /// Deactivates the user whose id is `target`, as `admin`, for `reason`.
+    /// Deactivates the user whose id is `target`, as `by`, for `reason`.
     ///
     /// # Errors
     /// See [`DeactivateError`]; on any error nothing was changed and nobody is notified.
     pub async fn execute(
         &self,
-        admin: &Admin,
+        by: &dyn Principal,
         target: UserId,
         reason: Option<Reason>,
     ) -> Result<User, DeactivateError> {
-        if target == admin.id() {
+        // Only an actor acting through a user account has an account of its own to lose.
+        if by.actor().account() == Some(target) {
             return Err(DeactivateError::SelfDeactivation);
         }
-        let Some(change) = status_change(
-            StatusAction::Deactivate,
-            target,
-            admin,
-            reason,
-            &*self.clock,
-        ) else {
+        let Some(change) =
+            status_change(StatusAction::Deactivate, target, by, reason, &*self.clock)
+        else {
             return Err(DeactivateError::ActorRevoked);
         };
         match self.users.change_status(change).await? {
@@ -108,17 +107,13 @@ impl ReactivateUser {
     /// See [`ReactivateError`]; on any error nothing was changed and nobody is notified.
     pub async fn execute(
         &self,
-        admin: &Admin,
+        by: &dyn Principal,
         target: UserId,
         reason: Option<Reason>,
     ) -> Result<User, ReactivateError> {
-        let Some(change) = status_change(
-            StatusAction::Reactivate,
-            target,
-            admin,
-            reason,
-            &*self.clock,
-        ) else {
+        let Some(change) =
+            status_change(StatusAction::Reactivate, target, by, reason, &*self.clock)
+        else {
             return Err(ReactivateError::ActorRevoked);
         };
         match self.users.change_status(change).await? {
@@ -139,21 +134,21 @@ impl std::fmt::Debug for ReactivateUser {
     }
 }
 
-/// The change to ask the store for, made now; `None` when the admin's credential has expired
-/// since the request was authenticated (a held request must not outlive its token). Whether
-/// the admin is still an active admin on that credential, the store re-checks as it commits.
+/// The change to ask the store for, made now; `None` when the principal's credential has
+/// expired since the request was authenticated (a held request must not outlive its token).
+/// Whether its authority still holds, the store re-checks as it commits.
 fn status_change(
     action: StatusAction,
     target: UserId,
-    admin: &Admin,
+    by: &dyn Principal,
     reason: Option<Reason>,
     clock: &dyn Clock,
 ) -> Option<StatusChange> {
     let at = clock.now();
-    admin.is_valid_at(at).then(|| StatusChange {
+    by.is_valid_at(at).then(|| StatusChange {
         action,
         target,
-        actor: admin.actor().clone(),
+        actor: by.actor().clone(),
         reason,
         at,
         event_id: Uuid::now_v7(),

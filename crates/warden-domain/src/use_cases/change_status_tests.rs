@@ -97,12 +97,11 @@ async fn the_store_guard_for_the_last_admin_is_surfaced() {
 async fn the_actor_is_handed_to_the_store_with_its_token_version() {
     // The store re-checks this actor when the change commits; it must be the authenticated one.
     let admin = admin().await;
-    let expected = Actor {
-        kind: ActorKind::User,
-        id: admin.id(),
-        name: admin.user().email.to_string(),
-        token_version: admin.user().token_version,
-    };
+    let expected = Actor::admin(
+        admin.id(),
+        admin.user().email.to_string(),
+        admin.user().token_version,
+    );
     let mut users = MockUserRepo::new();
     users
         .expect_change_status()
@@ -152,7 +151,7 @@ async fn a_store_failure_is_an_error_not_a_verdict() {
     users
         .expect_change_status()
         .with(always())
-        .returning(|_| Err(StoreError::Other(anyhow::anyhow!("disk full"))));
+        .returning(|_| Err(StoreError::other("disk full")));
     let err = deactivate(users)
         .execute(&admin().await, UserId::generate(), None)
         .await
@@ -221,4 +220,36 @@ async fn reactivation_records_a_reactivate_action() {
     let _ = ReactivateUser::new(Arc::new(users), fixed_clock())
         .execute(&admin, UserId::generate(), None)
         .await;
+}
+
+#[tokio::test]
+async fn the_system_acts_without_an_account_and_is_recorded_as_itself() {
+    // The system lifts suspensions: no account of its own (so no self-deactivation rule), no
+    // credential to expire, and the store is handed the system actor to record.
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .withf(|c| {
+            c.actor.kind() == ActorKind::System
+                && c.actor.account().is_none()
+                && c.new_status()
+                    == crate::AccountStatus::Deactivated(crate::Deactivation {
+                        at: at(),
+                        by: None,
+                        reason: None,
+                    })
+        })
+        .times(1)
+        .returning(|c| {
+            let mut target = user(Role::User);
+            target.id = c.target;
+            Ok(StatusChangeOutcome::Applied(Box::new(target)))
+        });
+    let system = crate::use_cases::System::scheduler();
+    let target = UserId::generate();
+    let done = DeactivateUser::new(Arc::new(users), fixed_clock())
+        .execute(&system, target, None)
+        .await
+        .unwrap();
+    assert_eq!(done.id, target);
 }

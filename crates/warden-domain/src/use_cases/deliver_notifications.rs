@@ -5,8 +5,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
 use crate::ports::{
-    Clock, MailError, Mailer, Outbox, OutboxEntry, OutboxStatus, PendingNotification, RetryNow,
-    StoreError,
+    describe, Clock, MailError, Mailer, Outbox, OutboxEntry, OutboxStatus, PendingNotification,
+    RetryNow, StoreError,
 };
 use crate::use_cases::Admin;
 
@@ -207,13 +207,13 @@ impl DeliverNotifications {
             Err(MailError::Transient(cause)) if pending.attempts < self.policy.max_attempts => {
                 let next = self.clock.now() + self.policy.backoff(pending.attempts);
                 self.outbox
-                    .retry_later(id, next, &format!("{cause:#}"))
+                    .retry_later(id, next, &describe(&*cause))
                     .await?;
                 report.retried += 1;
             }
             Err(MailError::Transient(cause) | MailError::Permanent(cause)) => {
                 self.outbox
-                    .give_up(id, self.clock.now(), &format!("{cause:#}"))
+                    .give_up(id, self.clock.now(), &describe(&*cause))
                     .await?;
                 report.failed += 1;
             }

@@ -85,7 +85,7 @@ async fn a_transient_failure_is_retried_with_backoff() {
     let mut mailer = MockMailer::new();
     mailer
         .expect_send()
-        .returning(|_| Err(MailError::Transient(anyhow::anyhow!("connection refused"))));
+        .returning(|_| Err(MailError::transient("connection refused")));
     let report = deliver(outbox, mailer).run_once().await.unwrap();
     assert_eq!(report.retried, 1);
 }
@@ -105,9 +105,9 @@ async fn permanent_failures_and_exhausted_retries_are_given_up() {
     let permanent = ids[0];
     mailer.expect_send().returning(move |email| {
         if email.message_id == permanent {
-            Err(MailError::Permanent(anyhow::anyhow!("550 no such mailbox")))
+            Err(MailError::permanent("550 no such mailbox"))
         } else {
-            Err(MailError::Transient(anyhow::anyhow!("timeout")))
+            Err(MailError::transient("timeout"))
         }
     });
     let report = deliver(outbox, mailer).run_once().await.unwrap();

@@ -41,7 +41,7 @@ async fn a_deactivated_and_throttled_account_names_both_causes() {
     let target = deactivated(user(Role::User));
     let actor = RecordedActor {
         kind: ActorKind::User,
-        id: Some(UserId::generate()),
+        id: Some(Uuid::now_v7()),
         name: "boss@example.com".into(),
     };
     let event = AuditEvent {

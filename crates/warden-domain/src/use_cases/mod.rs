@@ -8,6 +8,7 @@ mod deliver_notifications;
 mod directory;
 mod explain_access;
 mod issue_token;
+mod principal;
 mod user_queries;
 
 pub use authenticate::*;
@@ -17,6 +18,7 @@ pub use deliver_notifications::*;
 pub use directory::*;
 pub use explain_access::*;
 pub use issue_token::*;
+pub use principal::*;
 pub use user_queries::*;
 
 #[cfg(test)]

@@ -8,8 +8,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 use warden_domain::ports::UserRepo;
 use warden_domain::{
-    Actor, ActorKind, EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange, User,
-    UserId,
+    Actor, EmailAddress, NewUser, PasswordHash, Role, StatusAction, StatusChange, User, UserId,
 };
 use warden_postgres::testing::TestSchema;
 use warden_postgres::PgStore;
@@ -82,12 +81,7 @@ pub fn change(action: StatusAction, target: &User, actor: &User) -> StatusChange
     StatusChange {
         action,
         target: target.id,
-        actor: Actor {
-            kind: ActorKind::User,
-            id: actor.id,
-            name: actor.email.to_string(),
-            token_version: actor.token_version,
-        },
+        actor: Actor::admin(actor.id, actor.email.to_string(), actor.token_version),
         reason: None,
         at: now(),
         event_id: Uuid::now_v7(),

@@ -8,7 +8,7 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 use warden_domain::ports::{Outbox, PendingNotification, StoreError, UserRepo};
 use warden_domain::{
-    Actor, ActorKind, AuditEvent, EmailAddress, NewUser, Notification, PasswordHash, Reason, Role,
+    Actor, AuditEvent, EmailAddress, NewUser, Notification, PasswordHash, Reason, Role,
     StatusAction, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
@@ -108,12 +108,7 @@ pub(super) fn change(
 
 /// `user` acting over the API on its current token version.
 pub(super) fn actor_of(user: &User) -> Actor {
-    Actor {
-        kind: ActorKind::User,
-        id: user.id,
-        name: user.email.to_string(),
-        token_version: user.token_version,
-    }
+    Actor::admin(user.id, user.email.to_string(), user.token_version)
 }
 
 pub(super) fn applied(outcome: Result<StatusChangeOutcome, StoreError>) -> User {

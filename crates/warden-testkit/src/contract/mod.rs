@@ -21,19 +21,22 @@
 //! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
 
 //! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
-//! `outbox.rs`, `directory.rs`; `helpers.rs` holds what they share. All checks are re-exported here, so
+//! `actors.rs`, `outbox.rs`, `directory.rs`; `helpers.rs` holds what they share. All checks are
+//! re-exported here, so
 //! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
 
 // A conformance suite reports a broken promise by panicking, exactly like a test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod actors;
 mod directory;
 mod helpers;
 mod outbox;
 mod status_changes;
 
 pub use accounts::*;
+pub use actors::*;
 pub use directory::*;
 pub use outbox::*;
 pub use status_changes::*;
@@ -68,6 +71,8 @@ macro_rules! contract_tests {
             concurrent_identical_changes_apply_once,
             admins_deactivating_each_other_leave_one_active,
             events_are_paged_newest_first,
+            the_system_acts_under_the_same_guards,
+            unknown_clients_change_nothing,
             claim_respects_due_time_limit_and_age,
             claim_leases_and_counts_attempts,
             retry_later_reschedules,
@@ -111,6 +116,8 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     concurrent_identical_changes_apply_once(users.clone(), outbox.clone()).await;
     admins_deactivating_each_other_leave_one_active(users.clone(), outbox.clone()).await;
     events_are_paged_newest_first(users.clone(), outbox.clone()).await;
+    the_system_acts_under_the_same_guards(users.clone(), outbox.clone()).await;
+    unknown_clients_change_nothing(users.clone(), outbox.clone()).await;
     claim_respects_due_time_limit_and_age(users.clone(), outbox.clone()).await;
     claim_leases_and_counts_attempts(users.clone(), outbox.clone()).await;
     retry_later_reschedules(users.clone(), outbox.clone()).await;

@@ -7,7 +7,8 @@ use chrono::TimeDelta;
 use uuid::Uuid;
 use warden_domain::ports::{Outbox, PendingNotification, UserRepo};
 use warden_domain::{
-    AccountStatus, ActorKind, Deactivation, Role, StatusAction, StatusChangeOutcome, User, UserId,
+    AccountStatus, Actor, ActorKind, Deactivation, Role, StatusAction, StatusChangeOutcome, User,
+    UserId,
 };
 
 use super::helpers::*;
@@ -451,8 +452,7 @@ pub async fn revoked_actors_change_nothing(users: Arc<dyn UserRepo>, outbox: Arc
 
     // The same admin on its current version may act; as an operator, that is recorded.
     let mut by_operator = change(StatusAction::Deactivate, &active, &current, None, now());
-    by_operator.actor.kind = ActorKind::Operator;
-    by_operator.actor.name = "ops-oncall".into();
+    by_operator.actor = Actor::operator(current.id, "ops-oncall", current.token_version);
     applied(users.change_status(by_operator.clone()).await);
     let events = users.events(&active.id, None, 10).await.expect("events");
     assert_eq!(events, vec![event_of(&by_operator)]);

@@ -165,7 +165,7 @@ mod tests {
     #[test]
     fn reasons_are_told_in_plain_words_with_their_data() {
         let at = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
-        let id = UserId::generate();
+        let id = uuid::Uuid::now_v7();
         let deactivated = AccessReason::Deactivated {
             at,
             by: Some(RecordedActor {

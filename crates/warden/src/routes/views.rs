@@ -50,13 +50,15 @@ impl From<&User> for UserView {
 /// Who made a change.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ActorView {
-    /// `user` (an admin over the API) or `operator` (the CLI, on an admin's authority).
+    /// `user` (an admin over the API), `operator` (the CLI, on an admin's authority),
+    /// `client` (a machine client, e.g. SCIM provisioning) or `system` (Warden on a schedule).
     #[schema(value_type = String, example = "user")]
     kind: &'static str,
-    /// The admin account whose authority was used.
+    /// The acting account (for `user` and `operator`) or client (for `client`); null for
+    /// `system`, or if the account was deleted.
     #[schema(format = Uuid)]
     id: Option<String>,
-    /// The admin's email address, or for an operator the OS user who ran the command.
+    /// The admin's email address, an operator's OS user, a client's name, or `system`.
     name: String,
 }
 
@@ -79,9 +81,10 @@ pub struct EventView {
     #[schema(value_type = String, example = "deactivated")]
     action: &'static str,
     actor: ActorView,
-    /// The same as `actor.id`; kept for clients written before `actor`.
+    /// The acting user account: `actor.id` for `user` and `operator` actors, null for the
+    /// others; kept for clients written before `actor`.
     actor_id: Option<String>,
-    /// How the change came in: `api` or `cli`.
+    /// How the change came in: `api`, `cli` or `system`.
     #[schema(value_type = String, example = "api")]
     channel: &'static str,
     reason: Option<String>,
@@ -95,8 +98,8 @@ impl From<&AuditEvent> for EventView {
             id: event.id,
             target_id: event.user_id.to_string(),
             action: event.action.as_str(),
-            actor_id: actor.id.clone(),
             actor,
+            actor_id: event.actor.account().map(|id| id.to_string()),
             channel: event.actor.kind.channel(),
             reason: event.reason.as_ref().map(|r| r.to_string()),
             at: event.at,

@@ -212,7 +212,7 @@ async fn a_held_self_reactivation_by_a_deactivated_admin_changes_nothing() {
     assert!(!app.user(&admin2).await.is_active(), "admin2 stays out");
     let events = app.users.events(&admin2.id, None, 10).await.unwrap();
     assert_eq!(events.len(), 1, "only admin1's deactivation is recorded");
-    assert_eq!(events[0].actor.id, Some(admin1.id));
+    assert_eq!(events[0].actor.account(), Some(admin1.id));
     // Only the deactivation email; no reactivation email is ever queued.
     app.outbox_settles().await;
     let mails = app.sink.messages();

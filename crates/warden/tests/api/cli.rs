@@ -136,7 +136,7 @@ async fn operator_deactivation_follows_the_same_rules() {
     let actor = &events[0].actor;
     assert_eq!(actor.kind, warden_domain::ActorKind::Operator);
     assert_eq!(actor.kind.channel(), "cli");
-    assert_eq!(actor.id, Some(admin.id));
+    assert_eq!(actor.account(), Some(admin.id));
     let me = warden::os_user::current();
     assert_eq!(actor.name, me.split(" (sudo").next().unwrap());
     let mut not_an_id = args;

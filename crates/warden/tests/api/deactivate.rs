@@ -31,7 +31,7 @@ async fn an_admin_deactivates_a_user_who_is_then_emailed() {
     assert!((Utc::now() - deactivation.at).abs() < TimeDelta::seconds(30));
     let events = app.users.events(&target.id, None, 10).await.unwrap();
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].actor.id, Some(admin.id));
+    assert_eq!(events[0].actor.account(), Some(admin.id));
     assert_eq!(events[0].actor.kind, warden_domain::ActorKind::User);
     assert_eq!(events[0].actor.name, admin.email.to_string());
 

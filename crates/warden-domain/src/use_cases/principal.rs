@@ -1,0 +1,62 @@
+//! Who a status change may be made for. A use case that changes a user's status takes a
+//! `&dyn Principal`; the trait is sealed, so only the domain's checked types are principals:
+//! an [`Admin`] (only the [`super::Authenticator`] makes one) and the [`System`] (constructed
+//! explicitly by the host's scheduler, as the CLI constructs an [`crate::Operator`]).
+
+use chrono::{DateTime, Utc};
+
+use super::Admin;
+use crate::Actor;
+
+/// An actor whose authority was checked, with the credential a change must not outlive.
+pub trait Principal: sealed::Sealed + Send + Sync + std::fmt::Debug {
+    /// Who acts, as recorded in the audit trail and re-checked by the store at commit.
+    fn actor(&self) -> &Actor;
+
+    /// Whether the credential it acts on is still honoured at `now` (an access token expires).
+    fn is_valid_at(&self, now: DateTime<Utc>) -> bool;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Admin {}
+    impl Sealed for super::System {}
+}
+
+impl Principal for Admin {
+    fn actor(&self) -> &Actor {
+        Admin::actor(self)
+    }
+
+    fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
+        Admin::is_valid_at(self, now)
+    }
+}
+
+/// Warden itself as the actor of changes it carries out on its own schedule (lifting a timed
+/// suspension an admin set). Recorded as actor kind `system`; its changes pass the same rules
+/// and guards as anyone's (the last active admin stays), with no credential to re-check.
+#[derive(Debug, Clone)]
+pub struct System {
+    actor: Actor,
+}
+
+impl System {
+    /// The scheduler's principal. Only the host's scheduler should make one: it acts without a
+    /// credential, like an [`crate::Operator`].
+    pub fn scheduler() -> Self {
+        Self {
+            actor: Actor::system(),
+        }
+    }
+}
+
+impl Principal for System {
+    fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    fn is_valid_at(&self, _now: DateTime<Utc>) -> bool {
+        true
+    }
+}
