@@ -38,10 +38,12 @@ pub struct Config {
     pub mail_concurrency: usize,
     /// Most deliveries per second, all tasks together; 0: no limit.
     pub mail_max_per_second: u32,
+    /// Deliveries per second while API requests are in flight (mail gives way to requests).
+    pub mail_busy_per_second: u32,
     /// Sent notifications older than this many days are deleted by the worker.
     pub outbox_retention_days: u32,
     pub log_format: LogFormat,
-    /// HTTP worker threads; 0 means one per core.
+    /// HTTP worker threads; 0 means the default, one per two cores (at least one).
     pub http_workers: usize,
     /// Longest time a handler waits for the whole request body before answering 408.
     pub body_timeout: Duration,
@@ -195,6 +197,8 @@ impl Config {
             mail_concurrency: number(&get, "WARDEN_MAIL_CONCURRENCY", 4, 1..=64)? as usize,
             mail_max_per_second: number(&get, "WARDEN_MAIL_MAX_PER_SECOND", 500, 0..=100_000)?
                 as u32,
+            mail_busy_per_second: number(&get, "WARDEN_MAIL_BUSY_PER_SECOND", 50, 1..=100_000)?
+                as u32,
             outbox_retention_days: number(&get, "WARDEN_OUTBOX_RETENTION_DAYS", 30, 1..=36_500)?
                 as u32,
             log_format,
@@ -287,6 +291,7 @@ impl Config {
             poll: self.outbox_poll,
             concurrency: self.mail_concurrency,
             max_per_second: self.mail_max_per_second,
+            busy_per_second: self.mail_busy_per_second,
             retention: TimeDelta::days(i64::from(self.outbox_retention_days)),
         }
     }

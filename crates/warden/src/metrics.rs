@@ -66,6 +66,7 @@ pub struct Metrics {
     outbox_pending: Gauge,
     outbox_failed: Gauge,
     email_latency: Family<OutcomeLabel, Histogram>,
+    in_flight: Gauge,
 }
 
 impl Default for Metrics {
@@ -120,6 +121,12 @@ impl Metrics {
             "Time to hand one email to the mail transport",
             email_latency.clone(),
         );
+        let in_flight = Gauge::default();
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being served now (the outbox worker slows down while there are any)",
+            in_flight.clone(),
+        );
         Self {
             registry: Arc::new(registry),
             requests,
@@ -129,7 +136,19 @@ impl Metrics {
             outbox_pending,
             outbox_failed,
             email_latency,
+            in_flight,
         }
+    }
+
+    /// Counts a request as in flight until the guard is dropped (also when its future is).
+    pub fn request_started(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
+    }
+
+    /// Whether any request is being served right now.
+    pub fn serving(&self) -> bool {
+        self.in_flight.get() > 0
     }
 
     /// Counts one answered request. `route` must be a registered pattern or a fixed word (never
@@ -240,9 +259,35 @@ impl Mailer for TimedMailer {
     }
 }
 
+/// A request in flight; see [`Metrics::request_started`].
+#[derive(Debug)]
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_is_in_flight_until_its_guard_goes() {
+        let metrics = Metrics::new();
+        assert!(!metrics.serving());
+        let first = metrics.request_started();
+        let second = metrics.clone().request_started();
+        assert!(metrics.serving());
+        assert!(metrics
+            .render(None)
+            .contains("warden_http_requests_in_flight 2"));
+        drop(first);
+        assert!(metrics.serving());
+        drop(second);
+        assert!(!metrics.serving());
+    }
 
     #[test]
     fn renders_counters_histograms_and_outbox_gauges() {

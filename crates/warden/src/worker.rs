@@ -25,6 +25,9 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     /// Most deliveries per second, all tasks together; 0: no limit.
     pub max_per_second: u32,
+    /// Most deliveries per second while API requests are being served (mail gives way to
+    /// requests, but never stops); at most `max_per_second`.
+    pub busy_per_second: u32,
     /// Sent notifications older than this are deleted.
     pub retention: TimeDelta,
 }
@@ -54,7 +57,7 @@ impl OutboxWorker {
         metrics: Metrics,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let pace = Arc::new(Pace::new(settings.max_per_second));
+        let pace = Arc::new(Pace::new(settings.max_per_second, settings.busy_per_second));
         let mut tasks = JoinSet::new();
         for index in 0..settings.concurrency.max(1) {
             let task = Task {
@@ -97,7 +100,7 @@ impl Task {
             let want = self.pace.round_size();
             let granted = tokio::select! {
                 _ = stopped.changed() => break,
-                granted = self.pace.take(want) => granted,
+                granted = self.pace.take(want, || self.metrics.serving()) => granted,
             };
             let claimed = self.round(granted).await;
             self.pace.refund(granted.saturating_sub(claimed));
@@ -168,21 +171,24 @@ impl Task {
     }
 }
 
-/// A token bucket shared by the tasks: at most `rate` deliveries per second, in bursts of at
-/// most a twentieth of a second's worth (so a round never claims more than the pace allows).
+/// A token bucket shared by the tasks: at most `rate` deliveries per second (`busy_rate` while
+/// requests are being served), in bursts of at most a twentieth of a second's worth of `rate`
+/// (so a round never claims more than the pace allows).
 #[derive(Debug)]
 struct Pace {
     rate: f64,
+    busy_rate: f64,
     burst: f64,
     bucket: Mutex<(f64, Instant)>,
 }
 
 impl Pace {
-    fn new(max_per_second: u32) -> Self {
+    fn new(max_per_second: u32, busy_per_second: u32) -> Self {
         let rate = f64::from(max_per_second);
         let burst = (rate / 20.0).clamp(1.0, f64::from(MAX_ROUND));
         Self {
             rate,
+            busy_rate: f64::from(busy_per_second.clamp(1, max_per_second.max(1))),
             burst,
             bucket: Mutex::new((burst, Instant::now())),
         }
@@ -202,13 +208,14 @@ impl Pace {
         }
     }
 
-    /// Waits until `want` deliveries are allowed and takes them.
-    async fn take(&self, want: u32) -> u32 {
+    /// Waits until `want` deliveries are allowed and takes them; `busy` says whether requests
+    /// are being served (looked at each time the bucket is refilled).
+    async fn take(&self, want: u32, busy: impl Fn() -> bool) -> u32 {
         if self.unlimited() {
             return want;
         }
         loop {
-            match self.try_take(want, Instant::now()) {
+            match self.try_take(want, Instant::now(), busy()) {
                 Ok(granted) => return granted,
                 Err(wait) => tokio::time::sleep(wait).await,
             }
@@ -216,20 +223,23 @@ impl Pace {
     }
 
     /// Takes `want` (at most a burst) if the bucket holds them at `now`, or says how long to
-    /// wait for them.
-    fn try_take(&self, want: u32, now: Instant) -> Result<u32, Duration> {
+    /// wait for them. The time since the last refill is credited at the rate of now.
+    fn try_take(&self, want: u32, now: Instant, busy: bool) -> Result<u32, Duration> {
+        let rate = if busy { self.busy_rate } else { self.rate };
         let want = f64::from(want).min(self.burst);
         let mut bucket = self.bucket.lock().unwrap_or_else(PoisonError::into_inner);
         let (tokens, since) = &mut *bucket;
         let elapsed = now.saturating_duration_since(*since).as_secs_f64();
-        *tokens = (*tokens + elapsed * self.rate).min(self.burst);
+        *tokens = (*tokens + elapsed * rate).min(self.burst);
         *since = (*since).max(now);
         if *tokens >= want {
             *tokens -= want;
             // want is within 1..=MAX_ROUND, so this is exact.
             return Ok(want as u32);
         }
-        Err(Duration::from_secs_f64((want - *tokens) / self.rate))
+        // Waits at most a twentieth of a second at a time, so that the end of a busy spell is
+        // noticed soon.
+        Err(Duration::from_secs_f64(((want - *tokens) / rate).min(0.05)))
     }
 
     /// Gives back what a round was allowed but did not claim.

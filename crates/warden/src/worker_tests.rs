@@ -16,20 +16,46 @@ use super::*;
 
 #[test]
 fn the_pace_allows_its_rate_and_no_more() {
-    let pace = Pace::new(100); // bursts of 5
+    let pace = Pace::new(100, 10); // bursts of 5
     assert_eq!(pace.round_size(), 5);
     let start = Instant::now();
     // Over two simulated seconds, asking every millisecond: the first burst plus 200.
     let mut taken = 0;
     for ms in 0..2000 {
         taken += pace
-            .try_take(5, start + Duration::from_millis(ms))
+            .try_take(5, start + Duration::from_millis(ms), false)
             .unwrap_or(0);
     }
     assert!((200..=206).contains(&taken), "{taken}");
     // An empty bucket says how long to wait for a round.
     let wait = pace
-        .try_take(5, start + Duration::from_millis(2000))
+        .try_take(5, start + Duration::from_millis(2000), false)
+        .unwrap_err();
+    assert!(wait <= Duration::from_millis(50), "{wait:?}");
+}
+
+#[test]
+fn while_requests_are_served_the_pace_drops_to_its_busy_rate() {
+    let pace = Pace::new(100, 10);
+    let start = Instant::now();
+    // Two busy seconds: the first burst plus 20, not 200.
+    let mut taken = 0;
+    for ms in 0..2000 {
+        taken += pace
+            .try_take(5, start + Duration::from_millis(ms), true)
+            .unwrap_or(0);
+    }
+    assert!((20..=26).contains(&taken), "{taken}");
+    // Idle again: full rate at once, and a waiting task looks again within 50 ms.
+    let mut idle = 0;
+    for ms in 2000..3000 {
+        idle += pace
+            .try_take(5, start + Duration::from_millis(ms), false)
+            .unwrap_or(0);
+    }
+    assert!((95..=106).contains(&idle), "{idle}");
+    let wait = pace
+        .try_take(5, start + Duration::from_millis(3000), true)
         .unwrap_err();
     assert!(wait <= Duration::from_millis(50), "{wait:?}");
 }
@@ -132,6 +158,7 @@ async fn the_worker_keeps_to_its_rate_over_a_window() {
         poll: Duration::from_millis(50),
         concurrency: 4,
         max_per_second: 200,
+        busy_per_second: 200,
         retention: TimeDelta::days(30),
     };
     let started = Instant::now();
@@ -164,6 +191,7 @@ async fn an_idle_worker_purges_sent_mail_older_than_the_retention_in_batches() {
         poll: Duration::from_millis(10),
         concurrency: 2,
         max_per_second: 0,
+        busy_per_second: 0,
         retention: TimeDelta::days(30),
     };
     let before = Utc::now();
@@ -185,6 +213,6 @@ async fn an_idle_worker_purges_sent_mail_older_than_the_retention_in_batches() {
 
 #[test]
 fn no_limit_means_full_rounds_at_once() {
-    let pace = Pace::new(0);
+    let pace = Pace::new(0, 0);
     assert_eq!(pace.round_size(), MAX_ROUND);
 }

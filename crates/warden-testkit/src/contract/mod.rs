@@ -53,7 +53,8 @@ pub const SENTINEL_EMAIL: &str = "contract-sentinel-admin@example.com";
 /// `$fresh` is an `async fn(test_name: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, G)>`
 /// giving a new, empty, migrated store; `G` is kept alive until the test ends (e.g. a temporary
 /// directory). `None` skips the test (say why first, e.g. "no database configured").
-/// The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+/// The calling crate needs `tokio` with the `macros`, `time` and `rt-multi-thread` features.
+/// Each check fails after 300 s instead of hanging.
 #[macro_export]
 macro_rules! contract_tests {
     ($fresh:path) => {
@@ -95,7 +96,15 @@ macro_rules! contract_tests {
                 let Some((users, outbox, _guard)) = $fresh(stringify!($check)).await else {
                     return;
                 };
-                $crate::contract::$check(users, outbox).await;
+                // A broken guard can make a check wait forever (a race that never settles):
+                // that must fail the test, not hang the suite.
+                let check = $crate::contract::$check(users, outbox);
+                if ::tokio::time::timeout(::std::time::Duration::from_secs(300), check)
+                    .await
+                    .is_err()
+                {
+                    panic!("{} did not finish within 300 s", stringify!($check));
+                }
             }
         )*
     };

@@ -52,6 +52,7 @@ pub async fn request_context(
         target_id = tracing::field::Empty,
     );
     let started = Instant::now();
+    let in_flight = metrics.as_ref().map(|metrics| metrics.request_started());
     let outcome = AssertUnwindSafe(next.call(req))
         .catch_unwind()
         .instrument(span.clone())
@@ -90,6 +91,7 @@ pub async fn request_context(
             )
         }
     };
+    drop(in_flight);
     if let Some(metrics) = metrics {
         metrics.observe_request(&method, &route, status.as_u16(), started.elapsed());
     }
