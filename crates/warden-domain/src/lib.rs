@@ -23,6 +23,7 @@ mod notification;
 mod operator;
 mod password;
 mod reason;
+mod search;
 mod status_change;
 mod text;
 mod user;
@@ -42,6 +43,10 @@ pub use notification::{Email, Notification};
 pub use operator::Operator;
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use reason::{InvalidReason, Reason};
+pub use search::{
+    EventFilter, InvalidLimit, InvalidSearchText, InvertedPeriod, PageLimit, SearchText,
+    StatusFilter, UnknownStatusFilter, UserFilter,
+};
 pub use status_change::{
     AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
     UnknownAction,

@@ -11,6 +11,7 @@
 
 mod clients;
 mod connection;
+mod directory;
 mod errors;
 mod login_attempts;
 mod migrations;

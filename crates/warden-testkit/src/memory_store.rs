@@ -18,9 +18,9 @@ use warden_domain::ports::{
     UserRepo,
 };
 use warden_domain::{
-    AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, FoundTarget, NewUser,
-    NextStep, Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User,
-    UserId,
+    AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, EventFilter, FoundTarget,
+    NewUser, NextStep, Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome,
+    Unapplied, User, UserFilter, UserId,
 };
 
 /// Accounts, their audit trail and the outbox, in memory. Cheap to share behind an `Arc`.
@@ -280,6 +280,43 @@ impl UserRepo for MemoryStore {
             .events
             .iter()
             .filter(|e| &e.user_id == user && after.is_none_or(|cursor| e.id < cursor))
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| Reverse(e.id));
+        events.truncate(limit as usize);
+        Ok(events)
+    }
+
+    async fn search(
+        &self,
+        filter: &UserFilter,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let state = self.state();
+        let mut users: Vec<User> = state
+            .users
+            .values()
+            .map(|a| &a.user)
+            .filter(|u| filter.matches(u) && after.is_none_or(|cursor| u.id < cursor))
+            .cloned()
+            .collect();
+        users.sort_by_key(|u| Reverse(u.id));
+        users.truncate(limit as usize);
+        Ok(users)
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &EventFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let state = self.state();
+        let mut events: Vec<AuditEvent> = state
+            .events
+            .iter()
+            .filter(|e| filter.matches(e) && after.is_none_or(|cursor| e.id < cursor))
             .cloned()
             .collect();
         events.sort_by_key(|e| Reverse(e.id));

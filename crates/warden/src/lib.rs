@@ -18,6 +18,7 @@ pub mod routes;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod user_table;
 pub mod worker;
 
 pub use app::Application;

@@ -10,7 +10,8 @@ use warden_domain::ports::{
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
-    IntrospectToken, IssueToken, ManageClients, ReactivateUser, RetryPolicy, UserQueries,
+    Directory, ExplainAccess, IntrospectToken, IssueToken, ManageClients, ReactivateUser,
+    RetryPolicy, UserQueries,
 };
 
 /// The adapters behind each port.
@@ -49,6 +50,10 @@ pub struct Services {
     /// The outbox worker's delivery rounds, on its own pool.
     pub worker_deliver: DeliverNotifications,
     pub queries: UserQueries,
+    /// Account search and the audit log of every account.
+    pub directory: Directory,
+    /// Why an account can or cannot sign in.
+    pub access: ExplainAccess,
     /// For readiness and metrics: the backlog of notifications, read on the request pool, so
     /// readiness reports the pool requests wait on.
     pub outbox: Arc<dyn Outbox>,
@@ -77,6 +82,7 @@ impl Services {
             jwks,
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
+        let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
             clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
             client_auth: ClientAuthenticator::new(clients, client_tokens),
@@ -87,6 +93,8 @@ impl Services {
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
             issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone(), attempts),
+            directory: Directory::new(users.clone()),
+            access,
             queries: UserQueries::new(users),
             deliver: DeliverNotifications::new(
                 outbox.clone(),

@@ -21,7 +21,8 @@
 //! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
 
 //! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
-//! `actors.rs`, `outbox.rs`; `helpers.rs` holds what they share. All checks are re-exported here, so
+//! `actors.rs`, `outbox.rs`, `directory.rs`; `helpers.rs` holds what they share. All checks are
+//! re-exported here, so
 //! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
 
 // A conformance suite reports a broken promise by panicking, exactly like a test.
@@ -30,6 +31,7 @@
 mod accounts;
 mod actors;
 pub mod clients;
+mod directory;
 mod helpers;
 mod outbox;
 mod status_changes;
@@ -37,6 +39,7 @@ mod status_changes;
 pub use accounts::*;
 pub use actors::*;
 pub use clients::*;
+pub use directory::*;
 pub use outbox::*;
 pub use status_changes::*;
 
@@ -87,6 +90,10 @@ macro_rules! contract_tests {
             renew_lease_extends_only_unfinished_claims,
             purge_deletes_only_sent_before_the_cutoff,
             list_pages_by_status_and_retry_now_requeues,
+            search_matches_prefixes_case_insensitively,
+            search_filters_by_status_and_role,
+            search_pages_are_stable_under_inserts,
+            audit_log_filters_and_pages_newest_first,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -135,5 +142,9 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     concurrent_claims_never_overlap(users.clone(), outbox.clone()).await;
     renew_lease_extends_only_unfinished_claims(users.clone(), outbox.clone()).await;
     purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
-    list_pages_by_status_and_retry_now_requeues(users, outbox).await;
+    list_pages_by_status_and_retry_now_requeues(users.clone(), outbox.clone()).await;
+    search_matches_prefixes_case_insensitively(users.clone(), outbox.clone()).await;
+    search_filters_by_status_and_role(users.clone(), outbox.clone()).await;
+    search_pages_are_stable_under_inserts(users.clone(), outbox.clone()).await;
+    audit_log_filters_and_pages_newest_first(users, outbox).await;
 }

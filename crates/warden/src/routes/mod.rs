@@ -5,8 +5,10 @@
 //! actix (a wrong method on its path answers 405 with `Allow`), names it in [`ROUTES`], and puts
 //! its handler's `#[utoipa::path]` into the OpenAPI document, so the spec cannot miss a route.
 
+mod access;
 mod auth;
 mod clients;
+mod directory;
 mod oauth2;
 pub mod openapi;
 mod ops;
@@ -78,8 +80,11 @@ api_routes! {
     get "/api/v1/users/me" => auth::me,
     patch "/api/v1/users/deactivate" => users::deactivate,
     patch "/api/v1/users/reactivate" => users::reactivate,
+    get "/api/v1/users" => directory::search,
     get "/api/v1/users/{user_id}" => users::get,
     get "/api/v1/users/{user_id}/events" => users::events,
+    get "/api/v1/users/{user_id}/access" => access::explain,
+    get "/api/v1/events" => directory::events,
     get "/health/live" => ops::live,
     get "/health/ready" => ops::ready,
     get "/metrics" => ops::metrics,
