@@ -32,7 +32,7 @@ WITH due AS MATERIALIZED (
      LIMIT $3
        FOR UPDATE SKIP LOCKED
 ), claimed AS (
-    UPDATE outbox SET next_attempt_at = $2, attempts = outbox.attempts + 1
+    UPDATE outbox SET next_attempt_at = $2, leased_until = $2, attempts = outbox.attempts + 1
       FROM due
      WHERE outbox.id = due.id
  RETURNING outbox.id, outbox.action, outbox.recipient, outbox.recipient_first_name, outbox.reason,
@@ -53,23 +53,23 @@ SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempt
 /// (a Warden crash loses nothing); the mail then goes out once more with the same Message-ID,
 /// which at-least-once delivery allows. Each mail thus costs no disk wait (docs/benchmarks.md).
 const MARK_SENT: &str = "\
-UPDATE outbox SET sent_at = $2
+UPDATE outbox SET sent_at = $2, leased_until = NULL
   FROM (SELECT set_config('synchronous_commit', 'off', true)) AS async_commit
  WHERE id = $1 AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 id, $2 next attempt, $3 error.
 const RETRY_LATER: &str = "\
-UPDATE outbox SET next_attempt_at = $2, last_error = $3
+UPDATE outbox SET next_attempt_at = $2, leased_until = NULL, last_error = $3
  WHERE id = $1 AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 id, $2 failed at, $3 error.
 const GIVE_UP: &str = "\
-UPDATE outbox SET failed_at = $2, last_error = $3
+UPDATE outbox SET failed_at = $2, leased_until = NULL, last_error = $3
  WHERE id = $1 AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 ids, $2 new lease end.
 const RENEW_LEASE: &str = "\
-UPDATE outbox SET next_attempt_at = $2
+UPDATE outbox SET next_attempt_at = $2, leased_until = $2
  WHERE id = ANY($1) AND coalesce(sent_at, failed_at) IS NULL";
 
 /// $1 sent before, $2 limit. Oldest first, in small batches (see `PURGE_BATCH`).
@@ -90,14 +90,16 @@ SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempt
  ORDER BY id DESC
  LIMIT $3";
 
-/// $1 id, $2 now. Whether the entry exists, and whether it was made due.
+/// $1 id, $2 now. Whether the entry exists, whether it was sent, and whether it was made due
+/// (not while a claim's lease on it runs: it is being sent).
 const RETRY_NOW: &str = "\
 WITH updated AS (
     UPDATE outbox SET failed_at = NULL, next_attempt_at = $2
-     WHERE id = $1 AND sent_at IS NULL
+     WHERE id = $1 AND sent_at IS NULL AND (leased_until IS NULL OR leased_until <= $2)
  RETURNING id
 )
 SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $1) AS found,
+       EXISTS (SELECT 1 FROM outbox WHERE id = $1 AND sent_at IS NOT NULL) AS sent,
        EXISTS (SELECT 1 FROM updated) AS queued";
 
 /// Pending counts through the `outbox_pending` partial index.
@@ -249,10 +251,11 @@ impl Outbox for PgStore {
         .get_result::<RetryRow>(&mut conn)
         .await
         .map_err(from_diesel)?;
-        Ok(match (row.found, row.queued) {
-            (false, _) => RetryNow::NotFound,
-            (true, true) => RetryNow::Queued,
-            (true, false) => RetryNow::AlreadySent,
+        Ok(match (row.found, row.sent, row.queued) {
+            (false, _, _) => RetryNow::NotFound,
+            (true, true, _) => RetryNow::AlreadySent,
+            (true, false, true) => RetryNow::Queued,
+            (true, false, false) => RetryNow::InFlight,
         })
     }
 
@@ -270,6 +273,8 @@ impl Outbox for PgStore {
 struct RetryRow {
     #[diesel(sql_type = Bool)]
     found: bool,
+    #[diesel(sql_type = Bool)]
+    sent: bool,
     #[diesel(sql_type = Bool)]
     queued: bool,
 }

@@ -56,5 +56,6 @@ diesel::table! {
         sent_at -> Nullable<Timestamptz>,
         failed_at -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
+        leased_until -> Nullable<Timestamptz>,
     }
 }

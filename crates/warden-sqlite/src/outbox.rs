@@ -49,6 +49,7 @@ impl Outbox for SqliteStore {
                         .set((
                             outbox::attempts.eq(outbox::attempts + 1),
                             outbox::next_attempt_at.eq(Ts(lease_until)),
+                            outbox::leased_until.eq(Some(Ts(lease_until))),
                         ))
                         .returning(OutboxRow::as_returning())
                         .get_results(conn)?;
@@ -86,7 +87,10 @@ impl Outbox for SqliteStore {
                     .filter(outbox::sent_at.is_null())
                     .filter(outbox::failed_at.is_null()),
             )
-            .set(outbox::next_attempt_at.eq(Ts(lease_until)))
+            .set((
+                outbox::next_attempt_at.eq(Ts(lease_until)),
+                outbox::leased_until.eq(Some(Ts(lease_until))),
+            ))
             .execute(conn)
         })
         .await
@@ -95,7 +99,10 @@ impl Outbox for SqliteStore {
     async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
         self.write(move |conn| {
             diesel::update(unfinished(id.to_string()))
-                .set(outbox::sent_at.eq(Ts(at)))
+                .set((
+                    outbox::sent_at.eq(Ts(at)),
+                    outbox::leased_until.eq(None::<Ts>),
+                ))
                 .execute(conn)
         })
         .await
@@ -112,6 +119,7 @@ impl Outbox for SqliteStore {
             diesel::update(unfinished(id.to_string()))
                 .set((
                     outbox::next_attempt_at.eq(Ts(next_attempt_at)),
+                    outbox::leased_until.eq(None::<Ts>),
                     outbox::last_error.eq(error),
                 ))
                 .execute(conn)
@@ -123,7 +131,11 @@ impl Outbox for SqliteStore {
         let error = error.to_owned();
         self.write(move |conn| {
             diesel::update(unfinished(id.to_string()))
-                .set((outbox::failed_at.eq(Ts(at)), outbox::last_error.eq(error)))
+                .set((
+                    outbox::failed_at.eq(Ts(at)),
+                    outbox::leased_until.eq(None::<Ts>),
+                    outbox::last_error.eq(error),
+                ))
                 .execute(conn)
         })
         .await
@@ -189,15 +201,17 @@ impl Outbox for SqliteStore {
         let id = id.to_string();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                let sent: Option<bool> = outbox::table
+                let found: Option<(bool, Option<Ts>)> = outbox::table
                     .find(&id)
-                    .select(outbox::sent_at.is_not_null())
+                    .select((outbox::sent_at.is_not_null(), outbox::leased_until))
                     .first(conn)
                     .optional()?;
-                Ok(match sent {
+                Ok(match found {
                     None => RetryNow::NotFound,
-                    Some(true) => RetryNow::AlreadySent,
-                    Some(false) => {
+                    Some((true, _)) => RetryNow::AlreadySent,
+                    // A claim's lease runs: it is being sent right now.
+                    Some((false, Some(Ts(until)))) if until > now => RetryNow::InFlight,
+                    Some((false, _)) => {
                         diesel::update(outbox::table.find(&id))
                             .set((
                                 outbox::failed_at.eq(None::<Ts>),

@@ -64,5 +64,6 @@ diesel::table! {
         sent_at -> Nullable<TimestamptzSqlite>,
         failed_at -> Nullable<TimestamptzSqlite>,
         last_error -> Nullable<Text>,
+        leased_until -> Nullable<TimestamptzSqlite>,
     }
 }

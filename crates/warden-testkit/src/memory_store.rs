@@ -74,6 +74,8 @@ struct Entry {
     attempts: u32,
     /// When it is next due; a claim pushes it to the end of the lease.
     next_attempt_at: DateTime<Utc>,
+    /// The end of the lease of the claim delivering it now, if any.
+    leased_until: Option<DateTime<Utc>>,
     last_error: Option<String>,
     sent_at: Option<DateTime<Utc>>,
     failed_at: Option<DateTime<Utc>>,
@@ -262,6 +264,7 @@ impl UserRepo for MemoryStore {
             },
             attempts: 0,
             next_attempt_at: at,
+            leased_until: None,
             last_error: None,
             sent_at: None,
             failed_at: None,
@@ -347,6 +350,7 @@ impl Outbox for MemoryStore {
             .map(|entry| {
                 entry.attempts += 1;
                 entry.next_attempt_at = lease_until;
+                entry.leased_until = Some(lease_until);
                 entry.pending()
             })
             .collect())
@@ -361,13 +365,17 @@ impl Outbox for MemoryStore {
         for entry in state.outbox.iter_mut() {
             if entry.unfinished() && ids.contains(&entry.notification.id) {
                 entry.next_attempt_at = micros(lease_until);
+                entry.leased_until = Some(micros(lease_until));
             }
         }
         Ok(())
     }
 
     async fn mark_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
-        self.unfinished_entry(id, |e| e.sent_at = Some(micros(at)));
+        self.unfinished_entry(id, |e| {
+            e.sent_at = Some(micros(at));
+            e.leased_until = None;
+        });
         Ok(())
     }
 
@@ -379,6 +387,7 @@ impl Outbox for MemoryStore {
     ) -> Result<(), StoreError> {
         self.unfinished_entry(id, |e| {
             e.next_attempt_at = micros(next_attempt_at);
+            e.leased_until = None;
             e.last_error = Some(error.to_owned());
         });
         Ok(())
@@ -387,6 +396,7 @@ impl Outbox for MemoryStore {
     async fn give_up(&self, id: Uuid, at: DateTime<Utc>, error: &str) -> Result<(), StoreError> {
         self.unfinished_entry(id, |e| {
             e.failed_at = Some(micros(at));
+            e.leased_until = None;
             e.last_error = Some(error.to_owned());
         });
         Ok(())
@@ -439,6 +449,9 @@ impl Outbox for MemoryStore {
         };
         if entry.sent_at.is_some() {
             return Ok(RetryNow::AlreadySent);
+        }
+        if entry.leased_until.is_some_and(|until| until > micros(now)) {
+            return Ok(RetryNow::InFlight);
         }
         entry.failed_at = None;
         entry.next_attempt_at = micros(now);

@@ -62,6 +62,9 @@ pub enum RetryNow {
     /// It was pending or given up on, and is due now.
     Queued,
     AlreadySent,
+    /// A worker holds it under a lease right now (it is being sent): left alone, so it is not
+    /// sent twice. Its delivery either succeeds or schedules the next attempt.
+    InFlight,
     NotFound,
 }
 
@@ -139,8 +142,10 @@ pub trait Outbox: Send + Sync {
     ) -> Result<Vec<OutboxEntry>, StoreError>;
 
     /// Makes a pending or given-up notification due at `now` (a given-up one is pending again,
-    /// its attempts kept); a sent one is left alone. A notification being sent at this moment
-    /// may then be sent twice, with the same Message-ID.
+    /// its attempts kept); a sent one is left alone, and so is one claimed under a lease that
+    /// has not ended at `now` ([`RetryNow::InFlight`]): making it due would let another worker
+    /// send it while the first is still sending. A claim records its lease; marking the entry
+    /// sent, rescheduling it or giving up on it ends the lease.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing changed.

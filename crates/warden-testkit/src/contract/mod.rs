@@ -90,6 +90,7 @@ macro_rules! contract_tests {
             renew_lease_extends_only_unfinished_claims,
             purge_deletes_only_sent_before_the_cutoff,
             list_pages_by_status_and_retry_now_requeues,
+            retry_now_leaves_a_notification_being_sent_alone,
             search_matches_prefixes_case_insensitively,
             search_filters_by_status_and_role,
             search_pages_are_stable_under_inserts,
@@ -143,6 +144,7 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     renew_lease_extends_only_unfinished_claims(users.clone(), outbox.clone()).await;
     purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
     list_pages_by_status_and_retry_now_requeues(users.clone(), outbox.clone()).await;
+    retry_now_leaves_a_notification_being_sent_alone(users.clone(), outbox.clone()).await;
     search_matches_prefixes_case_insensitively(users.clone(), outbox.clone()).await;
     search_filters_by_status_and_role(users.clone(), outbox.clone()).await;
     search_pages_are_stable_under_inserts(users.clone(), outbox.clone()).await;

@@ -408,3 +408,56 @@ pub async fn concurrent_claims_never_overlap(users: Arc<dyn UserRepo>, outbox: A
     assert!(claimed.iter().all(|p| p.attempts == 1));
     finish(&*outbox, &claimed).await;
 }
+
+/// `retry_now` leaves alone a notification a claim holds under a running lease (it is being
+/// sent: making it due would let a second worker send it too), and requeues it once the lease
+/// has ended, or once the delivery rescheduled it.
+pub async fn retry_now_leaves_a_notification_being_sent_alone(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let t0 = now();
+    let ids = enqueue(&*users, &*outbox, 2, |_| t0).await;
+    let lease_end = t0 + TimeDelta::seconds(15);
+    let claimed = outbox
+        .claim_due(t0, lease_end, 10)
+        .await
+        .expect("claim_due");
+    assert_eq!(ids_of(&claimed), ids);
+
+    let during = t0 + TimeDelta::seconds(5);
+    for id in &ids {
+        assert_eq!(
+            outbox.retry_now(*id, during).await.expect("retry_now"),
+            RetryNow::InFlight
+        );
+    }
+    assert_eq!(
+        outbox
+            .claim_due(during, during, 10)
+            .await
+            .expect("claim_due"),
+        Vec::new(),
+        "nothing was made due while it is being sent"
+    );
+
+    // The first delivery failed and was rescheduled: its lease is over, a retry applies now.
+    let retry_at = t0 + TimeDelta::hours(1);
+    outbox
+        .retry_later(ids[0], retry_at, "451 later")
+        .await
+        .expect("retry_later");
+    assert_eq!(
+        outbox.retry_now(ids[0], during).await.expect("retry_now"),
+        RetryNow::Queued
+    );
+    // The second worker vanished: once its lease has ended, a retry applies too.
+    let after = lease_end + TimeDelta::seconds(1);
+    assert_eq!(
+        outbox.retry_now(ids[1], after).await.expect("retry_now"),
+        RetryNow::Queued
+    );
+    let again = claim(&*outbox, after, 10).await;
+    assert_eq!(ids_of(&again), ids, "both due again");
+    finish(&*outbox, &again).await;
+}

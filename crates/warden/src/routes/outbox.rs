@@ -1,5 +1,6 @@
 //! The outbox for admins: what failed or is still waiting, and a way to try again now.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -82,6 +83,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     responses(
         (status = 200, description = "`Notification queued for retry`", body = Doc<Empty>),
         (status = 400, description = "`Notification was already sent`", body = Doc<Empty>),
+        (status = 409, description = "`Notification is being sent right now`: a worker holds it under a lease; retrying it now could send it twice", body = Doc<Empty>),
         (status = 404, description = "`Notification not found`, including ids that are not UUIDs", body = Doc<Empty>),
         OutboxFailures,
     )
@@ -100,6 +102,10 @@ pub async fn retry(
             Ok(Envelope::ok("Notification queued for retry"))
         }
         RetryNow::AlreadySent => Err(ApiError::bad_request("Notification was already sent")),
+        RetryNow::InFlight => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "Notification is being sent right now",
+        )),
         RetryNow::NotFound => Err(not_found()),
         other => Err(ApiError::internal(&other)),
     }
