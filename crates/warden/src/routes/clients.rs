@@ -9,31 +9,11 @@ use uuid::Uuid;
 use warden_domain::use_cases::{ClientError, ClientManager, CreatedClient};
 use warden_domain::{Client, ClientName, ClientRef, Scope};
 
-use super::schemas::{Empty, Envelope as Doc, InvalidInput};
+use super::schemas::{AdminListFailures, Empty, Envelope as Doc, InvalidInput};
 use crate::http::{bearer_token, read_json, ApiError, Envelope, FieldError, Fields};
 use crate::state::AppState;
 
 const SCOPES_MESSAGE: &str = "must be a non-empty list of: introspect, scim";
-
-/// Failures every client route can answer with.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum ClientFailures {
-    /// `Could not validate admin credentials`: missing, malformed, forged, expired or revoked
-    /// token (a client's token included: these routes take admins only), or an unknown or
-    /// deactivated caller.
-    #[response(status = 401)]
-    Unauthenticated(Doc<Empty>),
-    /// `You do not have permission to access this resource`: the caller is not an admin.
-    #[response(status = 403)]
-    Forbidden(Doc<Empty>),
-    /// `An unexpected error occurred.` Details are logged under the `x-request-id`.
-    #[response(status = 500)]
-    Internal(Doc<Empty>),
-    /// `Service temporarily unavailable`: the database did not answer in time.
-    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
-    Unavailable(Doc<Empty>),
-}
 
 /// Body of `POST /api/v1/clients`. Other fields are ignored.
 #[derive(utoipa::ToSchema)]
@@ -108,7 +88,7 @@ pub struct ClientListView {
         (status = 409, description = "`A client with this name already exists` (among live clients)", body = Doc<Empty>),
         (status = 413, description = "`Request body is too large`: over 16 KiB", body = Doc<Empty>),
         (status = 422, description = "`Invalid input`: `data.errors` lists each bad field (`name`, `scopes`, `body`)", body = Doc<InvalidInput>),
-        ClientFailures,
+        AdminListFailures,
     )
 )]
 pub async fn create(
@@ -134,7 +114,7 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`Clients retrieved successfully`", body = Doc<ClientListView>),
-        ClientFailures,
+        AdminListFailures,
     )
 )]
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -159,7 +139,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     responses(
         (status = 200, description = "`Client revoked successfully`", body = Doc<ClientView>),
         (status = 404, description = "`Client not found`: no live client has this id (unknown, revoked already, or not a UUID)", body = Doc<Empty>),
-        ClientFailures,
+        AdminListFailures,
     )
 )]
 pub async fn revoke(

@@ -9,29 +9,10 @@ use warden_domain::{
     EventFilter, PageLimit, Role, SearchText, StatusAction, StatusFilter, UserFilter, UserId,
 };
 
-use super::schemas::{Empty, Envelope as Doc, InvalidInput};
+use super::schemas::{AdminListFailures, Envelope as Doc, InvalidInput};
 use super::views::{EventPageView, UserView};
 use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError, PageQuery};
 use crate::state::AppState;
-
-/// Failures of the directory routes besides 422.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum ListFailures {
-    /// `Could not validate admin credentials`: missing, malformed, forged, expired or revoked
-    /// token, or an unknown or deactivated caller.
-    #[response(status = 401)]
-    Unauthenticated(Doc<Empty>),
-    /// `You do not have permission to access this resource`: the caller is not an admin.
-    #[response(status = 403)]
-    Forbidden(Doc<Empty>),
-    /// `An unexpected error occurred.` Details are logged under the `x-request-id`.
-    #[response(status = 500)]
-    Internal(Doc<Empty>),
-    /// `Service temporarily unavailable`: the database did not answer in time.
-    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
-    Unavailable(Doc<Empty>),
-}
 
 /// The `status` filter of `GET /api/v1/users`, as the OpenAPI document shows it.
 #[derive(utoipa::ToSchema)]
@@ -76,7 +57,7 @@ pub enum EventAction {
     responses(
         (status = 200, description = "`Users retrieved successfully`", body = Doc<UserPageView>),
         (status = 422, description = "`Invalid input`: a bad `q`, `status`, `role`, `limit` or `cursor`", body = Doc<InvalidInput>),
-        ListFailures,
+        AdminListFailures,
     )
 )]
 pub async fn search(
@@ -112,7 +93,7 @@ pub async fn search(
     responses(
         (status = 200, description = "`Events retrieved successfully`", body = Doc<EventPageView>),
         (status = 422, description = "`Invalid input`: an unknown `action`, an id that is not a UUID, a time that is not RFC 3339, `since` later than `until`, a bad `limit` or `cursor`", body = Doc<InvalidInput>),
-        ListFailures,
+        AdminListFailures,
     )
 )]
 pub async fn events(

@@ -8,32 +8,13 @@ use uuid::Uuid;
 use warden_domain::ports::{OutboxEntry, OutboxStatus, RetryNow};
 use warden_domain::use_cases::{OutboxPage, OUTBOX_MAX_PAGE};
 
-use super::schemas::{Empty, Envelope as Doc};
+use super::schemas::{AdminListFailures, Empty, Envelope as Doc};
 use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError};
 use crate::state::AppState;
 
 const DEFAULT_PAGE: u32 = 20;
 /// Longest error text shown; the full text is in the database.
 const MAX_ERROR_CHARS: usize = 200;
-
-/// Failures of the outbox routes besides their own.
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)]
-pub enum OutboxFailures {
-    /// `Could not validate admin credentials`: missing, malformed, forged, expired or revoked
-    /// token, or an unknown or deactivated caller.
-    #[response(status = 401)]
-    Unauthenticated(Doc<Empty>),
-    /// `You do not have permission to access this resource`: the caller is not an admin.
-    #[response(status = 403)]
-    Forbidden(Doc<Empty>),
-    /// `An unexpected error occurred.` Details are logged under the `x-request-id`.
-    #[response(status = 500)]
-    Internal(Doc<Empty>),
-    /// `Service temporarily unavailable`: the database did not answer in time.
-    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
-    Unavailable(Doc<Empty>),
-}
 
 /// The `status` filter of the listing, as the OpenAPI document shows it.
 #[derive(utoipa::ToSchema)]
@@ -58,7 +39,7 @@ pub enum StatusFilter {
     responses(
         (status = 200, description = "`Outbox retrieved successfully`", body = Doc<OutboxPageView>),
         (status = 422, description = "`Invalid input`: a missing or bad `status`, bad `limit` or `cursor`", body = Doc<super::schemas::InvalidInput>),
-        OutboxFailures,
+        AdminListFailures,
     )
 )]
 pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
@@ -85,7 +66,7 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         (status = 400, description = "`Notification was already sent`", body = Doc<Empty>),
         (status = 409, description = "`Notification is being sent right now`: a worker holds it under a lease; retrying it now could send it twice", body = Doc<Empty>),
         (status = 404, description = "`Notification not found`, including ids that are not UUIDs", body = Doc<Empty>),
-        OutboxFailures,
+        AdminListFailures,
     )
 )]
 pub async fn retry(

@@ -103,6 +103,26 @@ pub enum AdminFailures {
     Unavailable(Envelope<Empty>),
 }
 
+/// Failures of an admin route that names no user (listings, outbox, clients), besides its own.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum AdminListFailures {
+    /// `Could not validate admin credentials`: missing, malformed, forged, expired or revoked
+    /// token (a machine client's token included: admin routes take admins only), or an unknown
+    /// or deactivated caller.
+    #[response(status = 401)]
+    Unauthenticated(Envelope<Empty>),
+    /// `You do not have permission to access this resource`: the caller is not an admin.
+    #[response(status = 403)]
+    Forbidden(Envelope<Empty>),
+    /// `An unexpected error occurred.` Details are logged under the `x-request-id`.
+    #[response(status = 500)]
+    Internal(Envelope<Empty>),
+    /// `Service temporarily unavailable`: the database did not answer in time.
+    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    Unavailable(Envelope<Empty>),
+}
+
 /// Failures of a route that reads a JSON body.
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
