@@ -15,6 +15,7 @@
 
 mod actor;
 mod email_address;
+mod idempotency;
 mod login_throttle;
 mod notification;
 mod operator;
@@ -30,6 +31,10 @@ pub mod use_cases;
 
 pub use actor::{Actor, ActorKind, Authority, RecordedActor, UnknownActorKind};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
+pub use idempotency::{
+    Fingerprint, IdempotencyDecision, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord,
+    IdempotencyScope, InvalidIdempotencyKey, StoredResponse,
+};
 pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};
 pub use operator::Operator;

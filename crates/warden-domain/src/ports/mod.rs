@@ -4,6 +4,7 @@
 mod auth_verifier;
 mod cause;
 mod clock;
+mod idempotency_store;
 mod login_attempts;
 mod mailer;
 mod outbox;
@@ -15,6 +16,7 @@ mod user_repo;
 pub use auth_verifier::*;
 pub use cause::*;
 pub use clock::*;
+pub use idempotency_store::*;
 pub use login_attempts::*;
 pub use mailer::*;
 pub use outbox::*;
