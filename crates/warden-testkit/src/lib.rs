@@ -9,7 +9,9 @@
 pub mod contract;
 pub mod failing;
 pub mod login_attempts;
+pub mod memory_idempotency;
 pub mod memory_store;
 pub mod smtp_sink;
 
+pub use memory_idempotency::MemoryIdempotencyStore;
 pub use memory_store::MemoryStore;

@@ -3,15 +3,19 @@
 
 use std::sync::Arc;
 
-use warden_domain::ports::{Outbox, UserRepo};
-use warden_testkit::MemoryStore;
+use warden_domain::ports::{IdempotencyStore, Outbox, UserRepo};
+use warden_testkit::{MemoryIdempotencyStore, MemoryStore};
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
     let store = Arc::new(MemoryStore::new());
     Some((store.clone(), store, ()))
 }
 
-warden_testkit::contract_tests!(fresh);
+async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, ())> {
+    Some((Arc::new(MemoryIdempotencyStore::new()), ()))
+}
+
+warden_testkit::contract_tests!(fresh, idempotency: fresh_keys);
 
 /// The whole suite on a current-thread runtime, as under `#[actix_web::main]`.
 #[tokio::test]

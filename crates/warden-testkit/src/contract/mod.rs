@@ -21,7 +21,8 @@
 //! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
 
 //! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
-//! `actors.rs`, `outbox.rs`; `helpers.rs` holds what they share. All checks are re-exported here, so
+//! `actors.rs`, `outbox.rs`, `idempotency.rs` (the [`warden_domain::ports::IdempotencyStore`]
+//! checks, run with `contract_tests!(fresh, idempotency: fresh_keys)`); `helpers.rs` holds what they share. All checks are re-exported here, so
 //! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
 
 // A conformance suite reports a broken promise by panicking, exactly like a test.
@@ -30,11 +31,13 @@
 mod accounts;
 mod actors;
 mod helpers;
+mod idempotency;
 mod outbox;
 mod status_changes;
 
 pub use accounts::*;
 pub use actors::*;
+pub use idempotency::*;
 pub use outbox::*;
 pub use status_changes::*;
 
@@ -53,6 +56,30 @@ pub const SENTINEL_EMAIL: &str = "contract-sentinel-admin@example.com";
 /// The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
 #[macro_export]
 macro_rules! contract_tests {
+    // `$fresh_keys` is an `async fn(test_name: &str) -> Option<(Arc<dyn IdempotencyStore>, G)>`
+    // giving the same adapter's idempotency store, fresh and migrated.
+    ($fresh:path, idempotency: $fresh_keys:path) => {
+        $crate::contract_tests!($fresh);
+        $crate::contract_tests!(@keys $fresh_keys;
+            idempotency_reserve_complete_replay,
+            idempotency_scopes_are_independent,
+            idempotency_release_frees_only_its_reservation,
+            idempotency_abandoned_and_expired_keys_are_taken_over,
+            idempotency_concurrent_reservations_one_wins,
+            idempotency_purge_deletes_only_expired,
+        );
+    };
+    (@keys $fresh:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let Some((keys, _guard)) = $fresh(stringify!($check)).await else {
+                    return;
+                };
+                $crate::contract::$check(keys).await;
+            }
+        )*
+    };
     ($fresh:path) => {
         $crate::contract_tests!(@each $fresh;
             run_all,
