@@ -12,6 +12,7 @@
 //!   with microseconds (`2026-11-25T12:00:00.000000Z`), so text order is time order.
 
 mod errors;
+mod idempotency;
 mod outbox;
 mod pool;
 mod rows;
