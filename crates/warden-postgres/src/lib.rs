@@ -11,6 +11,7 @@
 
 mod connection;
 mod errors;
+mod idempotency;
 mod login_attempts;
 mod migrations;
 mod outbox;

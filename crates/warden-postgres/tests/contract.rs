@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Db;
-use warden_domain::ports::{Outbox, UserRepo};
+use warden_domain::ports::{IdempotencyStore, Outbox, UserRepo};
 
 /// A fresh schema, or `None` (the test is skipped) without a configured database.
 async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
@@ -15,4 +15,9 @@ async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
     Some((store.clone(), store, db))
 }
 
-warden_testkit::contract_tests!(fresh);
+async fn fresh_keys(test: &str) -> Option<(Arc<dyn IdempotencyStore>, Db)> {
+    let db = Db::fresh(test).await?;
+    Some((Arc::new(db.store.clone()), db))
+}
+
+warden_testkit::contract_tests!(fresh, idempotency: fresh_keys);
