@@ -8,7 +8,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, JwtAuth};
-use warden_domain::ports::{LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo};
+use warden_domain::ports::{
+    IdempotencyStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo,
+};
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
 use warden_postgres::{PgLoginAttempts, PgStore};
@@ -82,6 +84,13 @@ impl Store {
         }
     }
 
+    pub fn idempotency(&self) -> Arc<dyn IdempotencyStore> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn outbox(&self) -> Arc<dyn Outbox> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -146,6 +155,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
             Argon2Hasher::new().with_limits(config.hash_concurrency, config.hash_wait),
         ),
         attempts: store.login_attempts(),
+        idempotency: store.idempotency(),
         clock: Arc::new(SystemClock),
     })
 }

@@ -4,12 +4,15 @@
 use std::sync::Arc;
 
 use warden_domain::ports::{
-    AuthVerifier, Clock, LoginAttempts, Mailer, Outbox, PasswordHasher, TokenIssuer, UserRepo,
+    AuthVerifier, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox, PasswordHasher,
+    TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
     Authenticator, CreateUser, DeactivateUser, DeliverNotifications, IssueToken, ReactivateUser,
     RetryPolicy, UserQueries,
 };
+
+use crate::http::Idempotency;
 
 /// The adapters behind each port.
 #[derive(Clone)]
@@ -26,6 +29,8 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHasher>,
     /// Sign-in attempts, counted before each password check.
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Idempotency keys of retryable requests (`Idempotency-Key`).
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -44,6 +49,8 @@ pub struct Services {
     /// For readiness and metrics: the backlog of notifications, read on the request pool, so
     /// readiness reports the pool requests wait on.
     pub outbox: Arc<dyn Outbox>,
+    /// Applies `Idempotency-Key` to the routes that accept it.
+    pub idempotency: Idempotency,
 }
 
 impl Services {
@@ -57,9 +64,11 @@ impl Services {
             issuer,
             hasher,
             attempts,
+            idempotency,
             clock,
         } = ports;
         Self {
+            idempotency: Idempotency::new(idempotency, clock.clone()),
             auth: Authenticator::new(verifier, users.clone()),
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),

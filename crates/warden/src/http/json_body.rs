@@ -29,6 +29,16 @@ impl Default for BodyTimeout {
 /// connection) for a body not received in time, 422 for a body that is not JSON, 400 for a
 /// broken transfer.
 pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, ApiError> {
+    parse_json(&read_raw(req, payload).await?)
+}
+
+/// The raw body, as [`read_json`] reads it (same limits and errors, but any bytes): for a
+/// handler that needs the exact bytes (an idempotency fingerprint) before parsing them with
+/// [`parse_json`].
+///
+/// # Errors
+/// 413, 408 and 400 as for [`read_json`].
+pub async fn read_raw(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -48,7 +58,15 @@ pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value
             }
             ApiError::request_timeout()
         })??;
-    serde_json::from_slice(&body).map_err(|_| {
+    Ok(body.freeze())
+}
+
+/// `body` as a JSON value.
+///
+/// # Errors
+/// 422 on `body` when it is not JSON.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| {
         ApiError::invalid_input(vec![FieldError::new("body", "must be a valid JSON object")])
     })
 }

@@ -6,6 +6,7 @@
 //! its handler's `#[utoipa::path]` into the OpenAPI document, so the spec cannot miss a route.
 
 mod auth;
+mod idempotency_doc;
 pub mod openapi;
 mod ops;
 mod outbox;

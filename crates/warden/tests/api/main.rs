@@ -11,6 +11,7 @@ mod failures;
 mod files;
 mod headers;
 mod hostile;
+mod idempotency;
 mod lifecycle;
 mod login_concurrency;
 mod logs;
