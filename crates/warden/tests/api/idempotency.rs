@@ -1,11 +1,16 @@
 //! `Idempotency-Key` on the status-change routes: a retry replays the first answer without
 //! acting again, on SQLite and (with `WARDEN_TEST_DATABASE_URL`) on PostgreSQL.
 
+use std::sync::Arc;
+
 use reqwest::header::HeaderValue;
 use serde_json::{json, Value};
 use warden_domain::{Role, User, UserId};
 
-use crate::support::{spawn_app, Response, TestApp};
+use warden_testkit::failing::{FailingChanges, Failure};
+use warden_testkit::MemoryStore;
+
+use crate::support::{spawn_app, spawn_app_with, Response, TestApp};
 
 const DEACTIVATE: &str = "/api/v1/users/deactivate";
 const REACTIVATE: &str = "/api/v1/users/reactivate";
@@ -230,4 +235,24 @@ async fn malformed_keys_are_refused_and_unauthenticated_answers_not_stored() {
     let again = patch(&app, DEACTIVATE, Some(&token), None, &body).await;
     again.assert_envelope(400, "User is already deactivated");
     assert!(!replayed(&again));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_failure_frees_the_key_for_a_retry() {
+    let app = spawn_app_with(|mut ports| {
+        let store = Arc::new(MemoryStore::new());
+        ports.users = Arc::new(FailingChanges::new(store.clone(), Failure::Other, "boom"));
+        ports.outbox = store;
+        ports
+    })
+    .await;
+    let (_, token) = app.admin().await;
+    let target = app.create_user(Role::User).await;
+    let body = body_for(&target, "spam");
+    for _ in 0..2 {
+        // Neither stored (no replay) nor left in flight (no 409): each retry acts afresh.
+        let failed = patch(&app, DEACTIVATE, Some(&token), key("k-500"), &body).await;
+        failed.assert_envelope(500, "An unexpected error occurred.");
+        assert!(!replayed(&failed));
+    }
 }
