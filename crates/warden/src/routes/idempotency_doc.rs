@@ -7,6 +7,9 @@ use utoipa::ToSchema;
 
 use super::schemas::{Empty, Envelope, InvalidField};
 
+/// The 422 description of a route that accepts `Idempotency-Key`.
+pub const KEYED_422: &str = "`Invalid input`: `data.errors` lists each bad field (`Idempotency-Key` for a malformed key); or `Idempotency key reused with a different request` (`data` empty): the key was first used with another body";
+
 /// The `Idempotency-Key` request header.
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
@@ -34,7 +37,8 @@ pub struct KeyedInvalidInput {
 }
 
 /// Failures of a route that reads a JSON body and accepts `Idempotency-Key` (in place of
-/// `BodyFailures`).
+/// `BodyFailures`); its 422 is listed on the route itself, with a [`KeyedInvalidInput`] (so
+/// that the schema is collected into the document).
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)]
 pub enum IdempotencyFailures {
@@ -49,9 +53,4 @@ pub enum IdempotencyFailures {
     /// `Request body is too large`: over 16 KiB.
     #[response(status = 413)]
     TooLarge(Envelope<Empty>),
-    /// `Invalid input`: `data.errors` lists each bad field (`Idempotency-Key` for a malformed
-    /// key); or `Idempotency key reused with a different request` (`data` empty): the key was
-    /// first used with another body.
-    #[response(status = 422)]
-    Invalid(Envelope<KeyedInvalidInput>),
 }

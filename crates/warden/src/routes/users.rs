@@ -3,7 +3,9 @@ use serde_json::Value;
 use warden_domain::use_cases::Admin;
 use warden_domain::{Reason, StatusAction, UserId};
 
-use super::idempotency_doc::{IdempotencyFailures, IdempotencyKeyHeader};
+use super::idempotency_doc::{
+    IdempotencyFailures, IdempotencyKeyHeader, KeyedInvalidInput, KEYED_422,
+};
 use super::schemas::{AdminFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
 use crate::http::{bearer_token, page_query, parse_json, read_raw, ApiError, Envelope, Fields};
@@ -19,6 +21,7 @@ use crate::state::AppState;
         (status = 200, description = "`User account deactivated successfully`; a replay of a stored answer (of any status below 500) carries `Idempotency-Replayed: true`", body = Doc<Empty>,
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`"))),
         (status = 400, description = "`User is already deactivated`, `You cannot deactivate your own account` or `Cannot deactivate the last active admin`; `Could not read the request body` when the upload breaks off", body = Doc<Empty>),
+        (status = 422, description = KEYED_422, body = Doc<KeyedInvalidInput>),
         AdminFailures, IdempotencyFailures,
     )
 )]
@@ -49,6 +52,7 @@ pub async fn deactivate(
         (status = 200, description = "`User account reactivated successfully`; a replay of a stored answer (of any status below 500) carries `Idempotency-Replayed: true`", body = Doc<Empty>,
             headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`"))),
         (status = 400, description = "`User is already active`; `Could not read the request body` when the upload breaks off", body = Doc<Empty>),
+        (status = 422, description = KEYED_422, body = Doc<KeyedInvalidInput>),
         AdminFailures, IdempotencyFailures,
     )
 )]
