@@ -99,6 +99,11 @@ cat >"$WORK/schemathesis.toml" <<'TOML'
 [[operations]]
 include-path-regex = "^/api/v1/users/(de|re)activate$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
+
+# Two schema-valid times may still be out of order: `since` later than `until` is a 422.
+[[operations]]
+include-path-regex = "^/api/v1/events$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422"]
 TOML
 
 ARGS=(

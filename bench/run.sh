@@ -28,7 +28,7 @@
 #   BENCH_WARDEN_BIN    a warden binary to measure instead of building one
 #   BENCH_DRAIN         0 to skip the mail drain (bench/drain.sh, BENCH_DRAIN_MAILS=20000)
 #   WARDEN_DB_MAX_CONNECTIONS, WARDEN_HTTP_WORKERS   passed through to the server (defaults: 16
-#                       connections, one HTTP worker per core)
+#                       connections, one HTTP worker per two cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -386,7 +386,7 @@ fi
     echo
     echo "Warden deactivation benchmark: $(nproc) CPU(s), PostgreSQL $PG_VERSION, ${DURATION}s per run," \
         "wrk/pgbench threads $THREADS, RUST_LOG=$SERVER_LOG, pool ${WARDEN_DB_MAX_CONNECTIONS:-16}," \
-        "HTTP workers ${WARDEN_HTTP_WORKERS:-per core}, mail worker on (SMTP sink)"
+        "HTTP workers ${WARDEN_HTTP_WORKERS:-one per two cores}, mail worker on (SMTP sink)"
     printf "$FMT" "" "" "Warden" "" "" "" "" "" "" "" "" "pgbench" "" "" "" ""
     printf "$FMT" backend conc "req/s" p50ms p99ms maxms errors "RSS MiB" "us/req" "mail/s" "busy%" \
         "tx/s" p50ms p99ms maxms ratio

@@ -5,15 +5,18 @@
 //!
 //! - [`use_cases`]: [`use_cases::DeactivateUser`], [`use_cases::ReactivateUser`],
 //!   [`use_cases::Authenticator`], [`use_cases::CreateUser`], [`use_cases::IssueToken`],
-//!   [`use_cases::DeliverNotifications`].
+//!   [`use_cases::DeliverNotifications`], and for machine clients [`use_cases::ManageClients`],
+//!   [`use_cases::ClientAuthenticator`] and [`use_cases::IntrospectToken`].
 //! - [`ports`]: the traits a host implements ([`ports::UserRepo`], [`ports::Outbox`],
 //!   [`ports::Mailer`], [`ports::AuthVerifier`], [`ports::TokenIssuer`],
-//!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`]), each with its contract. With the `mocks`
+//!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`], [`ports::ClientRepo`],
+//!   [`ports::ClientTokens`], [`ports::TokenInspector`]), each with its contract. With the `mocks`
 //!   feature every port has a mockall mock (`ports::MockUserRepo`, ...).
-//! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`]) and the
-//!   [`User`] entity.
+//! - Values: validated newtypes ([`UserId`], [`EmailAddress`], [`Reason`], [`Password`],
+//!   [`ClientName`], [`Scope`]) and the [`User`] and [`Client`] entities.
 
 mod actor;
+mod client;
 mod email_address;
 mod idempotency;
 mod login_throttle;
@@ -21,6 +24,7 @@ mod notification;
 mod operator;
 mod password;
 mod reason;
+mod search;
 mod status_change;
 mod text;
 mod user;
@@ -30,6 +34,10 @@ pub mod ports;
 pub mod use_cases;
 
 pub use actor::{Actor, ActorKind, Authority, RecordedActor, UnknownActorKind};
+pub use client::{
+    Client, ClientName, ClientRef, ClientSecret, InvalidClientName, NewClient, Scope, TokenHash,
+    UnknownScope, ALL_SCOPES,
+};
 pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use idempotency::{
     Fingerprint, IdempotencyDecision, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord,
@@ -40,6 +48,10 @@ pub use notification::{Email, Notification};
 pub use operator::Operator;
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use reason::{InvalidReason, Reason};
+pub use search::{
+    EventFilter, InvalidLimit, InvalidSearchText, InvertedPeriod, PageLimit, SearchText,
+    StatusFilter, UnknownStatusFilter, UserFilter,
+};
 pub use status_change::{
     AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
     UnknownAction,

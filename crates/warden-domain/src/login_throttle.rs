@@ -4,7 +4,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::ports::{AttemptKey, LoginAttempts, Release, Reservation, StoreError};
+use crate::ports::{AttemptKey, Lockouts, LoginAttempts, Release, Reservation, StoreError};
 
 /// Limits on failed sign-ins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,6 +243,26 @@ impl LoginAttempts for MemoryLoginAttempts {
     ) -> Result<(), StoreError> {
         self.update(key, |before| (self.policy.release(before, why), ()));
         Ok(())
+    }
+
+    async fn lockouts(&self, account: &str, now: DateTime<Utc>) -> Result<Lockouts, StoreError> {
+        let account = AttemptKey::account_of(account);
+        let records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut lockouts = Lockouts::default();
+        for (key, record) in records.iter() {
+            let Key::Pair(pair) = key else { continue };
+            match record.blocked_until {
+                Some(until) if until > now && pair.account() == account => {
+                    lockouts.clients += 1;
+                    lockouts.until = lockouts.until.max(Some(until));
+                }
+                _ => {}
+            }
+        }
+        Ok(lockouts)
     }
 }
 

@@ -9,7 +9,9 @@
 //!
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
+mod clients;
 mod connection;
+mod directory;
 mod errors;
 mod idempotency;
 mod login_attempts;

@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz};
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use warden_domain::ports::{AttemptKey, LoginAttempts, Release, Reservation, StoreError};
+use warden_domain::ports::{AttemptKey, Lockouts, LoginAttempts, Release, Reservation, StoreError};
 use warden_domain::{AttemptRecord, AttemptRecords, ThrottlePolicy};
 
 use crate::errors::from_diesel;
@@ -54,6 +54,19 @@ UPDATE login_attempts a
 const PRUNE: &str = "\
 DELETE FROM login_attempts WHERE ctid IN (
     SELECT ctid FROM login_attempts WHERE expires_at <= $1 LIMIT 1000)";
+
+/// $1 account (as stored), $2 now. The lockouts in force on the account's pairs (read only).
+const LOCKOUTS: &str = "\
+SELECT count(*)::int4 AS clients, max(blocked_until) AS until
+  FROM login_attempts WHERE account = $1 AND blocked_until > $2";
+
+#[derive(Debug, QueryableByName)]
+struct LockoutsRow {
+    #[diesel(sql_type = Integer)]
+    clients: i32,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    until: Option<DateTime<Utc>>,
+}
 
 /// Prune once per this many reservations (per process).
 const PRUNE_EVERY: u64 = 64;
@@ -230,5 +243,22 @@ impl LoginAttempts for PgLoginAttempts {
         let policy = self.policy;
         self.step(key, now, move |before| (policy.release(before, why), ()))
             .await
+    }
+
+    async fn lockouts(&self, account: &str, now: DateTime<Utc>) -> Result<Lockouts, StoreError> {
+        let (_, account) = stored(&AttemptKey::new(account, ""));
+        let mut conn = self.store.conn().await?;
+        let row = Prepared(
+            diesel::sql_query(LOCKOUTS)
+                .bind::<Text, _>(&account)
+                .bind::<Timestamptz, _>(now),
+        )
+        .get_result::<LockoutsRow>(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+        Ok(Lockouts {
+            clients: u32::try_from(row.clients).unwrap_or(0),
+            until: row.until,
+        })
     }
 }

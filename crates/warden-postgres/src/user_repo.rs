@@ -6,14 +6,14 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AuditEvent, EmailAddress, NewUser, PasswordHash, StatusChange, StatusChangeOutcome, User,
-    UserId,
+    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, StatusChange,
+    StatusChangeOutcome, User, UserFilter, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
 use crate::rows::{AuditEventRow, NewUserRow, UserRow};
 use crate::schema::{audit_events, users};
-use crate::{status_change, PgStore};
+use crate::{directory, status_change, PgStore};
 
 #[async_trait]
 impl UserRepo for PgStore {
@@ -106,5 +106,23 @@ impl UserRepo for PgStore {
             .map(AuditEvent::try_from)
             .collect::<anyhow::Result<_>>()
             .map_err(corrupt)
+    }
+
+    async fn search(
+        &self,
+        filter: &UserFilter,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        directory::search(self, filter, after, limit).await
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &EventFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        directory::audit_log(self, filter, after, limit).await
     }
 }

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Db;
-use warden_domain::ports::{IdempotencyStore, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
 
 /// A fresh schema, or `None` (the test is skipped) without a configured database.
 async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
@@ -15,9 +15,29 @@ async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
     Some((store.clone(), store, db))
 }
 
+async fn fresh_clients(test: &str) -> Option<(Arc<dyn ClientRepo>, Db)> {
+    let db = Db::fresh(test).await?;
+    Some((Arc::new(db.store.clone()), db))
+}
+
 async fn fresh_keys(test: &str) -> Option<(Arc<dyn IdempotencyStore>, Db)> {
     let db = Db::fresh(test).await?;
     Some((Arc::new(db.store.clone()), db))
 }
 
-warden_testkit::contract_tests!(fresh, idempotency: fresh_keys);
+warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+
+/// A client's authority is re-checked against the clients of the same database.
+#[tokio::test]
+async fn live_clients_act_and_revoked_ones_do_not() {
+    let Some(db) = Db::fresh("live_clients_act").await else {
+        return;
+    };
+    let store = Arc::new(db.store.clone());
+    warden_testkit::contract::live_clients_act_and_revoked_ones_do_not(
+        store.clone(),
+        store.clone(),
+        store,
+    )
+    .await;
+}

@@ -6,8 +6,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AccountStatus, Actor, AuditEvent, Authority, EmailAddress, FoundTarget, NewUser, NextStep,
-    PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User, UserId,
+    AccountStatus, Actor, AuditEvent, Authority, EmailAddress, EventFilter, FoundTarget, NewUser,
+    NextStep, PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User, UserFilter,
+    UserId,
 };
 
 use crate::errors::corrupt;
@@ -97,6 +98,24 @@ impl UserRepo for SqliteStore {
                 .collect()
         })
         .await
+    }
+
+    async fn search(
+        &self,
+        filter: &UserFilter,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        crate::directory::search(self, filter, after, limit).await
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &EventFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        crate::directory::audit_log(self, filter, after, limit).await
     }
 }
 

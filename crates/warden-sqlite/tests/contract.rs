@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use warden_domain::ports::{IdempotencyStore, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
 use warden_sqlite::SqliteStore;
 
 /// A new, migrated database file.
@@ -25,12 +25,17 @@ async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, TempD
     Some((Arc::new(store.clone()), Arc::new(store), dir))
 }
 
+async fn fresh_clients(_test: &str) -> Option<(Arc<dyn ClientRepo>, TempDir)> {
+    let (store, dir) = fresh_store().await;
+    Some((Arc::new(store), dir))
+}
+
 async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, TempDir)> {
     let (store, dir) = fresh_store().await;
     Some((Arc::new(store), dir))
 }
 
-warden_testkit::contract_tests!(fresh, idempotency: fresh_keys);
+warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
 
 /// The whole suite on an in-memory database (one connection), on a current-thread runtime as
 /// under `#[actix_web::main]`.
@@ -41,4 +46,20 @@ async fn run_all_in_memory_on_a_current_thread_runtime() {
         .expect("connect");
     store.migrate().await.expect("migrate");
     warden_testkit::contract::run_all(Arc::new(store.clone()), Arc::new(store)).await;
+}
+
+/// A client's authority is re-checked against the clients of the same database.
+#[tokio::test]
+async fn live_clients_act_and_revoked_ones_do_not() {
+    let (users, outbox, dir) = fresh("live_clients_act").await.expect("store");
+    let url = format!("sqlite://{}", dir.path().join("warden.db").display());
+    let clients = SqliteStore::connect(&url, 4, Duration::from_secs(10))
+        .await
+        .expect("connect");
+    warden_testkit::contract::live_clients_act_and_revoked_ones_do_not(
+        users,
+        outbox,
+        Arc::new(clients),
+    )
+    .await;
 }

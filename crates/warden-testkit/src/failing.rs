@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AuditEvent, EmailAddress, NewUser, PasswordHash, StatusChange, StatusChangeOutcome, User,
-    UserId,
+    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, StatusChange,
+    StatusChangeOutcome, User, UserFilter, UserId,
 };
 
 /// How [`FailingChanges`] fails a status change.
@@ -83,5 +83,23 @@ impl UserRepo for FailingChanges {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         self.inner.events(user, after, limit).await
+    }
+
+    async fn search(
+        &self,
+        filter: &UserFilter,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        self.inner.search(filter, after, limit).await
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &EventFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.audit_log(filter, after, limit).await
     }
 }

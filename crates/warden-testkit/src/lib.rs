@@ -9,6 +9,7 @@
 pub mod contract;
 pub mod failing;
 pub mod login_attempts;
+mod memory_clients;
 pub mod memory_idempotency;
 pub mod memory_store;
 pub mod smtp_sink;

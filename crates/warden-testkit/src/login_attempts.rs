@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use warden_domain::ports::{AttemptKey, LoginAttempts, Release, Reservation};
+use warden_domain::ports::{AttemptKey, Lockouts, LoginAttempts, Release, Reservation};
 
 fn t(seconds: i64) -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(1_800_000_000 + seconds)
@@ -127,6 +127,58 @@ pub async fn login_attempts_contract(attempts: &dyn LoginAttempts) {
         );
         release(attempts, account, &c, Release::Succeeded, 0).await;
     }
+
+    lockouts_name_the_locked_clients(attempts).await;
+}
+
+/// `lockouts` counts the clients locked out of one account (whatever the case of its address)
+/// and tells when the last lockout ends; it ignores clients not yet locked and other accounts,
+/// and changes nothing.
+async fn lockouts_name_the_locked_clients(attempts: &dyn LoginAttempts) {
+    let account = format!("{}@example.com", uuid::Uuid::now_v7().simple());
+    let lockouts = |at: i64| {
+        let typed = format!(" {} ", account.to_uppercase());
+        async move { attempts.lockouts(&typed, t(at)).await.expect("lockouts") }
+    };
+    assert_eq!(lockouts(0).await, Lockouts::default());
+    let (first, second, third) = (fresh_client(), fresh_client(), fresh_client());
+    for _ in 0..5 {
+        assert_eq!(
+            reserve(attempts, &account, &first, 0).await,
+            Reservation::Granted
+        );
+        assert_eq!(
+            reserve(attempts, &account, &second, 10).await,
+            Reservation::Granted
+        );
+    }
+    for _ in 0..4 {
+        assert_eq!(
+            reserve(attempts, &account, &third, 10).await,
+            Reservation::Granted
+        );
+    }
+    // Another account locked from the same client is not this one's lockout.
+    for _ in 0..5 {
+        reserve(attempts, "someone-else@example.com", &first, 10).await;
+    }
+    assert_eq!(
+        lockouts(10).await,
+        Lockouts {
+            clients: 2,
+            until: Some(t(40)),
+        }
+    );
+    assert_eq!(
+        lockouts(30).await,
+        Lockouts {
+            clients: 1,
+            until: Some(t(40)),
+        }
+    );
+    assert_eq!(lockouts(40).await, Lockouts::default());
+    // Reading changed nothing: the first client is still locked until its lockout ends.
+    assert_eq!(reserve(attempts, &account, &first, 29).await, refused(1));
 }
 
 /// `guesses` concurrent reservations for one pair, spread over `replicas` (adapters sharing one

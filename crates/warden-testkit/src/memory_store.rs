@@ -18,15 +18,17 @@ use warden_domain::ports::{
     UserRepo,
 };
 use warden_domain::{
-    AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, FoundTarget, NewUser,
-    NextStep, Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User,
-    UserId,
+    AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, EventFilter, FoundTarget,
+    NewUser, NextStep, Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome,
+    Unapplied, User, UserFilter, UserId,
 };
 
 /// Accounts, their audit trail and the outbox, in memory. Cheap to share behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     state: Mutex<State>,
+    /// The machine clients (see `memory_clients.rs`).
+    pub(crate) clients: crate::memory_clients::Clients,
 }
 
 #[derive(Debug, Default)]
@@ -37,9 +39,13 @@ struct State {
 }
 
 impl State {
-    /// Whether the authority a change acts on still holds (see [`Authority`]). This store
-    /// keeps no machine clients, so no client's authority holds in it.
-    fn authority_holds(&self, authority: &Authority) -> bool {
+    /// Whether the authority a change acts on still holds (see [`Authority`]), with the
+    /// store's machine clients (locked after the state; client operations never lock both).
+    fn authority_holds(
+        &self,
+        authority: &Authority,
+        clients: &crate::memory_clients::Clients,
+    ) -> bool {
         match authority {
             Authority::Admin {
                 account,
@@ -49,6 +55,7 @@ impl State {
                     && a.user.role == StatusChange::ACTOR_ROLE
                     && a.user.token_version == *token_version
             }),
+            Authority::Client { client } => clients.is_live(*client),
             Authority::System => true,
             _ => false,
         }
@@ -211,7 +218,7 @@ impl UserRepo for MemoryStore {
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state();
         let target = state.users.get(&change.target).map(|a| &a.user);
-        let actor_holds = state.authority_holds(change.actor.authority());
+        let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
         let another_active = |role: Role| {
             state
                 .users
@@ -273,6 +280,43 @@ impl UserRepo for MemoryStore {
             .events
             .iter()
             .filter(|e| &e.user_id == user && after.is_none_or(|cursor| e.id < cursor))
+            .cloned()
+            .collect();
+        events.sort_by_key(|e| Reverse(e.id));
+        events.truncate(limit as usize);
+        Ok(events)
+    }
+
+    async fn search(
+        &self,
+        filter: &UserFilter,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let state = self.state();
+        let mut users: Vec<User> = state
+            .users
+            .values()
+            .map(|a| &a.user)
+            .filter(|u| filter.matches(u) && after.is_none_or(|cursor| u.id < cursor))
+            .cloned()
+            .collect();
+        users.sort_by_key(|u| Reverse(u.id));
+        users.truncate(limit as usize);
+        Ok(users)
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &EventFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        let state = self.state();
+        let mut events: Vec<AuditEvent> = state
+            .events
+            .iter()
+            .filter(|e| filter.matches(e) && after.is_none_or(|cursor| e.id < cursor))
             .cloned()
             .collect();
         events.sort_by_key(|e| Reverse(e.id));

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use warden_domain::ports::{IdempotencyStore, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
 use warden_testkit::{MemoryIdempotencyStore, MemoryStore};
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
@@ -11,15 +11,31 @@ async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> 
     Some((store.clone(), store, ()))
 }
 
+async fn fresh_clients(_test: &str) -> Option<(Arc<dyn ClientRepo>, ())> {
+    Some((Arc::new(MemoryStore::new()), ()))
+}
+
 async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, ())> {
     Some((Arc::new(MemoryIdempotencyStore::new()), ()))
 }
 
-warden_testkit::contract_tests!(fresh, idempotency: fresh_keys);
+warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
 
 /// The whole suite on a current-thread runtime, as under `#[actix_web::main]`.
 #[tokio::test]
 async fn run_all_on_a_current_thread_runtime() {
     let store = Arc::new(MemoryStore::new());
     warden_testkit::contract::run_all(store.clone(), store).await;
+}
+
+/// A client's authority is re-checked against the clients of the same store.
+#[tokio::test]
+async fn live_clients_act_and_revoked_ones_do_not() {
+    let store = Arc::new(MemoryStore::new());
+    warden_testkit::contract::live_clients_act_and_revoked_ones_do_not(
+        store.clone(),
+        store.clone(),
+        store,
+    )
+    .await;
 }

@@ -3,7 +3,10 @@
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use warden_domain::use_cases::NewAccount;
-use warden_domain::{EmailAddress, Operator, Password, Reason, Role, UserId};
+use warden_domain::{
+    EmailAddress, Operator, PageLimit, Password, Reason, Role, SearchText, StatusFilter,
+    UserFilter, UserId,
+};
 
 use crate::app::{open, Application};
 use crate::compose;
@@ -35,6 +38,12 @@ pub enum Command {
         #[arg(long)]
         email: String,
     },
+    /// Manage machine clients (other services' bearer tokens).
+    #[command(subcommand)]
+    Client(crate::cli_clients::ClientCommand),
+    /// Manage the EdDSA signing keys.
+    #[command(subcommand)]
+    Keys(crate::cli_clients::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,6 +54,27 @@ pub enum UserCommand {
     Deactivate(ChangeArgs),
     /// Reactivate an account as the named admin (same rules as the HTTP API).
     Reactivate(ChangeArgs),
+    /// List accounts, newest first, as a table (the filters of `GET /api/v1/users`).
+    List(ListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Accounts whose email address, first name or last name starts with this text (any case).
+    #[arg(long)]
+    q: Option<String>,
+    /// `active`, `inactive` or `all`.
+    #[arg(long, default_value = "all")]
+    status: String,
+    /// `admin` or `user` (both when absent).
+    #[arg(long)]
+    role: Option<String>,
+    /// Accounts per page, 1 to 100.
+    #[arg(long, default_value_t = PageLimit::DEFAULT)]
+    limit: u32,
+    /// Where the previous page ended (printed under it).
+    #[arg(long)]
+    cursor: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -120,10 +150,17 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         }
         Command::User(UserCommand::Deactivate(args)) => change_status(&config, args, true).await?,
         Command::User(UserCommand::Reactivate(args)) => change_status(&config, args, false).await?,
+        Command::User(UserCommand::List(args)) => list(&config, args).await?,
         Command::Token { email } => {
             let (services, _) = compose::for_cli(&config).await?;
             let token = services.issue_token.for_email(&operator(), &email).await?;
             println!("{}", token.expose());
+        }
+        Command::Client(command) => {
+            crate::cli_clients::client(command, &config, operator()).await?;
+        }
+        Command::Keys(crate::cli_clients::KeysCommand::Rotate) => {
+            crate::cli_clients::rotate_keys(&config)?;
         }
     }
     Ok(())
@@ -149,6 +186,42 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     };
     after_commit.committed().await;
     println!("{}", user.id);
+    Ok(())
+}
+
+/// Prints one page of accounts as a table; when more follow, says how to get them (on
+/// standard error, so standard output holds only the table).
+async fn list(config: &Config, args: ListArgs) -> anyhow::Result<()> {
+    let filter = UserFilter {
+        text: match args.q.as_deref() {
+            Some(text) => SearchText::parse(text).map_err(|e| anyhow!("--q {e}"))?,
+            None => None,
+        },
+        status: StatusFilter::parse(&args.status).map_err(|e| anyhow!("--status {e}"))?,
+        role: match args.role.as_deref() {
+            Some(role) => {
+                Some(Role::parse(role).map_err(|_| anyhow!("--role must be admin or user"))?)
+            }
+            None => None,
+        },
+    };
+    let limit = PageLimit::new(args.limit).map_err(|e| anyhow!("--limit {e}"))?;
+    let cursor = match args.cursor.as_deref() {
+        Some(text) => Some(
+            uuid::Uuid::try_parse(text)
+                .map_err(|_| anyhow!("--cursor must be a cursor printed by a previous page"))?,
+        ),
+        None => None,
+    };
+    let (services, _) = compose::for_cli(config).await?;
+    let page = services
+        .directory
+        .search_for_operator(&operator(), &filter, cursor, limit)
+        .await?;
+    print!("{}", crate::user_table::render(&page.users));
+    if let Some(next) = page.next_cursor {
+        eprintln!("more accounts follow: add --cursor {next}");
+    }
     Ok(())
 }
 

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use warden_auth::{Argon2Hasher, JwtAuth};
+use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    IdempotencyStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo,
+    ClientRepo, IdempotencyStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -67,6 +67,13 @@ impl Store {
     }
 
     pub fn users(&self) -> Arc<dyn UserRepo> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
+    pub fn clients(&self) -> Arc<dyn ClientRepo> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
             Self::Sqlite(store) => Arc::new(store.clone()),
@@ -135,16 +142,16 @@ pub async fn for_cli(config: &Config) -> anyhow::Result<(Services, AfterCommit)>
 
 /// Builds every port's adapter on `store`, with `delivery` as the worker's outbox.
 fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::Result<Ports> {
-    let secret = match &config.jwt_secret {
-        Some(secret) => secret.clone(),
-        None => {
-            let path = config.data_dir.join("jwt-secret");
-            warden_auth::load_or_create_secret(&path)
-                .with_context(|| format!("JWT secret file {}", path.display()))?
-        }
-    };
-    let jwt = Arc::new(JwtAuth::new(secret, config.jwt_ttl).context("JWT_SECRET")?);
+    let jwt = Arc::new(config.jwt.build(
+        config.jwt_secret.as_ref(),
+        &config.data_dir,
+        config.jwt_ttl,
+    )?);
     Ok(Ports {
+        clients: store.clients(),
+        client_tokens: Arc::new(RandomClientTokens),
+        inspector: jwt.clone(),
+        jwks: jwt.jwks().clone(),
         users: store.users(),
         outbox: store.outbox(),
         delivery,

@@ -21,6 +21,8 @@ pub struct Config {
     /// `None`: a random secret is created once in `data_dir` and reused.
     pub jwt_secret: Option<SecretString>,
     pub jwt_ttl: Duration,
+    /// `JWT_ALGORITHM`, `JWT_PRIVATE_KEY_FILE`, `JWT_ISSUER`, `JWT_AUDIENCE`.
+    pub jwt: crate::jwt_config::JwtConfig,
     /// `None`: mail is written as `.eml` files under `data_dir/mail`.
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
@@ -43,7 +45,7 @@ pub struct Config {
     /// Sent notifications older than this many days are deleted by the worker.
     pub outbox_retention_days: u32,
     pub log_format: LogFormat,
-    /// HTTP worker threads; 0 means one per core.
+    /// HTTP worker threads; 0 means the default, one per two cores (at least one).
     pub http_workers: usize,
     /// Longest time a handler waits for the whole request body before answering 408.
     pub body_timeout: Duration,
@@ -177,6 +179,7 @@ impl Config {
                 .into(),
             jwt_secret: jwt_secret.map(Into::into),
             jwt_ttl: Duration::from_secs(number(&get, "JWT_TTL_SECONDS", 3600, 1..=31_536_000)?),
+            jwt: crate::jwt_config::JwtConfig::from_lookup(&get)?,
             smtp_url: smtp_url.map(Into::into),
             mail_from: get("MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             // SQLite has one write lock: with one connection writers queue in order instead of

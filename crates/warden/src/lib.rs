@@ -6,16 +6,19 @@
 pub mod after_commit;
 pub mod app;
 pub mod cli;
+pub mod cli_clients;
 pub mod compose;
 pub mod config;
 pub mod data_dir;
 pub mod http;
+pub mod jwt_config;
 pub mod metrics;
 pub mod os_user;
 pub mod routes;
 pub mod services;
 pub mod state;
 pub mod telemetry;
+pub mod user_table;
 pub mod worker;
 
 pub use app::Application;

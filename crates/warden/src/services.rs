@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox, PasswordHasher,
-    TokenIssuer, UserRepo,
+    AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
+    PasswordHasher, TokenInspector, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
-    Authenticator, CreateUser, DeactivateUser, DeliverNotifications, IssueToken, ReactivateUser,
+    Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
+    Directory, ExplainAccess, IntrospectToken, IssueToken, ManageClients, ReactivateUser,
     RetryPolicy, UserQueries,
 };
 
@@ -32,6 +34,12 @@ pub struct Ports {
     /// Idempotency keys of retryable requests (`Idempotency-Key`).
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
+    /// Machine clients, their tokens, and what introspection reads of an access token.
+    pub clients: Arc<dyn ClientRepo>,
+    pub client_tokens: Arc<dyn ClientTokens>,
+    pub inspector: Arc<dyn TokenInspector>,
+    /// The public keys that verify access tokens (empty for HS256).
+    pub jwks: Jwks,
 }
 
 #[derive(Clone)]
@@ -46,9 +54,18 @@ pub struct Services {
     /// The outbox worker's delivery rounds, on its own pool.
     pub worker_deliver: DeliverNotifications,
     pub queries: UserQueries,
+    /// Account search and the audit log of every account.
+    pub directory: Directory,
+    /// Why an account can or cannot sign in.
+    pub access: ExplainAccess,
     /// For readiness and metrics: the backlog of notifications, read on the request pool, so
     /// readiness reports the pool requests wait on.
     pub outbox: Arc<dyn Outbox>,
+    /// Machine clients: managed by admins and operators, authenticated by their tokens.
+    pub clients: ManageClients,
+    pub client_auth: ClientAuthenticator,
+    pub introspect: IntrospectToken,
+    pub jwks: Jwks,
     /// Applies `Idempotency-Key` to the routes that accept it.
     pub idempotency: Idempotency,
 }
@@ -66,14 +83,26 @@ impl Services {
             attempts,
             idempotency,
             clock,
+            clients,
+            client_tokens,
+            inspector,
+            jwks,
         } = ports;
+        let auth = Authenticator::new(verifier, users.clone());
+        let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
             idempotency: Idempotency::new(idempotency, clock.clone()),
-            auth: Authenticator::new(verifier, users.clone()),
+            clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
+            client_auth: ClientAuthenticator::new(clients, client_tokens),
+            introspect: IntrospectToken::new(auth.clone(), inspector),
+            jwks,
+            auth,
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
             issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone(), attempts),
+            directory: Directory::new(users.clone()),
+            access,
             queries: UserQueries::new(users),
             deliver: DeliverNotifications::new(
                 outbox.clone(),

@@ -32,6 +32,11 @@ impl AttemptKey {
         &self.account
     }
 
+    /// The account part of every key for `account` (as typed at sign-in, or a user's email).
+    pub fn account_of(account: &str) -> String {
+        Self::new(account, "").account
+    }
+
     pub fn client(&self) -> &str {
         &self.client
     }
@@ -56,6 +61,15 @@ pub enum Release {
     Succeeded,
     /// The attempt was never judged (hashing busy, an internal failure): it is given back.
     NotEvaluated,
+}
+
+/// The sign-in lockouts in force on one account ([`LoginAttempts::lockouts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lockouts {
+    /// How many clients are locked out of the account (per (account, client) pair).
+    pub clients: u32,
+    /// When the last of those lockouts ends; `None` when there is none.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// The record of sign-in attempts, per *(account, client)* pair and per client, under the
@@ -94,4 +108,13 @@ pub trait LoginAttempts: Send + Sync {
         why: Release,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+
+    /// The lockouts of the *(account, client)* pairs of `account` (normalized as in
+    /// [`AttemptKey`]) still in force at `now`: how many clients are locked out of the account,
+    /// and until when the last lockout lasts. Reads only; changes nothing. A client locked out
+    /// as a whole (for many accounts) is not counted here.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the record cannot be read.
+    async fn lockouts(&self, account: &str, now: DateTime<Utc>) -> Result<Lockouts, StoreError>;
 }

@@ -3,6 +3,7 @@
 
 mod auth_verifier;
 mod cause;
+mod client_repo;
 mod clock;
 mod idempotency_store;
 mod login_attempts;
@@ -10,11 +11,13 @@ mod mailer;
 mod outbox;
 mod password_hasher;
 mod store_error;
+mod token_inspector;
 mod token_issuer;
 mod user_repo;
 
 pub use auth_verifier::*;
 pub use cause::*;
+pub use client_repo::*;
 pub use clock::*;
 pub use idempotency_store::*;
 pub use login_attempts::*;
@@ -22,5 +25,6 @@ pub use mailer::*;
 pub use outbox::*;
 pub use password_hasher::*;
 pub use store_error::*;
+pub use token_inspector::*;
 pub use token_issuer::*;
 pub use user_repo::*;

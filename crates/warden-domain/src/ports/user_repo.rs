@@ -3,8 +3,8 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::{
-    AuditEvent, EmailAddress, NewUser, PasswordHash, StatusChange, StatusChangeOutcome, User,
-    UserId,
+    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, StatusChange,
+    StatusChangeOutcome, User, UserFilter, UserId,
 };
 
 /// The accounts store, with their audit trail and the notifications their changes owe.
@@ -62,6 +62,34 @@ pub trait UserRepo: Send + Sync {
     async fn events(
         &self,
         user: &UserId,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// The accounts `filter` keeps ([`UserFilter::matches`] states the rule), newest first (by
+    /// id, descending), at most `limit`, starting strictly after the account `after` in that
+    /// order when given (an id that names no account is still a position). Accounts created
+    /// after the first page was read never appear on later pages of the same listing, and no
+    /// account is skipped or repeated.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn search(
+        &self,
+        filter: &UserFilter,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
+
+    /// The audit trail of every account: the events `filter` keeps
+    /// ([`EventFilter::matches`] states the rule), newest first (by id, descending), at most
+    /// `limit`, starting strictly after the event `after` when given.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn audit_log(
+        &self,
+        filter: &EventFilter,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError>;

@@ -3,16 +3,24 @@
 
 mod authenticate;
 mod change_status;
+mod clients;
 mod create_user;
 mod deliver_notifications;
+mod directory;
+mod explain_access;
+mod introspect;
 mod issue_token;
 mod principal;
 mod user_queries;
 
 pub use authenticate::*;
 pub use change_status::*;
+pub use clients::*;
 pub use create_user::*;
 pub use deliver_notifications::*;
+pub use directory::*;
+pub use explain_access::*;
+pub use introspect::*;
 pub use issue_token::*;
 pub use principal::*;
 pub use user_queries::*;

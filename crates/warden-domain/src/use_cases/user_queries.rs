@@ -31,8 +31,8 @@ pub struct UserQueries {
 }
 
 impl UserQueries {
-    pub const DEFAULT_PAGE: u32 = 20;
-    pub const MAX_PAGE: u32 = 100;
+    pub const DEFAULT_PAGE: u32 = crate::PageLimit::DEFAULT;
+    pub const MAX_PAGE: u32 = crate::PageLimit::MAX;
 
     pub fn new(users: Arc<dyn UserRepo>) -> Self {
         Self { users }

@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
-use warden_domain::ports::{Outbox, UserRepo};
-use warden_domain::{Actor, ActorKind, Role, StatusAction, StatusChange, StatusChangeOutcome};
+use warden_domain::ports::{ClientRepo, Outbox, UserRepo};
+use warden_domain::{
+    Actor, ActorKind, ClientName, ClientRef, NewClient, Role, Scope, StatusAction, StatusChange,
+    StatusChangeOutcome, TokenHash,
+};
 
 use super::helpers::*;
 
@@ -84,4 +87,68 @@ fn by_system(action: StatusAction, target: &warden_domain::User) -> StatusChange
         actor: Actor::system(),
         ..change(action, target, target, None, now())
     }
+}
+
+/// A live machine client changes users' status in its own name (recorded with its id); once
+/// revoked, its next change is refused as the actor's and writes nothing. Needs the client
+/// store and the user store of the same database, so adapters call it themselves (it is not in
+/// [`crate::contract_tests`]).
+pub async fn live_clients_act_and_revoked_ones_do_not(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+    clients: Arc<dyn ClientRepo>,
+) {
+    let member = create(&*users, Role::User, "Member").await;
+    drain(&*outbox).await;
+    let name = ClientName::parse(&format!("idp-{}", Uuid::now_v7().simple())).expect("name");
+    let client = clients
+        .create(NewClient {
+            id: Uuid::now_v7(),
+            name: name.clone(),
+            scopes: vec![Scope::Scim],
+            token_hash: TokenHash::new(Uuid::new_v4().as_bytes().repeat(2)),
+            created_at: now(),
+        })
+        .await
+        .expect("create client");
+    let as_client = |action| StatusChange {
+        actor: Actor::client(client.id, client.name.as_str()),
+        ..change(action, &member, &member, None, now())
+    };
+
+    let off = as_client(StatusAction::Deactivate);
+    applied(users.change_status(off.clone()).await);
+    let events = users.events(&member.id, None, 10).await.expect("events");
+    assert_eq!(events, vec![event_of(&off)]);
+    assert_eq!(
+        (
+            events[0].actor.kind,
+            events[0].actor.id,
+            events[0].actor.account()
+        ),
+        (ActorKind::Client, Some(client.id), None)
+    );
+
+    clients
+        .revoke(&ClientRef::Id(client.id), now())
+        .await
+        .expect("revoke")
+        .expect("revoked");
+    let outcome = users
+        .change_status(as_client(StatusAction::Reactivate))
+        .await
+        .expect("change_status");
+    assert_eq!(outcome, StatusChangeOutcome::ActorRevoked);
+    assert_eq!(
+        users
+            .events(&member.id, None, 10)
+            .await
+            .expect("events")
+            .len(),
+        1,
+        "a refused change records no event"
+    );
+    let claimed = claim_everything(&*outbox).await;
+    assert_eq!(ids_of(&claimed), vec![off.notification_id]);
+    finish(&*outbox, &claimed).await;
 }

@@ -12,6 +12,34 @@ use warden_domain::{
 
 use IdempotencyDecision::{InProgress, Mismatch, Proceed, Replay};
 
+/// One `#[tokio::test]` per check of [`IdempotencyStore`]; `$fresh` is an
+/// `async fn(test_name: &str) -> Option<(Arc<dyn IdempotencyStore>, G)>` (see
+/// [`crate::contract_tests`], which calls this with its `idempotency:` argument).
+#[macro_export]
+macro_rules! idempotency_contract_tests {
+    ($fresh:path) => {
+        $crate::idempotency_contract_tests!(@each $fresh;
+            idempotency_reserve_complete_replay,
+            idempotency_scopes_are_independent,
+            idempotency_release_frees_only_its_reservation,
+            idempotency_abandoned_and_expired_keys_are_taken_over,
+            idempotency_concurrent_reservations_one_wins,
+            idempotency_purge_deletes_only_expired,
+        );
+    };
+    (@each $fresh:path; $($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                let Some((keys, _guard)) = $fresh(stringify!($check)).await else {
+                    return;
+                };
+                $crate::contract::$check(keys).await;
+            }
+        )*
+    };
+}
+
 /// Whole microseconds, as the port asks.
 fn t(seconds: i64) -> DateTime<Utc> {
     DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(1_800_000_000 + seconds)

@@ -21,8 +21,9 @@
 //! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
 
 //! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
-//! `actors.rs`, `outbox.rs`, `idempotency.rs` (the [`warden_domain::ports::IdempotencyStore`]
-//! checks, run with `contract_tests!(fresh, idempotency: fresh_keys)`); `helpers.rs` holds what they share. All checks are re-exported here, so
+//! `actors.rs`, `outbox.rs`, `directory.rs`, `idempotency.rs` (the
+//! [`warden_domain::ports::IdempotencyStore`] checks); `helpers.rs` holds what they share. All
+//! checks are re-exported here, so
 //! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
 
 // A conformance suite reports a broken promise by panicking, exactly like a test.
@@ -30,6 +31,8 @@
 
 mod accounts;
 mod actors;
+pub mod clients;
+mod directory;
 mod helpers;
 mod idempotency;
 mod outbox;
@@ -37,6 +40,8 @@ mod status_changes;
 
 pub use accounts::*;
 pub use actors::*;
+pub use clients::*;
+pub use directory::*;
 pub use idempotency::*;
 pub use outbox::*;
 pub use status_changes::*;
@@ -53,32 +58,25 @@ pub const SENTINEL_EMAIL: &str = "contract-sentinel-admin@example.com";
 /// `$fresh` is an `async fn(test_name: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, G)>`
 /// giving a new, empty, migrated store; `G` is kept alive until the test ends (e.g. a temporary
 /// directory). `None` skips the test (say why first, e.g. "no database configured").
-/// The calling crate needs `tokio` with the `macros` and `rt-multi-thread` features.
+/// The calling crate needs `tokio` with the `macros`, `time` and `rt-multi-thread` features.
+/// Each check fails after 300 s instead of hanging.
 #[macro_export]
 macro_rules! contract_tests {
-    // `$fresh_keys` is an `async fn(test_name: &str) -> Option<(Arc<dyn IdempotencyStore>, G)>`
-    // giving the same adapter's idempotency store, fresh and migrated.
+    // With a second `async fn(&str) -> Option<(Arc<dyn ClientRepo>, G)>`: the client checks too;
+    // with a third `async fn(&str) -> Option<(Arc<dyn IdempotencyStore>, G)>`: the idempotency
+    // checks too.
+    ($fresh:path, clients: $fresh_clients:path, idempotency: $fresh_keys:path) => {
+        $crate::contract_tests!($fresh, clients: $fresh_clients);
+        $crate::idempotency_contract_tests!($fresh_keys);
+    };
     ($fresh:path, idempotency: $fresh_keys:path) => {
         $crate::contract_tests!($fresh);
-        $crate::contract_tests!(@keys $fresh_keys;
-            idempotency_reserve_complete_replay,
-            idempotency_scopes_are_independent,
-            idempotency_release_frees_only_its_reservation,
-            idempotency_abandoned_and_expired_keys_are_taken_over,
-            idempotency_concurrent_reservations_one_wins,
-            idempotency_purge_deletes_only_expired,
-        );
+        $crate::idempotency_contract_tests!($fresh_keys);
     };
-    (@keys $fresh:path; $($check:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $check() {
-                let Some((keys, _guard)) = $fresh(stringify!($check)).await else {
-                    return;
-                };
-                $crate::contract::$check(keys).await;
-            }
-        )*
+    // With a second `async fn(&str) -> Option<(Arc<dyn ClientRepo>, G)>`: the client checks too.
+    ($fresh:path, clients: $fresh_clients:path) => {
+        $crate::contract_tests!($fresh);
+        $crate::client_contract_tests!($fresh_clients);
     };
     ($fresh:path) => {
         $crate::contract_tests!(@each $fresh;
@@ -106,6 +104,10 @@ macro_rules! contract_tests {
             renew_lease_extends_only_unfinished_claims,
             purge_deletes_only_sent_before_the_cutoff,
             list_pages_by_status_and_retry_now_requeues,
+            search_matches_prefixes_case_insensitively,
+            search_filters_by_status_and_role,
+            search_pages_are_stable_under_inserts,
+            audit_log_filters_and_pages_newest_first,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -115,7 +117,15 @@ macro_rules! contract_tests {
                 let Some((users, outbox, _guard)) = $fresh(stringify!($check)).await else {
                     return;
                 };
-                $crate::contract::$check(users, outbox).await;
+                // A broken guard can make a check wait forever (a race that never settles):
+                // that must fail the test, not hang the suite.
+                let check = $crate::contract::$check(users, outbox);
+                if ::tokio::time::timeout(::std::time::Duration::from_secs(300), check)
+                    .await
+                    .is_err()
+                {
+                    panic!("{} did not finish within 300 s", stringify!($check));
+                }
             }
         )*
     };
@@ -146,5 +156,9 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     concurrent_claims_never_overlap(users.clone(), outbox.clone()).await;
     renew_lease_extends_only_unfinished_claims(users.clone(), outbox.clone()).await;
     purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
-    list_pages_by_status_and_retry_now_requeues(users, outbox).await;
+    list_pages_by_status_and_retry_now_requeues(users.clone(), outbox.clone()).await;
+    search_matches_prefixes_case_insensitively(users.clone(), outbox.clone()).await;
+    search_filters_by_status_and_role(users.clone(), outbox.clone()).await;
+    search_pages_are_stable_under_inserts(users.clone(), outbox.clone()).await;
+    audit_log_filters_and_pages_newest_first(users, outbox).await;
 }

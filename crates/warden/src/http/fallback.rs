@@ -9,18 +9,22 @@ pub async fn route_not_found() -> HttpResponse {
     Envelope::new(StatusCode::NOT_FOUND, "Route not found", json!({})).into_response()
 }
 
-/// A resource's default service: the path exists, the method does not.
-pub fn method_not_allowed(allow: &'static str) -> actix_web::Route {
-    actix_web::web::to(move || async move {
-        let mut response = Envelope::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Method not allowed",
-            json!({}),
-        )
-        .into_response();
-        if let Ok(value) = header::HeaderValue::from_str(allow) {
-            response.headers_mut().insert(header::ALLOW, value);
+/// A resource's default service: the path exists, the method does not. `allow` lists the
+/// methods it has (`GET, POST`).
+pub fn method_not_allowed(allow: String) -> actix_web::Route {
+    actix_web::web::to(move || {
+        let allow = allow.clone();
+        async move {
+            let mut response = Envelope::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Method not allowed",
+                json!({}),
+            )
+            .into_response();
+            if let Ok(value) = header::HeaderValue::from_str(&allow) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            response
         }
-        response
     })
 }

@@ -45,6 +45,11 @@ impl Fields {
         }
     }
 
+    /// The raw value of a field, for types the helpers above do not read.
+    pub fn take(&mut self, name: &str) -> Option<Value> {
+        self.map.remove(name)
+    }
+
     pub fn reject<T>(
         &mut self,
         name: &'static str,

@@ -29,16 +29,17 @@ impl Default for BodyTimeout {
 /// connection) for a body not received in time, 422 for a body that is not JSON, 400 for a
 /// broken transfer.
 pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, ApiError> {
-    parse_json(&read_raw(req, payload).await?)
+    parse_json(&read_bytes(req, payload).await?)
 }
 
-/// The raw body, as [`read_json`] reads it (same limits and errors, but any bytes): for a
-/// handler that needs the exact bytes (an idempotency fingerprint) before parsing them with
-/// [`parse_json`].
+/// The raw request body, with the limits of [`read_json`].
 ///
 /// # Errors
-/// 413, 408 and 400 as for [`read_json`].
-pub async fn read_raw(req: &HttpRequest, payload: web::Payload) -> Result<web::Bytes, ApiError> {
+/// As [`read_json`], but for the parsing.
+pub async fn read_bytes(
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::BytesMut, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -48,7 +49,7 @@ pub async fn read_raw(req: &HttpRequest, payload: web::Payload) -> Result<web::B
         return Err(ApiError::payload_too_large());
     }
     let timeout = req.app_data::<BodyTimeout>().copied().unwrap_or_default();
-    let body = tokio::time::timeout(timeout.0, read_body(payload))
+    tokio::time::timeout(timeout.0, read_body(payload))
         .await
         .map_err(|_| {
             tracing::info!(timeout_ms = timeout.0.as_millis(), "request body too slow");
@@ -57,18 +58,7 @@ pub async fn read_raw(req: &HttpRequest, payload: web::Payload) -> Result<web::B
                 connection.stop_reading();
             }
             ApiError::request_timeout()
-        })??;
-    Ok(body.freeze())
-}
-
-/// `body` as a JSON value.
-///
-/// # Errors
-/// 422 on `body` when it is not JSON.
-pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|_| {
-        ApiError::invalid_input(vec![FieldError::new("body", "must be a valid JSON object")])
-    })
+        })?
 }
 
 async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
@@ -81,4 +71,14 @@ async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// `body` as a JSON value (for a handler that read the raw bytes with [`read_bytes`]).
+///
+/// # Errors
+/// 422 on `body` when it is not JSON.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ApiError::invalid_input(vec![FieldError::new("body", "must be a valid JSON object")])
+    })
 }

@@ -14,7 +14,8 @@ frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 /// What a response's path says about the headers it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageKind {
-    /// Sign-in answers carry a token and user routes personal data: never cached.
+    /// Sign-in answers carry a token, user routes and the audit log personal data: never
+    /// cached.
     Private,
     /// The Swagger UI under `/docs`: a browser page, so it gets a Content-Security-Policy.
     Docs,
@@ -23,7 +24,10 @@ pub enum PageKind {
 
 impl PageKind {
     pub fn of(path: &str) -> Self {
-        if path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/users") {
+        if path.starts_with("/api/v1/auth/")
+            || path.starts_with("/api/v1/users")
+            || path.starts_with("/api/v1/events")
+        {
             Self::Private
         } else if path == "/docs" || path.starts_with("/docs/") {
             Self::Docs
@@ -62,6 +66,7 @@ mod tests {
         assert_eq!(PageKind::of("/api/v1/auth/login"), PageKind::Private);
         assert_eq!(PageKind::of("/api/v1/users/me"), PageKind::Private);
         assert_eq!(PageKind::of("/api/v1/users/x/events"), PageKind::Private);
+        assert_eq!(PageKind::of("/api/v1/events"), PageKind::Private);
         assert_eq!(PageKind::of("/docs"), PageKind::Docs);
         assert_eq!(PageKind::of("/docs/index.css"), PageKind::Docs);
         assert_eq!(PageKind::of("/docsx"), PageKind::Other);

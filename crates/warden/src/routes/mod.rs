@@ -5,8 +5,12 @@
 //! actix (a wrong method on its path answers 405 with `Allow`), names it in [`ROUTES`], and puts
 //! its handler's `#[utoipa::path]` into the OpenAPI document, so the spec cannot miss a route.
 
+mod access;
 mod auth;
+mod clients;
+mod directory;
 mod idempotency_doc;
+mod oauth2;
 pub mod openapi;
 mod ops;
 mod outbox;
@@ -23,17 +27,29 @@ use crate::http::method_not_allowed;
 
 macro_rules! api_routes {
     ($($method:ident $path:literal => $handler:path),* $(,)?) => {
-        /// Registers the routes whose path `serve` accepts.
+        /// Registers the routes whose path `serve` accepts: one resource per path, with every
+        /// method listed for that path (in order of first appearance).
         fn configure_api(cfg: &mut web::ServiceConfig, serve: fn(&str) -> bool) {
+            let mut resources: Vec<(&'static str, Vec<&'static str>, Vec<actix_web::Route>)> = Vec::new();
             $(
                 if serve($path) {
-                    cfg.service(
-                        web::resource($path)
-                            .route(web::$method().to($handler))
-                            .default_service(method_not_allowed(allow(stringify!($method)))),
-                    );
+                    let route = web::$method().to($handler);
+                    let method = allow(stringify!($method));
+                    match resources.iter_mut().find(|(path, _, _)| *path == $path) {
+                        Some((_, methods, routes)) => {
+                            methods.push(method);
+                            routes.push(route);
+                        }
+                        None => resources.push(($path, vec![method], vec![route])),
+                    }
                 }
             )*
+            for (path, methods, routes) in resources {
+                let resource = routes
+                    .into_iter()
+                    .fold(web::resource(path), |resource, route| resource.route(route));
+                cfg.service(resource.default_service(method_not_allowed(methods.join(", "))));
+            }
         }
 
         /// Every API route as `(method, path)`, in registration order.
@@ -44,13 +60,15 @@ macro_rules! api_routes {
         #[openapi(
             info(title = "Warden", description = "Deactivate and reactivate user accounts, audited and notified."),
             paths($($handler),*),
-            components(schemas(outbox::StatusFilter)),
+            components(schemas(outbox::StatusFilter, clients::ScopeName, oauth2::JwkDoc)),
             modifiers(&BearerAuth),
             tags(
                 (name = "auth", description = "Sign-in and the signed-in account"),
                 (name = "users", description = "Admin account lifecycle"),
                 (name = "operations", description = "Health checks and metrics. When `WARDEN_OPS_ADDR` is set they are served only on that second listener (same envelope), and the public one answers 404 for them."),
                 (name = "outbox", description = "Notifications that failed or still wait, for admins"),
+                (name = "clients", description = "Machine clients (other services) and their tokens, for admins"),
+                (name = "oauth2", description = "Standard endpoints for other services, in their standards' formats (not the envelope): token introspection (RFC 7662) and the JSON Web Key Set"),
             ),
         )]
         pub struct ApiDoc;
@@ -63,13 +81,21 @@ api_routes! {
     get "/api/v1/users/me" => auth::me,
     patch "/api/v1/users/deactivate" => users::deactivate,
     patch "/api/v1/users/reactivate" => users::reactivate,
+    get "/api/v1/users" => directory::search,
     get "/api/v1/users/{user_id}" => users::get,
     get "/api/v1/users/{user_id}/events" => users::events,
+    get "/api/v1/users/{user_id}/access" => access::explain,
+    get "/api/v1/events" => directory::events,
     get "/health/live" => ops::live,
     get "/health/ready" => ops::ready,
     get "/metrics" => ops::metrics,
     get "/api/v1/outbox" => outbox::list,
     post "/api/v1/outbox/{id}/retry" => outbox::retry,
+    post "/api/v1/clients" => clients::create,
+    get "/api/v1/clients" => clients::list,
+    delete "/api/v1/clients/{id}" => clients::revoke,
+    post "/oauth2/introspect" => oauth2::introspect,
+    get "/.well-known/jwks.json" => oauth2::jwks,
 }
 
 /// The operations routes (`/health/*`, `/metrics`), which `WARDEN_OPS_ADDR` moves to a listener

@@ -7,7 +7,8 @@ use utoipa::Modify;
 pub const SPEC_PATH: &str = "/api/v1/openapi.json";
 pub const UI_PATH: &str = "/docs";
 
-/// Declares the bearer scheme the admin routes name.
+/// Declares the bearer schemes: `bearer` (an access token, for the `/api/v1` routes) and
+/// `client` (a machine client's token, for `/oauth2/introspect`).
 #[derive(Debug)]
 pub struct BearerAuth;
 
@@ -20,6 +21,15 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "client",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("wdn_ client token")
                     .build(),
             ),
         );

@@ -8,7 +8,7 @@ use super::idempotency_doc::{
 };
 use super::schemas::{AdminFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
-use crate::http::{bearer_token, page_query, parse_json, read_raw, ApiError, Envelope, Fields};
+use crate::http::{bearer_token, page_query, parse_json, read_bytes, ApiError, Envelope, Fields};
 use crate::state::AppState;
 
 /// Deactivate an account: revoke its access at once, record why, and email the user.
@@ -175,17 +175,18 @@ fn page_params(query: &str) -> Result<(u32, Option<uuid::Uuid>), ApiError> {
     }
 }
 
-/// The body of a status change.
-/// The admin, then the raw body (an idempotency key fingerprints its exact bytes).
+/// The acting admin, then (only then) the raw body: an unauthenticated request gets 401
+/// whatever it sends. Raw, because an idempotency key fingerprints its exact bytes.
 async fn authorized_body(
     state: &AppState,
     req: &HttpRequest,
     body: web::Payload,
-) -> Result<(Admin, web::Bytes), ApiError> {
+) -> Result<(Admin, web::BytesMut), ApiError> {
     let admin = state.services.auth.admin(bearer_token(req)).await?;
-    Ok((admin, read_raw(req, body).await?))
+    Ok((admin, read_bytes(req, body).await?))
 }
 
+/// The body of a status change.
 #[derive(Debug)]
 struct StatusChangeInput {
     user_id: String,
@@ -193,8 +194,6 @@ struct StatusChangeInput {
 }
 
 impl StatusChangeInput {
-    /// The acting admin, then (only then) the body: an unauthenticated request gets 401
-    /// whatever it sends.
     /// The input in `body`, sent by `admin`.
     fn from_body(admin: &Admin, body: &[u8]) -> Result<Self, ApiError> {
         let input = Self::parse(parse_json(body)?)?;

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 use warden_domain::use_cases::EventPage;
-use warden_domain::{AccountStatus, AuditEvent, User};
+use warden_domain::{AccountStatus, AuditEvent, RecordedActor, User};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -62,9 +62,22 @@ pub struct ActorView {
     name: String,
 }
 
+impl From<&RecordedActor> for ActorView {
+    fn from(actor: &RecordedActor) -> Self {
+        Self {
+            kind: actor.kind.as_str(),
+            id: actor.id.map(|id| id.to_string()),
+            name: actor.name.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     id: Uuid,
+    /// The account the change was made to.
+    #[schema(format = Uuid)]
+    target_id: String,
     #[schema(value_type = String, example = "deactivated")]
     action: &'static str,
     actor: ActorView,
@@ -80,14 +93,12 @@ pub struct EventView {
 
 impl From<&AuditEvent> for EventView {
     fn from(event: &AuditEvent) -> Self {
+        let actor = ActorView::from(&event.actor);
         Self {
             id: event.id,
+            target_id: event.user_id.to_string(),
             action: event.action.as_str(),
-            actor: ActorView {
-                kind: event.actor.kind.as_str(),
-                id: event.actor.id.map(|id| id.to_string()),
-                name: event.actor.name.clone(),
-            },
+            actor,
             actor_id: event.actor.account().map(|id| id.to_string()),
             channel: event.actor.kind.channel(),
             reason: event.reason.as_ref().map(|r| r.to_string()),

@@ -13,8 +13,8 @@ use tokio::sync::Notify;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AuditEvent, EmailAddress, NewUser, PasswordHash, Role, StatusChange, StatusChangeOutcome, User,
-    UserId,
+    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, Role, StatusChange,
+    StatusChangeOutcome, User, UserFilter, UserId,
 };
 
 use crate::support::{spawn_app_with, TestApp};
@@ -62,6 +62,24 @@ impl UserRepo for Watched {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         self.inner.events(user, after, limit).await
+    }
+
+    async fn search(
+        &self,
+        filter: &UserFilter,
+        after: Option<UserId>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        self.inner.search(filter, after, limit).await
+    }
+
+    async fn audit_log(
+        &self,
+        filter: &EventFilter,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.audit_log(filter, after, limit).await
     }
 }
 

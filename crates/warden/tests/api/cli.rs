@@ -288,3 +288,68 @@ async fn an_operator_change_is_delivered_before_the_command_exits() {
     let text = std::fs::read_to_string(&mail[0]).unwrap();
     assert!(text.contains("ada@example.com"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_list_prints_the_matching_accounts_as_a_table() {
+    let app = spawn_app().await;
+    let (_, token) = app.admin().await;
+    let create = |email: &'static str, first: &'static str| {
+        app.services
+            .create_user
+            .execute(warden_domain::use_cases::NewAccount {
+                email: email.into(),
+                password: warden_domain::Password::parse(crate::support::PASSWORD).unwrap(),
+                first_name: first.into(),
+                last_name: "Lovelace".into(),
+                role: warden_domain::Role::User,
+            })
+    };
+    let ada = create("ada@example.com", "Ada").await.unwrap();
+    let adele = create("adele@example.com", "Adele").await.unwrap();
+    let bob = create("bob@example.com", "Bob").await.unwrap();
+    app.deactivate(&token, &adele, None).await;
+    let database_url = secrecy::ExposeSecret::expose_secret(&app.config.database_url).to_owned();
+    let list = |args: &[&str]| {
+        let output = warden(
+            &database_url,
+            &app.data_dir,
+            &[&["user", "list"], args].concat(),
+        );
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let text = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (text, stderr)
+    };
+
+    let (table, _) = list(&["--q", "ADA", "--status", "active"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 2, "{table}");
+    assert!(lines[0].starts_with("ID") && lines[0].contains("EMAIL"));
+    assert!(lines[1].starts_with(&ada.id.to_string()), "{table}");
+    assert!(lines[1].contains("ada@example.com") && lines[1].contains("Ada Lovelace"));
+    assert!(lines[1].ends_with("active"));
+
+    // Newest first, a page at a time, the next page named on standard error.
+    let (table, more) = list(&["--q", "lovelace", "--limit", "2"]);
+    let ids: Vec<&str> = table.lines().skip(1).map(|l| &l[..36]).collect();
+    assert_eq!(ids, [bob.id.to_string(), adele.id.to_string()]);
+    let cursor = more.trim().rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(cursor, adele.id.to_string(), "{more}");
+    let (table, more) = list(&["--q", "lovelace", "--limit", "2", "--cursor", &cursor]);
+    assert_eq!(table.lines().count(), 2);
+    assert!(table.contains(&ada.id.to_string()) && more.is_empty());
+
+    let bad = warden(
+        &database_url,
+        &app.data_dir,
+        &["user", "list", "--status", "gone"],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--status must be active, inactive or all")
+    );
+}

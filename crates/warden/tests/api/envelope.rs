@@ -7,7 +7,7 @@ async fn unknown_routes_are_404_in_the_envelope() {
     let app = spawn_app().await;
     for path in [
         "/",
-        "/api/v1/users",
+        "/api/v1/user",
         "/api/v1/users/deactivate/extra",
         "/nope?x=1",
     ] {

@@ -3,15 +3,20 @@
 //! real SMTP sink receiving the mail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod access;
 mod authority;
 mod cli;
+mod cli_clients;
+mod clients;
 mod deactivate;
+mod directory;
 mod envelope;
 mod failures;
 mod files;
 mod headers;
 mod hostile;
 mod idempotency;
+mod introspect;
 mod lifecycle;
 mod login_concurrency;
 mod logs;

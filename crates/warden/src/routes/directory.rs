@@ -1,0 +1,288 @@
+//! The directory for admins: find accounts, and read the audit log of every account.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+use warden_domain::use_cases::UserPage;
+use warden_domain::{
+    EventFilter, PageLimit, Role, SearchText, StatusAction, StatusFilter, UserFilter, UserId,
+};
+
+use super::schemas::{Empty, Envelope as Doc, InvalidInput};
+use super::views::{EventPageView, UserView};
+use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError, PageQuery};
+use crate::state::AppState;
+
+/// Failures of the directory routes besides 422.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ListFailures {
+    /// `Could not validate admin credentials`: missing, malformed, forged, expired or revoked
+    /// token, or an unknown or deactivated caller.
+    #[response(status = 401)]
+    Unauthenticated(Doc<Empty>),
+    /// `You do not have permission to access this resource`: the caller is not an admin.
+    #[response(status = 403)]
+    Forbidden(Doc<Empty>),
+    /// `An unexpected error occurred.` Details are logged under the `x-request-id`.
+    #[response(status = 500)]
+    Internal(Doc<Empty>),
+    /// `Service temporarily unavailable`: the database did not answer in time.
+    #[response(status = 503, headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    Unavailable(Doc<Empty>),
+}
+
+/// The `status` filter of `GET /api/v1/users`, as the OpenAPI document shows it.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum AccountStatusFilter {
+    Active,
+    Inactive,
+    All,
+}
+
+/// The `role` filter of `GET /api/v1/users`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RoleFilter {
+    Admin,
+    User,
+}
+
+/// The `action` filter of `GET /api/v1/events`.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum EventAction {
+    Deactivated,
+    Reactivated,
+}
+
+/// Find accounts: by a prefix of the email, first or last name (any case), by status and by
+/// role; newest account first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/users", tag = "users",
+    security(("bearer" = [])),
+    params(
+        ("q" = Option<String>, Query, max_length = 100, pattern = r"^[^\u0000-\u001F\u007F-\u009F\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]*$", description = "Keeps accounts whose email address, first name or last name starts with this text, compared lower-cased (`ada` finds `Ada Lovelace` and `ada@example.com`). Trimmed; blank means no text filter; no control or invisible formatting characters."),
+        ("status" = inline(Option<AccountStatusFilter>), Query, description = "`active`, `inactive` or `all` (the default)"),
+        ("role" = inline(Option<RoleFilter>), Query, description = "`admin` or `user`; both when absent"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Accounts per page (default 20)"),
+        ("cursor" = Option<String>, Query, format = Uuid, description = "The `next_cursor` of the previous page (opaque)"),
+    ),
+    responses(
+        (status = 200, description = "`Users retrieved successfully`", body = Doc<UserPageView>),
+        (status = 422, description = "`Invalid input`: a bad `q`, `status`, `role`, `limit` or `cursor`", body = Doc<InvalidInput>),
+        ListFailures,
+    )
+)]
+pub async fn search(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    let (filter, page) = search_params(req.query_string())?;
+    let found = state
+        .services
+        .directory
+        .search(&admin, &filter, page.cursor, limit(page)?)
+        .await?;
+    Ok(Envelope::ok_with(
+        "Users retrieved successfully",
+        UserPageView::from(&found),
+    ))
+}
+
+/// The audit log of every account, newest first, a page at a time.
+#[utoipa::path(
+    get, path = "/api/v1/events", tag = "users",
+    security(("bearer" = [])),
+    params(
+        ("action" = inline(Option<EventAction>), Query, description = "`deactivated` or `reactivated`"),
+        ("actor_id" = Option<String>, Query, format = Uuid, description = "Only changes made by this actor"),
+        ("target_id" = Option<String>, Query, format = Uuid, description = "Only changes made to this account"),
+        ("since" = Option<String>, Query, format = DateTime, description = "Only events at or after this time (RFC 3339; encode `+` as `%2B`)"),
+        ("until" = Option<String>, Query, format = DateTime, description = "Only events at or before this time (RFC 3339); not earlier than `since`"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Events per page (default 20)"),
+        ("cursor" = Option<String>, Query, format = Uuid, description = "The `next_cursor` of the previous page (opaque)"),
+    ),
+    responses(
+        (status = 200, description = "`Events retrieved successfully`", body = Doc<EventPageView>),
+        (status = 422, description = "`Invalid input`: an unknown `action`, an id that is not a UUID, a time that is not RFC 3339, `since` later than `until`, a bad `limit` or `cursor`", body = Doc<InvalidInput>),
+        ListFailures,
+    )
+)]
+pub async fn events(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+    let (filter, page) = event_params(req.query_string())?;
+    let found = state
+        .services
+        .directory
+        .audit_log(&admin, &filter, page.cursor, limit(page)?)
+        .await?;
+    Ok(Envelope::ok_with(
+        "Events retrieved successfully",
+        EventPageView::from(&found),
+    ))
+}
+
+/// `page_query` checked the bounds the domain sets.
+fn limit(page: PageQuery) -> Result<PageLimit, ApiError> {
+    PageLimit::new(page.limit).map_err(|e| invalid("limit", e))
+}
+
+fn invalid(field: &'static str, error: impl ToString) -> ApiError {
+    ApiError::invalid_input(vec![FieldError::new(field, error.to_string())])
+}
+
+/// `q`, `status`, `role`, `limit`, `cursor`; every bad one is reported.
+fn search_params(query: &str) -> Result<(UserFilter, PageQuery), ApiError> {
+    let mut filter = UserFilter::default();
+    let (page, errors) = page_query(
+        query,
+        PageLimit::DEFAULT,
+        PageLimit::MAX,
+        |name, value, errors| match name {
+            "q" => match SearchText::parse(value) {
+                Ok(text) => filter.text = text,
+                Err(e) => errors.push(FieldError::new("q", e.to_string())),
+            },
+            "status" => match StatusFilter::parse(value) {
+                Ok(status) => filter.status = status,
+                Err(e) => errors.push(FieldError::new("status", e.to_string())),
+            },
+            "role" => match Role::parse(value) {
+                Ok(role) => filter.role = Some(role),
+                Err(_) => errors.push(FieldError::new("role", "must be admin or user")),
+            },
+            _ => {}
+        },
+    )?;
+    if errors.is_empty() {
+        Ok((filter, page))
+    } else {
+        Err(ApiError::invalid_input(errors))
+    }
+}
+
+/// `action`, `actor_id`, `target_id`, `since`, `until`, `limit`, `cursor`.
+fn event_params(query: &str) -> Result<(EventFilter, PageQuery), ApiError> {
+    let (mut action, mut actor, mut target, mut since, mut until) = (None, None, None, None, None);
+    let (page, mut errors) = page_query(
+        query,
+        PageLimit::DEFAULT,
+        PageLimit::MAX,
+        |name, value, errors| match name {
+            "action" => match StatusAction::parse(value) {
+                Ok(parsed) => action = Some(parsed),
+                Err(_) => errors.push(FieldError::new(
+                    "action",
+                    "must be deactivated or reactivated",
+                )),
+            },
+            "actor_id" => match Uuid::try_parse(value) {
+                Ok(id) => actor = Some(id),
+                Err(_) => errors.push(FieldError::new("actor_id", "must be a UUID")),
+            },
+            "target_id" => match UserId::parse(value) {
+                Ok(id) => target = Some(id),
+                Err(_) => errors.push(FieldError::new("target_id", "must be a UUID")),
+            },
+            "since" => since = time(value, "since", errors),
+            "until" => until = time(value, "until", errors),
+            _ => {}
+        },
+    )?;
+    match EventFilter::new(action, actor, target, since, until) {
+        Ok(filter) if errors.is_empty() => Ok((filter, page)),
+        Ok(_) => Err(ApiError::invalid_input(errors)),
+        Err(e) => {
+            errors.push(FieldError::new("since", e.to_string()));
+            Err(ApiError::invalid_input(errors))
+        }
+    }
+}
+
+fn time(value: &str, field: &'static str, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+    match DateTime::parse_from_rfc3339(value) {
+        Ok(at) => Some(at.with_timezone(&Utc)),
+        Err(_) => {
+            errors.push(FieldError::new(
+                field,
+                "must be an RFC 3339 date-time, such as 2026-11-30T12:00:00Z",
+            ));
+            None
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserPageView {
+    /// Each account as `GET /api/v1/users/{user_id}` shows it.
+    users: Vec<UserView>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    next_cursor: Option<Uuid>,
+}
+
+impl From<&UserPage> for UserPageView {
+    fn from(page: &UserPage) -> Self {
+        Self {
+            users: page.users.iter().map(UserView::from).collect(),
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(error: ApiError) -> Vec<String> {
+        assert_eq!(error.status().as_u16(), 422);
+        error.data()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn search_parameters_are_checked() {
+        let (filter, page) = search_params("").unwrap();
+        assert_eq!(filter, UserFilter::default());
+        assert_eq!(filter.status, StatusFilter::All);
+        assert_eq!(page.limit, 20);
+        let (filter, page) =
+            search_params("q=%20Ada%20&status=inactive&role=admin&limit=5").unwrap();
+        assert_eq!(filter.text.unwrap().as_str(), "ada");
+        assert_eq!(filter.status, StatusFilter::Inactive);
+        assert_eq!(filter.role, Some(Role::Admin));
+        assert_eq!(page.limit, 5);
+        let error = search_params("status=gone&role=root&limit=0&cursor=x&q=%00").unwrap_err();
+        assert_eq!(fields(error), ["status", "role", "limit", "cursor", "q"]);
+    }
+
+    #[test]
+    fn event_parameters_are_checked() {
+        let id = Uuid::now_v7();
+        let query = format!(
+            "action=reactivated&actor_id={id}&target_id={id}&since=2026-11-30T12:00:00Z&until=2026-11-30T13:00:00%2B01:00"
+        );
+        let (filter, _) = event_params(&query).unwrap();
+        assert_eq!(filter.action(), Some(StatusAction::Reactivate));
+        assert_eq!(filter.actor(), Some(id));
+        assert_eq!(filter.since(), filter.until(), "the same instant");
+        let error =
+            event_params("action=deleted&actor_id=1&target_id=x&since=yesterday").unwrap_err();
+        assert_eq!(fields(error), ["action", "actor_id", "target_id", "since"]);
+        let inverted = event_params("since=2026-11-30T12:00:01Z&until=2026-11-30T12:00:00Z");
+        assert_eq!(fields(inverted.unwrap_err()), ["since"]);
+    }
+}
