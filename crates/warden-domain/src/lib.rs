@@ -18,6 +18,7 @@
 mod actor;
 mod client;
 mod email_address;
+mod idempotency;
 mod login_throttle;
 mod notification;
 mod operator;
@@ -38,6 +39,10 @@ pub use client::{
     UnknownScope, ALL_SCOPES,
 };
 pub use email_address::{EmailAddress, InvalidEmailAddress};
+pub use idempotency::{
+    Fingerprint, IdempotencyDecision, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord,
+    IdempotencyScope, InvalidIdempotencyKey, StoredResponse,
+};
 pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};
 pub use operator::Operator;

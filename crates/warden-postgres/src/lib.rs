@@ -13,6 +13,7 @@ mod clients;
 mod connection;
 mod directory;
 mod errors;
+mod idempotency;
 mod login_attempts;
 mod migrations;
 mod outbox;

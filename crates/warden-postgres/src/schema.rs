@@ -44,6 +44,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (actor, route, idem_key) {
+        actor -> Text,
+        route -> Text,
+        idem_key -> Text,
+        fingerprint -> Text,
+        reserved_at -> Timestamptz,
+        status_code -> Nullable<Integer>,
+        body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Uuid,
         action -> Text,

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Db;
-use warden_domain::ports::{ClientRepo, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
 
 /// A fresh schema, or `None` (the test is skipped) without a configured database.
 async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
@@ -20,7 +20,12 @@ async fn fresh_clients(test: &str) -> Option<(Arc<dyn ClientRepo>, Db)> {
     Some((Arc::new(db.store.clone()), db))
 }
 
-warden_testkit::contract_tests!(fresh, clients: fresh_clients);
+async fn fresh_keys(test: &str) -> Option<(Arc<dyn IdempotencyStore>, Db)> {
+    let db = Db::fresh(test).await?;
+    Some((Arc::new(db.store.clone()), db))
+}
+
+warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
 
 /// A client's authority is re-checked against the clients of the same database.
 #[tokio::test]

@@ -14,6 +14,7 @@
 mod clients;
 mod directory;
 mod errors;
+mod idempotency;
 mod outbox;
 mod pool;
 mod rows;

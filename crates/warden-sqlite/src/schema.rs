@@ -52,6 +52,20 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
+    idempotency_keys (actor, route, idem_key) {
+        actor -> Text,
+        route -> Text,
+        idem_key -> Text,
+        fingerprint -> Text,
+        reserved_at -> TimestamptzSqlite,
+        status_code -> Nullable<Integer>,
+        body -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
     outbox (id) {
         id -> Text,
         action -> Text,

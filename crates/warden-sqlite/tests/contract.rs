@@ -6,30 +6,36 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use warden_domain::ports::{ClientRepo, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
 use warden_sqlite::SqliteStore;
 
-async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, TempDir)> {
+/// A new, migrated database file.
+async fn fresh_store() -> (SqliteStore, TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("warden.db").display());
     let store = SqliteStore::connect(&url, 4, Duration::from_secs(10))
         .await
         .expect("connect");
     store.migrate().await.expect("migrate");
+    (store, dir)
+}
+
+async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, TempDir)> {
+    let (store, dir) = fresh_store().await;
     Some((Arc::new(store.clone()), Arc::new(store), dir))
 }
 
-async fn fresh_clients(test: &str) -> Option<(Arc<dyn ClientRepo>, TempDir)> {
-    let (users, _, dir) = fresh(test).await?;
-    drop(users);
-    let url = format!("sqlite://{}", dir.path().join("warden.db").display());
-    let store = SqliteStore::connect(&url, 4, Duration::from_secs(10))
-        .await
-        .expect("connect");
+async fn fresh_clients(_test: &str) -> Option<(Arc<dyn ClientRepo>, TempDir)> {
+    let (store, dir) = fresh_store().await;
     Some((Arc::new(store), dir))
 }
 
-warden_testkit::contract_tests!(fresh, clients: fresh_clients);
+async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, TempDir)> {
+    let (store, dir) = fresh_store().await;
+    Some((Arc::new(store), dir))
+}
+
+warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
 
 /// The whole suite on an in-memory database (one connection), on a current-thread runtime as
 /// under `#[actix_web::main]`.

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use warden_domain::ports::{ClientRepo, Outbox, UserRepo};
-use warden_testkit::MemoryStore;
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
+use warden_testkit::{MemoryIdempotencyStore, MemoryStore};
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
     let store = Arc::new(MemoryStore::new());
@@ -15,7 +15,11 @@ async fn fresh_clients(_test: &str) -> Option<(Arc<dyn ClientRepo>, ())> {
     Some((Arc::new(MemoryStore::new()), ()))
 }
 
-warden_testkit::contract_tests!(fresh, clients: fresh_clients);
+async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, ())> {
+    Some((Arc::new(MemoryIdempotencyStore::new()), ()))
+}
+
+warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
 
 /// The whole suite on a current-thread runtime, as under `#[actix_web::main]`.
 #[tokio::test]

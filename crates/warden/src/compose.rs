@@ -9,7 +9,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    ClientRepo, LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo,
+    ClientRepo, IdempotencyStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -91,6 +91,13 @@ impl Store {
         }
     }
 
+    pub fn idempotency(&self) -> Arc<dyn IdempotencyStore> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn outbox(&self) -> Arc<dyn Outbox> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -155,6 +162,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
             Argon2Hasher::new().with_limits(config.hash_concurrency, config.hash_wait),
         ),
         attempts: store.login_attempts(),
+        idempotency: store.idempotency(),
         clock: Arc::new(SystemClock),
     })
 }

@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, ClientRepo, ClientTokens, Clock, LoginAttempts, Mailer, Outbox, PasswordHasher,
-    TokenInspector, TokenIssuer, UserRepo,
+    AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
+    PasswordHasher, TokenInspector, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
     Directory, ExplainAccess, IntrospectToken, IssueToken, ManageClients, ReactivateUser,
     RetryPolicy, UserQueries,
 };
+
+use crate::http::Idempotency;
 
 /// The adapters behind each port.
 #[derive(Clone)]
@@ -29,6 +31,8 @@ pub struct Ports {
     pub hasher: Arc<dyn PasswordHasher>,
     /// Sign-in attempts, counted before each password check.
     pub attempts: Arc<dyn LoginAttempts>,
+    /// Idempotency keys of retryable requests (`Idempotency-Key`).
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub clock: Arc<dyn Clock>,
     /// Machine clients, their tokens, and what introspection reads of an access token.
     pub clients: Arc<dyn ClientRepo>,
@@ -62,6 +66,8 @@ pub struct Services {
     pub client_auth: ClientAuthenticator,
     pub introspect: IntrospectToken,
     pub jwks: Jwks,
+    /// Applies `Idempotency-Key` to the routes that accept it.
+    pub idempotency: Idempotency,
 }
 
 impl Services {
@@ -75,6 +81,7 @@ impl Services {
             issuer,
             hasher,
             attempts,
+            idempotency,
             clock,
             clients,
             client_tokens,
@@ -84,6 +91,7 @@ impl Services {
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
+            idempotency: Idempotency::new(idempotency, clock.clone()),
             clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
             client_auth: ClientAuthenticator::new(clients, client_tokens),
             introspect: IntrospectToken::new(auth.clone(), inspector),

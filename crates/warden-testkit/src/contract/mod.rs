@@ -21,8 +21,9 @@
 //! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
 
 //! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
-//! `actors.rs`, `outbox.rs`, `directory.rs`; `helpers.rs` holds what they share. All checks are
-//! re-exported here, so
+//! `actors.rs`, `outbox.rs`, `directory.rs`, `idempotency.rs` (the
+//! [`warden_domain::ports::IdempotencyStore`] checks); `helpers.rs` holds what they share. All
+//! checks are re-exported here, so
 //! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
 
 // A conformance suite reports a broken promise by panicking, exactly like a test.
@@ -33,6 +34,7 @@ mod actors;
 pub mod clients;
 mod directory;
 mod helpers;
+mod idempotency;
 mod outbox;
 mod status_changes;
 
@@ -40,6 +42,7 @@ pub use accounts::*;
 pub use actors::*;
 pub use clients::*;
 pub use directory::*;
+pub use idempotency::*;
 pub use outbox::*;
 pub use status_changes::*;
 
@@ -59,6 +62,17 @@ pub const SENTINEL_EMAIL: &str = "contract-sentinel-admin@example.com";
 /// Each check fails after 300 s instead of hanging.
 #[macro_export]
 macro_rules! contract_tests {
+    // With a second `async fn(&str) -> Option<(Arc<dyn ClientRepo>, G)>`: the client checks too;
+    // with a third `async fn(&str) -> Option<(Arc<dyn IdempotencyStore>, G)>`: the idempotency
+    // checks too.
+    ($fresh:path, clients: $fresh_clients:path, idempotency: $fresh_keys:path) => {
+        $crate::contract_tests!($fresh, clients: $fresh_clients);
+        $crate::idempotency_contract_tests!($fresh_keys);
+    };
+    ($fresh:path, idempotency: $fresh_keys:path) => {
+        $crate::contract_tests!($fresh);
+        $crate::idempotency_contract_tests!($fresh_keys);
+    };
     // With a second `async fn(&str) -> Option<(Arc<dyn ClientRepo>, G)>`: the client checks too.
     ($fresh:path, clients: $fresh_clients:path) => {
         $crate::contract_tests!($fresh);

@@ -29,10 +29,7 @@ impl Default for BodyTimeout {
 /// connection) for a body not received in time, 422 for a body that is not JSON, 400 for a
 /// broken transfer.
 pub async fn read_json(req: &HttpRequest, payload: web::Payload) -> Result<Value, ApiError> {
-    let body = read_bytes(req, payload).await?;
-    serde_json::from_slice(&body).map_err(|_| {
-        ApiError::invalid_input(vec![FieldError::new("body", "must be a valid JSON object")])
-    })
+    parse_json(&read_bytes(req, payload).await?)
 }
 
 /// The raw request body, with the limits of [`read_json`].
@@ -74,4 +71,14 @@ async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError>
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+/// `body` as a JSON value (for a handler that read the raw bytes with [`read_bytes`]).
+///
+/// # Errors
+/// 422 on `body` when it is not JSON.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ApiError::invalid_input(vec![FieldError::new("body", "must be a valid JSON object")])
+    })
 }

@@ -9,6 +9,7 @@ mod access;
 mod auth;
 mod clients;
 mod directory;
+mod idempotency_doc;
 mod oauth2;
 pub mod openapi;
 mod ops;

@@ -3,20 +3,26 @@ use serde_json::Value;
 use warden_domain::use_cases::Admin;
 use warden_domain::{Reason, StatusAction, UserId};
 
-use super::schemas::{AdminFailures, BodyFailures, Empty, Envelope as Doc, StatusChangeRequest};
+use super::idempotency_doc::{
+    IdempotencyFailures, IdempotencyKeyHeader, KeyedInvalidInput, KEYED_422,
+};
+use super::schemas::{AdminFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
-use crate::http::{bearer_token, page_query, read_json, ApiError, Envelope, Fields};
+use crate::http::{bearer_token, page_query, parse_json, read_bytes, ApiError, Envelope, Fields};
 use crate::state::AppState;
 
 /// Deactivate an account: revoke its access at once, record why, and email the user.
 #[utoipa::path(
     patch, path = "/api/v1/users/deactivate", tag = "users",
     security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
     request_body = StatusChangeRequest,
     responses(
-        (status = 200, description = "`User account deactivated successfully`", body = Doc<Empty>),
+        (status = 200, description = "`User account deactivated successfully`; a replay of a stored answer (of any status below 500) carries `Idempotency-Replayed: true`", body = Doc<Empty>,
+            headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`"))),
         (status = 400, description = "`User is already deactivated`, `You cannot deactivate your own account` or `Cannot deactivate the last active admin`; `Could not read the request body` when the upload breaks off", body = Doc<Empty>),
-        AdminFailures, BodyFailures,
+        (status = 422, description = KEYED_422, body = Doc<KeyedInvalidInput>),
+        AdminFailures, IdempotencyFailures,
     )
 )]
 pub async fn deactivate(
@@ -24,22 +30,30 @@ pub async fn deactivate(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (admin, input) = StatusChangeInput::authorized(&state, &req, body).await?;
-    let target = target_id(&input.user_id)?;
-    let changes = &state.services.deactivate;
-    changes.execute(&admin, target, input.reason).await?;
-    Ok(changed(&state, StatusAction::Deactivate).await)
+    let (admin, body) = authorized_body(&state, &req, body).await?;
+    let act = async {
+        let input = StatusChangeInput::from_body(&admin, &body)?;
+        let target = target_id(&input.user_id)?;
+        let changes = &state.services.deactivate;
+        changes.execute(&admin, target, input.reason).await?;
+        Ok(changed(&state, StatusAction::Deactivate).await)
+    };
+    let keys = &state.services.idempotency;
+    keys.run(&req, admin.id(), &body, act).await
 }
 
 /// Reactivate an account. Tokens issued before stay revoked; the user signs in anew.
 #[utoipa::path(
     patch, path = "/api/v1/users/reactivate", tag = "users",
     security(("bearer" = [])),
+    params(IdempotencyKeyHeader),
     request_body = StatusChangeRequest,
     responses(
-        (status = 200, description = "`User account reactivated successfully`", body = Doc<Empty>),
+        (status = 200, description = "`User account reactivated successfully`; a replay of a stored answer (of any status below 500) carries `Idempotency-Replayed: true`", body = Doc<Empty>,
+            headers(("Idempotency-Replayed" = String, description = "`true` when this is the stored answer of an earlier request with the same `Idempotency-Key`"))),
         (status = 400, description = "`User is already active`; `Could not read the request body` when the upload breaks off", body = Doc<Empty>),
-        AdminFailures, BodyFailures,
+        (status = 422, description = KEYED_422, body = Doc<KeyedInvalidInput>),
+        AdminFailures, IdempotencyFailures,
     )
 )]
 pub async fn reactivate(
@@ -47,11 +61,16 @@ pub async fn reactivate(
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (admin, input) = StatusChangeInput::authorized(&state, &req, body).await?;
-    let target = target_id(&input.user_id)?;
-    let changes = &state.services.reactivate;
-    changes.execute(&admin, target, input.reason).await?;
-    Ok(changed(&state, StatusAction::Reactivate).await)
+    let (admin, body) = authorized_body(&state, &req, body).await?;
+    let act = async {
+        let input = StatusChangeInput::from_body(&admin, &body)?;
+        let target = target_id(&input.user_id)?;
+        let changes = &state.services.reactivate;
+        changes.execute(&admin, target, input.reason).await?;
+        Ok(changed(&state, StatusAction::Reactivate).await)
+    };
+    let keys = &state.services.idempotency;
+    keys.run(&req, admin.id(), &body, act).await
 }
 
 /// After a committed change: wake the outbox worker so the email goes out now, count it, and
@@ -156,6 +175,17 @@ fn page_params(query: &str) -> Result<(u32, Option<uuid::Uuid>), ApiError> {
     }
 }
 
+/// The acting admin, then (only then) the raw body: an unauthenticated request gets 401
+/// whatever it sends. Raw, because an idempotency key fingerprints its exact bytes.
+async fn authorized_body(
+    state: &AppState,
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<(Admin, web::BytesMut), ApiError> {
+    let admin = state.services.auth.admin(bearer_token(req)).await?;
+    Ok((admin, read_bytes(req, body).await?))
+}
+
 /// The body of a status change.
 #[derive(Debug)]
 struct StatusChangeInput {
@@ -164,17 +194,11 @@ struct StatusChangeInput {
 }
 
 impl StatusChangeInput {
-    /// The acting admin, then (only then) the body: an unauthenticated request gets 401
-    /// whatever it sends.
-    async fn authorized(
-        state: &AppState,
-        req: &HttpRequest,
-        body: web::Payload,
-    ) -> Result<(Admin, Self), ApiError> {
-        let admin = state.services.auth.admin(bearer_token(req)).await?;
-        let input = Self::parse(read_json(req, body).await?)?;
+    /// The input in `body`, sent by `admin`.
+    fn from_body(admin: &Admin, body: &[u8]) -> Result<Self, ApiError> {
+        let input = Self::parse(parse_json(body)?)?;
         record_ids(admin.id(), &input.user_id);
-        Ok((admin, input))
+        Ok(input)
     }
 
     fn parse(body: Value) -> Result<Self, ApiError> {

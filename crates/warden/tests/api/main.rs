@@ -15,6 +15,7 @@ mod failures;
 mod files;
 mod headers;
 mod hostile;
+mod idempotency;
 mod introspect;
 mod lifecycle;
 mod login_concurrency;
