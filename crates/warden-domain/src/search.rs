@@ -128,6 +128,21 @@ impl SearchText {
         &self.0
     }
 
+    /// The text as an SQL `LIKE` pattern for "starts with", with `\` as the escape character:
+    /// `\`, `%` and `_` in the text are taken literally. For the SQL stores, which compare
+    /// their folded columns to it (`... LIKE pattern ESCAPE '\'`).
+    pub fn like_prefix(&self) -> String {
+        let mut pattern = String::with_capacity(self.0.len() + 1);
+        for c in self.0.chars() {
+            if matches!(c, '\\' | '%' | '_') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        pattern
+    }
+
     pub fn matches(&self, user: &User) -> bool {
         [user.email.as_str(), &user.first_name, &user.last_name]
             .iter()
@@ -236,6 +251,13 @@ pub struct InvertedPeriod;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_prefixes_take_wildcards_literally() {
+        let pattern = |text: &str| SearchText::parse(text).unwrap().unwrap().like_prefix();
+        assert_eq!(pattern("Ada"), "ada%");
+        assert_eq!(pattern(r"a_b%c\d"), r"a\_b\%c\\d%");
+    }
 
     #[test]
     fn limits_are_one_to_a_hundred() {

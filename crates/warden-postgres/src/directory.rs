@@ -20,19 +20,6 @@ diesel::define_sql_function! {
     fn lower(text: Text) -> Text;
 }
 
-/// A `LIKE` pattern for "starts with `prefix`": `\`, `%` and `_` taken literally.
-pub(crate) fn starts_with(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 pub(crate) async fn search(
     store: &PgStore,
     filter: &UserFilter,
@@ -45,7 +32,7 @@ pub(crate) async fn search(
         .limit(i64::from(limit))
         .into_boxed();
     if let Some(text) = &filter.text {
-        let pattern = starts_with(text.as_str());
+        let pattern = text.like_prefix();
         query = query.filter(
             lower(users::email)
                 .like(pattern.clone())
@@ -117,15 +104,4 @@ pub(crate) async fn audit_log(
         .map(AuditEvent::try_from)
         .collect::<anyhow::Result<_>>()
         .map_err(corrupt)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_take_wildcards_literally() {
-        assert_eq!(starts_with("ada"), "ada%");
-        assert_eq!(starts_with(r"a_b%c\d"), r"a\_b\%c\\d%");
-    }
 }

@@ -233,20 +233,19 @@ impl<'a> Binds<'a> {
             AccountStatus::Active => (true, None),
             AccountStatus::Deactivated(deactivation) => (false, Some(deactivation)),
         };
+        let (token_version, client) = match change.actor.authority() {
+            Authority::Admin { token_version, .. } => (Some(*token_version), None),
+            Authority::Client { client } => (None, Some(*client)),
+            _ => (None, None),
+        };
         Self {
             change,
             is_active,
             deactivation,
             requires_active: change.action.requires_active(),
             guarded_role: change.action.guarded_role().map(Role::as_str),
-            token_version: match change.actor.authority() {
-                Authority::Admin { token_version, .. } => Some(*token_version),
-                _ => None,
-            },
-            client: match change.actor.authority() {
-                Authority::Client { client } => Some(*client),
-                _ => None,
-            },
+            token_version,
+            client,
         }
     }
 }

@@ -22,19 +22,6 @@ diesel::define_sql_function! {
     fn fold(text: Text) -> Text;
 }
 
-/// A `LIKE` pattern for "starts with `prefix`": `\`, `%` and `_` taken literally.
-fn starts_with(prefix: &str) -> String {
-    let mut pattern = String::with_capacity(prefix.len() + 1);
-    for c in prefix.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 pub(crate) async fn search(
     store: &SqliteStore,
     filter: &UserFilter,
@@ -51,7 +38,7 @@ pub(crate) async fn search(
                 .into_boxed();
             if let Some(text) = &filter.text {
                 fold_utils::register_impl(conn, |text: String| SearchText::fold(&text))?;
-                let pattern = starts_with(text.as_str());
+                let pattern = text.like_prefix();
                 query = query.filter(
                     fold(users::email)
                         .like(pattern.clone())
@@ -124,15 +111,4 @@ pub(crate) async fn audit_log(
                 .collect()
         })
         .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn patterns_take_wildcards_literally() {
-        assert_eq!(starts_with("ada"), "ada%");
-        assert_eq!(starts_with(r"a_b%c\d"), r"a\_b\%c\\d%");
-    }
 }
