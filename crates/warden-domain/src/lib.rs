@@ -29,6 +29,7 @@ mod status_change;
 mod text;
 mod user;
 mod user_id;
+mod webhook;
 
 pub mod ports;
 pub mod use_cases;
@@ -58,3 +59,8 @@ pub use status_change::{
 };
 pub use user::{display_name, AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
 pub use user_id::{InvalidUserId, UserId};
+pub use webhook::{
+    forbidden_address, AttemptOutcome, ClaimedDelivery, DeliveryStatus, InvalidWebhookSecret,
+    NewWebhook, UnknownEventType, WebhookAnswer, WebhookDelivery, WebhookEndpoint,
+    WebhookEventType, WebhookRetryPolicy, WebhookSecret, ALL_EVENT_TYPES, PREVIOUS_SECRET_OVERLAP,
+};

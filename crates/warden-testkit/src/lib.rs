@@ -12,6 +12,7 @@ pub mod login_attempts;
 mod memory_clients;
 pub mod memory_idempotency;
 pub mod memory_store;
+mod memory_webhooks;
 pub mod smtp_sink;
 
 pub use memory_idempotency::MemoryIdempotencyStore;

@@ -14,6 +14,8 @@ mod store_error;
 mod token_inspector;
 mod token_issuer;
 mod user_repo;
+mod webhook_repo;
+mod webhook_sender;
 
 pub use auth_verifier::*;
 pub use cause::*;
@@ -28,3 +30,5 @@ pub use store_error::*;
 pub use token_inspector::*;
 pub use token_issuer::*;
 pub use user_repo::*;
+pub use webhook_repo::*;
+pub use webhook_sender::*;

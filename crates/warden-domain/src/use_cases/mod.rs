@@ -12,6 +12,7 @@ mod introspect;
 mod issue_token;
 mod principal;
 mod user_queries;
+mod webhooks;
 
 pub use authenticate::*;
 pub use change_status::*;
@@ -24,6 +25,7 @@ pub use introspect::*;
 pub use issue_token::*;
 pub use principal::*;
 pub use user_queries::*;
+pub use webhooks::*;
 
 #[cfg(test)]
 mod test_support;
