@@ -37,6 +37,7 @@ mod helpers;
 mod idempotency;
 mod outbox;
 mod status_changes;
+pub mod webhooks;
 
 pub use accounts::*;
 pub use actors::*;
@@ -45,6 +46,7 @@ pub use directory::*;
 pub use idempotency::*;
 pub use outbox::*;
 pub use status_changes::*;
+pub use webhooks::*;
 
 use std::sync::Arc;
 
