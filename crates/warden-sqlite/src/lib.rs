@@ -22,5 +22,6 @@ mod schema;
 mod store;
 mod timestamp;
 mod user_repo;
+mod webhooks;
 
 pub use store::SqliteStore;

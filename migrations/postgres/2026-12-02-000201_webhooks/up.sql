@@ -14,20 +14,15 @@ CREATE TABLE webhook_endpoints (
     created_at          TIMESTAMPTZ NOT NULL
 );
 
--- One event owed to one endpoint, as it was when the change committed (the user's email then).
+-- One event owed to one endpoint. The event is the change's audit event (its actor, reason
+-- and time); the user's email is kept as it was when the change committed.
 CREATE TABLE webhook_deliveries (
     id               UUID PRIMARY KEY,
     endpoint_id      UUID NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
-    -- The audit event's id: the webhook-id, the same on every attempt.
+    -- The audit event's id (audit_events.id): the webhook-id, the same on every attempt.
     event_id         UUID NOT NULL,
     event_type       TEXT NOT NULL,
-    user_id          UUID NOT NULL,
     email            TEXT NOT NULL,
-    actor_kind       TEXT NOT NULL,
-    actor_id         UUID,
-    actor_name       TEXT NOT NULL,
-    reason           TEXT,
-    occurred_at      TIMESTAMPTZ NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
     -- When it is next due; a claim pushes it to the end of the claim's lease.
     next_attempt_at  TIMESTAMPTZ NOT NULL,

@@ -14,20 +14,15 @@ CREATE TABLE webhook_endpoints (
     created_at          TEXT NOT NULL
 );
 
--- One event owed to one endpoint, as it was when the change committed (the user's email then).
+-- One event owed to one endpoint. The event is the change's audit event (its actor, reason
+-- and time); the user's email is kept as it was when the change committed.
 CREATE TABLE webhook_deliveries (
     id               TEXT PRIMARY KEY,
     endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
-    -- The audit event's id: the webhook-id, the same on every attempt.
+    -- The audit event's id (audit_events.id): the webhook-id, the same on every attempt.
     event_id         TEXT NOT NULL,
     event_type       TEXT NOT NULL,
-    user_id          TEXT NOT NULL,
     email            TEXT NOT NULL,
-    actor_kind       TEXT NOT NULL,
-    actor_id         TEXT,
-    actor_name       TEXT NOT NULL,
-    reason           TEXT,
-    occurred_at      TEXT NOT NULL,
     attempts         INTEGER NOT NULL DEFAULT 0,
     -- When it is next due; a claim pushes it to the end of the claim's lease.
     next_attempt_at  TEXT NOT NULL,
