@@ -1,9 +1,9 @@
 //! [`UserRepo::change_status`](warden_domain::ports::UserRepo::change_status) on PostgreSQL.
 //!
 //! The common case is ONE statement: a conditional `UPDATE` whose data-modifying CTEs also
-//! write the audit event and the outbox entry (atomic: one statement is one transaction). The
-//! same statement reports the target's state when it changed nothing, so finding out why costs
-//! nothing more. Deactivating an active admin is the exception: it must not race another such
+//! write the audit event, the outbox entry and the webhook deliveries (atomic: one statement
+//! is one transaction). The same statement reports the target's state when it changed
+//! nothing, so finding out why costs nothing more. Deactivating an active admin is the exception: it must not race another such
 //! deactivation (the last-active-admin rule), so it runs in a short transaction serialised by an
 //! advisory lock, and its guard is evaluated in a snapshot taken after the lock.
 
@@ -16,7 +16,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::StoreError;
 use warden_domain::{
     AccountStatus, Authority, Deactivation, NextStep, Reason, Role, StatusAction, StatusChange,
-    StatusChangeOutcome, Unapplied, User,
+    StatusChangeOutcome, Unapplied, User, WebhookEventType,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -65,8 +65,10 @@ macro_rules! system_holds {
 /// $11 deactivated_at, $12 deactivated_by, $13 deactivation_reason; the guards: $14 the
 /// is_active the target must have, $15 the role that needs the last-active-admin guard (NULL:
 /// none), $16 the role an acting account must hold; $17 the action's name; $18 the acting
-/// client (NULL unless a client acts). The outbox keeps the target's first name: the domain
-/// turns it into the greeting name when it is delivered.
+/// client (NULL unless a client acts); $19 the webhook event type. The outbox keeps the
+/// target's first name: the domain turns it into the greeting name when it is delivered. One
+/// webhook delivery is written per enabled endpoint subscribed to $19, referencing the audit
+/// event ($5) and keeping the target's email of this moment.
 /// Returns the target (`applied` says whether this statement changed it, `actor_ok` whether the
 /// actor's authority held; the second branch reads the statement's snapshot); no row: no target.
 macro_rules! change_sql {
@@ -92,6 +94,12 @@ macro_rules! change_sql {
             "    INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at,\n",
             "                        next_attempt_at)\n",
             "    SELECT $6, $17, email, first_name, $4, $2, $2 FROM target\n",
+            "), webhook AS (\n",
+            "    INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, email,\n",
+            "                                    next_attempt_at)\n",
+            "    SELECT gen_random_uuid(), hook.id, $5, $19, target.email, $2\n",
+            "      FROM target, webhook_endpoints AS hook\n",
+            "     WHERE hook.enabled AND (hook.events IS NULL OR $19 = ANY (hook.events))\n",
             ")\n",
             "SELECT TRUE AS applied, TRUE AS actor_ok, ",
             user_columns!(),
@@ -280,7 +288,8 @@ async fn apply(
             .bind::<Nullable<Text>, _>(binds.guarded_role)
             .bind::<Text, _>(StatusChange::ACTOR_ROLE.as_str())
             .bind::<Text, _>(change.action.as_str())
-            .bind::<Nullable<SqlUuid>, _>(binds.client),
+            .bind::<Nullable<SqlUuid>, _>(binds.client)
+            .bind::<Text, _>(WebhookEventType::of(change.action).as_str()),
     )
     .get_result::<StatusRow>(conn)
     .await
@@ -391,10 +400,10 @@ mod tests {
         let all = [BY_ADMIN, BY_CLIENT, BY_SYSTEM];
         for sql in all.iter().flat_map(|s| [s.unguarded, s.guarded]) {
             // $7 and $16 concern only an acting account, $18 only a client.
-            for n in (1..=18).filter(|n| ![7, 16].contains(n)) {
+            for n in (1..=19).filter(|n| ![7, 16].contains(n)) {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
-            assert!(!sql.contains("$19"));
+            assert!(!sql.contains("$20"));
             assert!(!sql.contains('\''), "a literal in {sql}");
         }
         for n in [7, 16] {
