@@ -15,6 +15,7 @@ use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
 use crate::services::{Ports, Services};
 use crate::state::AppState;
+use crate::webhook_worker::WebhookWorker;
 use crate::worker::OutboxWorker;
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
@@ -30,6 +31,7 @@ pub struct Application {
     /// The operations listener's port and server, when `WARDEN_OPS_ADDR` is set.
     ops: Option<(u16, Server)>,
     worker: OutboxWorker,
+    webhook_worker: WebhookWorker,
     services: Services,
 }
 
@@ -67,11 +69,23 @@ impl Application {
             config.worker_settings(),
             metrics.clone(),
         );
+        if config.webhooks.allow_private {
+            tracing::warn!(
+                "WARDEN_WEBHOOK_ALLOW_PRIVATE is on: webhooks may use plain http and reach \
+                 private, loopback and link-local addresses (for local development only)"
+            );
+        }
+        let webhook_wakeup = Arc::new(Notify::new());
+        let webhook_worker = WebhookWorker::spawn(
+            services.deliver_webhooks.clone(),
+            webhook_wakeup.clone(),
+            config.outbox_poll,
+        );
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
             metrics,
-            after_commit: AfterCommit::wake(wakeup),
+            after_commit: AfterCommit::wake_all(vec![wakeup, webhook_wakeup]),
         });
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();
@@ -132,6 +146,7 @@ impl Application {
             server: server.run(),
             ops,
             worker,
+            webhook_worker,
             services,
         })
     }
@@ -173,6 +188,7 @@ impl Application {
             }
         }
         self.worker.stop().await;
+        self.webhook_worker.stop().await;
         result
     }
 }

@@ -6,15 +6,18 @@ use std::sync::Arc;
 use warden_auth::Jwks;
 use warden_domain::ports::{
     AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
-    PasswordHasher, TokenInspector, TokenIssuer, UserRepo,
+    PasswordHasher, TokenInspector, TokenIssuer, UserRepo, WebhookRepo, WebhookSender,
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
     Directory, ExplainAccess, IntrospectToken, IssueToken, ManageClients, ReactivateUser,
     RetryPolicy, UserQueries,
 };
+use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
+use warden_domain::WebhookRetryPolicy;
 
 use crate::http::Idempotency;
+use crate::webhook_sender::WebhookTargets;
 
 /// The adapters behind each port.
 #[derive(Clone)]
@@ -40,6 +43,12 @@ pub struct Ports {
     pub inspector: Arc<dyn TokenInspector>,
     /// The public keys that verify access tokens (empty for HS256).
     pub jwks: Jwks,
+    /// Webhook endpoints and their deliveries; how webhooks are sent, and retried.
+    pub webhooks: Arc<dyn WebhookRepo>,
+    pub webhook_sender: Arc<dyn WebhookSender>,
+    pub webhook_policy: WebhookRetryPolicy,
+    /// Which endpoint URLs registration accepts (`WARDEN_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_targets: WebhookTargets,
 }
 
 #[derive(Clone)]
@@ -68,6 +77,10 @@ pub struct Services {
     pub jwks: Jwks,
     /// Applies `Idempotency-Key` to the routes that accept it.
     pub idempotency: Idempotency,
+    /// Webhook endpoints for admins, and the webhook worker's delivery rounds.
+    pub webhooks: ManageWebhooks,
+    pub deliver_webhooks: DeliverWebhooks,
+    pub webhook_targets: WebhookTargets,
 }
 
 impl Services {
@@ -87,10 +100,23 @@ impl Services {
             client_tokens,
             inspector,
             jwks,
+            webhooks,
+            webhook_sender,
+            webhook_policy,
+            webhook_targets,
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
+            webhook_targets,
+            webhooks: ManageWebhooks::new(webhooks.clone(), clock.clone()),
+            deliver_webhooks: DeliverWebhooks::new(
+                webhooks,
+                webhook_sender,
+                clock.clone(),
+                webhook_policy,
+                rand::random::<f64>,
+            ),
             idempotency: Idempotency::new(idempotency, clock.clone()),
             clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
             client_auth: ClientAuthenticator::new(clients, client_tokens),

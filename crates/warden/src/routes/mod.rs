@@ -17,6 +17,7 @@ mod outbox;
 mod schemas;
 mod users;
 mod views;
+mod webhooks;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -60,7 +61,7 @@ macro_rules! api_routes {
         #[openapi(
             info(title = "Warden", description = "Deactivate and reactivate user accounts, audited and notified."),
             paths($($handler),*),
-            components(schemas(outbox::StatusFilter, clients::ScopeName, oauth2::JwkDoc)),
+            components(schemas(outbox::StatusFilter, clients::ScopeName, oauth2::JwkDoc, webhooks::EventTypeName)),
             modifiers(&BearerAuth),
             tags(
                 (name = "auth", description = "Sign-in and the signed-in account"),
@@ -68,6 +69,7 @@ macro_rules! api_routes {
                 (name = "operations", description = "Health checks and metrics. When `WARDEN_OPS_ADDR` is set they are served only on that second listener (same envelope), and the public one answers 404 for them."),
                 (name = "outbox", description = "Notifications that failed or still wait, for admins"),
                 (name = "clients", description = "Machine clients (other services) and their tokens, for admins"),
+                (name = "webhooks", description = "Signed webhooks (Standard Webhooks v1) that tell other services of each deactivation and reactivation, for admins"),
                 (name = "oauth2", description = "Standard endpoints for other services, in their standards' formats (not the envelope): token introspection (RFC 7662) and the JSON Web Key Set"),
             ),
         )]
@@ -94,6 +96,14 @@ api_routes! {
     post "/api/v1/clients" => clients::create,
     get "/api/v1/clients" => clients::list,
     delete "/api/v1/clients/{id}" => clients::revoke,
+    post "/api/v1/webhooks" => webhooks::create,
+    get "/api/v1/webhooks" => webhooks::list,
+    get "/api/v1/webhooks/{id}" => webhooks::get,
+    patch "/api/v1/webhooks/{id}" => webhooks::update,
+    delete "/api/v1/webhooks/{id}" => webhooks::delete,
+    post "/api/v1/webhooks/{id}/rotate-secret" => webhooks::rotate_secret,
+    get "/api/v1/webhooks/{id}/deliveries" => webhooks::deliveries,
+    post "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry" => webhooks::retry,
     post "/oauth2/introspect" => oauth2::introspect,
     get "/.well-known/jwks.json" => oauth2::jwks,
 }
