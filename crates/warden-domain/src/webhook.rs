@@ -148,12 +148,16 @@ pub struct WebhookEndpoint {
 impl WebhookEndpoint {
     /// Whether it wants events of type `event`.
     pub fn subscribes(&self, event: WebhookEventType) -> bool {
-        self.events.as_ref().is_none_or(|types| types.contains(&event))
+        self.events
+            .as_ref()
+            .is_none_or(|types| types.contains(&event))
     }
 
     /// The subscribed types, listed (every type for "all").
     pub fn event_types(&self) -> Vec<WebhookEventType> {
-        self.events.clone().unwrap_or_else(|| ALL_EVENT_TYPES.to_vec())
+        self.events
+            .clone()
+            .unwrap_or_else(|| ALL_EVENT_TYPES.to_vec())
     }
 
     /// The `webhook-signature` header at `now`: the current secret's signature, and the previous
@@ -348,15 +352,15 @@ fn forbidden_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn forbidden_v6(ip: Ipv6Addr) -> bool {
-    // IPv4-mapped (::ffff:a.b.c.d): refused outright, as the brief for the resolver asks.
+    // IPv4-mapped (::ffff:a.b.c.d): refused outright; no public endpoint needs that form.
     if ip.to_ipv4_mapped().is_some() {
         return true;
     }
     let segments = ip.segments();
     // ::a.b.c.d (IPv4-compatible), 64:ff9b::/96 (NAT64), 2002::/16 (6to4) embed an IPv4 address.
-    let embedded = if segments[..6] == [0; 6] {
-        Some(Ipv4Addr::from(ip.to_bits() as u32))
-    } else if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    let embeds_at_end = segments[..6] == [0; 6] || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    let embedded = if embeds_at_end {
+        // The low 32 bits are the IPv4 address.
         Some(Ipv4Addr::from(ip.to_bits() as u32))
     } else if segments[0] == 0x2002 {
         Some(Ipv4Addr::new(

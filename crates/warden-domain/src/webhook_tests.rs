@@ -6,10 +6,7 @@ fn signs_the_standard_webhooks_example_vector() {
     let secret = WebhookSecret::parse("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let body = br#"{"test": 2432232314}"#;
     let signature = secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body);
-    assert_eq!(
-        signature,
-        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
-    );
+    assert_eq!(signature, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     assert!(secret.verifies(
         &format!("v1,bm90IGl0 {signature}"),
         "msg_p5jXN8AQM9LWM0D4loKWxJek",
@@ -17,7 +14,12 @@ fn signs_the_standard_webhooks_example_vector() {
         body
     ));
     assert!(!secret.verifies(&signature, "msg_other", 1_614_265_330, body));
-    assert!(!secret.verifies(&signature, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_331, body));
+    assert!(!secret.verifies(
+        &signature,
+        "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        1_614_265_331,
+        body
+    ));
 }
 
 #[test]

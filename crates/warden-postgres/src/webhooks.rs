@@ -20,7 +20,9 @@ use warden_domain::{
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
 use crate::rows::AuditEventRow;
-use crate::schema::{audit_events, webhook_deliveries as deliveries, webhook_endpoints as endpoints};
+use crate::schema::{
+    audit_events, webhook_deliveries as deliveries, webhook_endpoints as endpoints,
+};
 use crate::PgStore;
 
 /// The most deliveries one claim returns.

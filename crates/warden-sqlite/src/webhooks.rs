@@ -17,7 +17,9 @@ use warden_domain::{
 
 use crate::errors::corrupt;
 use crate::rows::AuditEventRow;
-use crate::schema::{audit_events, webhook_deliveries as deliveries, webhook_endpoints as endpoints};
+use crate::schema::{
+    audit_events, webhook_deliveries as deliveries, webhook_endpoints as endpoints,
+};
 use crate::store::SqliteStore;
 use crate::timestamp::Ts;
 

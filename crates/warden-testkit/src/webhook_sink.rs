@@ -23,7 +23,9 @@ pub struct ReceivedWebhook {
 
 impl ReceivedWebhook {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 }
 
@@ -33,6 +35,9 @@ struct Shared {
     /// Statuses to answer, in order (with their `Retry-After`, if any); then 200.
     script: VecDeque<(u16, Option<String>)>,
 }
+
+/// The scripted "status" of a request that is never answered.
+const HANG: u16 = 0;
 
 /// A running receiver; stops when dropped.
 #[derive(Debug)]
@@ -80,6 +85,12 @@ impl WebhookSink {
         self.lock()
             .script
             .extend(statuses.iter().map(|s| (*s, None)));
+    }
+
+    /// Never answers the next request: it is recorded, and its connection is held open (as by
+    /// a receiver that hangs), so the sender waits for its timeout.
+    pub fn hang_next(&self) {
+        self.lock().script.push_back((HANG, None));
     }
 
     /// Answers the next request with `status` and a `Retry-After` header.
@@ -165,6 +176,9 @@ async fn serve(stream: TcpStream, shared: &Mutex<Shared>, arrived: &Notify) -> i
         shared.script.pop_front().unwrap_or((200, None))
     };
     arrived.notify_waiters();
+    if status == HANG {
+        return std::future::pending().await;
+    }
     let extra = retry_after
         .map(|value| format!("retry-after: {value}\r\n"))
         .unwrap_or_default();

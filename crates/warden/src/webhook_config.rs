@@ -23,7 +23,10 @@ impl WebhookConfig {
     /// # Errors
     /// The variable whose value cannot be used.
     pub fn from_lookup(get: &impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let allow_private = match get("WARDEN_WEBHOOK_ALLOW_PRIVATE").as_deref().map(str::trim) {
+        let allow_private = match get("WARDEN_WEBHOOK_ALLOW_PRIVATE")
+            .as_deref()
+            .map(str::trim)
+        {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
             Some(_) => {

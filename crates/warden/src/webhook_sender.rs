@@ -20,6 +20,9 @@ use warden_domain::{forbidden_address, WebhookAnswer};
 
 /// No answer within this long is a failure.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long registration waits for the URL's name to resolve (a name that does not resolve
+/// in time is refused like a private one).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 /// The longest endpoint URL accepted.
 pub const MAX_URL_LEN: usize = 2048;
 
@@ -59,13 +62,16 @@ pub async fn check_url(text: &str, allow_private: bool) -> Result<Url, BadTarget
     let public = match host {
         Host::Ipv4(ip) => !forbidden_address(ip.into()),
         Host::Ipv6(ip) => !forbidden_address(ip.into()),
-        Host::Domain(name) => match tokio::net::lookup_host((name, port)).await {
-            Ok(addrs) => {
-                let addrs: Vec<SocketAddr> = addrs.collect();
-                !addrs.is_empty() && addrs.iter().all(|a| !forbidden_address(a.ip()))
+        Host::Domain(name) => {
+            match tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((name, port))).await
+            {
+                Ok(Ok(addrs)) => {
+                    let addrs: Vec<SocketAddr> = addrs.collect();
+                    !addrs.is_empty() && addrs.iter().all(|a| !forbidden_address(a.ip()))
+                }
+                Ok(Err(_)) | Err(_) => false,
             }
-            Err(_) => false,
-        },
+        }
     };
     if public {
         Ok(url)

@@ -100,7 +100,8 @@ async fn a_round_signs_sends_and_records_each_answer() {
             (*id == ok && *status == Some(200) && *finish == Finish::Delivered)
                 || (*id == retry
                     && *status == Some(500)
-                    && *finish == Finish::RetryAt(at() + TimeDelta::minutes(5), "answered 500".into()))
+                    && *finish
+                        == Finish::RetryAt(at() + TimeDelta::minutes(5), "answered 500".into()))
                 || (*id == gone && *status == Some(410) && *finish == Finish::Gone)
         })
         .times(3)

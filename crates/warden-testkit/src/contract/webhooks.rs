@@ -101,7 +101,10 @@ pub async fn webhooks_round_trip_rotate_and_delete(
     assert_eq!(created.secret, new.secret);
     assert!(created.enabled && created.previous_secret.is_none());
     assert_eq!(created.created_at, new.created_at);
-    assert_eq!(webhooks.find_webhook(new.id).await.unwrap(), Some(created.clone()));
+    assert_eq!(
+        webhooks.find_webhook(new.id).await.unwrap(),
+        Some(created.clone())
+    );
     let all = register(&*webhooks, None).await;
     assert_eq!(all.events, None);
     let listed = webhooks.list_webhooks().await.unwrap();
@@ -120,11 +123,22 @@ pub async fn webhooks_round_trip_rotate_and_delete(
         .unwrap();
     assert_eq!(rotated.secret, secret);
     assert_eq!(rotated.previous_secret, Some((new.secret, until)));
-    assert_eq!(webhooks.find_webhook(created.id).await.unwrap(), Some(rotated));
+    assert_eq!(
+        webhooks.find_webhook(created.id).await.unwrap(),
+        Some(rotated)
+    );
 
-    let off = webhooks.set_enabled(created.id, false).await.unwrap().unwrap();
+    let off = webhooks
+        .set_enabled(created.id, false)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!off.enabled);
-    assert!(webhooks.set_enabled(Uuid::now_v7(), true).await.unwrap().is_none());
+    assert!(webhooks
+        .set_enabled(Uuid::now_v7(), true)
+        .await
+        .unwrap()
+        .is_none());
     assert!(webhooks
         .rotate_secret(Uuid::now_v7(), WebhookSecret::from_bytes([1; 32]), until)
         .await
@@ -160,7 +174,10 @@ pub async fn webhooks_changes_owe_one_delivery_per_enabled_subscribed_endpoint(
     assert_eq!(owed_all.len(), 1);
     let delivery = &owed_all[0];
     assert_eq!(delivery.endpoint_id, all.id);
-    assert_eq!(delivery.event_id, off.event_id, "the event is the audit event");
+    assert_eq!(
+        delivery.event_id, off.event_id,
+        "the event is the audit event"
+    );
     assert_eq!(delivery.event_type, WebhookEventType::UserDeactivated);
     assert_eq!(delivery.user_id, target.id);
     assert_eq!(delivery.email, target.email.as_str());
@@ -268,16 +285,25 @@ pub async fn webhooks_claims_lease_count_and_finish(
 
     let retry_at = at + TimeDelta::minutes(5);
     webhooks
-        .finish_attempt(id, Some(500), Finish::RetryAt(retry_at, "answered 500".into()))
+        .finish_attempt(
+            id,
+            Some(500),
+            Finish::RetryAt(retry_at, "answered 500".into()),
+        )
         .await
         .unwrap();
     let listed = owed(&*webhooks, &endpoint).await;
     assert_eq!(listed[0].last_status_code, Some(500));
     assert_eq!(listed[0].last_error.as_deref(), Some("answered 500"));
     assert_eq!(listed[0].next_attempt_at, retry_at);
-    assert!(claim_of(&*webhooks, &endpoint, retry_at - TimeDelta::seconds(1), lease)
-        .await
-        .is_empty());
+    assert!(claim_of(
+        &*webhooks,
+        &endpoint,
+        retry_at - TimeDelta::seconds(1),
+        lease
+    )
+    .await
+    .is_empty());
 
     // 410: failed, and the endpoint disabled; a disabled endpoint's deliveries wait.
     let third = claim_of(&*webhooks, &endpoint, retry_at, lease).await;

@@ -27,7 +27,10 @@ const MAX_PAGE: u32 = 100;
 pub struct WebhookRequest {
     /// An `https` URL whose host is, and resolves only to, public addresses (unless
     /// `WARDEN_WEBHOOK_ALLOW_PRIVATE=true`). Redirects are not followed.
-    #[schema(example = "https://billing.example.com/hooks/warden", max_length = 2048)]
+    #[schema(
+        example = "https://billing.example.com/hooks/warden",
+        max_length = 2048
+    )]
     url: String,
     /// The event types to receive; absent or `null`: all, those added later included.
     #[schema(min_items = 1, example = json!(["user.deactivated"]))]
@@ -164,10 +167,9 @@ pub async fn create(
     let mut fields = Fields::of(read_json(&req, body).await?)?;
     let url = fields.required_string("url");
     let description = fields.optional_string("description");
-    if description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS || d.chars().any(char::is_control))
-    {
+    if description.as_ref().is_some_and(|d| {
+        d.chars().count() > MAX_DESCRIPTION_CHARS || d.chars().any(char::is_control)
+    }) {
         fields.reject::<()>(
             "description",
             "must be at most 500 characters, without control characters",
@@ -236,7 +238,11 @@ pub async fn get(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let admin = state.services.auth.admin(bearer_token(&req)).await?;
-    let endpoint = state.services.webhooks.get(&admin, webhook_id(&path)?).await?;
+    let endpoint = state
+        .services
+        .webhooks
+        .get(&admin, webhook_id(&path)?)
+        .await?;
     Ok(Envelope::ok_with(
         "Webhook retrieved successfully",
         WebhookView::from(&endpoint),
@@ -471,7 +477,12 @@ mod tests {
                 WebhookEventType::UserDeactivated
             ])
         );
-        for bad in [json!([]), json!("user.deactivated"), json!(["user.deleted"]), json!([1])] {
+        for bad in [
+            json!([]),
+            json!("user.deactivated"),
+            json!(["user.deleted"]),
+            json!([1]),
+        ] {
             assert_eq!(event_types(&bad), None, "{bad}");
         }
     }

@@ -45,7 +45,11 @@ fn verified(request: &ReceivedWebhook, secret: &WebhookSecret) -> Value {
     assert_eq!(request.method, "POST");
     assert_eq!(request.header("content-type"), Some("application/json"));
     let id = request.header("webhook-id").unwrap();
-    let timestamp: i64 = request.header("webhook-timestamp").unwrap().parse().unwrap();
+    let timestamp: i64 = request
+        .header("webhook-timestamp")
+        .unwrap()
+        .parse()
+        .unwrap();
     let signature = request.header("webhook-signature").unwrap();
     assert!(
         secret.verifies(signature, id, timestamp, &request.body),
@@ -61,7 +65,10 @@ fn verified(request: &ReceivedWebhook, secret: &WebhookSecret) -> Value {
 async fn deliveries(app: &TestApp, token: &str, id: &str) -> Vec<Value> {
     let listed = get(app, &format!("/api/v1/webhooks/{id}/deliveries"), token).await;
     listed.assert_shape(200, "Deliveries retrieved successfully");
-    listed.body["data"]["deliveries"].as_array().unwrap().clone()
+    listed.body["data"]["deliveries"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 /// Waits until the endpoint's deliveries are all finished (delivered or failed).
@@ -101,7 +108,10 @@ async fn a_deactivation_reaches_the_receiver_signed_with_the_snapshot() {
         json!(["user.deactivated", "user.reactivated"])
     );
     assert_eq!(shown.body["data"]["enabled"], true);
-    assert!(shown.body["data"].get("secret").is_none(), "shown once only");
+    assert!(
+        shown.body["data"].get("secret").is_none(),
+        "shown once only"
+    );
 
     app.deactivate(&token, &target, Some("Left \"the\" company"))
         .await
@@ -152,7 +162,10 @@ async fn a_500_is_retried_with_the_same_webhook_id() {
     let listed = settled(&app, &token, &id).await;
     let received = sink.received();
     assert_eq!(received.len(), 2, "delivered on the second attempt");
-    let (first, second) = (verified(&received[0], &secret), verified(&received[1], &secret));
+    let (first, second) = (
+        verified(&received[0], &secret),
+        verified(&received[1], &secret),
+    );
     assert_eq!(first, second, "the same event");
     assert_eq!(
         received[0].header("webhook-id"),
