@@ -161,10 +161,13 @@ impl WebhookSender for HttpWebhookSender {
     async fn send(&self, request: &WebhookRequest) -> WebhookAnswer {
         let url = match Url::parse(&request.url) {
             Ok(url) if self.allowed(&url) => url,
-            _ => {
-                tracing::warn!(url = %request.url, "webhook target refused: not a public https URL");
+            Ok(url) => {
+                // The host only: a URL's path or query may carry the receiver's own token.
+                let host = url.host_str().unwrap_or_default().to_owned();
+                tracing::warn!(%host, webhook_id = %request.id, "webhook target refused: not a public https URL");
                 return WebhookAnswer::NoAnswer;
             }
+            Err(_) => return WebhookAnswer::NoAnswer,
         };
         let sent = self
             .client
@@ -185,6 +188,8 @@ impl WebhookSender for HttpWebhookSender {
                 WebhookAnswer::Status { code, retry_after }
             }
             Err(error) => {
+                // Without the URL, whose path or query may carry the receiver's token.
+                let error = error.without_url();
                 tracing::info!(error = %error, webhook_id = %request.id, "webhook not answered");
                 WebhookAnswer::NoAnswer
             }
