@@ -374,3 +374,41 @@ async fn private_and_plain_http_targets_are_refused_without_the_flag() {
     let listed = get(&app, "/api/v1/webhooks", &token).await;
     assert_eq!(listed.body["data"]["webhooks"], json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retry_after_on_a_429_sets_the_next_attempt() {
+    let app = spawn_local().await;
+    let sink = WebhookSink::start().await.unwrap();
+    sink.answer_retry_after(429, "3600");
+    let (_, token) = app.admin().await;
+    let target = app.create_user(Role::User).await;
+    let (id, secret) = register(&app, &token, &sink.url()).await;
+
+    app.deactivate(&token, &target, None)
+        .await
+        .assert_envelope(200, "User account deactivated successfully");
+    sink.wait_for(1, WAIT).await.unwrap();
+    verified(&sink.received()[0], &secret);
+    let listed = tokio::time::timeout(WAIT, async {
+        loop {
+            let found = deliveries(&app, &token, &id).await;
+            if found[0]["last_status_code"] == 429 {
+                return found;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the 429 is not recorded");
+    assert_eq!(listed[0]["status"], "pending");
+    let next: chrono::DateTime<chrono::Utc> = listed[0]["next_attempt_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Not the schedule's first retry (200 ms here): the hour the receiver asked for.
+    assert!(
+        next - chrono::Utc::now() > chrono::TimeDelta::minutes(50),
+        "next attempt at {next}"
+    );
+}
