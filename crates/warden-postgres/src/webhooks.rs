@@ -79,6 +79,13 @@ WITH failed AS (
 )
 UPDATE webhook_endpoints SET enabled = FALSE FROM failed WHERE webhook_endpoints.id = failed.endpoint_id";
 
+/// $1 delivered before, $2 limit: oldest first, in small batches.
+pub(crate) const PURGE_DELIVERED: &str = "\
+DELETE FROM webhook_deliveries WHERE id IN (
+    SELECT id FROM webhook_deliveries WHERE delivered_at < $1 ORDER BY delivered_at LIMIT $2
+       FOR UPDATE SKIP LOCKED
+)";
+
 #[derive(QueryableByName)]
 struct ClaimedId {
     #[diesel(sql_type = SqlUuid)]
@@ -421,6 +428,23 @@ impl WebhookRepo for PgStore {
         .await
         .map_err(from_diesel)?;
         Ok(())
+    }
+
+    async fn purge_delivered(
+        &self,
+        delivered_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.conn().await?;
+        let deleted = Prepared(
+            diesel::sql_query(PURGE_DELIVERED)
+                .bind::<Timestamptz, _>(delivered_before)
+                .bind::<BigInt, _>(i64::from(limit.min(MAX_CLAIM))),
+        )
+        .execute(&mut conn)
+        .await
+        .map_err(from_diesel)?;
+        Ok(deleted as u64)
     }
 }
 

@@ -460,4 +460,26 @@ impl WebhookRepo for SqliteStore {
         })
         .await
     }
+
+    async fn purge_delivered(
+        &self,
+        delivered_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let limit = i64::from(limit.min(MAX_CLAIM));
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                let old: Vec<String> = deliveries::table
+                    .filter(deliveries::delivered_at.lt(Ts(delivered_before)))
+                    .order(deliveries::delivered_at.asc())
+                    .limit(limit)
+                    .select(deliveries::id)
+                    .load(conn)?;
+                let deleted = diesel::delete(deliveries::table.filter(deliveries::id.eq_any(&old)))
+                    .execute(conn)?;
+                Ok(deleted as u64)
+            })
+        })
+        .await
+    }
 }

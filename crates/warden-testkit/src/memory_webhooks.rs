@@ -29,6 +29,7 @@ struct State {
 struct Delivery {
     delivery: WebhookDelivery,
     leased_until: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
 }
 
 impl Webhooks {
@@ -63,6 +64,7 @@ impl Webhooks {
                     status: DeliveryStatus::Pending,
                 },
                 leased_until: None,
+                delivered_at: None,
             })
             .collect();
         state.deliveries.extend(owed);
@@ -242,7 +244,10 @@ impl WebhookRepo for MemoryStore {
         let endpoint = found.delivery.endpoint_id;
         let mut disable = false;
         match finish {
-            Finish::Delivered => found.delivery.status = DeliveryStatus::Delivered,
+            Finish::Delivered => {
+                found.delivery.status = DeliveryStatus::Delivered;
+                found.delivered_at = Some(micros(Utc::now()));
+            }
             Finish::RetryAt(at, error) => {
                 found.delivery.next_attempt_at = micros(at);
                 found.delivery.last_error = Some(error);
@@ -263,5 +268,24 @@ impl WebhookRepo for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    async fn purge_delivered(
+        &self,
+        delivered_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError> {
+        let mut state = self.webhooks.lock();
+        let mut old: Vec<(DateTime<Utc>, Uuid)> = state
+            .deliveries
+            .iter()
+            .filter_map(|d| d.delivered_at.map(|at| (at, d.delivery.id)))
+            .filter(|(at, _)| *at < delivered_before)
+            .collect();
+        old.sort();
+        old.truncate(limit as usize);
+        let gone: Vec<Uuid> = old.into_iter().map(|(_, id)| id).collect();
+        state.deliveries.retain(|d| !gone.contains(&d.delivery.id));
+        Ok(gone.len() as u64)
     }
 }

@@ -80,6 +80,7 @@ impl Application {
             services.deliver_webhooks.clone(),
             webhook_wakeup.clone(),
             config.outbox_poll,
+            config.worker_settings().retention,
         );
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {

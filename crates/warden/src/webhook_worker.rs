@@ -5,14 +5,20 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::TimeDelta;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinSet;
-use warden_domain::use_cases::DeliverWebhooks;
+use tokio::time::Instant;
+use warden_domain::use_cases::{DeliverWebhooks, PURGE_BATCH};
 
 /// Tasks sending at once.
 const TASKS: usize = 4;
 /// Deliveries one task claims per round (sent one after another).
 const ROUND: u32 = 4;
+/// How often the first task deletes deliveries delivered longer ago than the retention.
+const PURGE_EVERY: Duration = Duration::from_secs(60);
+/// Most batches deleted per purge.
+const PURGE_MAX_BATCHES: u32 = 20;
 
 /// A running worker; [`WebhookWorker::stop`] lets the current rounds finish, then ends it.
 #[derive(Debug)]
@@ -24,11 +30,25 @@ pub struct WebhookWorker {
 impl WebhookWorker {
     /// Starts sending: at once, whenever `wakeup` is notified (a change just committed), and
     /// every `poll` otherwise (retries, other replicas' deliveries, claims whose sender died).
-    pub fn spawn(deliver: DeliverWebhooks, wakeup: Arc<Notify>, poll: Duration) -> Self {
+    /// The first task also deletes deliveries delivered more than `retention` ago.
+    pub fn spawn(
+        deliver: DeliverWebhooks,
+        wakeup: Arc<Notify>,
+        poll: Duration,
+        retention: TimeDelta,
+    ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        for _ in 0..TASKS {
-            tasks.spawn(run(deliver.clone(), wakeup.clone(), poll, stopped.clone()));
+        for index in 0..TASKS {
+            let purges = (index == 0).then_some(retention);
+            let task = run(
+                deliver.clone(),
+                wakeup.clone(),
+                poll,
+                purges,
+                stopped.clone(),
+            );
+            tasks.spawn(task);
         }
         Self { stop, tasks }
     }
@@ -48,8 +68,10 @@ async fn run(
     deliver: DeliverWebhooks,
     wakeup: Arc<Notify>,
     poll: Duration,
+    purges: Option<TimeDelta>,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let mut last_purge: Option<Instant> = None;
     loop {
         if *stopped.borrow() {
             break;
@@ -77,10 +99,38 @@ async fn run(
             wakeup.notify_one();
             continue;
         }
+        if let Some(retention) = purges {
+            if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+                last_purge = Some(Instant::now());
+                purge(&deliver, retention).await;
+            }
+        }
         tokio::select! {
             _ = stopped.changed() => break,
             () = wakeup.notified() => {}
             () = tokio::time::sleep(poll) => {}
         }
+    }
+}
+
+async fn purge(deliver: &DeliverWebhooks, retention: TimeDelta) {
+    let cutoff = deliver.clock().now() - retention;
+    let mut total = 0;
+    for _ in 0..PURGE_MAX_BATCHES {
+        match deliver.purge_delivered_before(cutoff).await {
+            Ok(deleted) => {
+                total += deleted;
+                if deleted < u64::from(PURGE_BATCH) {
+                    break;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = ?error, "deleting old webhook deliveries failed");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        tracing::info!(deleted = total, "old webhook deliveries deleted");
     }
 }

@@ -37,3 +37,7 @@ CREATE TABLE webhook_deliveries (
 -- Claims look only at what is still owed.
 CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (next_attempt_at, id)
     WHERE delivered_at IS NULL AND failed_at IS NULL;
+
+-- The worker deletes deliveries delivered longer ago than the retention period.
+CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
+    WHERE delivered_at IS NOT NULL;

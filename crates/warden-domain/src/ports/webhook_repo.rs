@@ -120,6 +120,18 @@ pub trait WebhookRepo: Send + Sync {
         status: Option<u16>,
         finish: Finish,
     ) -> Result<(), StoreError>;
+
+    /// Deletes up to `limit` deliveries delivered before `delivered_before` (oldest first) and
+    /// returns how many it deleted. Pending and failed deliveries are kept; so is the audit
+    /// trail their events belong to.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was deleted.
+    async fn purge_delivered(
+        &self,
+        delivered_before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<u64, StoreError>;
 }
 
 /// What follows an attempt, for [`WebhookRepo::finish_attempt`].

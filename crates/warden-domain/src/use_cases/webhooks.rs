@@ -286,6 +286,23 @@ impl DeliverWebhooks {
         Ok(report)
     }
 
+    /// Deletes one batch ([`PURGE_BATCH`](super::PURGE_BATCH)) of deliveries delivered before
+    /// `cutoff`; returns how many.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn purge_delivered_before(
+        &self,
+        cutoff: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64, StoreError> {
+        self.repo.purge_delivered(cutoff, super::PURGE_BATCH).await
+    }
+
+    /// The clock deliveries are timed by.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.clock
+    }
+
     /// The signed request of a claimed delivery, timestamped now.
     pub fn request(&self, claim: &ClaimedDelivery) -> WebhookRequest {
         let now = self.clock.now();

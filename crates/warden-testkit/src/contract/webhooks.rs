@@ -25,6 +25,7 @@ macro_rules! webhook_contract_tests {
             webhooks_changes_owe_one_delivery_per_enabled_subscribed_endpoint,
             webhooks_refused_changes_owe_nothing,
             webhooks_claims_lease_count_and_finish,
+            webhooks_purge_deletes_only_delivered_before_the_cutoff,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -367,4 +368,48 @@ pub async fn webhooks_claims_lease_count_and_finish(
         owed(&*webhooks, &endpoint).await[0].status,
         DeliveryStatus::Delivered
     );
+}
+
+pub async fn webhooks_purge_deletes_only_delivered_before_the_cutoff(
+    users: Arc<dyn UserRepo>,
+    webhooks: Arc<dyn WebhookRepo>,
+) {
+    let admin = sentinel(&*users).await;
+    let endpoint = register(&*webhooks, None).await;
+    let mut finished = Vec::new();
+    for finish in [
+        Some(Finish::Delivered),
+        Some(Finish::Failed("answered 500".into())),
+        None,
+    ] {
+        let target = create(&*users, Role::User, "Ada").await;
+        let at = now();
+        applied(
+            users
+                .change_status(change(StatusAction::Deactivate, &target, &admin, None, at))
+                .await,
+        );
+        let claimed = claim_of(&*webhooks, &endpoint, at, TimeDelta::seconds(30)).await;
+        assert_eq!(claimed.len(), 1);
+        if let Some(finish) = finish {
+            webhooks
+                .finish_attempt(claimed[0].id, Some(200), finish)
+                .await
+                .unwrap();
+        }
+        finished.push(claimed[0].id);
+    }
+    let before = now() - TimeDelta::hours(1);
+    assert_eq!(webhooks.purge_delivered(before, 100).await.unwrap(), 0);
+    assert_eq!(owed(&*webhooks, &endpoint).await.len(), 3);
+    let later = now() + TimeDelta::hours(1);
+    // Other endpoints' deliveries may be purged too; this endpoint loses exactly one.
+    assert!(webhooks.purge_delivered(later, 1000).await.unwrap() >= 1);
+    let left: Vec<Uuid> = owed(&*webhooks, &endpoint)
+        .await
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(left.len(), 2, "the failed and the pending are kept");
+    assert!(!left.contains(&finished[0]));
 }
