@@ -7,12 +7,14 @@ fn found(active: bool, role: Role) -> Unapplied {
         target: Some(FoundTarget { active, role }),
         actor_holds: true,
         last_admin_guarded: false,
+        expectation_held: true,
     }
 }
 
 fn guarded(found: Unapplied) -> Unapplied {
     Unapplied {
         last_admin_guarded: true,
+        expectation_held: true,
         ..found
     }
 }
@@ -34,6 +36,7 @@ fn no_target_is_not_found_whatever_else_was_found() {
         target: None,
         actor_holds: false,
         last_admin_guarded: false,
+        expectation_held: true,
     };
     for action in [Deactivate, Reactivate] {
         assert_eq!(action.judge(none), done(StatusChangeOutcome::NotFound));
@@ -117,6 +120,8 @@ fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
         at: chrono::Utc::now(),
         event_id: Uuid::now_v7(),
         notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
     };
     assert_eq!(
         change.new_status(),
@@ -124,6 +129,7 @@ fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
             at: change.at,
             by: actor.account(),
             reason: change.reason.clone(),
+            until: None,
         })
     );
     change.action = Reactivate;

@@ -237,6 +237,7 @@ async fn the_system_acts_without_an_account_and_is_recorded_as_itself() {
                         at: at(),
                         by: None,
                         reason: None,
+                        until: None,
                     })
         })
         .times(1)
