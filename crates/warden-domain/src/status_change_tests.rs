@@ -143,3 +143,45 @@ fn the_greeting_name_is_the_first_name_or_else_the_email_address() {
     assert_eq!(crate::display_name(" \t\n", &email), "ada@example.com");
     assert_eq!(crate::display_name("", &email), "ada@example.com");
 }
+
+#[test]
+fn a_target_not_meeting_the_expectation_is_not_due_unless_already_in_state() {
+    let unmet = |found: Unapplied| Unapplied {
+        expectation_held: false,
+        ..found
+    };
+    assert_eq!(
+        Reactivate.judge(unmet(found(false, Role::User))),
+        done(StatusChangeOutcome::NotDue)
+    );
+    assert_eq!(
+        Reactivate.judge(unmet(found(true, Role::User))),
+        done(StatusChangeOutcome::AlreadyInState)
+    );
+    assert_eq!(
+        Reactivate.judge(revoked(unmet(found(false, Role::User)))),
+        done(StatusChangeOutcome::ActorRevoked)
+    );
+}
+
+#[test]
+fn the_expectation_holds_for_an_end_at_or_before_due_at() {
+    let now = chrono::Utc::now();
+    let mut change = StatusChange {
+        action: Reactivate,
+        target: UserId::generate(),
+        actor: Actor::system(),
+        reason: None,
+        at: now,
+        event_id: Uuid::now_v7(),
+        notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
+    };
+    assert!(change.expectation_holds(None), "no expectation, always");
+    change.only_if_due_at = Some(now);
+    assert!(change.expectation_holds(Some(now)));
+    assert!(change.expectation_holds(Some(now - chrono::TimeDelta::seconds(1))));
+    assert!(!change.expectation_holds(Some(now + chrono::TimeDelta::seconds(1))));
+    assert!(!change.expectation_holds(None), "no end: never due");
+}

@@ -29,3 +29,4 @@ mod outbox;
 mod reactivate;
 mod slow_clients;
 mod support;
+mod suspension;
