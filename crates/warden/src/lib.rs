@@ -13,6 +13,7 @@ pub mod console;
 pub mod data_dir;
 pub mod http;
 pub mod jwt_config;
+pub mod lifter;
 pub mod metrics;
 pub mod os_user;
 pub mod routes;

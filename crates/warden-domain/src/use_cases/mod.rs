@@ -10,6 +10,7 @@ mod directory;
 mod explain_access;
 mod introspect;
 mod issue_token;
+mod lift_suspensions;
 mod principal;
 mod user_queries;
 
@@ -22,6 +23,7 @@ pub use directory::*;
 pub use explain_access::*;
 pub use introspect::*;
 pub use issue_token::*;
+pub use lift_suspensions::*;
 pub use principal::*;
 pub use user_queries::*;
 

@@ -30,4 +30,5 @@ mod outbox;
 mod reactivate;
 mod slow_clients;
 mod support;
+mod suspension;
 mod webdriver;
