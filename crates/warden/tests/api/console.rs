@@ -332,3 +332,51 @@ async fn a_revoked_admin_returns_to_sign_in_on_the_next_action() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_deactivation_until_a_date_shows_when_it_ends() {
+    let Some(binary) = chromedriver() else { return };
+    let app = spawn_app().await;
+    let admin = account(&app, "Ada", "Lovelace", Role::Admin).await;
+    let target = account(&app, "Paused", "Person", Role::User).await;
+    let driver = Driver::start(&binary).await;
+    let browser = driver.session(1280, 800).await;
+    signed_in(&browser, &app, &admin).await;
+    browser.labelled("Search users").await;
+    browser
+        .goto(&app.url(&format!("/admin#/users/{}", target.id)))
+        .await;
+    browser.click(&browser.button("Deactivate").await).await;
+    browser.labelled("Until (optional)").await;
+    // A date picker is typed differently in every locale: set the field as the picker would,
+    // to a local time two days ahead.
+    browser
+        .script(
+            "const d = new Date(Date.now() + 2 * 86400e3); const p = (n) => String(n).padStart(2, '0'); \
+             document.querySelector('input[name=until]').value = \
+             `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;",
+        )
+        .await;
+    browser.click(&browser.button("Confirm").await).await;
+    browser
+        .wait_for_text(&format!("Deactivated {}.", target.email))
+        .await;
+    let stored = app.user(&target).await;
+    let until = match &stored.status {
+        warden_domain::AccountStatus::Deactivated(d) => d.until.expect("an end was stored"),
+        other => panic!("still {other:?}"),
+    };
+    let ahead = until - chrono::Utc::now();
+    assert!(
+        ahead > chrono::TimeDelta::hours(47) && ahead < chrono::TimeDelta::hours(49),
+        "{ahead:?}"
+    );
+    // The page names the end, as the API gives it.
+    let page = browser.text_of_page().await;
+    assert!(!page.contains("No end date"), "{page}");
+    assert!(
+        page.contains(&until.format("%Y-%m-%dT%H:%M").to_string()),
+        "{page}"
+    );
+    browser.close().await;
+}
