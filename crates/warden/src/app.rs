@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::after_commit::AfterCommit;
 use crate::config::Config;
 use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
+use crate::lifter::Lifter;
 use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
 use crate::services::{Ports, Services};
@@ -31,6 +32,7 @@ pub struct Application {
     /// The operations listener's port and server, when `WARDEN_OPS_ADDR` is set.
     ops: Option<(u16, Server)>,
     worker: OutboxWorker,
+    lifter: Lifter,
     webhook_worker: WebhookWorker,
     services: Services,
 }
@@ -69,6 +71,7 @@ impl Application {
             config.worker_settings(),
             metrics.clone(),
         );
+        let lifter = Lifter::spawn(services.lift.clone(), config.lift_poll, wakeup.clone());
         if config.webhooks.allow_private {
             tracing::warn!(
                 "WARDEN_WEBHOOK_ALLOW_PRIVATE is on: webhooks may use plain http and reach \
@@ -147,6 +150,7 @@ impl Application {
             server: server.run(),
             ops,
             worker,
+            lifter,
             webhook_worker,
             services,
         })
@@ -188,6 +192,7 @@ impl Application {
                 tracing::warn!(error = %error, "the operations listener failed");
             }
         }
+        self.lifter.stop().await;
         self.worker.stop().await;
         self.webhook_worker.stop().await;
         result

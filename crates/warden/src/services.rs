@@ -10,8 +10,8 @@ use warden_domain::ports::{
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
-    Directory, ExplainAccess, IntrospectToken, IssueToken, ManageClients, ReactivateUser,
-    RetryPolicy, UserQueries,
+    Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions, ManageClients,
+    ReactivateUser, RetryPolicy, UserQueries,
 };
 use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
@@ -77,6 +77,8 @@ pub struct Services {
     pub jwks: Jwks,
     /// Applies `Idempotency-Key` to the routes that accept it.
     pub idempotency: Idempotency,
+    /// Ends the timed suspensions that are due (run by the lifter).
+    pub lift: LiftSuspensions,
     /// Webhook endpoints for admins, and the webhook worker's delivery rounds.
     pub webhooks: ManageWebhooks,
     pub deliver_webhooks: DeliverWebhooks,
@@ -123,6 +125,7 @@ impl Services {
             introspect: IntrospectToken::new(auth.clone(), inspector),
             jwks,
             auth,
+            lift: LiftSuspensions::new(users.clone(), clock.clone()),
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
