@@ -241,6 +241,22 @@ pub async fn webhooks_refused_changes_owe_nothing(
         StatusChangeOutcome::ActorRevoked
     );
     assert!(owed(&*webhooks, &all).await.is_empty());
+
+    // A timed deactivation owes one event; lifting it before it is due is refused and owes none.
+    let at = now();
+    let mut timed = change(StatusAction::Deactivate, &target, &admin, None, at);
+    timed.until = Some(at + TimeDelta::hours(1));
+    applied(users.change_status(timed.clone()).await);
+    let mut early = change(StatusAction::Reactivate, &target, &admin, None, now());
+    early.actor = warden_domain::Actor::system();
+    early.only_if_due_at = Some(at);
+    assert_eq!(
+        users.change_status(early).await.unwrap(),
+        StatusChangeOutcome::NotDue
+    );
+    let owed_now = owed(&*webhooks, &all).await;
+    assert_eq!(owed_now.len(), 1);
+    assert_eq!(owed_now[0].event_id, timed.event_id);
 }
 
 pub async fn webhooks_claims_lease_count_and_finish(
