@@ -13,8 +13,10 @@ use warden_domain::use_cases::{DeliverWebhooks, PURGE_BATCH};
 
 /// Tasks sending at once.
 const TASKS: usize = 4;
-/// Deliveries one task claims per round (sent one after another).
-const ROUND: u32 = 4;
+/// Deliveries one task claims per round: one, so that a claim's lease (30 s) always outlasts
+/// its send (at most 15 s); a round of several, sent one after another, could outlive the
+/// leases of the last ones and let another worker send them too.
+const ROUND: u32 = 1;
 /// How often the first task deletes deliveries delivered longer ago than the retention.
 const PURGE_EVERY: Duration = Duration::from_secs(60);
 /// Most batches deleted per purge.
