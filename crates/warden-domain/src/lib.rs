@@ -23,6 +23,7 @@ mod login_throttle;
 mod notification;
 mod operator;
 mod password;
+mod provisioning;
 mod reason;
 mod search;
 mod status_change;
@@ -47,6 +48,9 @@ pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, Thr
 pub use notification::{Email, Notification};
 pub use operator::Operator;
 pub use password::{InvalidPassword, Password, PasswordHash};
+pub use provisioning::{
+    ExternalId, InvalidExternalId, Profile, ProvisionedUser, ProvisioningFilter,
+};
 pub use reason::{InvalidReason, Reason};
 pub use search::{
     EventFilter, InvalidLimit, InvalidSearchText, InvertedPeriod, PageLimit, SearchText,

@@ -11,6 +11,7 @@ mod explain_access;
 mod introspect;
 mod issue_token;
 mod principal;
+mod provision;
 mod user_queries;
 
 pub use authenticate::*;
@@ -23,6 +24,7 @@ pub use explain_access::*;
 pub use introspect::*;
 pub use issue_token::*;
 pub use principal::*;
+pub use provision::*;
 pub use user_queries::*;
 
 #[cfg(test)]
