@@ -116,7 +116,10 @@ mod tests {
 
     #[test]
     fn external_ids_are_short_plain_and_optional() {
-        assert_eq!(ExternalId::parse("00u1ab").unwrap().unwrap().as_str(), "00u1ab");
+        assert_eq!(
+            ExternalId::parse("00u1ab").unwrap().unwrap().as_str(),
+            "00u1ab"
+        );
         assert_eq!(ExternalId::parse("  ").unwrap(), None);
         assert!(ExternalId::parse(&"x".repeat(255)).is_ok());
         for bad in ["a\u{0}b", "a\u{202e}b", &"x".repeat(256)] {

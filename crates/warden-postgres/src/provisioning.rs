@@ -194,8 +194,12 @@ impl ProvisioningRepo for PgStore {
                     ))
                     .execute(conn)
                     .await?;
-                set_external_id(conn, id, profile.external_id.as_ref().map(ExternalId::as_str))
-                    .await?;
+                set_external_id(
+                    conn,
+                    id,
+                    profile.external_id.as_ref().map(ExternalId::as_str),
+                )
+                .await?;
                 find(conn, id).await
             }))
         })

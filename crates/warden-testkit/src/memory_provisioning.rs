@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use warden_domain::ports::{ProvisioningRepo, StoreError, UserRepo};
-use warden_domain::{
-    ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId,
-};
+use warden_domain::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId};
 
 use super::{micros, MemoryStore, State};
 

@@ -8,7 +8,7 @@ use super::{DeactivateError, DeactivateUser, Provisioner, ReactivateError, React
 use crate::ports::{Clock, ProvisioningRepo, StoreError, UserRepo};
 use crate::{
     EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser, ProvisioningFilter,
-    Reason, Role, UserId,
+    Reason, Role, StatusAction, UserId,
 };
 
 /// The attributes of an account a provisioning client asks for, as it sent them.
@@ -97,8 +97,15 @@ impl Provision {
 
     /// # Errors
     /// [`ProvisionError::NotFound`], [`ProvisionError::Store`].
-    pub async fn get(&self, _by: &Provisioner, id: UserId) -> Result<ProvisionedUser, ProvisionError> {
-        self.accounts.find(&id).await?.ok_or(ProvisionError::NotFound)
+    pub async fn get(
+        &self,
+        _by: &Provisioner,
+        id: UserId,
+    ) -> Result<ProvisionedUser, ProvisionError> {
+        self.accounts
+            .find(&id)
+            .await?
+            .ok_or(ProvisionError::NotFound)
     }
 
     /// How many accounts `filter` keeps, and `limit` of them after `offset`, by id.
@@ -130,7 +137,7 @@ impl Provision {
         input: ProfileInput,
         active: Option<bool>,
         reason: Option<Reason>,
-    ) -> Result<ProvisionedUser, ProvisionError> {
+    ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let profile = profile(input)?;
         let current = self.get(by, id).await?;
         if Profile::of(&current) != profile {
@@ -142,13 +149,14 @@ impl Provision {
         }
         match active {
             Some(active) => self.set_active(by, id, active, reason).await,
-            None => self.get(by, id).await,
+            None => Ok((self.get(by, id).await?, None)),
         }
     }
 
     /// Deactivates (`false`) or reactivates (`true`) the account through the status use cases,
-    /// as `by`, for `reason`. An account already in that state is left alone: providers
-    /// repeat themselves, and a repeat must not notify the user again.
+    /// as `by`, for `reason`, with the change made (none for an account already in that state,
+    /// which is left alone: providers repeat themselves, and a repeat must not notify the user
+    /// again).
     ///
     /// # Errors
     /// [`ProvisionError::NotFound`], [`ProvisionError::LastActiveAdmin`],
@@ -159,14 +167,15 @@ impl Provision {
         id: UserId,
         active: bool,
         reason: Option<Reason>,
-    ) -> Result<ProvisionedUser, ProvisionError> {
+    ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let current = self.get(by, id).await?;
         if current.user.is_active() == active {
-            return Ok(current);
+            return Ok((current, None));
         }
         let outcome = if active {
             match self.reactivate.execute(by, id, reason).await {
-                Ok(_) | Err(ReactivateError::AlreadyActive) => Ok(()),
+                Ok(_) => Ok(true),
+                Err(ReactivateError::AlreadyActive) => Ok(false),
                 Err(ReactivateError::NotFound) => Err(ProvisionError::NotFound),
                 Err(ReactivateError::ActorRevoked) => Err(ProvisionError::ActorRevoked),
                 Err(ReactivateError::Store(error)) => Err(ProvisionError::Store(error)),
@@ -174,13 +183,17 @@ impl Provision {
         } else {
             deactivated(self.deactivate.execute(by, id, reason).await)
         };
-        outcome?;
-        self.get(by, id).await
+        let action = outcome?.then_some(if active {
+            StatusAction::Reactivate
+        } else {
+            StatusAction::Deactivate
+        });
+        Ok((self.get(by, id).await?, action))
     }
 
     /// Deactivates the account (every effect of a deactivation, unless it is already
     /// inactive), then hides it from provisioning for good. The account stays, with its audit
-    /// trail.
+    /// trail. Returns the status change made, if any.
     ///
     /// # Errors
     /// As [`Provision::set_active`].
@@ -189,19 +202,21 @@ impl Provision {
         by: &Provisioner,
         id: UserId,
         reason: Option<Reason>,
-    ) -> Result<(), ProvisionError> {
-        self.set_active(by, id, false, reason).await?;
+    ) -> Result<Option<StatusAction>, ProvisionError> {
+        let (_, action) = self.set_active(by, id, false, reason).await?;
         if self.accounts.remove(&id, self.clock.now()).await? {
-            Ok(())
+            Ok(action)
         } else {
             Err(ProvisionError::NotFound)
         }
     }
 }
 
-fn deactivated(result: Result<crate::User, DeactivateError>) -> Result<(), ProvisionError> {
+/// Whether the deactivation was made (`false`: it already was).
+fn deactivated(result: Result<crate::User, DeactivateError>) -> Result<bool, ProvisionError> {
     match result {
-        Ok(_) | Err(DeactivateError::AlreadyDeactivated) => Ok(()),
+        Ok(_) => Ok(true),
+        Err(DeactivateError::AlreadyDeactivated) => Ok(false),
         Err(DeactivateError::NotFound) => Err(ProvisionError::NotFound),
         Err(DeactivateError::LastActiveAdmin) => Err(ProvisionError::LastActiveAdmin),
         // A client acts through no account, so it cannot be deactivating itself.

@@ -6,7 +6,9 @@ use super::*;
 use crate::ports::{MockClientRepo, MockClientTokens, MockProvisioningRepo, MockUserRepo};
 use crate::use_cases::test_support::{at, deactivated, fixed_clock, user};
 use crate::use_cases::{ClientAuthenticator, Principal};
-use crate::{ActorKind, Client, ClientName, Scope, StatusAction, StatusChangeOutcome, TokenHash, User};
+use crate::{
+    ActorKind, Client, ClientName, Scope, StatusAction, StatusChangeOutcome, TokenHash, User,
+};
 
 async fn provisioner(scopes: &[Scope]) -> Option<Provisioner> {
     let client = Client {
@@ -66,10 +68,11 @@ async fn deactivation_goes_through_the_status_use_case_as_the_client() {
         .times(1)
         .returning(move |_| Ok(StatusChangeOutcome::Applied(Box::new(done.clone()))));
     let reason = Reason::parse("gone").unwrap();
-    provision(users, found(target.clone()))
+    let (_, change) = provision(users, found(target.clone()))
         .set_active(&by, target.id, false, reason)
         .await
         .unwrap();
+    assert_eq!(change, Some(StatusAction::Deactivate));
 }
 
 #[tokio::test]
@@ -77,11 +80,12 @@ async fn a_repeated_deactivation_changes_nothing_and_notifies_nobody() {
     let by = provisioner(&[Scope::Scim]).await.unwrap();
     let target = deactivated(user(Role::User));
     // No `change_status` expected: a call would panic.
-    let answer = provision(MockUserRepo::new(), found(target.clone()))
+    let (answer, change) = provision(MockUserRepo::new(), found(target.clone()))
         .set_active(&by, target.id, false, None)
         .await
         .unwrap();
     assert_eq!(answer.user, target);
+    assert_eq!(change, None);
 }
 
 #[tokio::test]

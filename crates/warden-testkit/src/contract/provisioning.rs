@@ -8,8 +8,8 @@ use chrono::{DateTime, SubsecRound, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 use warden_domain::ports::{ProvisioningRepo, StoreError, UserRepo};
 use warden_domain::{
-    EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser,
-    ProvisioningFilter, Role, UserId,
+    EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser, ProvisioningFilter,
+    Role, UserId,
 };
 
 /// Generates one `#[tokio::test]` per provisioning check. `$fresh` is an
@@ -132,7 +132,10 @@ pub async fn provisioning_lists_filter_count_and_page(
         made.push(accounts.create(new, external("ext")).await.unwrap());
     }
     let first = &made[0];
-    let (total, page) = accounts.list(&by_email(&first.user.email), 0, 10).await.unwrap();
+    let (total, page) = accounts
+        .list(&by_email(&first.user.email), 0, 10)
+        .await
+        .unwrap();
     assert_eq!((total, page), (1, vec![first.clone()]));
     let ext = first.external_id.clone().unwrap();
     let (total, page) = accounts.list(&by_external(&ext), 0, 10).await.unwrap();
@@ -144,14 +147,19 @@ pub async fn provisioning_lists_filter_count_and_page(
     never.and_email(made[1].user.email.clone());
     assert_eq!(accounts.list(&never, 0, 10).await.unwrap(), (0, vec![]));
     // Only the count.
-    let (total, page) = accounts.list(&by_email(&first.user.email), 0, 0).await.unwrap();
+    let (total, page) = accounts
+        .list(&by_email(&first.user.email), 0, 0)
+        .await
+        .unwrap();
     assert_eq!((total, page.len()), (1, 0));
 
     // Everything, read whole and read in pages of two, is the same list in id order.
     let everything = ProvisioningFilter::default();
     let (total, whole) = accounts.list(&everything, 0, 1000).await.unwrap();
     assert_eq!(total as usize, whole.len());
-    assert!(whole.windows(2).all(|w| w[0].user.id.as_uuid() < w[1].user.id.as_uuid()));
+    assert!(whole
+        .windows(2)
+        .all(|w| w[0].user.id.as_uuid() < w[1].user.id.as_uuid()));
     for account in &made {
         assert!(whole.contains(account));
     }
@@ -176,7 +184,10 @@ pub async fn provisioning_updates_replace_the_profile(
     accounts: Arc<dyn ProvisioningRepo>,
 ) {
     let created = accounts
-        .create(new_user(&email("upd"), PasswordHash::unset()), external("a"))
+        .create(
+            new_user(&email("upd"), PasswordHash::unset()),
+            external("a"),
+        )
         .await
         .unwrap();
     let other = accounts
@@ -201,15 +212,24 @@ pub async fn provisioning_updates_replace_the_profile(
     assert_eq!(updated.user.token_version, created.user.token_version);
     assert_eq!(updated.user.status, created.user.status);
     assert_eq!(accounts.find(&id).await.unwrap(), Some(updated.clone()));
-    assert_eq!(users.find_by_email(&profile.email).await.unwrap(), Some(updated.user.clone()));
-    assert_eq!(users.find_by_email(&created.user.email).await.unwrap(), None);
+    assert_eq!(
+        users.find_by_email(&profile.email).await.unwrap(),
+        Some(updated.user.clone())
+    );
+    assert_eq!(
+        users.find_by_email(&created.user.email).await.unwrap(),
+        None
+    );
 
     let clash = Profile {
         email: other.user.email.clone(),
         ..profile.clone()
     };
     let refused = accounts.update(&id, clash, at(6)).await;
-    assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StoreError::Conflict(_))),
+        "{refused:?}"
+    );
     assert_eq!(accounts.find(&id).await.unwrap(), Some(updated));
 
     // Clearing the external id.
@@ -220,7 +240,10 @@ pub async fn provisioning_updates_replace_the_profile(
     let done = accounts.update(&id, cleared, at(7)).await.unwrap().unwrap();
     assert_eq!(done.external_id, None);
     assert_eq!(
-        accounts.update(&UserId::generate(), Profile::of(&done), at(8)).await.unwrap(),
+        accounts
+            .update(&UserId::generate(), Profile::of(&done), at(8))
+            .await
+            .unwrap(),
         None
     );
 }
@@ -232,7 +255,10 @@ pub async fn removed_accounts_are_hidden_but_kept(
     accounts: Arc<dyn ProvisioningRepo>,
 ) {
     let created = accounts
-        .create(new_user(&email("rm"), PasswordHash::unset()), external("rm"))
+        .create(
+            new_user(&email("rm"), PasswordHash::unset()),
+            external("rm"),
+        )
         .await
         .unwrap();
     // One created by `UserRepo::create`, with no provisioning row yet, can be removed too.
@@ -250,12 +276,17 @@ pub async fn removed_accounts_are_hidden_but_kept(
         .unwrap();
     assert_eq!((total, page), (0, vec![]));
     let ext = created.external_id.clone().unwrap();
-    assert_eq!(accounts.list(&by_external(&ext), 0, 10).await.unwrap(), (0, vec![]));
+    assert_eq!(
+        accounts.list(&by_external(&ext), 0, 10).await.unwrap(),
+        (0, vec![])
+    );
     let (_, everything) = accounts
         .list(&ProvisioningFilter::default(), 0, 10_000)
         .await
         .unwrap();
-    assert!(everything.iter().all(|a| a.user.id != created.user.id && a.user.id != plain.id));
+    assert!(everything
+        .iter()
+        .all(|a| a.user.id != created.user.id && a.user.id != plain.id));
     assert_eq!(
         accounts
             .update(&created.user.id, Profile::of(&created), at(11))

@@ -27,5 +27,8 @@ mod ops;
 mod ops_listener;
 mod outbox;
 mod reactivate;
+mod scim;
+mod scim_effects;
+mod scim_support;
 mod slow_clients;
 mod support;
