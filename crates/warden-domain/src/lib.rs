@@ -6,7 +6,8 @@
 //! - [`use_cases`]: [`use_cases::DeactivateUser`], [`use_cases::ReactivateUser`],
 //!   [`use_cases::Authenticator`], [`use_cases::CreateUser`], [`use_cases::IssueToken`],
 //!   [`use_cases::DeliverNotifications`], and for machine clients [`use_cases::ManageClients`],
-//!   [`use_cases::ClientAuthenticator`] and [`use_cases::IntrospectToken`].
+//!   [`use_cases::ClientAuthenticator`] and [`use_cases::IntrospectToken`]; for provisioning
+//!   clients (SCIM) [`use_cases::Provision`].
 //! - [`ports`]: the traits a host implements ([`ports::UserRepo`], [`ports::Outbox`],
 //!   [`ports::Mailer`], [`ports::AuthVerifier`], [`ports::TokenIssuer`],
 //!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`], [`ports::ClientRepo`],

@@ -4,8 +4,8 @@
 //! `name.familyName` (case-insensitive, with or without the User schema's URN), or without a
 //! path and an object of those attributes as the value: Okta's `{"op": "replace", "value":
 //! {"active": false}}` and Entra ID's `{"op": "Replace", "path": "active", "value": "False"}`.
-//! `displayName` and `emails` are derived from the names and `userName`, so operations on them
-//! are accepted and change nothing. Any other attribute is refused (`invalidPath`).
+//! `displayName`, `name.formatted` and `emails` are derived from the names and `userName`, so
+//! operations on them are accepted and change nothing. Any other attribute is refused (`invalidPath`).
 
 use serde_json::{Map, Value};
 use warden_domain::use_cases::ProfileInput;
@@ -127,7 +127,7 @@ fn attribute(path: &str) -> Result<Attribute, ScimError> {
         "name" => Attribute::Name,
         "name.givenname" => Attribute::GivenName,
         "name.familyname" => Attribute::FamilyName,
-        "displayname" | "schemas" => Attribute::Derived,
+        "displayname" | "name.formatted" | "schemas" => Attribute::Derived,
         _ if name == "emails" || name.starts_with("emails[") || name.starts_with("emails.") => {
             Attribute::Derived
         }
@@ -275,6 +275,7 @@ mod tests {
             {"op":"replace","path":"userName","value":"augusta@example.com"},
             {"op":"remove","path":"externalId"},
             {"op":"replace","path":"displayName","value":"ignored"},
+            {"op":"Add","path":"name.formatted","value":"ignored"},
             {"op":"replace","path":"emails[type eq \"work\"].value","value":"ignored@example.com"}]}"#)
         .unwrap();
         assert_eq!(done.profile.first_name, "Augusta");
