@@ -3,7 +3,8 @@
 
 use reqwest::Method;
 use serde_json::{json, Value};
-use warden_domain::{Role, Scope};
+use warden_domain::use_cases::ClientManager;
+use warden_domain::{ClientName, ClientRef, Operator, Role, Scope};
 
 use crate::clients::client_token;
 use crate::scim_support::{
@@ -148,6 +149,16 @@ async fn only_clients_with_the_scim_scope_are_admitted() {
         "only the admin: {:?}",
         all.body
     );
+
+    // A revoked client is refused from the next request on.
+    let operator = Operator::from_os_user("test");
+    let name = ClientName::parse("okta").unwrap();
+    app.services
+        .clients
+        .revoke(ClientManager::Operator(&operator), &ClientRef::Name(name))
+        .await
+        .unwrap();
+    assert_scim_error(&get(&app, "/Users", &token).await, 401, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
