@@ -109,6 +109,8 @@ async fn provisioner(state: &AppState, req: &HttpRequest) -> Result<Provisioner,
         .client_auth
         .client(bearer_token(req), Scope::Scim)
         .await?;
+    let span = tracing::Span::current();
+    span.record("actor_id", tracing::field::display(client.client().id));
     Provisioner::new(&client).ok_or_else(ScimError::unauthorized)
 }
 
@@ -137,7 +139,10 @@ impl ScimError {
 
 /// Ids that are not UUIDs name no user: the same 404 as an unknown one.
 fn user_id(text: &str) -> Result<UserId, ScimError> {
-    UserId::parse(text).map_err(|_| ScimError::not_found(&format!("User {text}")))
+    let span = tracing::Span::current();
+    let shown: String = text.chars().take(64).collect();
+    span.record("target_id", shown.as_str());
+    UserId::parse(text).map_err(|_| ScimError::not_found(&format!("User {shown}")))
 }
 
 fn not_found(id: UserId) -> impl FnOnce(ScimError) -> ScimError {
