@@ -28,6 +28,7 @@ mod provisioning;
 mod reason;
 mod search;
 mod status_change;
+mod suspension;
 mod text;
 mod user;
 mod user_id;
@@ -61,5 +62,6 @@ pub use status_change::{
     AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
     UnknownAction,
 };
+pub use suspension::{InvalidSuspensionEnd, SuspensionEnd};
 pub use user::{display_name, AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
 pub use user_id::{InvalidUserId, UserId};

@@ -14,6 +14,8 @@ pub struct Notification {
     pub name: String,
     pub reason: Option<Reason>,
     pub occurred_at: DateTime<Utc>,
+    /// A deactivation's end, when it is a timed suspension.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// A rendered email, ready for a [`crate::ports::Mailer`].
@@ -57,6 +59,22 @@ impl Notification {
                 )
             })
             .unwrap_or_default();
+        let until = self
+            .until
+            .filter(|_| self.action == StatusAction::Deactivate)
+            .map(|until| until.format("%Y-%m-%d %H:%M:%S UTC").to_string());
+        let until_text = until
+            .as_ref()
+            .map(|until| format!("Until: {until} (your account will be reactivated then)\n"))
+            .unwrap_or_default();
+        let until_html = until
+            .as_ref()
+            .map(|until| {
+                format!(
+                    "<p><strong>Until:</strong> {until} (your account will be reactivated then)</p>"
+                )
+            })
+            .unwrap_or_default();
         let footer = "If you believe this is a mistake, please contact your administrator.";
         Email {
             message_id: self.id,
@@ -64,12 +82,12 @@ impl Notification {
             to_name: self.name.clone(),
             subject: subject.to_owned(),
             text_body: format!(
-                "Hello {name},\n\n{headline}\n\nWhen: {when}\n{reason_text}\n{footer}\n",
+                "Hello {name},\n\n{headline}\n\nWhen: {when}\n{until_text}{reason_text}\n{footer}\n",
                 name = self.name,
             ),
             html_body: format!(
                 "<!doctype html><html><body><p>Hello {name},</p><p>{headline}</p>\
-                 <p><strong>When:</strong> {when}</p>{reason_html}<p>{footer}</p></body></html>",
+                 <p><strong>When:</strong> {when}</p>{until_html}{reason_html}<p>{footer}</p></body></html>",
                 name = escape_html(&self.name),
             ),
         }
@@ -103,7 +121,20 @@ mod tests {
             name: "Ada <script>".into(),
             reason: reason.and_then(|r| Reason::parse(r).unwrap()),
             occurred_at: Utc::now(),
+            until: None,
         }
+    }
+
+    #[test]
+    fn a_timed_suspension_says_until_when() {
+        let until = Utc::now() + chrono::Duration::days(7);
+        let shown = until.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        let mut n = notification(StatusAction::Deactivate, None);
+        assert!(!n.render().text_body.contains("Until"));
+        n.until = Some(until);
+        let email = n.render();
+        assert!(email.text_body.contains(&format!("Until: {shown}")));
+        assert!(email.html_body.contains(&shown));
     }
 
     #[test]

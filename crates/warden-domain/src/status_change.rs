@@ -71,6 +71,9 @@ impl StatusAction {
         if target.active != self.requires_active() {
             return NextStep::Done(StatusChangeOutcome::AlreadyInState);
         }
+        if !found.expectation_held {
+            return NextStep::Done(StatusChangeOutcome::NotDue);
+        }
         if self.needs_last_admin_guard(target.role) {
             return if found.last_admin_guarded {
                 NextStep::Done(StatusChangeOutcome::LastActiveAdmin)
@@ -99,6 +102,9 @@ pub struct Unapplied {
     pub actor_holds: bool,
     /// Whether the write carried the last-active-admin guard.
     pub last_admin_guarded: bool,
+    /// Whether the target, as found, met the change's expectation
+    /// ([`StatusChange::expectation_holds`]); always true for a change without one.
+    pub expectation_held: bool,
 }
 
 /// What a store does after a guarded write that did not apply.
@@ -132,6 +138,13 @@ pub struct StatusChange {
     /// Id of the notification to enqueue; also the seed of the email's Message-ID, so a retried
     /// delivery is recognisably the same message.
     pub notification_id: Uuid,
+    /// A deactivation's end (a timed suspension): the system lifts it then. `None`: until an
+    /// admin reactivates. Ignored by a reactivation, which clears it.
+    pub until: Option<DateTime<Utc>>,
+    /// An expectation the store checks in the change's own transaction: apply only if the
+    /// target's suspension ends at or before this time (the lift of a timed suspension, which
+    /// must not undo a newer deactivation); otherwise [`StatusChangeOutcome::NotDue`].
+    pub only_if_due_at: Option<DateTime<Utc>>,
 }
 
 impl StatusChange {
@@ -146,8 +159,19 @@ impl StatusChange {
                 at: self.at,
                 by: self.actor.account(),
                 reason: self.reason.clone(),
+                until: self.until,
             }),
             StatusAction::Reactivate => AccountStatus::Active,
+        }
+    }
+
+    /// Whether a target whose suspension ends at `until` (as stored; `None`: no end) meets this
+    /// change's expectation ([`StatusChange::only_if_due_at`]). The one statement of the rule;
+    /// PostgreSQL restates it in SQL (`deactivated_until <= $20`).
+    pub fn expectation_holds(&self, until: Option<DateTime<Utc>>) -> bool {
+        match self.only_if_due_at {
+            None => true,
+            Some(due_at) => until.is_some_and(|until| until <= due_at),
         }
     }
 }
@@ -168,6 +192,10 @@ pub enum StatusChangeOutcome {
     /// version it acted with (deactivated, demoted, or its tokens revoked since); nothing was
     /// written. Takes precedence over every outcome but `NotFound`.
     ActorRevoked,
+    /// The change expected a suspension due by [`StatusChange::only_if_due_at`], and the target
+    /// (still deactivated) has none due by then: reactivated and deactivated again since, or
+    /// given a later end; nothing was written.
+    NotDue,
 }
 
 /// One entry of a user's lifecycle audit trail.

@@ -7,12 +7,14 @@ fn found(active: bool, role: Role) -> Unapplied {
         target: Some(FoundTarget { active, role }),
         actor_holds: true,
         last_admin_guarded: false,
+        expectation_held: true,
     }
 }
 
 fn guarded(found: Unapplied) -> Unapplied {
     Unapplied {
         last_admin_guarded: true,
+        expectation_held: true,
         ..found
     }
 }
@@ -34,6 +36,7 @@ fn no_target_is_not_found_whatever_else_was_found() {
         target: None,
         actor_holds: false,
         last_admin_guarded: false,
+        expectation_held: true,
     };
     for action in [Deactivate, Reactivate] {
         assert_eq!(action.judge(none), done(StatusChangeOutcome::NotFound));
@@ -117,6 +120,8 @@ fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
         at: chrono::Utc::now(),
         event_id: Uuid::now_v7(),
         notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
     };
     assert_eq!(
         change.new_status(),
@@ -124,6 +129,7 @@ fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
             at: change.at,
             by: actor.account(),
             reason: change.reason.clone(),
+            until: None,
         })
     );
     change.action = Reactivate;
@@ -136,4 +142,46 @@ fn the_greeting_name_is_the_first_name_or_else_the_email_address() {
     assert_eq!(crate::display_name("Ada", &email), "Ada");
     assert_eq!(crate::display_name(" \t\n", &email), "ada@example.com");
     assert_eq!(crate::display_name("", &email), "ada@example.com");
+}
+
+#[test]
+fn a_target_not_meeting_the_expectation_is_not_due_unless_already_in_state() {
+    let unmet = |found: Unapplied| Unapplied {
+        expectation_held: false,
+        ..found
+    };
+    assert_eq!(
+        Reactivate.judge(unmet(found(false, Role::User))),
+        done(StatusChangeOutcome::NotDue)
+    );
+    assert_eq!(
+        Reactivate.judge(unmet(found(true, Role::User))),
+        done(StatusChangeOutcome::AlreadyInState)
+    );
+    assert_eq!(
+        Reactivate.judge(revoked(unmet(found(false, Role::User)))),
+        done(StatusChangeOutcome::ActorRevoked)
+    );
+}
+
+#[test]
+fn the_expectation_holds_for_an_end_at_or_before_due_at() {
+    let now = chrono::Utc::now();
+    let mut change = StatusChange {
+        action: Reactivate,
+        target: UserId::generate(),
+        actor: Actor::system(),
+        reason: None,
+        at: now,
+        event_id: Uuid::now_v7(),
+        notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
+    };
+    assert!(change.expectation_holds(None), "no expectation, always");
+    change.only_if_due_at = Some(now);
+    assert!(change.expectation_holds(Some(now)));
+    assert!(change.expectation_holds(Some(now - chrono::TimeDelta::seconds(1))));
+    assert!(!change.expectation_holds(Some(now + chrono::TimeDelta::seconds(1))));
+    assert!(!change.expectation_holds(None), "no end: never due");
 }

@@ -46,6 +46,9 @@ pub struct Deactivation {
     /// (a machine client, the system; the audit trail names them) or that record is gone.
     pub by: Option<UserId>,
     pub reason: Option<Reason>,
+    /// When a timed suspension ends (the system reactivates the account then); `None`: until
+    /// an admin reactivates it.
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// A stored account. Every field holds an already-validated value.

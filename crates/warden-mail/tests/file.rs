@@ -18,6 +18,7 @@ async fn writes_exactly_one_eml_file_per_message() {
         name: "Ada".into(),
         reason: None,
         occurred_at: Utc::now(),
+        until: None,
     }
     .render();
 

@@ -21,6 +21,7 @@ fn email(to: &str) -> Email {
         // Non-ASCII and long lines make lettre pick a transfer encoding other than 7bit.
         reason: Reason::parse(&format!("Spam & <abuse> — répété. {}", "x".repeat(100))).unwrap(),
         occurred_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
+        until: None,
     }
     .render()
 }

@@ -36,9 +36,9 @@ WITH due AS MATERIALIZED (
       FROM due
      WHERE outbox.id = due.id
  RETURNING outbox.id, outbox.action, outbox.recipient, outbox.recipient_first_name, outbox.reason,
-           outbox.occurred_at, outbox.attempts, due.next_attempt_at AS due_at
+           outbox.occurred_at, outbox.attempts, outbox.suspended_until, due.next_attempt_at AS due_at
 )
-SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempts
+SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempts, suspended_until
   FROM claimed ORDER BY due_at, id";
 
 // The statements below change entries by id, and leave finished ones alone (a late update
@@ -81,7 +81,7 @@ DELETE FROM outbox WHERE id IN (
 /// $1 status, $2 cursor (or NULL), $3 limit. Newest first.
 const LIST: &str = "\
 SELECT id, action, recipient, recipient_first_name, reason, occurred_at, attempts, next_attempt_at,
-       last_error, sent_at IS NOT NULL AS sent, failed_at IS NOT NULL AS failed
+       last_error, sent_at IS NOT NULL AS sent, failed_at IS NOT NULL AS failed, suspended_until
   FROM outbox
  WHERE CASE $1 WHEN 'failed' THEN failed_at IS NOT NULL
                WHEN 'sent' THEN sent_at IS NOT NULL
@@ -303,6 +303,8 @@ struct EntryRow {
     sent: bool,
     #[diesel(sql_type = Bool)]
     failed: bool,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    suspended_until: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<EntryRow> for OutboxEntry {
@@ -324,6 +326,7 @@ impl TryFrom<EntryRow> for OutboxEntry {
                     .context("stored reason")?
                     .flatten(),
                 occurred_at: row.occurred_at,
+                until: row.suspended_until,
             },
             attempts: u32::try_from(row.attempts).context("stored attempts")?,
             last_error: row.last_error,

@@ -30,9 +30,15 @@ pub(crate) struct UserRow {
     token_version: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    deactivated_until: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
+    /// The stored end of the user's suspension, if any.
+    pub(crate) fn deactivated_until(&self) -> Option<DateTime<Utc>> {
+        self.deactivated_until
+    }
+
     /// The target's state, as a status change's judgement needs it.
     pub(crate) fn found(&self) -> anyhow::Result<FoundTarget> {
         Ok(FoundTarget {
@@ -58,6 +64,7 @@ impl UserRow {
             token_version: 2,
             created_at: at,
             updated_at: at,
+            deactivated_until: None,
         }
     }
 }
@@ -75,6 +82,7 @@ impl TryFrom<UserRow> for User {
                     .context("inactive user without deactivated_at")?,
                 by: row.deactivated_by.map(UserId::from_uuid),
                 reason: reason(row.deactivation_reason)?,
+                until: row.deactivated_until,
             })
         };
         Ok(User {
@@ -180,6 +188,7 @@ pub(crate) struct ClaimedRow {
     reason: Option<String>,
     occurred_at: DateTime<Utc>,
     attempts: i32,
+    suspended_until: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ClaimedRow> for PendingNotification {
@@ -195,6 +204,7 @@ impl TryFrom<ClaimedRow> for PendingNotification {
                 to,
                 reason: reason(row.reason)?,
                 occurred_at: row.occurred_at,
+                until: row.suspended_until,
             },
             attempts: u32::try_from(row.attempts)
                 .with_context(|| format!("negative attempt count {}", row.attempts))?,

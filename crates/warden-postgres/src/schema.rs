@@ -15,6 +15,7 @@ diesel::table! {
         token_version -> Integer,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        deactivated_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -69,6 +70,7 @@ diesel::table! {
         failed_at -> Nullable<Timestamptz>,
         last_error -> Nullable<Text>,
         leased_until -> Nullable<Timestamptz>,
+        suspended_until -> Nullable<Timestamptz>,
     }
 }
 

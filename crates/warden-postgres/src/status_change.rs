@@ -15,7 +15,7 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::StoreError;
 use warden_domain::{
-    AccountStatus, Authority, Deactivation, NextStep, Reason, Role, StatusAction, StatusChange,
+    AccountStatus, Authority, Deactivation, NextStep, Reason, Role, StatusChange,
     StatusChangeOutcome, Unapplied, User,
 };
 
@@ -27,7 +27,7 @@ use crate::PgStore;
 macro_rules! user_columns {
     () => {
         "id, email, first_name, last_name, role, is_active, deactivated_at, deactivated_by, \
-         deactivation_reason, token_version, created_at, updated_at"
+         deactivation_reason, token_version, created_at, updated_at, deactivated_until"
     };
 }
 
@@ -65,7 +65,10 @@ macro_rules! system_holds {
 /// $11 deactivated_at, $12 deactivated_by, $13 deactivation_reason; the guards: $14 the
 /// is_active the target must have, $15 the role that needs the last-active-admin guard (NULL:
 /// none), $16 the role an acting account must hold; $17 the action's name; $18 the acting
-/// client (NULL unless a client acts). The outbox keeps the target's first name: the domain
+/// client (NULL unless a client acts); $19 the suspension's end (deactivated_until, NULL unless
+/// a timed deactivation); $20 the change's expectation (`StatusChange::only_if_due_at`: apply
+/// only to a target whose deactivated_until is at or before it; NULL: none), whose result the
+/// adapter reads back from the returned row with `StatusChange::expectation_holds`. The outbox keeps the target's first name: the domain
 /// turns it into the greeting name when it is delivered.
 /// Returns the target (`applied` says whether this statement changed it, `actor_ok` whether the
 /// actor's authority held; the second branch reads the statement's snapshot); no row: no target.
@@ -74,8 +77,10 @@ macro_rules! change_sql {
         concat!(
             "WITH target AS (\n",
             "    UPDATE users SET is_active = $10, deactivated_at = $11, deactivated_by = $12,\n",
-            "           deactivation_reason = $13, updated_at = $2, token_version = token_version + 1\n",
-            "     WHERE id = $1 AND is_active = $14 AND ",
+            "           deactivation_reason = $13, deactivated_until = $19, updated_at = $2,\n",
+            "           token_version = token_version + 1\n",
+            "     WHERE id = $1 AND is_active = $14\n",
+            "       AND ($20::timestamptz IS NULL OR deactivated_until <= $20) AND ",
             $when!(),
             "\n",
             "       AND ",
@@ -90,8 +95,8 @@ macro_rules! change_sql {
             "    SELECT $5, id, $3, $17, $4, $2, $8, $9, $18 FROM target\n",
             "), notification AS (\n",
             "    INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at,\n",
-            "                        next_attempt_at)\n",
-            "    SELECT $6, $17, email, first_name, $4, $2, $2 FROM target\n",
+            "                        next_attempt_at, suspended_until)\n",
+            "    SELECT $6, $17, email, first_name, $4, $2, $2, $19 FROM target\n",
             ")\n",
             "SELECT TRUE AS applied, TRUE AS actor_ok, ",
             user_columns!(),
@@ -196,12 +201,12 @@ async fn decide(
         let row = apply(&mut conn, statements.unguarded, &binds)
             .await
             .map_err(from_diesel)?;
-        let mut step = outcome(change.action, row, false)?;
+        let mut step = outcome(&change, row, false)?;
         if step == Step::Next(NextStep::ApplyWithLastAdminGuard) {
             let row = apply_guarded(&mut conn, statements.guarded, &binds)
                 .await
                 .map_err(from_diesel)?;
-            step = outcome(change.action, row, true)?;
+            step = outcome(&change, row, true)?;
         }
         match step {
             Step::Applied(user) => return Ok(StatusChangeOutcome::Applied(user)),
@@ -280,7 +285,9 @@ async fn apply(
             .bind::<Nullable<Text>, _>(binds.guarded_role)
             .bind::<Text, _>(StatusChange::ACTOR_ROLE.as_str())
             .bind::<Text, _>(change.action.as_str())
-            .bind::<Nullable<SqlUuid>, _>(binds.client),
+            .bind::<Nullable<SqlUuid>, _>(binds.client)
+            .bind::<Nullable<Timestamptz>, _>(deactivation.and_then(|d| d.until))
+            .bind::<Nullable<Timestamptz>, _>(change.only_if_due_at),
     )
     .get_result::<StatusRow>(conn)
     .await
@@ -313,15 +320,17 @@ enum Step {
 /// What a status statement's result means: applied, or what the domain makes of what it found.
 /// `guarded`: it was a statement with the last-active-admin guard.
 fn outcome(
-    action: StatusAction,
+    change: &StatusChange,
     row: Option<StatusRow>,
     guarded: bool,
 ) -> Result<Step, StoreError> {
+    let action = change.action;
     let Some(row) = row else {
         return Ok(Step::Next(action.judge(Unapplied {
             target: None,
             actor_holds: false,
             last_admin_guarded: guarded,
+            expectation_held: false,
         })));
     };
     if row.applied {
@@ -333,6 +342,7 @@ fn outcome(
         target: Some(target),
         actor_holds: row.actor_ok,
         last_admin_guarded: guarded,
+        expectation_held: change.expectation_holds(row.user.deactivated_until()),
     })))
 }
 
@@ -340,6 +350,7 @@ fn outcome(
 mod tests {
     use super::*;
     use crate::rows::UserRow;
+    use warden_domain::StatusAction;
 
     fn row(applied: bool, active: bool, role: &str) -> Option<StatusRow> {
         Some(StatusRow {
@@ -354,6 +365,18 @@ mod tests {
     #[test]
     fn reads_what_the_statement_found_into_the_domain_judgement() {
         use StatusAction::*;
+        let change = |action| StatusChange {
+            action,
+            target: warden_domain::UserId::generate(),
+            actor: warden_domain::Actor::system(),
+            reason: None,
+            at: chrono::Utc::now(),
+            event_id: uuid::Uuid::now_v7(),
+            notification_id: uuid::Uuid::now_v7(),
+            until: None,
+            only_if_due_at: None,
+        };
+        let outcome = |action, row, guarded| outcome(&change(action), row, guarded);
         let next = |action, row, guarded| match outcome(action, row, guarded).unwrap() {
             Step::Next(next) => next,
             Step::Applied(_) => panic!("applied"),
@@ -384,6 +407,13 @@ mod tests {
             next(Deactivate, revoked, false),
             NextStep::Done(StatusChangeOutcome::ActorRevoked)
         );
+        // A lift finds a deactivated target without a due end: not due (the sample has none).
+        let mut lift = change(Reactivate);
+        lift.only_if_due_at = Some(chrono::Utc::now());
+        match super::outcome(&lift, row(false, false, "user"), false).unwrap() {
+            Step::Next(next) => assert_eq!(next, NextStep::Done(StatusChangeOutcome::NotDue)),
+            Step::Applied(_) => panic!("applied"),
+        }
     }
 
     #[test]
@@ -391,10 +421,10 @@ mod tests {
         let all = [BY_ADMIN, BY_CLIENT, BY_SYSTEM];
         for sql in all.iter().flat_map(|s| [s.unguarded, s.guarded]) {
             // $7 and $16 concern only an acting account, $18 only a client.
-            for n in (1..=18).filter(|n| ![7, 16].contains(n)) {
+            for n in (1..=20).filter(|n| ![7, 16].contains(n)) {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
-            assert!(!sql.contains("$19"));
+            assert!(!sql.contains("$21"));
             assert!(!sql.contains('\''), "a literal in {sql}");
         }
         for n in [7, 16] {

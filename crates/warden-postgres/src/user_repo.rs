@@ -1,6 +1,7 @@
 //! [`UserRepo`] for [`PgStore`]: every method is one statement (one round trip).
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
@@ -124,5 +125,23 @@ impl UserRepo for PgStore {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         directory::audit_log(self, filter, after, limit).await
+    }
+
+    async fn due_suspensions(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let mut conn = self.conn().await?;
+        let ids: Vec<Uuid> = users::table
+            .filter(users::deactivated_until.le(now))
+            .filter(users::is_active.eq(false))
+            .order(users::deactivated_until.asc())
+            .limit(i64::from(limit))
+            .select(users::id)
+            .load(&mut conn)
+            .await
+            .map_err(from_diesel)?;
+        Ok(ids.into_iter().map(UserId::from_uuid).collect())
     }
 }

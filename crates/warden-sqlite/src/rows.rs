@@ -31,6 +31,7 @@ pub(crate) struct UserRow {
     pub token_version: i32,
     pub created_at: Ts,
     pub updated_at: Ts,
+    pub deactivated_until: Option<Ts>,
 }
 
 impl From<NewUser> for UserRow {
@@ -49,6 +50,7 @@ impl From<NewUser> for UserRow {
             token_version: 0,
             created_at: Ts(new.created_at),
             updated_at: Ts(new.created_at),
+            deactivated_until: None,
         }
     }
 }
@@ -74,6 +76,7 @@ impl TryFrom<UserRow> for User {
                     .0,
                 by: row.deactivated_by.as_deref().map(user_id).transpose()?,
                 reason: reason(row.deactivation_reason.as_deref())?,
+                until: row.deactivated_until.map(|until| until.0),
             })
         };
         Ok(User {
@@ -159,6 +162,7 @@ pub(crate) struct NewOutboxRow {
     pub occurred_at: Ts,
     pub attempts: i32,
     pub next_attempt_at: Ts,
+    pub suspended_until: Option<Ts>,
 }
 
 impl NewOutboxRow {
@@ -174,6 +178,10 @@ impl NewOutboxRow {
             occurred_at: Ts(change.at),
             attempts: 0,
             next_attempt_at: Ts(change.at),
+            suspended_until: change
+                .until
+                .filter(|_| change.action == StatusAction::Deactivate)
+                .map(Ts),
         }
     }
 }
@@ -188,6 +196,7 @@ pub(crate) struct OutboxRow {
     pub reason: Option<String>,
     pub occurred_at: Ts,
     pub attempts: i32,
+    pub suspended_until: Option<Ts>,
 }
 
 impl TryFrom<OutboxRow> for PendingNotification {
@@ -203,6 +212,7 @@ impl TryFrom<OutboxRow> for PendingNotification {
                 to,
                 reason: reason(row.reason.as_deref())?,
                 occurred_at: row.occurred_at.0,
+                until: row.suspended_until.map(|until| until.0),
             },
             attempts: u32::try_from(row.attempts).context("stored attempts")?,
         })

@@ -17,6 +17,7 @@ diesel::table! {
         token_version -> Integer,
         created_at -> TimestamptzSqlite,
         updated_at -> TimestamptzSqlite,
+        deactivated_until -> Nullable<TimestamptzSqlite>,
     }
 }
 
@@ -79,6 +80,7 @@ diesel::table! {
         failed_at -> Nullable<TimestamptzSqlite>,
         last_error -> Nullable<Text>,
         leased_until -> Nullable<TimestamptzSqlite>,
+        suspended_until -> Nullable<TimestamptzSqlite>,
     }
 }
 

@@ -2,6 +2,7 @@
 
 use anyhow::anyhow;
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
@@ -117,6 +118,26 @@ impl UserRepo for SqliteStore {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         crate::directory::audit_log(self, filter, after, limit).await
     }
+
+    async fn due_suspensions(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StoreError> {
+        self.run(move |conn| {
+            users::table
+                .filter(users::deactivated_until.le(Ts(now)))
+                .filter(users::is_active.eq(false))
+                .order(users::deactivated_until.asc())
+                .limit(i64::from(limit))
+                .select(users::id)
+                .load::<String>(conn)?
+                .iter()
+                .map(|id| UserId::parse(id).map_err(|_| corrupt(anyhow!("stored user id {id:?}"))))
+                .collect()
+        })
+        .await
+    }
 }
 
 /// The status change, inside `BEGIN IMMEDIATE`: no other connection can write between the
@@ -129,10 +150,16 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
     let target = change.target.to_string();
     let found = users::table
         .find(&target)
-        .select((users::is_active, users::role))
-        .first::<(bool, String)>(conn)
-        .optional()?
-        .map(|(active, role)| {
+        .select((users::is_active, users::role, users::deactivated_until))
+        .first::<(bool, String, Option<Ts>)>(conn)
+        .optional()?;
+    let expectation_held = change.expectation_holds(
+        found
+            .as_ref()
+            .and_then(|(_, _, until)| until.map(|until| until.0)),
+    );
+    let found = found
+        .map(|(active, role, _)| {
             Role::parse(&role)
                 .map(|role| FoundTarget { active, role })
                 .map_err(|_| corrupt(anyhow!("stored role {role:?}")))
@@ -143,6 +170,7 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
         Some(found) => {
             actor_holds
                 && found.active == action.requires_active()
+                && expectation_held
                 && (!action.needs_last_admin_guard(found.role)
                     || another_active(conn, &target, found.role)?)
         }
@@ -153,6 +181,7 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
             target: found,
             actor_holds,
             last_admin_guarded: true,
+            expectation_held,
         };
         return match action.judge(found) {
             NextStep::Done(outcome) => Ok(outcome),
@@ -175,6 +204,7 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
             users::deactivation_reason.eq(deactivation
                 .and_then(|d| d.reason.as_ref())
                 .map(|r| r.as_str().to_owned())),
+            users::deactivated_until.eq(deactivation.and_then(|d| d.until).map(Ts)),
             users::token_version.eq(users::token_version + 1),
             users::updated_at.eq(Ts(change.at)),
         ))

@@ -19,8 +19,8 @@ use warden_domain::ports::{
 };
 use warden_domain::{
     AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, EventFilter, FoundTarget,
-    NewUser, NextStep, Notification, PasswordHash, Role, StatusChange, StatusChangeOutcome,
-    Unapplied, User, UserFilter, UserId,
+    NewUser, NextStep, Notification, PasswordHash, Role, StatusAction, StatusChange,
+    StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
 };
 
 #[path = "memory_provisioning.rs"]
@@ -150,9 +150,14 @@ fn decide(
         active: t.is_active(),
         role: t.role,
     });
+    let expectation_held = change.expectation_holds(target.and_then(|t| match &t.status {
+        AccountStatus::Deactivated(d) => d.until,
+        AccountStatus::Active => None,
+    }));
     let guards_hold = found.is_some_and(|found| {
         actor_holds
             && found.active == action.requires_active()
+            && expectation_held
             && (!action.needs_last_admin_guard(found.role) || another_active(found.role))
     });
     if guards_hold {
@@ -162,6 +167,7 @@ fn decide(
         target: found,
         actor_holds,
         last_admin_guarded: true,
+        expectation_held,
     };
     match action.judge(unapplied) {
         NextStep::Done(outcome) => Ok(Err(outcome)),
@@ -243,6 +249,7 @@ impl UserRepo for MemoryStore {
         user.status = match change.new_status() {
             AccountStatus::Deactivated(deactivation) => AccountStatus::Deactivated(Deactivation {
                 at: micros(deactivation.at),
+                until: deactivation.until.map(micros),
                 ..deactivation
             }),
             active => active,
@@ -266,6 +273,10 @@ impl UserRepo for MemoryStore {
                 name: user.display_name().to_owned(),
                 reason: change.reason,
                 occurred_at: at,
+                until: change
+                    .until
+                    .filter(|_| change.action == StatusAction::Deactivate)
+                    .map(micros),
             },
             attempts: 0,
             next_attempt_at: at,
@@ -330,6 +341,28 @@ impl UserRepo for MemoryStore {
         events.sort_by_key(|e| Reverse(e.id));
         events.truncate(limit as usize);
         Ok(events)
+    }
+
+    async fn due_suspensions(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StoreError> {
+        let state = self.state();
+        let mut due: Vec<(DateTime<Utc>, UserId)> = state
+            .users
+            .values()
+            .filter_map(|a| {
+                match &a.user.status {
+                    AccountStatus::Deactivated(d) => d.until.filter(|until| *until <= now),
+                    AccountStatus::Active => None,
+                }
+                .map(|until| (until, a.user.id))
+            })
+            .collect();
+        due.sort();
+        due.truncate(limit as usize);
+        Ok(due.into_iter().map(|(_, id)| id).collect())
     }
 }
 

@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::after_commit::AfterCommit;
 use crate::config::Config;
 use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
+use crate::lifter::Lifter;
 use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
 use crate::services::{Ports, Services};
@@ -30,6 +31,7 @@ pub struct Application {
     /// The operations listener's port and server, when `WARDEN_OPS_ADDR` is set.
     ops: Option<(u16, Server)>,
     worker: OutboxWorker,
+    lifter: Lifter,
     services: Services,
 }
 
@@ -67,6 +69,7 @@ impl Application {
             config.worker_settings(),
             metrics.clone(),
         );
+        let lifter = Lifter::spawn(services.lift.clone(), config.lift_poll, wakeup.clone());
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
@@ -132,6 +135,7 @@ impl Application {
             server: server.run(),
             ops,
             worker,
+            lifter,
             services,
         })
     }
@@ -172,6 +176,7 @@ impl Application {
                 tracing::warn!(error = %error, "the operations listener failed");
             }
         }
+        self.lifter.stop().await;
         self.worker.stop().await;
         result
     }

@@ -2,7 +2,7 @@
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
-use warden_domain::use_cases::NewAccount;
+use warden_domain::use_cases::{DeactivateError, NewAccount};
 use warden_domain::{
     EmailAddress, Operator, PageLimit, Password, Reason, Role, SearchText, StatusFilter,
     UserFilter, UserId,
@@ -109,6 +109,10 @@ pub struct ChangeArgs {
     by: String,
     #[arg(long)]
     reason: Option<String>,
+    /// Deactivate only: a timed suspension ending at this RFC 3339 time (in the future, at most
+    /// ten years ahead); the server reactivates the account then.
+    #[arg(long)]
+    until: Option<String>,
 }
 
 /// Runs one command to completion.
@@ -174,13 +178,29 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
         Some(text) => Reason::parse(text).map_err(|e| anyhow!("--reason {e}"))?,
         None => None,
     };
+    let until = match args.until.as_deref() {
+        Some(_) if !deactivate => return Err(anyhow!("--until applies to deactivate only")),
+        Some(text) => Some(
+            chrono::DateTime::parse_from_rfc3339(text.trim())
+                .map_err(|_| anyhow!("--until must be an RFC 3339 date-time"))?
+                .with_timezone(&chrono::Utc),
+        ),
+        None => None,
+    };
     let admin = services
         .auth
         .admin_by_email(&operator(), &by)
         .await
         .context("--by")?;
     let user = if deactivate {
-        services.deactivate.execute(&admin, target, reason).await?
+        services
+            .deactivate
+            .execute_until(&admin, target, reason, until)
+            .await
+            .map_err(|e| match e {
+                DeactivateError::InvalidUntil(invalid) => anyhow!("--until {invalid}"),
+                other => other.into(),
+            })?
     } else {
         services.reactivate.execute(&admin, target, reason).await?
     };

@@ -10,8 +10,8 @@ use warden_domain::ports::{
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
-    Directory, ExplainAccess, IntrospectToken, IssueToken, ManageClients, Provision,
-    ReactivateUser, RetryPolicy, UserQueries,
+    Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions, ManageClients,
+    Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
 
 use crate::http::Idempotency;
@@ -70,6 +70,8 @@ pub struct Services {
     pub jwks: Jwks,
     /// Applies `Idempotency-Key` to the routes that accept it.
     pub idempotency: Idempotency,
+    /// Ends the timed suspensions that are due (run by the lifter).
+    pub lift: LiftSuspensions,
     /// What provisioning clients (SCIM) do to accounts.
     pub provision: Provision,
 }
@@ -103,6 +105,7 @@ impl Services {
             introspect: IntrospectToken::new(auth.clone(), inspector),
             jwks,
             auth,
+            lift: LiftSuspensions::new(users.clone(), clock.clone()),
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),

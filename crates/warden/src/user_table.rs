@@ -81,6 +81,7 @@ mod tests {
                     at: now,
                     by: None,
                     reason: None,
+                    until: None,
                 })
             },
             token_version: 0,

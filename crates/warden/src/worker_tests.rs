@@ -146,6 +146,7 @@ async fn the_worker_keeps_to_its_rate_over_a_window() {
             name: "Ada".into(),
             reason: None,
             occurred_at: Utc::now(),
+            until: None,
         })
         .collect();
     let deliver = DeliverNotifications::new(

@@ -1,4 +1,5 @@
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
@@ -38,7 +39,8 @@ pub trait UserRepo: Send + Sync {
 
     /// Applies one status change **atomically**: in a single transaction, and only if the target
     /// is not already in the requested state, it MUST
-    /// - set the status (deactivation: `at`, `actor`, `reason`; reactivation: clear them),
+    /// - set the status (deactivation: `at`, `actor`, `reason`, `until`; reactivation: clear
+    ///   them),
     ///   set `updated_at` to `at`, and increment `token_version`;
     /// - record an [`AuditEvent`] with `event_id`;
     /// - enqueue a [`crate::Notification`] with `notification_id`, addressed to the user's
@@ -49,6 +51,10 @@ pub trait UserRepo: Send + Sync {
     /// MUST hold under concurrency (two admins deactivating each other leave one active).
     /// Two concurrent identical changes MUST yield exactly one `Applied`. Nothing is written
     /// for any outcome but `Applied`.
+    ///
+    /// With [`StatusChange::only_if_due_at`], it MUST apply only if, in the same transaction,
+    /// [`StatusChange::expectation_holds`] for the target's stored suspension end; otherwise
+    /// (the target still in the starting state) it reports [`StatusChangeOutcome::NotDue`].
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was written.
@@ -93,4 +99,15 @@ pub trait UserRepo: Send + Sync {
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// The ids of deactivated accounts whose suspension ends at or before `now`, earliest end
+    /// first, at most `limit` (served by an index on the end).
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn due_suspensions(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StoreError>;
 }

@@ -2,9 +2,14 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::Principal;
+use chrono::{DateTime, Utc};
+
+use super::{Principal, System};
 use crate::ports::{Clock, StoreError, UserRepo};
-use crate::{Reason, StatusAction, StatusChange, StatusChangeOutcome, User, UserId};
+use crate::{
+    InvalidSuspensionEnd, Reason, StatusAction, StatusChange, StatusChangeOutcome, SuspensionEnd,
+    User, UserId,
+};
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -22,6 +27,9 @@ pub enum DeactivateError {
     /// demoted or revoked; a client revoked); nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
+    /// The suspension's end is not acceptable (see [`SuspensionEnd::new`]).
+    #[error("suspension end {0}")]
+    InvalidUntil(InvalidSuspensionEnd),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -65,21 +73,44 @@ impl DeactivateUser {
         target: UserId,
         reason: Option<Reason>,
     ) -> Result<User, DeactivateError> {
+        self.execute_until(by, target, reason, None).await
+    }
+
+    /// Like [`DeactivateUser::execute`], for a timed suspension when `until` is given: the
+    /// system reactivates the account at that time ([`ReactivateUser::lift`]).
+    ///
+    /// # Errors
+    /// See [`DeactivateError`] ([`DeactivateError::InvalidUntil`] when `until` is not after now
+    /// or more than ten years ahead); on any error nothing was changed and nobody is notified.
+    pub async fn execute_until(
+        &self,
+        by: &dyn Principal,
+        target: UserId,
+        reason: Option<Reason>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<User, DeactivateError> {
         // Only an actor acting through a user account has an account of its own to lose.
         if by.actor().account() == Some(target) {
             return Err(DeactivateError::SelfDeactivation);
         }
-        let Some(change) =
+        let Some(mut change) =
             status_change(StatusAction::Deactivate, target, by, reason, &*self.clock)
         else {
             return Err(DeactivateError::ActorRevoked);
         };
+        if let Some(until) = until {
+            let end =
+                SuspensionEnd::new(until, change.at).map_err(DeactivateError::InvalidUntil)?;
+            change.until = Some(end.at());
+        }
         match self.users.change_status(change).await? {
             StatusChangeOutcome::Applied(user) => Ok(*user),
             StatusChangeOutcome::NotFound => Err(DeactivateError::NotFound),
             StatusChangeOutcome::AlreadyInState => Err(DeactivateError::AlreadyDeactivated),
             StatusChangeOutcome::LastActiveAdmin => Err(DeactivateError::LastActiveAdmin),
             StatusChangeOutcome::ActorRevoked => Err(DeactivateError::ActorRevoked),
+            // Only a change with an expectation can find it unmet; this one has none.
+            StatusChangeOutcome::NotDue => Err(unexpected_outcome("deactivation").into()),
         }
     }
 }
@@ -117,15 +148,70 @@ impl ReactivateUser {
             return Err(ReactivateError::ActorRevoked);
         };
         match self.users.change_status(change).await? {
-            StatusChangeOutcome::Applied(user) => Ok(*user),
-            StatusChangeOutcome::NotFound => Err(ReactivateError::NotFound),
-            // Reactivation cannot remove an admin, so the last-admin rule never applies.
-            StatusChangeOutcome::AlreadyInState | StatusChangeOutcome::LastActiveAdmin => {
-                Err(ReactivateError::AlreadyActive)
-            }
-            StatusChangeOutcome::ActorRevoked => Err(ReactivateError::ActorRevoked),
+            StatusChangeOutcome::NotDue => Err(unexpected_outcome("reactivation").into()),
+            outcome => reactivated(outcome),
         }
     }
+
+    /// Lifts the timed suspension of `target` if it is due now: reactivates the account as the
+    /// system, with the same audit event and notification as any reactivation, but only if, when
+    /// the change commits, the account is still deactivated with an end at or before now (a
+    /// manual reactivation, or a new deactivation without an end or with a later one, since the
+    /// due suspension was listed leaves it alone: [`Lift::NotDue`]). Exactly one of several
+    /// concurrent lifts of the same suspension reactivates.
+    ///
+    /// # Errors
+    /// [`ReactivateError::NotFound`], [`ReactivateError::AlreadyActive`] (both: nothing to
+    /// lift) or [`ReactivateError::Store`].
+    pub async fn lift(&self, by: &System, target: UserId) -> Result<Lift, ReactivateError> {
+        let Some(mut change) = status_change(
+            StatusAction::Reactivate,
+            target,
+            by,
+            Reason::parse(Self::LIFT_REASON).ok().flatten(),
+            &*self.clock,
+        ) else {
+            return Err(ReactivateError::ActorRevoked);
+        };
+        change.only_if_due_at = Some(change.at);
+        match self.users.change_status(change).await? {
+            StatusChangeOutcome::NotDue => Ok(Lift::NotDue),
+            outcome => reactivated(outcome).map(|user| Lift::Reactivated(Box::new(user))),
+        }
+    }
+
+    /// The reason recorded (and told the user) when the system lifts a timed suspension.
+    pub const LIFT_REASON: &'static str = "The suspension period has ended.";
+}
+
+/// What [`ReactivateUser::lift`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lift {
+    /// The suspension was due and is lifted; the user as it is now.
+    Reactivated(Box<User>),
+    /// The account is deactivated with no end due now (see [`StatusChangeOutcome::NotDue`]):
+    /// nothing to do.
+    NotDue,
+}
+
+fn reactivated(outcome: StatusChangeOutcome) -> Result<User, ReactivateError> {
+    match outcome {
+        StatusChangeOutcome::Applied(user) => Ok(*user),
+        StatusChangeOutcome::NotFound => Err(ReactivateError::NotFound),
+        // Reactivation cannot remove an admin, so the last-admin rule never applies.
+        StatusChangeOutcome::AlreadyInState | StatusChangeOutcome::LastActiveAdmin => {
+            Err(ReactivateError::AlreadyActive)
+        }
+        StatusChangeOutcome::ActorRevoked => Err(ReactivateError::ActorRevoked),
+        StatusChangeOutcome::NotDue => Err(unexpected_outcome("reactivation").into()),
+    }
+}
+
+/// A store reporting an outcome the change could not have (an expectation it did not carry).
+fn unexpected_outcome(what: &str) -> StoreError {
+    StoreError::other(format!(
+        "the store reported an unmet expectation for a {what} without one"
+    ))
 }
 
 impl std::fmt::Debug for ReactivateUser {
@@ -153,6 +239,8 @@ fn status_change(
         at,
         event_id: Uuid::now_v7(),
         notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
     })
 }
 

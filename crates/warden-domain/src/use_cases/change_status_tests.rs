@@ -237,6 +237,7 @@ async fn the_system_acts_without_an_account_and_is_recorded_as_itself() {
                         at: at(),
                         by: None,
                         reason: None,
+                        until: None,
                     })
         })
         .times(1)
@@ -252,4 +253,73 @@ async fn the_system_acts_without_an_account_and_is_recorded_as_itself() {
         .await
         .unwrap();
     assert_eq!(done.id, target);
+}
+
+#[tokio::test]
+async fn a_timed_deactivation_carries_its_end_and_refuses_a_bad_one() {
+    let admin = admin().await;
+    let target = user(Role::User);
+    let target_id = target.id;
+    let until = at() + chrono::TimeDelta::days(7);
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .withf(move |c| c.until == Some(until) && c.only_if_due_at.is_none())
+        .times(1)
+        .returning(move |_| {
+            Ok(StatusChangeOutcome::Applied(Box::new(deactivated(
+                target.clone(),
+            ))))
+        });
+    let use_case = deactivate(users);
+    use_case
+        .execute_until(&admin, target_id, None, Some(until))
+        .await
+        .unwrap();
+    for bad in [at(), at() + chrono::TimeDelta::days(3700)] {
+        assert!(matches!(
+            use_case
+                .execute_until(&admin, target_id, None, Some(bad))
+                .await,
+            Err(DeactivateError::InvalidUntil(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_lift_is_the_systems_reactivation_expecting_the_suspension_due_now() {
+    let target = user(Role::User);
+    let target_id = target.id;
+    let mut users = MockUserRepo::new();
+    users
+        .expect_change_status()
+        .withf(move |c| {
+            c.action == StatusAction::Reactivate
+                && c.target == target_id
+                && c.actor.kind() == ActorKind::System
+                && c.only_if_due_at == Some(at())
+        })
+        .times(2)
+        .returning({
+            let mut first = true;
+            move |_| {
+                let outcome = if first {
+                    StatusChangeOutcome::NotDue
+                } else {
+                    StatusChangeOutcome::Applied(Box::new(target.clone()))
+                };
+                first = false;
+                Ok(outcome)
+            }
+        });
+    let reactivate = ReactivateUser::new(Arc::new(users), fixed_clock());
+    let system = crate::use_cases::System::scheduler();
+    assert_eq!(
+        reactivate.lift(&system, target_id).await.unwrap(),
+        Lift::NotDue
+    );
+    assert!(matches!(
+        reactivate.lift(&system, target_id).await.unwrap(),
+        Lift::Reactivated(_)
+    ));
 }

@@ -17,6 +17,7 @@ fn pending(attempts: u32) -> PendingNotification {
             name: "Ada".into(),
             reason: None,
             occurred_at: at(),
+            until: None,
         },
         attempts,
     }

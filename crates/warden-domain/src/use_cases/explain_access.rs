@@ -17,6 +17,9 @@ pub enum AccessReason {
         /// Who did it, as the audit trail recorded it (`None` if the event is gone).
         by: Option<RecordedActor>,
         reason: Option<Reason>,
+        /// When a timed suspension ends (the system reactivates the account then); `None`:
+        /// until an admin reactivates it.
+        until: Option<DateTime<Utc>>,
     },
     /// Repeated failed sign-ins locked some clients out of the account for a while; other
     /// clients are not affected.
@@ -103,6 +106,7 @@ impl ExplainAccess {
                 at: deactivation.at,
                 by,
                 reason: deactivation.reason.clone(),
+                until: deactivation.until,
             });
         }
         let password = self.users.find_credentials(&user.email).await?;

@@ -81,7 +81,8 @@ async fn a_deactivated_and_throttled_account_names_both_causes() {
             AccessReason::Deactivated {
                 at: at(),
                 by: Some(actor),
-                reason: None
+                reason: None,
+                until: None,
             },
             AccessReason::SignInThrottled { clients: 2, until },
         ]

@@ -224,6 +224,10 @@ fn deactivated(result: Result<crate::User, DeactivateError>) -> Result<bool, Pro
             Err(ProvisionError::ActorRevoked)
         }
         Err(DeactivateError::Store(error)) => Err(ProvisionError::Store(error)),
+        // Provisioning never asks for a timed suspension.
+        Err(error @ DeactivateError::InvalidUntil(_)) => {
+            Err(ProvisionError::Store(StoreError::other(Box::new(error))))
+        }
     }
 }
 

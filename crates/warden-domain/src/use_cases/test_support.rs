@@ -38,6 +38,7 @@ pub fn deactivated(mut user: User) -> User {
         at: at(),
         by: None,
         reason: None,
+        until: None,
     });
     user
 }

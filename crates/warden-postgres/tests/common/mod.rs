@@ -86,5 +86,7 @@ pub fn change(action: StatusAction, target: &User, actor: &User) -> StatusChange
         at: now(),
         event_id: Uuid::now_v7(),
         notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
     }
 }

@@ -103,6 +103,8 @@ pub(super) fn change(
         at,
         event_id: Uuid::now_v7(),
         notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
     }
 }
 
@@ -137,6 +139,9 @@ pub(super) fn notification_of(change: &StatusChange, user: &User) -> Notificatio
         name: user.display_name().to_owned(),
         reason: change.reason.clone(),
         occurred_at: change.at,
+        until: change
+            .until
+            .filter(|_| change.action == warden_domain::StatusAction::Deactivate),
     }
 }
 

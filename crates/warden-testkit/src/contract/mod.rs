@@ -21,7 +21,7 @@
 //! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
 
 //! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
-//! `actors.rs`, `outbox.rs`, `directory.rs`, `idempotency.rs` (the
+//! `actors.rs`, `outbox.rs`, `directory.rs`, `suspensions.rs`, `idempotency.rs` (the
 //! [`warden_domain::ports::IdempotencyStore`] checks); `helpers.rs` holds what they share. All
 //! checks are re-exported here, so
 //! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
@@ -38,6 +38,7 @@ mod idempotency;
 mod outbox;
 pub mod provisioning;
 mod status_changes;
+mod suspensions;
 
 pub use accounts::*;
 pub use actors::*;
@@ -47,6 +48,7 @@ pub use idempotency::*;
 pub use outbox::*;
 pub use provisioning::*;
 pub use status_changes::*;
+pub use suspensions::*;
 
 use std::sync::Arc;
 
@@ -111,6 +113,10 @@ macro_rules! contract_tests {
             search_filters_by_status_and_role,
             search_pages_are_stable_under_inserts,
             audit_log_filters_and_pages_newest_first,
+            timed_deactivation_keeps_its_end_until_reactivated,
+            due_suspensions_are_listed_earliest_first,
+            a_lift_applies_only_while_due,
+            concurrent_lifts_apply_once,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -164,5 +170,9 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     search_matches_prefixes_case_insensitively(users.clone(), outbox.clone()).await;
     search_filters_by_status_and_role(users.clone(), outbox.clone()).await;
     search_pages_are_stable_under_inserts(users.clone(), outbox.clone()).await;
-    audit_log_filters_and_pages_newest_first(users, outbox).await;
+    audit_log_filters_and_pages_newest_first(users.clone(), outbox.clone()).await;
+    timed_deactivation_keeps_its_end_until_reactivated(users.clone(), outbox.clone()).await;
+    due_suspensions_are_listed_earliest_first(users.clone(), outbox.clone()).await;
+    a_lift_applies_only_while_due(users.clone(), outbox.clone()).await;
+    concurrent_lifts_apply_once(users, outbox).await;
 }

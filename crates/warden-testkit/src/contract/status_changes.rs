@@ -38,6 +38,7 @@ pub async fn deactivate_applies_audits_and_notifies(
             at,
             by: Some(admin.id),
             reason: change.reason.clone(),
+            until: None,
         }),
         token_version: target.token_version + 1,
         updated_at: at,

@@ -192,6 +192,9 @@ impl From<DeactivateError> for ApiError {
                 Self::bad_request("Cannot deactivate the last active admin")
             }
             DeactivateError::ActorRevoked => revoked_at_commit(),
+            DeactivateError::InvalidUntil(invalid) => {
+                Self::invalid_input(vec![FieldError::new("until", invalid.to_string())])
+            }
             DeactivateError::Store(store) => store.into(),
             other => Self::internal(&other),
         }

@@ -86,6 +86,9 @@ pub struct DeactivatedView {
     /// Who deactivated it, as the audit trail recorded it (`null` if that record is gone).
     by: Option<ActorView>,
     reason: Option<String>,
+    /// When a timed suspension ends and the system reactivates the account; `null`: until an
+    /// admin reactivates it.
+    until: Option<DateTime<Utc>>,
 }
 
 /// Repeated failed sign-ins locked some clients out of the account for a while.
@@ -109,7 +112,12 @@ impl ReasonView {
     fn of(cause: &AccessReason) -> Self {
         let code = cause.code();
         match cause {
-            AccessReason::Deactivated { at, by, reason } => {
+            AccessReason::Deactivated {
+                at,
+                by,
+                reason,
+                until,
+            } => {
                 let who = by
                     .as_ref()
                     .map(|actor| format!(" by {}", actor.name))
@@ -117,12 +125,16 @@ impl ReasonView {
                 let why = reason
                     .as_ref()
                     .map_or_else(|| " (no reason given)".to_owned(), |r| format!(": {r}"));
+                let till = until
+                    .map(|until| format!(" (until {})", stamp(until)))
+                    .unwrap_or_default();
                 Self::Deactivated(DeactivatedView {
                     code,
-                    message: format!("Deactivated{who} at {}{why}", stamp(*at)),
+                    message: format!("Deactivated{who} at {}{till}{why}", stamp(*at)),
                     at: *at,
                     by: by.as_ref().map(ActorView::from),
                     reason: reason.as_ref().map(ToString::to_string),
+                    until: *until,
                 })
             }
             AccessReason::SignInThrottled { clients, until } => {
@@ -178,6 +190,7 @@ mod tests {
                 name: "boss@example.com".into(),
             }),
             reason: Reason::parse("spam").unwrap(),
+            until: None,
         };
         assert_eq!(
             serde_json::to_value(ReasonView::of(&deactivated)).unwrap(),
@@ -187,7 +200,18 @@ mod tests {
                 "at": "2026-11-30T12:00:00Z",
                 "by": {"kind": "user", "id": id.to_string(), "name": "boss@example.com"},
                 "reason": "spam",
+                "until": null,
             })
+        );
+        let timed = AccessReason::Deactivated {
+            at,
+            by: None,
+            reason: None,
+            until: Some(at + chrono::TimeDelta::days(7)),
+        };
+        assert_eq!(
+            serde_json::to_value(ReasonView::of(&timed)).unwrap()["message"],
+            "Deactivated at 2026-11-30T12:00:00Z (until 2026-12-07T12:00:00Z) (no reason given)"
         );
         let throttled = AccessReason::SignInThrottled {
             clients: 2,

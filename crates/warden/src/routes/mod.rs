@@ -116,10 +116,11 @@ pub fn is_ops_path(path: &str) -> bool {
     path.starts_with("/health/") || path == "/metrics"
 }
 
-/// Registers every route, the OpenAPI document and the Swagger UI.
+/// Registers every route, the OpenAPI document, the Swagger UI and the admin console.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     configure_api(cfg, |_| true);
     configure_docs(cfg);
+    crate::console::configure(cfg);
 }
 
 /// The public listener when the operations routes have a listener of their own: everything
@@ -127,6 +128,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn configure_public(cfg: &mut web::ServiceConfig) {
     configure_api(cfg, |path| !is_ops_path(path));
     configure_docs(cfg);
+    crate::console::configure(cfg);
 }
 
 /// The operations listener (`WARDEN_OPS_ADDR`): only `/health/*` and `/metrics`.

@@ -67,6 +67,11 @@ pub struct StatusChangeRequest {
         example = "Terms of service violation"
     )]
     reason: Option<String>,
+    /// Deactivation only (a reactivation ignores it): a timed suspension's end, RFC 3339, in the
+    /// future and at most ten years ahead (else 422 on `until`). The system reactivates the
+    /// account then; a manual reactivation before cancels it.
+    #[schema(format = DateTime, example = "2026-12-07T12:00:00Z")]
+    until: Option<String>,
 }
 
 /// Body of `POST /api/v1/auth/login`.

@@ -1,4 +1,5 @@
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use warden_domain::use_cases::Admin;
 use warden_domain::{Reason, StatusAction, UserId};
@@ -35,7 +36,9 @@ pub async fn deactivate(
         let input = StatusChangeInput::from_body(&admin, &body)?;
         let target = target_id(&input.user_id)?;
         let changes = &state.services.deactivate;
-        changes.execute(&admin, target, input.reason).await?;
+        changes
+            .execute_until(&admin, target, input.reason, input.until)
+            .await?;
         Ok(changed(&state, StatusAction::Deactivate).await)
     };
     let keys = &state.services.idempotency;
@@ -191,6 +194,9 @@ async fn authorized_body(
 struct StatusChangeInput {
     user_id: String,
     reason: Option<Reason>,
+    /// A timed suspension's end (deactivation only; a reactivation ignores it). Whether it is
+    /// in the allowed range, the use case decides (422 on `until` otherwise).
+    until: Option<DateTime<Utc>>,
 }
 
 impl StatusChangeInput {
@@ -212,7 +218,17 @@ impl StatusChangeInput {
             Some(Err(invalid)) => fields.reject("reason", invalid.to_string()),
             None => None,
         };
-        fields.finish(user_id.map(|user_id| Self { user_id, reason }))
+        let until = fields.optional_string("until").and_then(|text| {
+            match DateTime::parse_from_rfc3339(text.trim()) {
+                Ok(until) => Some(until.with_timezone(&Utc)),
+                Err(_) => fields.reject("until", "must be an RFC 3339 date-time"),
+            }
+        });
+        fields.finish(user_id.map(|user_id| Self {
+            user_id,
+            reason,
+            until,
+        }))
     }
 }
 
@@ -240,7 +256,14 @@ mod tests {
         assert_eq!(input.user_id, "abc");
         assert_eq!(input.reason.unwrap().as_str(), "spam");
         let input = StatusChangeInput::parse(json!({"user_id": "abc", "reason": null})).unwrap();
-        assert!(input.reason.is_none());
+        assert!(input.reason.is_none() && input.until.is_none());
+        let input =
+            StatusChangeInput::parse(json!({"user_id": "a", "until": "2030-01-02T03:04:05+01:00"}))
+                .unwrap();
+        assert_eq!(
+            input.until.unwrap().to_rfc3339(),
+            "2030-01-02T02:04:05+00:00"
+        );
     }
 
     #[test]
@@ -254,6 +277,11 @@ mod tests {
             ["user_id", "reason"]
         );
         assert_eq!(errors_of(json!({"user_id": "a", "reason": 7})), ["reason"]);
+        assert_eq!(
+            errors_of(json!({"user_id": "a", "until": "tomorrow"})),
+            ["until"]
+        );
+        assert_eq!(errors_of(json!({"user_id": "a", "until": 1})), ["until"]);
     }
 
     #[test]

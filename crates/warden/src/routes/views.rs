@@ -19,6 +19,9 @@ pub struct UserView {
     deactivated_at: Option<DateTime<Utc>>,
     deactivated_by: Option<String>,
     deactivation_reason: Option<String>,
+    /// When a timed suspension ends: the system reactivates the account then. Null when the
+    /// account is active or deactivated until an admin reactivates it.
+    deactivated_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -41,6 +44,7 @@ impl From<&User> for UserView {
             deactivation_reason: deactivation
                 .and_then(|d| d.reason.as_ref())
                 .map(|r| r.to_string()),
+            deactivated_until: deactivation.and_then(|d| d.until),
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

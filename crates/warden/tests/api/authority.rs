@@ -81,6 +81,14 @@ impl UserRepo for Watched {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         self.inner.audit_log(filter, after, limit).await
     }
+
+    async fn due_suspensions(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<UserId>, StoreError> {
+        self.inner.due_suspensions(now, limit).await
+    }
 }
 
 struct Probe {

@@ -353,3 +353,44 @@ async fn user_list_prints_the_matching_accounts_as_a_table() {
         String::from_utf8_lossy(&bad.stderr).contains("--status must be active, inactive or all")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_suspension_takes_an_until() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let target = app.create_user(warden_domain::Role::User).await;
+    let database_url = secrecy::ExposeSecret::expose_secret(&app.config.database_url).to_owned();
+    let id = target.id.to_string();
+    let until = (chrono::Utc::now() + chrono::TimeDelta::days(7))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let run = |until: &str| {
+        let args = [
+            "user",
+            "deactivate",
+            "--user-id",
+            &id,
+            "--by",
+            admin.email.as_str(),
+            "--until",
+            until,
+        ];
+        warden(&database_url, &app.data_dir, &args)
+    };
+    let refused = run("yesterday");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--until must be an RFC 3339"));
+    let refused = run("2001-01-01T00:00:00Z");
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--until must be in the future"));
+    assert_eq!(stdout_line(&run(&until)), id);
+    match app.user(&target).await.status {
+        warden_domain::AccountStatus::Deactivated(d) => {
+            assert_eq!(
+                d.until
+                    .map(|u| u.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                Some(until)
+            );
+        }
+        other => panic!("still {other:?}"),
+    }
+}

@@ -1,0 +1,59 @@
+//! The lifter: ends timed suspensions when they are due, through the domain's
+//! [`LiftSuspensions`] (as the system, so the reactivation is audited and notified like any
+//! other). Every replica runs one; the lift's conditional change makes each account come back
+//! exactly once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+use warden_domain::use_cases::LiftSuspensions;
+
+/// A running lifter; [`Lifter::stop`] lets its round finish, then ends it.
+#[derive(Debug)]
+pub struct Lifter {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Lifter {
+    /// Looks for due suspensions every `poll`, and wakes the outbox worker (`wakeup`) after a
+    /// round that reactivated someone, so the email goes out at once.
+    pub fn spawn(lift: LiftSuspensions, poll: Duration, wakeup: Arc<Notify>) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                let mut more = false;
+                match lift.run_once().await {
+                    Ok(round) if round.lifted > 0 => {
+                        tracing::info!(lifted = round.lifted, "timed suspensions lifted");
+                        wakeup.notify_one();
+                        more = round.due >= LiftSuspensions::ROUND as usize;
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(error = ?error, "lifting suspensions failed"),
+                }
+                if more {
+                    if *stopped.borrow() {
+                        break;
+                    }
+                    continue;
+                }
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    () = tokio::time::sleep(poll) => {}
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        if let Err(error) = self.task.await {
+            tracing::error!(error = ?error, "the lifter ended abnormally");
+        }
+        tracing::info!("lifter stopped");
+    }
+}
