@@ -83,3 +83,16 @@ diesel::table! {
         suspended_until -> Nullable<TimestamptzSqlite>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    provisioning (user_id) {
+        user_id -> Text,
+        external_id -> Nullable<Text>,
+        removed_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::joinable!(provisioning -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(provisioning, users);

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use warden_auth::Jwks;
 use warden_domain::ports::{
     AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
-    PasswordHasher, TokenInspector, TokenIssuer, UserRepo,
+    PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
     Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions, ManageClients,
-    ReactivateUser, RetryPolicy, UserQueries,
+    Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
 
 use crate::http::Idempotency;
@@ -40,6 +40,8 @@ pub struct Ports {
     pub inspector: Arc<dyn TokenInspector>,
     /// The public keys that verify access tokens (empty for HS256).
     pub jwks: Jwks,
+    /// Accounts as provisioning clients (SCIM) see them.
+    pub provisioning: Arc<dyn ProvisioningRepo>,
 }
 
 #[derive(Clone)]
@@ -70,6 +72,8 @@ pub struct Services {
     pub idempotency: Idempotency,
     /// Ends the timed suspensions that are due (run by the lifter).
     pub lift: LiftSuspensions,
+    /// What provisioning clients (SCIM) do to accounts.
+    pub provision: Provision,
 }
 
 impl Services {
@@ -89,10 +93,12 @@ impl Services {
             client_tokens,
             inspector,
             jwks,
+            provisioning,
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
+            provision: Provision::new(users.clone(), provisioning, clock.clone()),
             idempotency: Idempotency::new(idempotency, clock.clone()),
             clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
             client_auth: ClientAuthenticator::new(clients, client_tokens),

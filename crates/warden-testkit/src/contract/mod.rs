@@ -36,6 +36,7 @@ mod directory;
 mod helpers;
 mod idempotency;
 mod outbox;
+pub mod provisioning;
 mod status_changes;
 mod suspensions;
 
@@ -45,6 +46,7 @@ pub use clients::*;
 pub use directory::*;
 pub use idempotency::*;
 pub use outbox::*;
+pub use provisioning::*;
 pub use status_changes::*;
 pub use suspensions::*;
 
