@@ -75,6 +75,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    provisioning (user_id) {
+        user_id -> Uuid,
+        external_id -> Nullable<Text>,
+        removed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(provisioning -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(provisioning, users);
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Uuid,
         url -> Text,

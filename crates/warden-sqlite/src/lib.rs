@@ -17,6 +17,7 @@ mod errors;
 mod idempotency;
 mod outbox;
 mod pool;
+mod provisioning;
 mod rows;
 mod schema;
 mod store;

@@ -9,8 +9,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    ClientRepo, IdempotencyStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo,
-    WebhookRepo,
+    ClientRepo, IdempotencyStore, LoginAttempts, Mailer, Outbox, ProvisioningRepo, StoreError,
+    SystemClock, UserRepo, WebhookRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -68,6 +68,13 @@ impl Store {
     }
 
     pub fn users(&self) -> Arc<dyn UserRepo> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
+    pub fn provisioning(&self) -> Arc<dyn ProvisioningRepo> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
             Self::Sqlite(store) => Arc::new(store.clone()),
@@ -172,6 +179,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         attempts: store.login_attempts(),
         idempotency: store.idempotency(),
         clock: Arc::new(SystemClock),
+        provisioning: store.provisioning(),
         webhooks: store.webhooks(),
         webhook_sender: Arc::new(crate::webhook_sender::HttpWebhookSender::new(
             config.webhooks.allow_private,

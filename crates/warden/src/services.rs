@@ -6,12 +6,13 @@ use std::sync::Arc;
 use warden_auth::Jwks;
 use warden_domain::ports::{
     AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
-    PasswordHasher, TokenInspector, TokenIssuer, UserRepo, WebhookRepo, WebhookSender,
+    PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo, WebhookRepo,
+    WebhookSender,
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
     Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions, ManageClients,
-    ReactivateUser, RetryPolicy, UserQueries,
+    Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
 use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
@@ -43,6 +44,8 @@ pub struct Ports {
     pub inspector: Arc<dyn TokenInspector>,
     /// The public keys that verify access tokens (empty for HS256).
     pub jwks: Jwks,
+    /// Accounts as provisioning clients (SCIM) see them.
+    pub provisioning: Arc<dyn ProvisioningRepo>,
     /// Webhook endpoints and their deliveries; how webhooks are sent, and retried.
     pub webhooks: Arc<dyn WebhookRepo>,
     pub webhook_sender: Arc<dyn WebhookSender>,
@@ -79,6 +82,8 @@ pub struct Services {
     pub idempotency: Idempotency,
     /// Ends the timed suspensions that are due (run by the lifter).
     pub lift: LiftSuspensions,
+    /// What provisioning clients (SCIM) do to accounts.
+    pub provision: Provision,
     /// Webhook endpoints for admins, and the webhook worker's delivery rounds.
     pub webhooks: ManageWebhooks,
     pub deliver_webhooks: DeliverWebhooks,
@@ -102,6 +107,7 @@ impl Services {
             client_tokens,
             inspector,
             jwks,
+            provisioning,
             webhooks,
             webhook_sender,
             webhook_policy,
@@ -110,6 +116,7 @@ impl Services {
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
+            provision: Provision::new(users.clone(), provisioning, clock.clone()),
             webhook_targets,
             webhooks: ManageWebhooks::new(webhooks.clone(), clock.clone()),
             deliver_webhooks: DeliverWebhooks::new(

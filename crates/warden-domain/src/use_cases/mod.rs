@@ -12,6 +12,7 @@ mod introspect;
 mod issue_token;
 mod lift_suspensions;
 mod principal;
+mod provision;
 mod user_queries;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub use introspect::*;
 pub use issue_token::*;
 pub use lift_suspensions::*;
 pub use principal::*;
+pub use provision::*;
 pub use user_queries::*;
 pub use webhooks::*;
 

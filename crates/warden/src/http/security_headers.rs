@@ -35,6 +35,7 @@ impl PageKind {
         if path.starts_with("/api/v1/auth/")
             || path.starts_with("/api/v1/users")
             || path.starts_with("/api/v1/events")
+            || path.starts_with("/scim/")
         {
             Self::Private
         } else if path == "/docs" || path.starts_with("/docs/") {

@@ -15,6 +15,7 @@ pub mod openapi;
 mod ops;
 mod outbox;
 mod schemas;
+pub(crate) mod scim;
 mod users;
 mod views;
 mod webhooks;
@@ -71,6 +72,7 @@ macro_rules! api_routes {
                 (name = "clients", description = "Machine clients (other services) and their tokens, for admins"),
                 (name = "webhooks", description = "Signed webhooks (Standard Webhooks v1) that tell other services of each deactivation and reactivation, for admins"),
                 (name = "oauth2", description = "Standard endpoints for other services, in their standards' formats (not the envelope): token introspection (RFC 7662) and the JSON Web Key Set"),
+                (name = "scim", description = "SCIM 2.0 (RFC 7643, 7644) for identity providers (Okta, Entra ID), in `application/scim+json` (not the envelope), authenticated by a client token with the `scim` scope. See docs/scim.md"),
             ),
         )]
         pub struct ApiDoc;
@@ -106,6 +108,16 @@ api_routes! {
     post "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry" => webhooks::retry,
     post "/oauth2/introspect" => oauth2::introspect,
     get "/.well-known/jwks.json" => oauth2::jwks,
+    get "/scim/v2/Users" => scim::list_users,
+    post "/scim/v2/Users" => scim::create_user,
+    get "/scim/v2/Users/{user_id}" => scim::get_user,
+    put "/scim/v2/Users/{user_id}" => scim::replace_user,
+    patch "/scim/v2/Users/{user_id}" => scim::patch_user,
+    delete "/scim/v2/Users/{user_id}" => scim::delete_user,
+    get "/scim/v2/Groups" => scim::list_groups,
+    get "/scim/v2/ServiceProviderConfig" => scim::service_provider_config,
+    get "/scim/v2/ResourceTypes" => scim::resource_types,
+    get "/scim/v2/Schemas" => scim::schemas,
 }
 
 /// The operations routes (`/health/*`, `/metrics`), which `WARDEN_OPS_ADDR` moves to a listener
