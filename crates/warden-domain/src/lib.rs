@@ -32,6 +32,7 @@ mod suspension;
 mod text;
 mod user;
 mod user_id;
+mod webhook;
 
 pub mod ports;
 pub mod use_cases;
@@ -65,3 +66,8 @@ pub use status_change::{
 pub use suspension::{InvalidSuspensionEnd, SuspensionEnd};
 pub use user::{display_name, AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
 pub use user_id::{InvalidUserId, UserId};
+pub use webhook::{
+    forbidden_address, AttemptOutcome, ClaimedDelivery, DeliveryStatus, InvalidWebhookSecret,
+    NewWebhook, UnknownEventType, WebhookAnswer, WebhookDelivery, WebhookEndpoint,
+    WebhookEventType, WebhookRetryPolicy, WebhookSecret, ALL_EVENT_TYPES, PREVIOUS_SECRET_OVERLAP,
+};

@@ -25,6 +25,7 @@ mod status_change;
 mod store;
 mod tls;
 mod user_repo;
+mod webhooks;
 
 #[cfg(feature = "testing")]
 pub mod testing;

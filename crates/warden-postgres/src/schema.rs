@@ -84,3 +84,38 @@ diesel::table! {
 
 diesel::joinable!(provisioning -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(provisioning, users);
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Nullable<Array<Text>>,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_id -> Uuid,
+        event_type -> Text,
+        email -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamptz,
+        leased_until -> Nullable<Timestamptz>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> audit_events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_endpoints, audit_events);

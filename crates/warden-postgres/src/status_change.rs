@@ -1,9 +1,9 @@
 //! [`UserRepo::change_status`](warden_domain::ports::UserRepo::change_status) on PostgreSQL.
 //!
 //! The common case is ONE statement: a conditional `UPDATE` whose data-modifying CTEs also
-//! write the audit event and the outbox entry (atomic: one statement is one transaction). The
-//! same statement reports the target's state when it changed nothing, so finding out why costs
-//! nothing more. Deactivating an active admin is the exception: it must not race another such
+//! write the audit event, the outbox entry and the webhook deliveries (atomic: one statement
+//! is one transaction). The same statement reports the target's state when it changed
+//! nothing, so finding out why costs nothing more. Deactivating an active admin is the exception: it must not race another such
 //! deactivation (the last-active-admin rule), so it runs in a short transaction serialised by an
 //! advisory lock, and its guard is evaluated in a snapshot taken after the lock.
 
@@ -16,7 +16,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::StoreError;
 use warden_domain::{
     AccountStatus, Authority, Deactivation, NextStep, Reason, Role, StatusChange,
-    StatusChangeOutcome, Unapplied, User,
+    StatusChangeOutcome, Unapplied, User, WebhookEventType,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -68,8 +68,11 @@ macro_rules! system_holds {
 /// client (NULL unless a client acts); $19 the suspension's end (deactivated_until, NULL unless
 /// a timed deactivation); $20 the change's expectation (`StatusChange::only_if_due_at`: apply
 /// only to a target whose deactivated_until is at or before it; NULL: none), whose result the
-/// adapter reads back from the returned row with `StatusChange::expectation_holds`. The outbox keeps the target's first name: the domain
-/// turns it into the greeting name when it is delivered.
+/// adapter reads back from the returned row with `StatusChange::expectation_holds`; $21 the
+/// webhook event type. The outbox keeps the target's first name: the domain turns it into the
+/// greeting name when it is delivered. One webhook delivery is written per enabled endpoint
+/// subscribed to $21, referencing the audit event ($5) and keeping the target's email of this
+/// moment.
 /// Returns the target (`applied` says whether this statement changed it, `actor_ok` whether the
 /// actor's authority held; the second branch reads the statement's snapshot); no row: no target.
 macro_rules! change_sql {
@@ -97,6 +100,12 @@ macro_rules! change_sql {
             "    INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at,\n",
             "                        next_attempt_at, suspended_until)\n",
             "    SELECT $6, $17, email, first_name, $4, $2, $2, $19 FROM target\n",
+            "), webhook AS (\n",
+            "    INSERT INTO webhook_deliveries (id, endpoint_id, event_id, event_type, email,\n",
+            "                                    next_attempt_at)\n",
+            "    SELECT gen_random_uuid(), hook.id, $5, $21, target.email, $2\n",
+            "      FROM target, webhook_endpoints AS hook\n",
+            "     WHERE hook.enabled AND (hook.events IS NULL OR $21 = ANY (hook.events))\n",
             ")\n",
             "SELECT TRUE AS applied, TRUE AS actor_ok, ",
             user_columns!(),
@@ -287,7 +296,8 @@ async fn apply(
             .bind::<Text, _>(change.action.as_str())
             .bind::<Nullable<SqlUuid>, _>(binds.client)
             .bind::<Nullable<Timestamptz>, _>(deactivation.and_then(|d| d.until))
-            .bind::<Nullable<Timestamptz>, _>(change.only_if_due_at),
+            .bind::<Nullable<Timestamptz>, _>(change.only_if_due_at)
+            .bind::<Text, _>(WebhookEventType::of(change.action).as_str()),
     )
     .get_result::<StatusRow>(conn)
     .await
@@ -421,10 +431,10 @@ mod tests {
         let all = [BY_ADMIN, BY_CLIENT, BY_SYSTEM];
         for sql in all.iter().flat_map(|s| [s.unguarded, s.guarded]) {
             // $7 and $16 concern only an acting account, $18 only a client.
-            for n in (1..=20).filter(|n| ![7, 16].contains(n)) {
+            for n in (1..=21).filter(|n| ![7, 16].contains(n)) {
                 assert!(sql.contains(&format!("${n}")), "${n} unused in {sql}");
             }
-            assert!(!sql.contains("$21"));
+            assert!(!sql.contains("$22"));
             assert!(!sql.contains('\''), "a literal in {sql}");
         }
         for n in [7, 16] {

@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Db;
-use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo, WebhookRepo};
 
 /// A fresh schema, or `None` (the test is skipped) without a configured database.
 async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
@@ -26,6 +26,14 @@ async fn fresh_keys(test: &str) -> Option<(Arc<dyn IdempotencyStore>, Db)> {
 }
 
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+
+async fn fresh_webhooks(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, Db)> {
+    let db = Db::fresh(test).await?;
+    let store = Arc::new(db.store.clone());
+    Some((store.clone(), store, db))
+}
+
+warden_testkit::webhook_contract_tests!(fresh_webhooks);
 
 /// A client's authority is re-checked against the clients of the same database.
 #[tokio::test]

@@ -23,5 +23,6 @@ mod schema;
 mod store;
 mod timestamp;
 mod user_repo;
+mod webhooks;
 
 pub use store::SqliteStore;

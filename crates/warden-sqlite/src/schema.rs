@@ -96,3 +96,42 @@ diesel::table! {
 
 diesel::joinable!(provisioning -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(provisioning, users);
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    webhook_endpoints (id) {
+        id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        events -> Nullable<Text>,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<TimestamptzSqlite>,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    webhook_deliveries (id) {
+        id -> Text,
+        endpoint_id -> Text,
+        event_id -> Text,
+        event_type -> Text,
+        email -> Text,
+        attempts -> Integer,
+        next_attempt_at -> TimestamptzSqlite,
+        leased_until -> Nullable<TimestamptzSqlite>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<TimestamptzSqlite>,
+        failed_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_deliveries -> audit_events (event_id));
+diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_endpoints, audit_events);

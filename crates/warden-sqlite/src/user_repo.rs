@@ -218,6 +218,7 @@ fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<Stat
     diesel::insert_into(outbox::table)
         .values(NewOutboxRow::new(change, &user))
         .execute(conn)?;
+    crate::webhooks::enqueue(conn, change, &user)?;
     Ok(StatusChangeOutcome::Applied(Box::new(user)))
 }
 

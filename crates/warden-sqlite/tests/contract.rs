@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo, WebhookRepo};
 use warden_sqlite::SqliteStore;
 
 /// A new, migrated database file.
@@ -36,6 +36,13 @@ async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, TempDir)>
 }
 
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+
+async fn fresh_webhooks(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, TempDir)> {
+    let (store, dir) = fresh_store().await;
+    Some((Arc::new(store.clone()), Arc::new(store), dir))
+}
+
+warden_testkit::webhook_contract_tests!(fresh_webhooks);
 
 /// The whole suite on an in-memory database (one connection), on a current-thread runtime as
 /// under `#[actix_web::main]`.

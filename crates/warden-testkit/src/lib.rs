@@ -4,7 +4,8 @@
 //! - [`memory_store`]: [`MemoryStore`], the in-memory `UserRepo` + `Outbox` that passes the
 //!   same suite, for tests, examples and benchmarks (with [`warden_domain::MemoryLoginAttempts`]);
 //! - [`failing`]: a decorator that makes a store's status changes fail, to test error paths;
-//! - [`smtp_sink`]: a real SMTP server for tests, which records what it receives.
+//! - [`smtp_sink`]: a real SMTP server for tests, which records what it receives;
+//! - [`webhook_sink`]: a real HTTP receiver of webhooks for tests, with scripted answers.
 
 pub mod contract;
 pub mod failing;
@@ -12,7 +13,9 @@ pub mod login_attempts;
 mod memory_clients;
 pub mod memory_idempotency;
 pub mod memory_store;
+mod memory_webhooks;
 pub mod smtp_sink;
+pub mod webhook_sink;
 
 pub use memory_idempotency::MemoryIdempotencyStore;
 pub use memory_store::MemoryStore;

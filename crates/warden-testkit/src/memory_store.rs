@@ -32,6 +32,8 @@ pub struct MemoryStore {
     state: Mutex<State>,
     /// The machine clients (see `memory_clients.rs`).
     pub(crate) clients: crate::memory_clients::Clients,
+    /// Webhook endpoints and deliveries (see `memory_webhooks.rs`).
+    pub(crate) webhooks: crate::memory_webhooks::Webhooks,
 }
 
 #[derive(Debug, Default)]
@@ -265,6 +267,7 @@ impl UserRepo for MemoryStore {
             reason: change.reason.clone(),
             at,
         });
+        self.webhooks.enqueue(&change, &user, at);
         state.outbox.push(Entry {
             notification: Notification {
                 id: change.notification_id,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo, WebhookRepo};
 use warden_testkit::{MemoryIdempotencyStore, MemoryStore};
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
@@ -20,6 +20,13 @@ async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, ())> {
 }
 
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+
+async fn fresh_webhooks(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, ())> {
+    let store = Arc::new(MemoryStore::new());
+    Some((store.clone(), store, ()))
+}
+
+warden_testkit::webhook_contract_tests!(fresh_webhooks);
 
 /// The whole suite on a current-thread runtime, as under `#[actix_web::main]`.
 #[tokio::test]

@@ -12,8 +12,9 @@ pub struct AfterCommit(Hook);
 
 #[derive(Clone)]
 enum Hook {
-    /// The server: wake the outbox worker so the email goes out at once.
-    Wake(Arc<Notify>),
+    /// The server: wake the outbox worker (and the webhook worker) so the email and the
+    /// webhooks go out at once.
+    Wake(Vec<Arc<Notify>>),
     /// A CLI command: deliver now, before the process exits. A failure is not lost: the entry
     /// stays in the outbox for a server's worker.
     DeliverNow(DeliverNotifications),
@@ -22,7 +23,12 @@ enum Hook {
 impl AfterCommit {
     /// Wakes the worker waiting on `wakeup`.
     pub fn wake(wakeup: Arc<Notify>) -> Self {
-        Self(Hook::Wake(wakeup))
+        Self(Hook::Wake(vec![wakeup]))
+    }
+
+    /// Wakes every worker waiting on one of `wakeups`.
+    pub fn wake_all(wakeups: Vec<Arc<Notify>>) -> Self {
+        Self(Hook::Wake(wakeups))
     }
 
     pub fn deliver_now(deliver: DeliverNotifications) -> Self {
@@ -32,7 +38,7 @@ impl AfterCommit {
     /// Call right after a change (or a queued retry) committed.
     pub async fn committed(&self) {
         match &self.0 {
-            Hook::Wake(wakeup) => wakeup.notify_one(),
+            Hook::Wake(wakeups) => wakeups.iter().for_each(|w| w.notify_one()),
             Hook::DeliverNow(deliver) => {
                 if let Err(error) = deliver.run_once().await {
                     tracing::warn!(

@@ -16,6 +16,7 @@ use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
 use crate::services::{Ports, Services};
 use crate::state::AppState;
+use crate::webhook_worker::WebhookWorker;
 use crate::worker::OutboxWorker;
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
@@ -32,6 +33,7 @@ pub struct Application {
     ops: Option<(u16, Server)>,
     worker: OutboxWorker,
     lifter: Lifter,
+    webhook_worker: WebhookWorker,
     services: Services,
 }
 
@@ -70,11 +72,24 @@ impl Application {
             metrics.clone(),
         );
         let lifter = Lifter::spawn(services.lift.clone(), config.lift_poll, wakeup.clone());
+        if config.webhooks.allow_private {
+            tracing::warn!(
+                "WARDEN_WEBHOOK_ALLOW_PRIVATE is on: webhooks may use plain http and reach \
+                 private, loopback and link-local addresses (for local development only)"
+            );
+        }
+        let webhook_wakeup = Arc::new(Notify::new());
+        let webhook_worker = WebhookWorker::spawn(
+            services.deliver_webhooks.clone(),
+            webhook_wakeup.clone(),
+            config.outbox_poll,
+            config.worker_settings().retention,
+        );
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
             metrics,
-            after_commit: AfterCommit::wake(wakeup),
+            after_commit: AfterCommit::wake_all(vec![wakeup, webhook_wakeup]),
         });
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();
@@ -136,6 +151,7 @@ impl Application {
             ops,
             worker,
             lifter,
+            webhook_worker,
             services,
         })
     }
@@ -178,6 +194,7 @@ impl Application {
         }
         self.lifter.stop().await;
         self.worker.stop().await;
+        self.webhook_worker.stop().await;
         result
     }
 }

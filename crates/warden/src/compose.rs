@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
     ClientRepo, IdempotencyStore, LoginAttempts, Mailer, Outbox, ProvisioningRepo, StoreError,
-    SystemClock, UserRepo,
+    SystemClock, UserRepo, WebhookRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -106,6 +106,13 @@ impl Store {
         }
     }
 
+    pub fn webhooks(&self) -> Arc<dyn WebhookRepo> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn outbox(&self) -> Arc<dyn Outbox> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -173,6 +180,14 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         idempotency: store.idempotency(),
         clock: Arc::new(SystemClock),
         provisioning: store.provisioning(),
+        webhooks: store.webhooks(),
+        webhook_sender: Arc::new(crate::webhook_sender::HttpWebhookSender::new(
+            config.webhooks.allow_private,
+        )?),
+        webhook_policy: config.webhooks.policy(),
+        webhook_targets: crate::webhook_sender::WebhookTargets {
+            allow_private: config.webhooks.allow_private,
+        },
     })
 }
 

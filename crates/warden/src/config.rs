@@ -65,6 +65,8 @@ pub struct Config {
     pub hash_wait: Duration,
     /// Peers whose `X-Forwarded-For` is believed (see `http::client_addr`).
     pub trusted_proxies: TrustedProxies,
+    /// `WARDEN_WEBHOOK_ALLOW_PRIVATE` and the webhook retry overrides.
+    pub webhooks: crate::webhook_config::WebhookConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,6 +224,7 @@ impl Config {
             )? as usize,
             hash_wait: millis(&get, "WARDEN_HASH_WAIT_MS", 2000, 0..=600_000)?,
             trusted_proxies,
+            webhooks: crate::webhook_config::WebhookConfig::from_lookup(&get)?,
         })
     }
 }

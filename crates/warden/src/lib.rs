@@ -21,6 +21,9 @@ pub mod services;
 pub mod state;
 pub mod telemetry;
 pub mod user_table;
+pub mod webhook_config;
+pub mod webhook_sender;
+pub mod webhook_worker;
 pub mod worker;
 
 pub use app::Application;

@@ -6,15 +6,19 @@ use std::sync::Arc;
 use warden_auth::Jwks;
 use warden_domain::ports::{
     AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
-    PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo,
+    PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo, WebhookRepo,
+    WebhookSender,
 };
 use warden_domain::use_cases::{
     Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
     Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions, ManageClients,
     Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
+use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
+use warden_domain::WebhookRetryPolicy;
 
 use crate::http::Idempotency;
+use crate::webhook_sender::WebhookTargets;
 
 /// The adapters behind each port.
 #[derive(Clone)]
@@ -42,6 +46,12 @@ pub struct Ports {
     pub jwks: Jwks,
     /// Accounts as provisioning clients (SCIM) see them.
     pub provisioning: Arc<dyn ProvisioningRepo>,
+    /// Webhook endpoints and their deliveries; how webhooks are sent, and retried.
+    pub webhooks: Arc<dyn WebhookRepo>,
+    pub webhook_sender: Arc<dyn WebhookSender>,
+    pub webhook_policy: WebhookRetryPolicy,
+    /// Which endpoint URLs registration accepts (`WARDEN_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhook_targets: WebhookTargets,
 }
 
 #[derive(Clone)]
@@ -74,6 +84,10 @@ pub struct Services {
     pub lift: LiftSuspensions,
     /// What provisioning clients (SCIM) do to accounts.
     pub provision: Provision,
+    /// Webhook endpoints for admins, and the webhook worker's delivery rounds.
+    pub webhooks: ManageWebhooks,
+    pub deliver_webhooks: DeliverWebhooks,
+    pub webhook_targets: WebhookTargets,
 }
 
 impl Services {
@@ -94,11 +108,24 @@ impl Services {
             inspector,
             jwks,
             provisioning,
+            webhooks,
+            webhook_sender,
+            webhook_policy,
+            webhook_targets,
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         Self {
             provision: Provision::new(users.clone(), provisioning, clock.clone()),
+            webhook_targets,
+            webhooks: ManageWebhooks::new(webhooks.clone(), clock.clone()),
+            deliver_webhooks: DeliverWebhooks::new(
+                webhooks,
+                webhook_sender,
+                clock.clone(),
+                webhook_policy,
+                rand::random::<f64>,
+            ),
             idempotency: Idempotency::new(idempotency, clock.clone()),
             clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
             client_auth: ClientAuthenticator::new(clients, client_tokens),

@@ -15,6 +15,8 @@ mod store_error;
 mod token_inspector;
 mod token_issuer;
 mod user_repo;
+mod webhook_repo;
+mod webhook_sender;
 
 pub use auth_verifier::*;
 pub use cause::*;
@@ -30,3 +32,5 @@ pub use store_error::*;
 pub use token_inspector::*;
 pub use token_issuer::*;
 pub use user_repo::*;
+pub use webhook_repo::*;
+pub use webhook_sender::*;

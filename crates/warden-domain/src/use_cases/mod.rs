@@ -14,6 +14,7 @@ mod lift_suspensions;
 mod principal;
 mod provision;
 mod user_queries;
+mod webhooks;
 
 pub use authenticate::*;
 pub use change_status::*;
@@ -28,6 +29,7 @@ pub use lift_suspensions::*;
 pub use principal::*;
 pub use provision::*;
 pub use user_queries::*;
+pub use webhooks::*;
 
 #[cfg(test)]
 mod test_support;

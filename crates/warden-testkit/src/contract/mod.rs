@@ -39,6 +39,7 @@ mod outbox;
 pub mod provisioning;
 mod status_changes;
 mod suspensions;
+pub mod webhooks;
 
 pub use accounts::*;
 pub use actors::*;
@@ -49,6 +50,7 @@ pub use outbox::*;
 pub use provisioning::*;
 pub use status_changes::*;
 pub use suspensions::*;
+pub use webhooks::*;
 
 use std::sync::Arc;
 

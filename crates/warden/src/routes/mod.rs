@@ -18,6 +18,7 @@ mod schemas;
 pub(crate) mod scim;
 mod users;
 mod views;
+mod webhooks;
 
 use actix_web::web;
 use utoipa::OpenApi;
@@ -61,7 +62,7 @@ macro_rules! api_routes {
         #[openapi(
             info(title = "Warden", description = "Deactivate and reactivate user accounts, audited and notified."),
             paths($($handler),*),
-            components(schemas(outbox::StatusFilter, clients::ScopeName, oauth2::JwkDoc)),
+            components(schemas(outbox::StatusFilter, clients::ScopeName, oauth2::JwkDoc, webhooks::EventTypeName)),
             modifiers(&BearerAuth),
             tags(
                 (name = "auth", description = "Sign-in and the signed-in account"),
@@ -69,6 +70,7 @@ macro_rules! api_routes {
                 (name = "operations", description = "Health checks and metrics. When `WARDEN_OPS_ADDR` is set they are served only on that second listener (same envelope), and the public one answers 404 for them."),
                 (name = "outbox", description = "Notifications that failed or still wait, for admins"),
                 (name = "clients", description = "Machine clients (other services) and their tokens, for admins"),
+                (name = "webhooks", description = "Signed webhooks (Standard Webhooks v1) that tell other services of each deactivation and reactivation, for admins"),
                 (name = "oauth2", description = "Standard endpoints for other services, in their standards' formats (not the envelope): token introspection (RFC 7662) and the JSON Web Key Set"),
                 (name = "scim", description = "SCIM 2.0 (RFC 7643, 7644) for identity providers (Okta, Entra ID), in `application/scim+json` (not the envelope), authenticated by a client token with the `scim` scope. See docs/scim.md"),
             ),
@@ -96,6 +98,14 @@ api_routes! {
     post "/api/v1/clients" => clients::create,
     get "/api/v1/clients" => clients::list,
     delete "/api/v1/clients/{id}" => clients::revoke,
+    post "/api/v1/webhooks" => webhooks::create,
+    get "/api/v1/webhooks" => webhooks::list,
+    get "/api/v1/webhooks/{id}" => webhooks::get,
+    patch "/api/v1/webhooks/{id}" => webhooks::update,
+    delete "/api/v1/webhooks/{id}" => webhooks::delete,
+    post "/api/v1/webhooks/{id}/rotate-secret" => webhooks::rotate_secret,
+    get "/api/v1/webhooks/{id}/deliveries" => webhooks::deliveries,
+    post "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry" => webhooks::retry,
     post "/oauth2/introspect" => oauth2::introspect,
     get "/.well-known/jwks.json" => oauth2::jwks,
     get "/scim/v2/Users" => scim::list_users,

@@ -35,3 +35,4 @@ mod slow_clients;
 mod support;
 mod suspension;
 mod webdriver;
+mod webhooks;

@@ -13,6 +13,7 @@
 //! | 4. 100 simultaneous deactivations, one or two replicas | `concurrency` |
 //! | 5. SIGTERM with requests and an email in flight | `shutdown` |
 //! | 6. SIGKILL while the SMTP server holds the message after `DATA` | `stalled_send` |
+//! | 7. SIGKILL while a webhook receiver holds the request | `webhook_crash` |
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
@@ -23,3 +24,4 @@ mod proxy;
 mod shutdown;
 mod smtp_down;
 mod stalled_send;
+mod webhook_crash;

@@ -1,0 +1,43 @@
+-- Signed webhooks (Standard Webhooks v1): the endpoints admins register, and the deliveries
+-- every committed status change owes them, written in the change's own statement.
+CREATE TABLE webhook_endpoints (
+    id                  TEXT PRIMARY KEY,
+    url                 TEXT NOT NULL,
+    description         TEXT,
+    -- The subscribed event types, comma-separated; NULL: every type, those added later included.
+    events              TEXT,
+    enabled             BOOLEAN NOT NULL DEFAULT 1,
+    -- whsec_ + base64 of the signing key; the previous one signs too until previous_until.
+    secret              TEXT NOT NULL,
+    previous_secret     TEXT,
+    previous_until      TEXT,
+    created_at          TEXT NOT NULL
+);
+
+-- One event owed to one endpoint. The event is the change's audit event (its actor, reason
+-- and time); the user's email is kept as it was when the change committed.
+CREATE TABLE webhook_deliveries (
+    id               TEXT PRIMARY KEY,
+    endpoint_id      TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    -- The audit event's id (audit_events.id): the webhook-id, the same on every attempt.
+    event_id         TEXT NOT NULL,
+    event_type       TEXT NOT NULL,
+    email            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    -- When it is next due; a claim pushes it to the end of the claim's lease.
+    next_attempt_at  TEXT NOT NULL,
+    leased_until     TEXT,
+    last_status_code INTEGER,
+    last_error       TEXT,
+    delivered_at     TEXT,
+    failed_at        TEXT,
+    UNIQUE (endpoint_id, event_id)
+);
+
+-- Claims look only at what is still owed.
+CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (next_attempt_at, id)
+    WHERE delivered_at IS NULL AND failed_at IS NULL;
+
+-- The worker deletes deliveries delivered longer ago than the retention period.
+CREATE INDEX webhook_deliveries_delivered ON webhook_deliveries (delivered_at)
+    WHERE delivered_at IS NOT NULL;
