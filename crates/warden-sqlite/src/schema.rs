@@ -83,3 +83,33 @@ diesel::table! {
         suspended_until -> Nullable<TimestamptzSqlite>,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        requested_by -> Text,
+        token_version -> Integer,
+        valid_until -> TimestamptzSqlite,
+        reason -> Nullable<Text>,
+        suspend_until -> Nullable<TimestamptzSqlite>,
+        total -> Integer,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    job_items (job_id, seq) {
+        job_id -> Text,
+        seq -> Integer,
+        user_id -> Text,
+        attempts -> Integer,
+        leased_until -> Nullable<TimestamptzSqlite>,
+        status_code -> Nullable<Integer>,
+        message -> Nullable<Text>,
+    }
+}

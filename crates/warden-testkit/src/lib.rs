@@ -11,8 +11,10 @@ pub mod failing;
 pub mod login_attempts;
 mod memory_clients;
 pub mod memory_idempotency;
+pub mod memory_jobs;
 pub mod memory_store;
 pub mod smtp_sink;
 
 pub use memory_idempotency::MemoryIdempotencyStore;
+pub use memory_jobs::MemoryJobStore;
 pub use memory_store::MemoryStore;

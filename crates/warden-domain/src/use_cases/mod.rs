@@ -2,6 +2,7 @@
 //! and one error enum naming every way it can refuse.
 
 mod authenticate;
+mod bulk_deactivate;
 mod change_status;
 mod clients;
 mod create_user;
@@ -15,6 +16,7 @@ mod principal;
 mod user_queries;
 
 pub use authenticate::*;
+pub use bulk_deactivate::*;
 pub use change_status::*;
 pub use clients::*;
 pub use create_user::*;
