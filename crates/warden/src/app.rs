@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::after_commit::AfterCommit;
 use crate::config::Config;
 use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
+use crate::job_runner::JobRunner;
 use crate::lifter::Lifter;
 use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
@@ -32,6 +33,7 @@ pub struct Application {
     ops: Option<(u16, Server)>,
     worker: OutboxWorker,
     lifter: Lifter,
+    jobs: JobRunner,
     services: Services,
 }
 
@@ -70,6 +72,7 @@ impl Application {
             metrics.clone(),
         );
         let lifter = Lifter::spawn(services.lift.clone(), config.lift_poll, wakeup.clone());
+        let jobs = JobRunner::spawn(services.bulk.clone(), config.job_poll, wakeup.clone());
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
@@ -136,6 +139,7 @@ impl Application {
             ops,
             worker,
             lifter,
+            jobs,
             services,
         })
     }
@@ -177,6 +181,7 @@ impl Application {
             }
         }
         self.lifter.stop().await;
+        self.jobs.stop().await;
         self.worker.stop().await;
         result
     }

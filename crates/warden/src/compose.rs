@@ -9,7 +9,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    ClientRepo, IdempotencyStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock, UserRepo,
+    ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock,
+    UserRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -98,6 +99,13 @@ impl Store {
         }
     }
 
+    pub fn jobs(&self) -> Arc<dyn JobStore> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn outbox(&self) -> Arc<dyn Outbox> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -163,6 +171,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         ),
         attempts: store.login_attempts(),
         idempotency: store.idempotency(),
+        jobs: store.jobs(),
         clock: Arc::new(SystemClock),
     })
 }

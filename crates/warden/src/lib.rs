@@ -11,6 +11,7 @@ pub mod compose;
 pub mod config;
 pub mod data_dir;
 pub mod http;
+pub mod job_runner;
 pub mod jwt_config;
 pub mod lifter;
 pub mod metrics;

@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
-    PasswordHasher, TokenInspector, TokenIssuer, UserRepo,
+    AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore, LoginAttempts,
+    Mailer, Outbox, PasswordHasher, TokenInspector, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
-    Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
-    Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions, ManageClients,
-    ReactivateUser, RetryPolicy, UserQueries,
+    Authenticator, BulkDeactivate, ClientAuthenticator, CreateUser, DeactivateUser,
+    DeliverNotifications, Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions,
+    ManageClients, ReactivateUser, RetryPolicy, UserQueries,
 };
 
 use crate::http::Idempotency;
@@ -33,6 +33,8 @@ pub struct Ports {
     pub attempts: Arc<dyn LoginAttempts>,
     /// Idempotency keys of retryable requests (`Idempotency-Key`).
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Background jobs (bulk deactivation) and their items.
+    pub jobs: Arc<dyn JobStore>,
     pub clock: Arc<dyn Clock>,
     /// Machine clients, their tokens, and what introspection reads of an access token.
     pub clients: Arc<dyn ClientRepo>,
@@ -70,6 +72,8 @@ pub struct Services {
     pub idempotency: Idempotency,
     /// Ends the timed suspensions that are due (run by the lifter).
     pub lift: LiftSuspensions,
+    /// Bulk deactivation jobs: submitted over HTTP, carried out by the job runner.
+    pub bulk: BulkDeactivate,
 }
 
 impl Services {
@@ -84,6 +88,7 @@ impl Services {
             hasher,
             attempts,
             idempotency,
+            jobs,
             clock,
             clients,
             client_tokens,
@@ -92,6 +97,7 @@ impl Services {
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
+        let bulk = BulkDeactivate::new(jobs, users.clone(), auth.clone(), clock.clone());
         Self {
             idempotency: Idempotency::new(idempotency, clock.clone()),
             clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
@@ -100,6 +106,7 @@ impl Services {
             jwks,
             auth,
             lift: LiftSuspensions::new(users.clone(), clock.clone()),
+            bulk,
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
