@@ -1,7 +1,7 @@
 # Everyday commands. The README's two commands (`cargo run`, `cargo test`) need nothing else.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres lint fmt ci bench
+.PHONY: run test test-postgres lint fmt ci bench bench-bulk
 
 run: ## Serve on the embedded default (SQLite file and .eml mail under ./data)
 	cargo run
@@ -24,3 +24,6 @@ ci: ## What CI runs
 
 bench: ## Warden vs pgbench on the same statements, plus SQLite (docs/benchmarks.md); ~5 min after the build
 	bash bench/run.sh
+
+bench-bulk: ## How long a bulk deactivation of 10,000 accounts takes, SQLite and PostgreSQL; ~1 min after the build
+	bash bench/bulk.sh
