@@ -130,7 +130,30 @@ pub async fn bulk_deactivate(
         Ok(accepted(id))
     };
     let keys = &state.services.idempotency;
-    keys.run(&req, admin.id(), &body, act).await
+    let response = keys.run(&req, admin.id(), &body, act).await?;
+    with_location(response).await
+}
+
+/// A replayed 202 carries the stored body only: give it its `Location` back from the body's
+/// `job_id`.
+async fn with_location(response: HttpResponse) -> Result<HttpResponse, ApiError> {
+    if response.status() != StatusCode::ACCEPTED || response.headers().contains_key(LOCATION) {
+        return Ok(response);
+    }
+    let (head, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body)
+        .await
+        .map_err(|e| ApiError::internal(&e.to_string()))?;
+    let job_id = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v["data"]["job_id"].as_str().map(str::to_owned));
+    let mut response = head.set_body(bytes).map_into_boxed_body();
+    if let Some(location) =
+        job_id.and_then(|id| HeaderValue::from_str(&format!("/api/v1/jobs/{id}")).ok())
+    {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    Ok(response)
 }
 
 fn accepted(id: Uuid) -> HttpResponse {

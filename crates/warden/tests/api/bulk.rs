@@ -313,6 +313,7 @@ async fn a_retried_bulk_request_with_its_key_starts_one_job() {
     again.assert_shape(202, "Bulk deactivation accepted");
     assert_eq!(again.headers["idempotency-replayed"], "true");
     assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["location"], first.headers["location"]);
     let round = app.services.bulk.run_round(10, &answer).await.unwrap();
     assert_eq!(round.claimed, 1, "one job, one item");
 }
