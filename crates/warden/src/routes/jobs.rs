@@ -208,6 +208,19 @@ pub fn answer(outcome: Result<(), ItemFailure>) -> (u16, String) {
     (error.status().as_u16(), error.message().to_owned())
 }
 
+/// An id as the job keeps it and echoes it back. A user id is 36 characters; anything longer or
+/// holding a NUL names no user either way (404), so it is kept shortened and NUL-free, as a
+/// database text column can hold it.
+fn stored_id(id: &str) -> String {
+    id.chars()
+        .take(MAX_ID_CHARS)
+        .map(|c| if c == '\0' { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+/// The longest id a job keeps (longer ones are cut; they are 404 anyway).
+const MAX_ID_CHARS: usize = 100;
+
 #[derive(Debug)]
 struct BulkInput {
     user_ids: Vec<String>,
@@ -225,8 +238,9 @@ impl BulkInput {
             {
                 Some(
                     items
-                        .into_iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(stored_id)
                         .collect(),
                 )
             }
@@ -280,6 +294,9 @@ mod tests {
         let many: Vec<String> = (0..10_001).map(|i| i.to_string()).collect();
         assert_eq!(fields_of(json!({ "user_ids": many })), ["user_ids"]);
         assert_eq!(fields_of(json!({"user_ids": [1]})), ["user_ids"]);
+        let odd = BulkInput::parse(json!({"user_ids": ["a\0b", "x".repeat(500)]})).unwrap();
+        assert_eq!(odd.user_ids[0], "a\u{FFFD}b");
+        assert_eq!(odd.user_ids[1].len(), MAX_ID_CHARS);
         assert_eq!(fields_of(json!({"user_ids": "a"})), ["user_ids"]);
         assert_eq!(
             fields_of(json!({"until": "soon", "reason": 3})),
