@@ -199,3 +199,7 @@ impl std::fmt::Debug for BulkDeactivate {
         f.write_str("BulkDeactivate")
     }
 }
+
+#[cfg(test)]
+#[path = "bulk_deactivate_tests.rs"]
+mod tests;
