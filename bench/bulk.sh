@@ -54,7 +54,7 @@ seed() {
 # measure BACKEND URL: prints one line with the job's duration.
 measure() {
     local backend=$1 url=$2 token job start end data
-    token=$(DATABASE_URL=$url "$WARDEN" token admin@bench.example.com)
+    token=$(DATABASE_URL=$url "$WARDEN" token --email admin@bench.example.com)
     DATABASE_URL=$url "$WARDEN" serve 2>>"$WORK/server-$backend.log" &
     SERVER_PID=$!
     until curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null; do sleep 0.1; done

@@ -11,54 +11,71 @@ use warden_domain::use_cases::BulkDeactivate;
 
 use crate::routes::jobs::answer;
 
-/// Items one round claims.
-pub const ROUND: u32 = 200;
+/// Items one round of one task claims.
+pub const ROUND: u32 = 50;
 
-/// A running job runner; [`JobRunner::stop`] lets its round finish, then ends it.
+/// Tasks carrying out items at once (their claims never overlap). Each item waits on its own
+/// commits (the change, then its result), so several in flight keep the database busy; with
+/// SQLite's one connection they simply queue.
+pub const TASKS: usize = 8;
+
+/// A running job runner; [`JobRunner::stop`] lets its rounds finish, then ends it.
 #[derive(Debug)]
 pub struct JobRunner {
     stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
+    tasks: Vec<JoinHandle<()>>,
 }
 
 impl JobRunner {
-    /// Looks for items to carry out every `poll`, and straight again after a round that found
-    /// some; wakes the outbox worker (`wakeup`) after each round that deactivated someone.
+    /// [`TASKS`] tasks, each looking for items to carry out every `poll`, and straight again
+    /// after a round that found some; each wakes the outbox worker (`wakeup`) after a round
+    /// that recorded results.
     pub fn spawn(bulk: BulkDeactivate, poll: Duration, wakeup: Arc<Notify>) -> Self {
-        let (stop, mut stopped) = watch::channel(false);
-        let task = tokio::spawn(async move {
-            loop {
-                let mut busy = false;
-                match bulk.run_round(ROUND, &answer).await {
-                    Ok(round) if round.claimed > 0 => {
-                        busy = true;
-                        if round.completed > 0 {
-                            wakeup.notify_one();
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(error) => tracing::warn!(error = ?error, "a job round failed"),
-                }
-                if busy {
-                    if *stopped.borrow() {
-                        break;
-                    }
-                    continue;
-                }
-                tokio::select! {
-                    _ = stopped.changed() => break,
-                    () = tokio::time::sleep(poll) => {}
-                }
-            }
-        });
-        Self { stop, task }
+        let (stop, stopped) = watch::channel(false);
+        let tasks = (0..TASKS)
+            .map(|_| tokio::spawn(run(bulk.clone(), poll, wakeup.clone(), stopped.clone())))
+            .collect();
+        Self { stop, tasks }
     }
 
     pub async fn stop(self) {
         let _ = self.stop.send(true);
-        if let Err(error) = self.task.await {
-            tracing::error!(error = ?error, "the job runner ended abnormally");
+        for task in self.tasks {
+            if let Err(error) = task.await {
+                tracing::error!(error = ?error, "a job runner task ended abnormally");
+            }
         }
         tracing::info!("job runner stopped");
+    }
+}
+
+async fn run(
+    bulk: BulkDeactivate,
+    poll: Duration,
+    wakeup: Arc<Notify>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let mut busy = false;
+        match bulk.run_round(ROUND, &answer).await {
+            Ok(round) if round.claimed > 0 => {
+                busy = true;
+                if round.completed > 0 {
+                    wakeup.notify_one();
+                }
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = ?error, "a job round failed"),
+        }
+        if busy {
+            if *stopped.borrow() {
+                break;
+            }
+            continue;
+        }
+        tokio::select! {
+            _ = stopped.changed() => break,
+            () = tokio::time::sleep(poll) => {}
+        }
     }
 }
