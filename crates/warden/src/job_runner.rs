@@ -32,8 +32,19 @@ impl JobRunner {
     /// that recorded results.
     pub fn spawn(bulk: BulkDeactivate, poll: Duration, wakeup: Arc<Notify>) -> Self {
         let (stop, stopped) = watch::channel(false);
+        let work = Arc::new(Notify::new());
         let tasks = (0..TASKS)
-            .map(|_| tokio::spawn(run(bulk.clone(), poll, wakeup.clone(), stopped.clone())))
+            .map(|index| {
+                let task = Task {
+                    bulk: bulk.clone(),
+                    // Only the first task polls while idle; it brings in the others once it
+                    // finds work, so an idle process costs one claim per `poll`.
+                    poll: (index == 0).then_some(poll),
+                    wakeup: wakeup.clone(),
+                    work: work.clone(),
+                };
+                tokio::spawn(task.run(stopped.clone()))
+            })
             .collect();
         Self { stop, tasks }
     }
@@ -49,33 +60,47 @@ impl JobRunner {
     }
 }
 
-async fn run(
+struct Task {
     bulk: BulkDeactivate,
-    poll: Duration,
+    /// `None`: wait for the polling task to find work instead of polling.
+    poll: Option<Duration>,
+    /// The outbox worker's.
     wakeup: Arc<Notify>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    loop {
-        let mut busy = false;
-        match bulk.run_round(ROUND, &answer).await {
-            Ok(round) if round.claimed > 0 => {
-                busy = true;
-                if round.completed > 0 {
-                    wakeup.notify_one();
+    /// Rung when a round found work: the resting tasks join in.
+    work: Arc<Notify>,
+}
+
+impl Task {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        loop {
+            let mut busy = false;
+            match self.bulk.run_round(ROUND, &answer).await {
+                Ok(round) if round.claimed > 0 => {
+                    busy = true;
+                    self.work.notify_waiters();
+                    if round.completed > 0 {
+                        self.wakeup.notify_one();
+                    }
                 }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(error = ?error, "a job round failed"),
             }
-            Ok(_) => {}
-            Err(error) => tracing::warn!(error = ?error, "a job round failed"),
-        }
-        if busy {
-            if *stopped.borrow() {
-                break;
+            if busy {
+                if *stopped.borrow() {
+                    break;
+                }
+                continue;
             }
-            continue;
-        }
-        tokio::select! {
-            _ = stopped.changed() => break,
-            () = tokio::time::sleep(poll) => {}
+            let rest = async {
+                match self.poll {
+                    Some(poll) => tokio::time::sleep(poll).await,
+                    None => self.work.notified().await,
+                }
+            };
+            tokio::select! {
+                _ = stopped.changed() => break,
+                () = rest => {}
+            }
         }
     }
 }
