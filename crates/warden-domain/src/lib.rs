@@ -6,7 +6,8 @@
 //! - [`use_cases`]: [`use_cases::DeactivateUser`], [`use_cases::ReactivateUser`],
 //!   [`use_cases::Authenticator`], [`use_cases::CreateUser`], [`use_cases::IssueToken`],
 //!   [`use_cases::DeliverNotifications`], and for machine clients [`use_cases::ManageClients`],
-//!   [`use_cases::ClientAuthenticator`] and [`use_cases::IntrospectToken`].
+//!   [`use_cases::ClientAuthenticator`] and [`use_cases::IntrospectToken`]; for provisioning
+//!   clients (SCIM) [`use_cases::Provision`].
 //! - [`ports`]: the traits a host implements ([`ports::UserRepo`], [`ports::Outbox`],
 //!   [`ports::Mailer`], [`ports::AuthVerifier`], [`ports::TokenIssuer`],
 //!   [`ports::PasswordHasher`], [`ports::LoginAttempts`], [`ports::Clock`], [`ports::ClientRepo`],
@@ -24,6 +25,7 @@ mod login_throttle;
 mod notification;
 mod operator;
 mod password;
+mod provisioning;
 mod reason;
 mod search;
 mod status_change;
@@ -50,6 +52,9 @@ pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, Thr
 pub use notification::{Email, Notification};
 pub use operator::Operator;
 pub use password::{InvalidPassword, Password, PasswordHash};
+pub use provisioning::{
+    ExternalId, InvalidExternalId, Profile, ProvisionedUser, ProvisioningFilter,
+};
 pub use reason::{InvalidReason, Reason};
 pub use search::{
     EventFilter, InvalidLimit, InvalidSearchText, InvertedPeriod, PageLimit, SearchText,

@@ -51,6 +51,18 @@ impl PasswordHash {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The hash of an account that has no password (one a provisioning client created): stored
+    /// as the empty string, which no password ever matches. Sign-in treats it exactly like an
+    /// unknown account.
+    pub fn unset() -> Self {
+        Self(String::new())
+    }
+
+    /// Whether a password was set (see [`PasswordHash::unset`]).
+    pub fn is_set(&self) -> bool {
+        !self.0.is_empty()
+    }
 }
 
 impl fmt::Debug for PasswordHash {

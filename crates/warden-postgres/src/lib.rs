@@ -19,6 +19,7 @@ mod login_attempts;
 mod migrations;
 mod outbox;
 mod prepared;
+mod provisioning;
 mod rows;
 mod schema;
 mod status_change;

@@ -73,3 +73,14 @@ diesel::table! {
         suspended_until -> Nullable<Timestamptz>,
     }
 }
+
+diesel::table! {
+    provisioning (user_id) {
+        user_id -> Uuid,
+        external_id -> Nullable<Text>,
+        removed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(provisioning -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(provisioning, users);

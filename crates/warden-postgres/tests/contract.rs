@@ -47,3 +47,17 @@ async fn live_clients_act_and_revoked_ones_do_not() {
     )
     .await;
 }
+
+async fn fresh_provisioning(
+    test: &str,
+) -> Option<(
+    Arc<dyn UserRepo>,
+    Arc<dyn warden_domain::ports::ProvisioningRepo>,
+    Db,
+)> {
+    let db = Db::fresh(test).await?;
+    let store = Arc::new(db.store.clone());
+    Some((store.clone(), store, db))
+}
+
+warden_testkit::provisioning_contract_tests!(fresh_provisioning);

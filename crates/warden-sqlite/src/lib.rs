@@ -18,6 +18,7 @@ mod idempotency;
 mod jobs;
 mod outbox;
 mod pool;
+mod provisioning;
 mod rows;
 mod schema;
 mod store;

@@ -87,6 +87,19 @@ diesel::table! {
 diesel::table! {
     use diesel::sql_types::*;
 
+    provisioning (user_id) {
+        user_id -> Text,
+        external_id -> Nullable<Text>,
+        removed_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::joinable!(provisioning -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(provisioning, users);
+
+diesel::table! {
+    use diesel::sql_types::*;
+
     jobs (id) {
         id -> Text,
         kind -> Text,

@@ -69,3 +69,16 @@ async fn live_clients_act_and_revoked_ones_do_not() {
     )
     .await;
 }
+
+async fn fresh_provisioning(
+    _test: &str,
+) -> Option<(
+    Arc<dyn UserRepo>,
+    Arc<dyn warden_domain::ports::ProvisioningRepo>,
+    TempDir,
+)> {
+    let (store, dir) = fresh_store().await;
+    Some((Arc::new(store.clone()), Arc::new(store), dir))
+}
+
+warden_testkit::provisioning_contract_tests!(fresh_provisioning);

@@ -23,6 +23,9 @@ use warden_domain::{
     StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
 };
 
+#[path = "memory_provisioning.rs"]
+mod memory_provisioning;
+
 /// Accounts, their audit trail and the outbox, in memory. Cheap to share behind an `Arc`.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
@@ -36,6 +39,8 @@ struct State {
     users: HashMap<UserId, Account>,
     events: Vec<AuditEvent>,
     outbox: Vec<Entry>,
+    /// Provisioning attributes by account (see `memory_provisioning.rs`).
+    provisioning: HashMap<UserId, memory_provisioning::Attributes>,
 }
 
 impl State {

@@ -44,3 +44,16 @@ async fn live_clients_act_and_revoked_ones_do_not() {
     )
     .await;
 }
+
+async fn fresh_provisioning(
+    _test: &str,
+) -> Option<(
+    Arc<dyn UserRepo>,
+    Arc<dyn warden_domain::ports::ProvisioningRepo>,
+    (),
+)> {
+    let store = Arc::new(MemoryStore::new());
+    Some((store.clone(), store, ()))
+}
+
+warden_testkit::provisioning_contract_tests!(fresh_provisioning);

@@ -267,9 +267,16 @@ mod tests {
     fn http_code_never_makes_an_operator() {
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut files = Vec::new();
-        for dir in ["http", "routes"] {
-            for entry in std::fs::read_dir(src.join(dir)).unwrap() {
-                files.push(entry.unwrap().path());
+        // Every file under these, subdirectories (a route's own module folder) included.
+        let mut dirs = vec![src.join("http"), src.join("routes")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
             }
         }
         files.extend(["app.rs", "state.rs"].map(|f| src.join(f)));

@@ -9,8 +9,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox, StoreError, SystemClock,
-    UserRepo,
+    ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox, ProvisioningRepo,
+    StoreError, SystemClock, UserRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -68,6 +68,13 @@ impl Store {
     }
 
     pub fn users(&self) -> Arc<dyn UserRepo> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
+    pub fn provisioning(&self) -> Arc<dyn ProvisioningRepo> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
             Self::Sqlite(store) => Arc::new(store.clone()),
@@ -173,6 +180,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         idempotency: store.idempotency(),
         jobs: store.jobs(),
         clock: Arc::new(SystemClock),
+        provisioning: store.provisioning(),
     })
 }
 

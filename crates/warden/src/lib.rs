@@ -9,6 +9,7 @@ pub mod cli;
 pub mod cli_clients;
 pub mod compose;
 pub mod config;
+pub mod console;
 pub mod data_dir;
 pub mod http;
 pub mod job_runner;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use warden_auth::Jwks;
 use warden_domain::ports::{
     AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore, LoginAttempts,
-    Mailer, Outbox, PasswordHasher, TokenInspector, TokenIssuer, UserRepo,
+    Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo,
 };
 use warden_domain::use_cases::{
     Authenticator, BulkDeactivate, ClientAuthenticator, CreateUser, DeactivateUser,
     DeliverNotifications, Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions,
-    ManageClients, ReactivateUser, RetryPolicy, UserQueries,
+    ManageClients, Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
 
 use crate::http::Idempotency;
@@ -42,6 +42,8 @@ pub struct Ports {
     pub inspector: Arc<dyn TokenInspector>,
     /// The public keys that verify access tokens (empty for HS256).
     pub jwks: Jwks,
+    /// Accounts as provisioning clients (SCIM) see them.
+    pub provisioning: Arc<dyn ProvisioningRepo>,
 }
 
 #[derive(Clone)]
@@ -74,6 +76,8 @@ pub struct Services {
     pub lift: LiftSuspensions,
     /// Bulk deactivation jobs: submitted over HTTP, carried out by the job runner.
     pub bulk: BulkDeactivate,
+    /// What provisioning clients (SCIM) do to accounts.
+    pub provision: Provision,
 }
 
 impl Services {
@@ -94,11 +98,13 @@ impl Services {
             client_tokens,
             inspector,
             jwks,
+            provisioning,
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         let bulk = BulkDeactivate::new(jobs, users.clone(), auth.clone(), clock.clone());
         Self {
+            provision: Provision::new(users.clone(), provisioning, clock.clone()),
             idempotency: Idempotency::new(idempotency, clock.clone()),
             clients: ManageClients::new(clients.clone(), client_tokens.clone(), clock.clone()),
             client_auth: ClientAuthenticator::new(clients, client_tokens),

@@ -82,7 +82,7 @@ impl CreateUser {
     }
 }
 
-fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     name.chars().count() <= MAX_NAME_CHARS
         && !name
             .chars()

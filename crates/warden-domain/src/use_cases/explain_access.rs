@@ -29,6 +29,9 @@ pub enum AccessReason {
         /// When the last of those lockouts ends.
         until: DateTime<Utc>,
     },
+    /// The account has no password (a provisioning client created it): a password sign-in
+    /// fails until one is set by other means.
+    NoPassword,
 }
 
 impl AccessReason {
@@ -37,6 +40,7 @@ impl AccessReason {
         match self {
             Self::Deactivated { .. } => "deactivated",
             Self::SignInThrottled { .. } => "sign_in_throttled",
+            Self::NoPassword => "no_password",
         }
     }
 }
@@ -104,6 +108,10 @@ impl ExplainAccess {
                 reason: deactivation.reason.clone(),
                 until: deactivation.until,
             });
+        }
+        let password = self.users.find_credentials(&user.email).await?;
+        if password.is_some_and(|(_, hash)| !hash.is_set()) {
+            reasons.push(AccessReason::NoPassword);
         }
         let lockouts = self.attempts.lockouts(user.email.as_str(), now).await?;
         if let (clients @ 1.., Some(until)) = (lockouts.clients, lockouts.until) {

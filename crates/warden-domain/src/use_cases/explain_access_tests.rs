@@ -5,10 +5,23 @@ use uuid::Uuid;
 use super::*;
 use crate::ports::{Lockouts, MockLoginAttempts, MockUserRepo};
 use crate::use_cases::test_support::{admin, at, deactivated, fixed_clock, user};
-use crate::{ActorKind, AuditEvent, Role};
+use crate::{ActorKind, AuditEvent, PasswordHash, Role};
 
 fn explain_with(target: User, events: Vec<AuditEvent>, lockouts: Lockouts) -> ExplainAccess {
+    explain_hashed(target, events, lockouts, PasswordHash::new("h".into()))
+}
+
+fn explain_hashed(
+    target: User,
+    events: Vec<AuditEvent>,
+    lockouts: Lockouts,
+    hash: PasswordHash,
+) -> ExplainAccess {
     let mut users = MockUserRepo::new();
+    let with_hash = target.clone();
+    users
+        .expect_find_credentials()
+        .returning(move |_| Ok(Some((with_hash.clone(), hash.clone()))));
     let found = target.clone();
     users
         .expect_find_by_id()
@@ -82,4 +95,20 @@ async fn an_unknown_account_is_not_found() {
     let explain = explain_with(target, vec![], Lockouts::default());
     let result = explain.explain(&admin().await, UserId::generate()).await;
     assert!(matches!(result, Err(QueryError::NotFound)));
+}
+
+#[tokio::test]
+async fn an_account_without_a_password_says_so() {
+    let target = user(Role::User);
+    let report = explain_hashed(
+        target.clone(),
+        vec![],
+        Lockouts::default(),
+        PasswordHash::unset(),
+    )
+    .explain(&admin().await, target.id)
+    .await
+    .unwrap();
+    assert!(!report.can_sign_in());
+    assert_eq!(report.reasons, vec![AccessReason::NoPassword]);
 }

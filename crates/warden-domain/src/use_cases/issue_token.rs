@@ -107,7 +107,15 @@ impl IssueToken {
         };
         let matches = self
             .hasher
-            .verify(&password, found.as_ref().map(|(_, hash)| hash))
+            // An account without a password is checked like an unknown one: the same work
+            // (the hasher's dummy hash), the same refusal.
+            .verify(
+                &password,
+                found
+                    .as_ref()
+                    .map(|(_, hash)| hash)
+                    .filter(|hash| hash.is_set()),
+            )
             .await
             .map_err(|error| match error {
                 HashError::Busy => IssueTokenError::Busy,

@@ -72,6 +72,22 @@ async fn wrong_password_and_unknown_email_are_indistinguishable_and_both_hash() 
 }
 
 #[tokio::test]
+async fn an_account_without_a_password_is_refused_like_an_unknown_one() {
+    let account = user(Role::User);
+    let mut users = MockUserRepo::new();
+    let found = account.clone();
+    users
+        .expect_find_credentials()
+        .returning(move |_| Ok(Some((found.clone(), PasswordHash::unset()))));
+    // `hasher()` expects one verify and matches only a real hash: the dummy work is done,
+    // with no hash of the account's, and the answer is a wrong password's.
+    let refused = issue(users, hasher())
+        .login(account.email.as_str(), "correct horse", "client")
+        .await;
+    assert!(matches!(refused, Err(IssueTokenError::InvalidCredentials)));
+}
+
+#[tokio::test]
 async fn a_deactivated_account_is_told_so_only_with_the_right_password() {
     let account = deactivated(user(Role::User));
     let right = issue(repo_with(Some(account.clone())), hasher())

@@ -13,6 +13,7 @@ mod introspect;
 mod issue_token;
 mod lift_suspensions;
 mod principal;
+mod provision;
 mod user_queries;
 
 pub use authenticate::*;
@@ -27,6 +28,7 @@ pub use introspect::*;
 pub use issue_token::*;
 pub use lift_suspensions::*;
 pub use principal::*;
+pub use provision::*;
 pub use user_queries::*;
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Who a status change may be made for. A use case that changes a user's status takes a
 //! `&dyn Principal`; the trait is sealed, so only the domain's checked types are principals:
 //! an [`Admin`] (only the [`super::Authenticator`] makes one) and the [`System`] (constructed
-//! explicitly by the host's scheduler, as the CLI constructs an [`crate::Operator`]).
+//! explicitly by the host's scheduler, as the CLI constructs an [`crate::Operator`]), and a
+//! [`Provisioner`] (a machine client admitted with the `scim` scope by the
+//! [`super::ClientAuthenticator`]).
 
 use chrono::{DateTime, Utc};
 
-use super::Admin;
-use crate::Actor;
+use super::{Admin, AuthenticatedClient};
+use crate::{Actor, Scope};
 
 /// An actor whose authority was checked, with the credential a change must not outlive.
 pub trait Principal: sealed::Sealed + Send + Sync + std::fmt::Debug {
@@ -21,6 +23,7 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Admin {}
     impl Sealed for super::System {}
+    impl Sealed for super::Provisioner {}
 }
 
 impl Principal for Admin {
@@ -56,6 +59,39 @@ impl Principal for System {
         &self.actor
     }
 
+    fn is_valid_at(&self, _now: DateTime<Utc>) -> bool {
+        true
+    }
+}
+
+/// A machine client provisioning accounts (an identity provider over SCIM): recorded as actor
+/// kind `client` under its name. Its changes pass the same rules and guards as an admin's (the
+/// last active admin stays); the store re-checks at commit that the client is not revoked.
+#[derive(Debug, Clone)]
+pub struct Provisioner {
+    actor: Actor,
+}
+
+impl Provisioner {
+    /// The client as a provisioner, if it was admitted for provisioning ([`Scope::Scim`]).
+    pub fn new(client: &AuthenticatedClient) -> Option<Self> {
+        (client.granted() == Scope::Scim && client.client().allows(Scope::Scim)).then(|| Self {
+            actor: client.actor(),
+        })
+    }
+
+    /// The name the client is recorded under.
+    pub fn name(&self) -> &str {
+        self.actor.name()
+    }
+}
+
+impl Principal for Provisioner {
+    fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// A client token does not expire; a revoked one is refused by the store at commit.
     fn is_valid_at(&self, _now: DateTime<Utc>) -> bool {
         true
     }

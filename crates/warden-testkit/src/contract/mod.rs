@@ -37,6 +37,7 @@ mod helpers;
 mod idempotency;
 mod jobs;
 mod outbox;
+pub mod provisioning;
 mod status_changes;
 mod suspensions;
 
@@ -47,6 +48,7 @@ pub use directory::*;
 pub use idempotency::*;
 pub use jobs::*;
 pub use outbox::*;
+pub use provisioning::*;
 pub use status_changes::*;
 pub use suspensions::*;
 

@@ -160,14 +160,17 @@ fn incoming_id(req: &ServiceRequest) -> Option<String> {
 }
 
 /// Error responses made by the framework itself (a malformed request line, an extractor's
-/// refusal) carry plain text; clients get the envelope instead.
+/// refusal) carry plain text; clients get the envelope instead. SCIM's errors are JSON of
+/// their own type (`application/scim+json`) and stay as they are.
 fn envelope_errors(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = response.status();
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/scim+json")
+        });
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let (req, _) = response.into_parts();
         return ServiceResponse::new(req, generic(status));

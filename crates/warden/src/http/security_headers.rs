@@ -11,6 +11,12 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; \
 style-src 'self' 'sha256-RL3ie0nH+Lzz2YNqQN83mnU0J1ot4QL7b99vMdIX99w='; img-src 'self' data:; font-src 'self'; connect-src 'self'; form-action 'none'; \
 frame-ancestors 'none'; object-src 'none'; base-uri 'none'";
 
+/// The admin console's policy (`/admin`): its own script and style only (no inline script or
+/// style, no `eval`), API calls to this origin only, no forms posted anywhere, never framed.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+img-src 'self'; connect-src 'self'; form-action 'none'; frame-ancestors 'none'; \
+object-src 'none'; base-uri 'none'";
+
 /// What a response's path says about the headers it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PageKind {
@@ -19,6 +25,8 @@ pub enum PageKind {
     Private,
     /// The Swagger UI under `/docs`: a browser page, so it gets a Content-Security-Policy.
     Docs,
+    /// The admin console under `/admin`: its own strict policy, and no referrer leaves it.
+    Console,
     Other,
 }
 
@@ -28,10 +36,13 @@ impl PageKind {
             || path.starts_with("/api/v1/users")
             || path.starts_with("/api/v1/events")
             || path.starts_with("/api/v1/jobs")
+            || path.starts_with("/scim/")
         {
             Self::Private
         } else if path == "/docs" || path.starts_with("/docs/") {
             Self::Docs
+        } else if path == "/admin" || path.starts_with("/admin/") {
+            Self::Console
         } else {
             Self::Other
         }
@@ -52,6 +63,17 @@ impl PageKind {
                     header::CONTENT_SECURITY_POLICY,
                     HeaderValue::from_static(DOCS_CSP),
                 );
+            }
+            Self::Console => {
+                headers.insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CONSOLE_CSP),
+                );
+                headers.insert(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                );
+                headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
             }
             Self::Other => {}
         }
@@ -74,5 +96,8 @@ mod tests {
         assert_eq!(PageKind::of("/docsx"), PageKind::Other);
         assert_eq!(PageKind::of("/api/v1/openapi.json"), PageKind::Other);
         assert_eq!(PageKind::of("/health/live"), PageKind::Other);
+        assert_eq!(PageKind::of("/admin"), PageKind::Console);
+        assert_eq!(PageKind::of("/admin/console.js"), PageKind::Console);
+        assert_eq!(PageKind::of("/administrator"), PageKind::Other);
     }
 }

@@ -153,6 +153,10 @@ impl ReasonView {
                     until: *until,
                 })
             }
+            AccessReason::NoPassword => Self::Other(OtherView {
+                code,
+                message: "No password (provisioned): created by a provisioning client, the account cannot sign in with a password until one is set".to_owned(),
+            }),
             // A cause added to the domain before this view learns to describe it.
             _ => Self::Other(OtherView {
                 code,

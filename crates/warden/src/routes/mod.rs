@@ -16,6 +16,7 @@ pub mod openapi;
 mod ops;
 mod outbox;
 mod schemas;
+pub(crate) mod scim;
 mod users;
 mod views;
 
@@ -70,6 +71,7 @@ macro_rules! api_routes {
                 (name = "outbox", description = "Notifications that failed or still wait, for admins"),
                 (name = "clients", description = "Machine clients (other services) and their tokens, for admins"),
                 (name = "oauth2", description = "Standard endpoints for other services, in their standards' formats (not the envelope): token introspection (RFC 7662) and the JSON Web Key Set"),
+                (name = "scim", description = "SCIM 2.0 (RFC 7643, 7644) for identity providers (Okta, Entra ID), in `application/scim+json` (not the envelope), authenticated by a client token with the `scim` scope. See docs/scim.md"),
             ),
         )]
         pub struct ApiDoc;
@@ -99,6 +101,16 @@ api_routes! {
     delete "/api/v1/clients/{id}" => clients::revoke,
     post "/oauth2/introspect" => oauth2::introspect,
     get "/.well-known/jwks.json" => oauth2::jwks,
+    get "/scim/v2/Users" => scim::list_users,
+    post "/scim/v2/Users" => scim::create_user,
+    get "/scim/v2/Users/{user_id}" => scim::get_user,
+    put "/scim/v2/Users/{user_id}" => scim::replace_user,
+    patch "/scim/v2/Users/{user_id}" => scim::patch_user,
+    delete "/scim/v2/Users/{user_id}" => scim::delete_user,
+    get "/scim/v2/Groups" => scim::list_groups,
+    get "/scim/v2/ServiceProviderConfig" => scim::service_provider_config,
+    get "/scim/v2/ResourceTypes" => scim::resource_types,
+    get "/scim/v2/Schemas" => scim::schemas,
 }
 
 /// The operations routes (`/health/*`, `/metrics`), which `WARDEN_OPS_ADDR` moves to a listener
@@ -107,10 +119,11 @@ pub fn is_ops_path(path: &str) -> bool {
     path.starts_with("/health/") || path == "/metrics"
 }
 
-/// Registers every route, the OpenAPI document and the Swagger UI.
+/// Registers every route, the OpenAPI document, the Swagger UI and the admin console.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     configure_api(cfg, |_| true);
     configure_docs(cfg);
+    crate::console::configure(cfg);
 }
 
 /// The public listener when the operations routes have a listener of their own: everything
@@ -118,6 +131,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 pub fn configure_public(cfg: &mut web::ServiceConfig) {
     configure_api(cfg, |path| !is_ops_path(path));
     configure_docs(cfg);
+    crate::console::configure(cfg);
 }
 
 /// The operations listener (`WARDEN_OPS_ADDR`): only `/health/*` and `/metrics`.

@@ -1,0 +1,64 @@
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreError;
+use crate::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId};
+
+/// The accounts as provisioning clients see them: every account of the [`super::UserRepo`]
+/// (whoever created it) with its provisioning attributes (the external id), except those a
+/// provisioning client removed, which stay in the accounts store with their audit trail but
+/// are hidden here. The attributes live beside the account, keyed by its id.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait ProvisioningRepo: Send + Sync {
+    /// Stores a new, active account as [`super::UserRepo::create`] does, with `external_id`,
+    /// in one transaction.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the email address is taken (by any account, removed ones
+    /// too) or the id exists; [`StoreError::Unavailable`] or [`StoreError::Other`] otherwise;
+    /// then nothing was written.
+    async fn create(
+        &self,
+        user: NewUser,
+        external_id: Option<ExternalId>,
+    ) -> Result<ProvisionedUser, StoreError>;
+
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; a missing or removed account is
+    /// `Ok(None)`.
+    async fn find(&self, id: &UserId) -> Result<Option<ProvisionedUser>, StoreError>;
+
+    /// How many accounts `filter` keeps ([`ProvisioningFilter::matches`]; removed ones never),
+    /// and of those, in ascending order of id, at most `limit` after skipping `offset`.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn list(
+        &self,
+        filter: &ProvisioningFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ProvisionedUser>), StoreError>;
+
+    /// Replaces the account's email, names and external id with `profile`, and sets its
+    /// `updated_at` to `at`; its status, role, password and token version are untouched.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the email address belongs to another account (then
+    /// nothing changed); [`StoreError::Unavailable`] or [`StoreError::Other`]. A missing or
+    /// removed account is `Ok(None)`.
+    async fn update(
+        &self,
+        id: &UserId,
+        profile: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ProvisionedUser>, StoreError>;
+
+    /// Hides the account from provisioning from now on (see the trait); the account itself is
+    /// unchanged. `Ok(false)` when it is missing or already removed.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`].
+    async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError>;
+}

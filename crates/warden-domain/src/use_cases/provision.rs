@@ -1,0 +1,268 @@
+//! Provisioning: what an identity provider does to accounts through a machine client (SCIM).
+//! Status changes go through [`DeactivateUser`] and [`ReactivateUser`] with the client as the
+//! actor, so they have every effect an admin's have; nothing here is specific to SCIM.
+
+use std::sync::Arc;
+
+use super::{DeactivateError, DeactivateUser, Provisioner, ReactivateError, ReactivateUser};
+use crate::ports::{Clock, ProvisioningRepo, StoreError, UserRepo};
+use crate::{
+    EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser, ProvisioningFilter,
+    Reason, Role, StatusAction, UserId,
+};
+
+/// The attributes of an account a provisioning client asks for, as it sent them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileInput {
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub external_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProvisionError {
+    /// No such account, or one the provisioning client removed.
+    #[error("user not found")]
+    NotFound,
+    #[error("not a valid email address")]
+    InvalidEmail,
+    #[error("names must be at most 100 characters, without control characters")]
+    InvalidName,
+    #[error("{0}")]
+    InvalidExternalId(crate::InvalidExternalId),
+    #[error("an account with this email address already exists")]
+    EmailTaken,
+    /// The domain's refusal of a deactivation: the last active admin stays.
+    #[error("cannot deactivate the last active admin")]
+    LastActiveAdmin,
+    /// The client was revoked before the change committed; nothing changed.
+    #[error("the actor's authority was withdrawn")]
+    ActorRevoked,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The provisioning use cases.
+#[derive(Clone)]
+pub struct Provision {
+    accounts: Arc<dyn ProvisioningRepo>,
+    deactivate: DeactivateUser,
+    reactivate: ReactivateUser,
+    clock: Arc<dyn Clock>,
+}
+
+impl Provision {
+    pub fn new(
+        users: Arc<dyn UserRepo>,
+        accounts: Arc<dyn ProvisioningRepo>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            accounts,
+            deactivate: DeactivateUser::new(users.clone(), clock.clone()),
+            reactivate: ReactivateUser::new(users, clock.clone()),
+            clock,
+        }
+    }
+
+    /// A new active account, of role `user`, with no password (sign-in refuses it as a wrong
+    /// password until one is set by other means).
+    ///
+    /// # Errors
+    /// [`ProvisionError::InvalidEmail`], [`ProvisionError::InvalidName`],
+    /// [`ProvisionError::InvalidExternalId`], [`ProvisionError::EmailTaken`],
+    /// [`ProvisionError::Store`].
+    pub async fn create(
+        &self,
+        _by: &Provisioner,
+        input: ProfileInput,
+    ) -> Result<ProvisionedUser, ProvisionError> {
+        let profile = profile(input)?;
+        let new = NewUser {
+            id: UserId::generate(),
+            email: profile.email,
+            password_hash: PasswordHash::unset(),
+            first_name: profile.first_name,
+            last_name: profile.last_name,
+            role: Role::User,
+            created_at: self.clock.now(),
+        };
+        self.accounts
+            .create(new, profile.external_id)
+            .await
+            .map_err(taken)
+    }
+
+    /// # Errors
+    /// [`ProvisionError::NotFound`], [`ProvisionError::Store`].
+    pub async fn get(
+        &self,
+        _by: &Provisioner,
+        id: UserId,
+    ) -> Result<ProvisionedUser, ProvisionError> {
+        self.accounts
+            .find(&id)
+            .await?
+            .ok_or(ProvisionError::NotFound)
+    }
+
+    /// How many accounts `filter` keeps, and `limit` of them after `offset`, by id.
+    ///
+    /// # Errors
+    /// [`ProvisionError::Store`].
+    pub async fn list(
+        &self,
+        _by: &Provisioner,
+        filter: &ProvisioningFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ProvisionedUser>), ProvisionError> {
+        if filter.never {
+            return Ok((0, Vec::new()));
+        }
+        Ok(self.accounts.list(filter, offset, limit).await?)
+    }
+
+    /// Replaces the account's profile (when it differs), then brings its status to `active`
+    /// when given (see [`Provision::set_active`]).
+    ///
+    /// # Errors
+    /// As [`Provision::create`] and [`Provision::set_active`].
+    pub async fn update(
+        &self,
+        by: &Provisioner,
+        id: UserId,
+        input: ProfileInput,
+        active: Option<bool>,
+        reason: Option<Reason>,
+    ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
+        let profile = profile(input)?;
+        let current = self.get(by, id).await?;
+        if Profile::of(&current) != profile {
+            self.accounts
+                .update(&id, profile, self.clock.now())
+                .await
+                .map_err(taken)?
+                .ok_or(ProvisionError::NotFound)?;
+        }
+        match active {
+            Some(active) => self.set_active(by, id, active, reason).await,
+            None => Ok((self.get(by, id).await?, None)),
+        }
+    }
+
+    /// Deactivates (`false`) or reactivates (`true`) the account through the status use cases,
+    /// as `by`, for `reason`, with the change made (none for an account already in that state,
+    /// which is left alone: providers repeat themselves, and a repeat must not notify the user
+    /// again).
+    ///
+    /// # Errors
+    /// [`ProvisionError::NotFound`], [`ProvisionError::LastActiveAdmin`],
+    /// [`ProvisionError::ActorRevoked`], [`ProvisionError::Store`].
+    pub async fn set_active(
+        &self,
+        by: &Provisioner,
+        id: UserId,
+        active: bool,
+        reason: Option<Reason>,
+    ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
+        let current = self.get(by, id).await?;
+        if current.user.is_active() == active {
+            return Ok((current, None));
+        }
+        let outcome = if active {
+            match self.reactivate.execute(by, id, reason).await {
+                Ok(_) => Ok(true),
+                Err(ReactivateError::AlreadyActive) => Ok(false),
+                Err(ReactivateError::NotFound) => Err(ProvisionError::NotFound),
+                Err(ReactivateError::ActorRevoked) => Err(ProvisionError::ActorRevoked),
+                Err(ReactivateError::Store(error)) => Err(ProvisionError::Store(error)),
+            }
+        } else {
+            deactivated(self.deactivate.execute(by, id, reason).await)
+        };
+        let action = outcome?.then_some(if active {
+            StatusAction::Reactivate
+        } else {
+            StatusAction::Deactivate
+        });
+        Ok((self.get(by, id).await?, action))
+    }
+
+    /// Deactivates the account (every effect of a deactivation, unless it is already
+    /// inactive), then hides it from provisioning for good. The account stays, with its audit
+    /// trail. Returns the status change made, if any.
+    ///
+    /// # Errors
+    /// As [`Provision::set_active`].
+    pub async fn remove(
+        &self,
+        by: &Provisioner,
+        id: UserId,
+        reason: Option<Reason>,
+    ) -> Result<Option<StatusAction>, ProvisionError> {
+        let (_, action) = self.set_active(by, id, false, reason).await?;
+        if self.accounts.remove(&id, self.clock.now()).await? {
+            Ok(action)
+        } else {
+            Err(ProvisionError::NotFound)
+        }
+    }
+}
+
+/// Whether the deactivation was made (`false`: it already was).
+fn deactivated(result: Result<crate::User, DeactivateError>) -> Result<bool, ProvisionError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(DeactivateError::AlreadyDeactivated) => Ok(false),
+        Err(DeactivateError::NotFound) => Err(ProvisionError::NotFound),
+        Err(DeactivateError::LastActiveAdmin) => Err(ProvisionError::LastActiveAdmin),
+        // A client acts through no account, so it cannot be deactivating itself.
+        Err(DeactivateError::ActorRevoked | DeactivateError::SelfDeactivation) => {
+            Err(ProvisionError::ActorRevoked)
+        }
+        Err(DeactivateError::Store(error)) => Err(ProvisionError::Store(error)),
+        // Provisioning never asks for a timed suspension.
+        Err(error @ DeactivateError::InvalidUntil(_)) => {
+            Err(ProvisionError::Store(StoreError::other(Box::new(error))))
+        }
+    }
+}
+
+fn taken(error: StoreError) -> ProvisionError {
+    match error {
+        StoreError::Conflict(_) => ProvisionError::EmailTaken,
+        other => ProvisionError::Store(other),
+    }
+}
+
+fn profile(input: ProfileInput) -> Result<Profile, ProvisionError> {
+    let email = EmailAddress::parse(&input.email).map_err(|_| ProvisionError::InvalidEmail)?;
+    let first_name = input.first_name.trim().to_owned();
+    let last_name = input.last_name.trim().to_owned();
+    if !super::create_user::valid_name(&first_name) || !super::create_user::valid_name(&last_name) {
+        return Err(ProvisionError::InvalidName);
+    }
+    let external_id = match input.external_id {
+        Some(text) => ExternalId::parse(&text).map_err(ProvisionError::InvalidExternalId)?,
+        None => None,
+    };
+    Ok(Profile {
+        email,
+        first_name,
+        last_name,
+        external_id,
+    })
+}
+
+impl std::fmt::Debug for Provision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Provision")
+    }
+}
+
+#[cfg(test)]
+#[path = "provision_tests.rs"]
+mod tests;

@@ -1,0 +1,231 @@
+//! [`ProvisioningRepo`] for [`PgStore`]: the `provisioning` table beside `users`, read with a
+//! left join (an account without a row has no external id and is not removed). Reads are one
+//! statement; writes one short transaction, run as a task of the store's runtime so a caller
+//! that gives up never leaves a transaction half-way on a pooled connection.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use warden_domain::ports::{ProvisioningRepo, StoreError};
+use warden_domain::{
+    ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, User, UserId,
+};
+
+use crate::errors::{corrupt, from_diesel};
+use crate::rows::{NewUserRow, UserRow};
+use crate::schema::{provisioning, users};
+use crate::PgStore;
+
+type Visible<'a> = diesel::dsl::IntoBoxed<
+    'a,
+    diesel::dsl::Filter<
+        diesel::dsl::LeftJoin<users::table, provisioning::table>,
+        diesel::dsl::IsNull<provisioning::removed_at>,
+    >,
+    Pg,
+>;
+
+/// The accounts provisioning sees: not removed.
+fn visible<'a>() -> Visible<'a> {
+    users::table
+        .left_join(provisioning::table)
+        .filter(provisioning::removed_at.is_null())
+        .into_boxed()
+}
+
+fn filtered<'a>(filter: &'a ProvisioningFilter) -> Visible<'a> {
+    let mut query = visible();
+    if let Some(email) = &filter.email {
+        query = query.filter(users::email.eq(email.as_str()));
+    }
+    if let Some(id) = &filter.external_id {
+        query = query.filter(provisioning::external_id.eq(id.as_str()));
+    }
+    query
+}
+
+fn convert((row, external_id): (UserRow, Option<String>)) -> anyhow::Result<ProvisionedUser> {
+    let user = User::try_from(row)?;
+    let external_id = match external_id {
+        Some(text) => ExternalId::parse(&text)
+            .map_err(|e| anyhow::Error::new(e).context("stored external id"))?,
+        None => None,
+    };
+    Ok(ProvisionedUser { user, external_id })
+}
+
+async fn find(
+    conn: &mut AsyncPgConnection,
+    id: uuid::Uuid,
+) -> QueryResult<Option<ProvisionedUser>> {
+    visible()
+        .filter(users::id.eq(id))
+        .select((UserRow::as_select(), provisioning::external_id.nullable()))
+        .first::<(UserRow, Option<String>)>(conn)
+        .await
+        .optional()?
+        .map(|found| convert(found).map_err(into_diesel))
+        .transpose()
+}
+
+async fn set_external_id(
+    conn: &mut AsyncPgConnection,
+    id: uuid::Uuid,
+    external_id: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::insert_into(provisioning::table)
+        .values((
+            provisioning::user_id.eq(id),
+            provisioning::external_id.eq(external_id),
+        ))
+        .on_conflict(provisioning::user_id)
+        .do_update()
+        .set(provisioning::external_id.eq(external_id))
+        .execute(conn)
+        .await
+}
+
+/// A row that does not convert, raised inside a transaction so that it rolls back.
+fn into_diesel(error: anyhow::Error) -> diesel::result::Error {
+    diesel::result::Error::DeserializationError(error.into())
+}
+
+/// One write's work on a connection.
+type Step<'c, T> = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<T, diesel::result::Error>> + Send + 'c>,
+>;
+
+impl PgStore {
+    async fn provisioning_step<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, T> + Send + 'static,
+    {
+        let mut conn = self.conn().await?;
+        self.runtime
+            .spawn(async move { op(&mut conn).await.map_err(from_diesel) })
+            .await
+            .map_err(|err| {
+                StoreError::other(anyhow::Error::new(err).context("provisioning task"))
+            })?
+    }
+}
+
+#[async_trait]
+impl ProvisioningRepo for PgStore {
+    async fn create(
+        &self,
+        user: NewUser,
+        external_id: Option<ExternalId>,
+    ) -> Result<ProvisionedUser, StoreError> {
+        self.provisioning_step(move |conn| {
+            Box::pin(conn.transaction(async move |conn| {
+                let id = *user.id.as_uuid();
+                diesel::insert_into(users::table)
+                    .values(NewUserRow::from(&user))
+                    .execute(conn)
+                    .await?;
+                set_external_id(conn, id, external_id.as_ref().map(ExternalId::as_str)).await?;
+                find(conn, id).await?.ok_or(diesel::result::Error::NotFound)
+            }))
+        })
+        .await
+    }
+
+    async fn find(&self, id: &UserId) -> Result<Option<ProvisionedUser>, StoreError> {
+        let mut conn = self.conn().await?;
+        find(&mut conn, *id.as_uuid()).await.map_err(from_diesel)
+    }
+
+    async fn list(
+        &self,
+        filter: &ProvisioningFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ProvisionedUser>), StoreError> {
+        if filter.never {
+            return Ok((0, Vec::new()));
+        }
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let mut conn = self.conn().await?;
+        let total: i64 = filtered(filter)
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(from_diesel)?;
+        if limit == 0 {
+            return Ok((u64::try_from(total).unwrap_or(0), Vec::new()));
+        }
+        let page = filtered(filter)
+            .order(users::id.asc())
+            .offset(offset)
+            .limit(i64::from(limit))
+            .select((UserRow::as_select(), provisioning::external_id.nullable()))
+            .load::<(UserRow, Option<String>)>(&mut conn)
+            .await
+            .map_err(from_diesel)?
+            .into_iter()
+            .map(convert)
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(corrupt)?;
+        Ok((u64::try_from(total).unwrap_or(0), page))
+    }
+
+    async fn update(
+        &self,
+        id: &UserId,
+        profile: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ProvisionedUser>, StoreError> {
+        let id = *id.as_uuid();
+        self.provisioning_step(move |conn| {
+            Box::pin(conn.transaction(async move |conn| {
+                if find(conn, id).await?.is_none() {
+                    return Ok(None);
+                }
+                diesel::update(users::table.find(id))
+                    .set((
+                        users::email.eq(profile.email.as_str()),
+                        users::first_name.eq(&profile.first_name),
+                        users::last_name.eq(&profile.last_name),
+                        users::updated_at.eq(at),
+                    ))
+                    .execute(conn)
+                    .await?;
+                set_external_id(
+                    conn,
+                    id,
+                    profile.external_id.as_ref().map(ExternalId::as_str),
+                )
+                .await?;
+                find(conn, id).await
+            }))
+        })
+        .await
+    }
+
+    async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let id = *id.as_uuid();
+        self.provisioning_step(move |conn| {
+            Box::pin(conn.transaction(async move |conn| {
+                if find(conn, id).await?.is_none() {
+                    return Ok(false);
+                }
+                diesel::insert_into(provisioning::table)
+                    .values((
+                        provisioning::user_id.eq(id),
+                        provisioning::removed_at.eq(Some(at)),
+                    ))
+                    .on_conflict(provisioning::user_id)
+                    .do_update()
+                    .set(provisioning::removed_at.eq(Some(at)))
+                    .execute(conn)
+                    .await?;
+                Ok(true)
+            }))
+        })
+        .await
+    }
+}

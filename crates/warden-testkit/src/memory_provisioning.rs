@@ -1,0 +1,115 @@
+//! [`ProvisioningRepo`] for [`MemoryStore`]: the attributes beside each account, under the
+//! store's one lock.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use warden_domain::ports::{ProvisioningRepo, StoreError, UserRepo};
+use warden_domain::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId};
+
+use super::{micros, MemoryStore, State};
+
+#[derive(Debug, Default, Clone)]
+pub(super) struct Attributes {
+    external_id: Option<ExternalId>,
+    removed_at: Option<DateTime<Utc>>,
+}
+
+impl State {
+    fn provisioned(&self, id: &UserId) -> Option<ProvisionedUser> {
+        let account = self.users.get(id)?;
+        let attributes = self.provisioning.get(id).cloned().unwrap_or_default();
+        attributes.removed_at.is_none().then(|| ProvisionedUser {
+            user: account.user.clone(),
+            external_id: attributes.external_id,
+        })
+    }
+}
+
+#[async_trait]
+impl ProvisioningRepo for MemoryStore {
+    async fn create(
+        &self,
+        user: NewUser,
+        external_id: Option<ExternalId>,
+    ) -> Result<ProvisionedUser, StoreError> {
+        let id = user.id;
+        // Holding no lock across the await: `create` takes the lock itself, and nothing can
+        // see the account between the two steps but its provisioning attributes' absence.
+        let created = UserRepo::create(self, user).await?;
+        let mut state = self.state();
+        state.provisioning.insert(
+            id,
+            Attributes {
+                external_id: external_id.clone(),
+                removed_at: None,
+            },
+        );
+        Ok(ProvisionedUser {
+            user: created,
+            external_id,
+        })
+    }
+
+    async fn find(&self, id: &UserId) -> Result<Option<ProvisionedUser>, StoreError> {
+        Ok(self.state().provisioned(id))
+    }
+
+    async fn list(
+        &self,
+        filter: &ProvisioningFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ProvisionedUser>), StoreError> {
+        let state = self.state();
+        let mut ids: Vec<UserId> = state.users.keys().copied().collect();
+        ids.sort_by_key(|id| *id.as_uuid());
+        let kept: Vec<ProvisionedUser> = ids
+            .iter()
+            .filter_map(|id| state.provisioned(id))
+            .filter(|account| filter.matches(account))
+            .collect();
+        let total = kept.len() as u64;
+        let page = kept
+            .into_iter()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit as usize)
+            .collect();
+        Ok((total, page))
+    }
+
+    async fn update(
+        &self,
+        id: &UserId,
+        profile: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ProvisionedUser>, StoreError> {
+        let mut state = self.state();
+        if state.provisioned(id).is_none() {
+            return Ok(None);
+        }
+        let taken = state
+            .users
+            .values()
+            .any(|a| a.user.id != *id && a.user.email == profile.email);
+        if taken {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        if let Some(account) = state.users.get_mut(id) {
+            account.user.email = profile.email;
+            account.user.first_name = profile.first_name;
+            account.user.last_name = profile.last_name;
+            account.user.updated_at = micros(at);
+        }
+        state.provisioning.entry(*id).or_default().external_id = profile.external_id;
+        Ok(state.provisioned(id))
+    }
+
+    async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut state = self.state();
+        if state.provisioned(id).is_none() {
+            return Ok(false);
+        }
+        state.provisioning.entry(*id).or_default().removed_at = Some(micros(at));
+        Ok(true)
+    }
+}

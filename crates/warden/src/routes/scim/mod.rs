@@ -1,0 +1,519 @@
+//! SCIM 2.0 (RFC 7643, 7644) under `/scim/v2`, so identity providers (Okta, Microsoft Entra ID)
+//! can provision and deprovision accounts. Authenticated by a machine client's bearer token with
+//! the `scim` scope; every answer, errors included, is in `application/scim+json`, never the
+//! envelope. `active: false` by any route is the deactivation use case with the client as the
+//! actor (tokens revoked, audit, email); see docs/scim.md.
+
+mod discovery;
+mod error;
+mod filter;
+mod patch;
+mod resource;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::Value;
+use warden_domain::use_cases::Provisioner;
+use warden_domain::{ProvisioningFilter, Reason, Scope, StatusAction, UserId};
+
+pub use self::error::{ScimError, ScimErrorBody};
+use self::patch::Draft;
+pub use self::resource::UserResource;
+use crate::http::{bearer_token, read_bytes};
+use crate::state::AppState;
+
+/// Where SCIM is served.
+pub const BASE_PATH: &str = "/scim/v2";
+pub const CONTENT_TYPE: &str = "application/scim+json";
+pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+/// The most resources one page holds (`count` is capped to it; also its default).
+pub const MAX_RESULTS: u32 = 200;
+
+/// A page of Users.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ListResponse {
+    /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`
+    schemas: [&'static str; 1],
+    /// How many users the filter matches, on every page.
+    #[serde(rename = "totalResults")]
+    total_results: u64,
+    /// The 1-based index of the first resource of this page.
+    #[serde(rename = "startIndex")]
+    start_index: u64,
+    /// How many resources this page holds.
+    #[serde(rename = "itemsPerPage")]
+    items_per_page: usize,
+    #[serde(rename = "Resources")]
+    resources: Vec<UserResource>,
+}
+
+/// A SCIM `PatchOp` (`urn:ietf:params:scim:api:messages:2.0:PatchOp`).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PatchOpDoc {
+    schemas: Vec<String>,
+    /// Applied in order: `op` (`add`, `replace` or `remove`, any case), `path` (optional), `value`.
+    #[schema(rename = "Operations")]
+    operations: Vec<Value>,
+}
+
+/// A User as sent by a client: `userName` (an email address) is required; `name.givenName`,
+/// `name.familyName`, `externalId` and `active` are read; other attributes are ignored.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UserRequestDoc {
+    schemas: Option<Vec<String>>,
+    #[schema(rename = "userName", format = "email")]
+    user_name: String,
+    name: Option<Value>,
+    #[schema(rename = "externalId")]
+    external_id: Option<String>,
+    active: Option<bool>,
+}
+
+/// The failures every authenticated SCIM route can answer with.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ScimFailures {
+    /// Missing, unknown or revoked client token.
+    #[response(status = 401, content_type = "application/scim+json", headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"warden\"`")))]
+    Unauthenticated(ScimErrorBody),
+    /// The client lacks the `scim` scope.
+    #[response(status = 403, content_type = "application/scim+json")]
+    Forbidden(ScimErrorBody),
+    /// Details are logged under the `x-request-id`.
+    #[response(status = 500, content_type = "application/scim+json")]
+    Internal(ScimErrorBody),
+    /// The database did not answer in time.
+    #[response(status = 503, content_type = "application/scim+json", headers(("Retry-After" = u32, description = "Seconds to wait")))]
+    Unavailable(ScimErrorBody),
+}
+
+/// The failures of a SCIM route that reads a body.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+pub enum ScimBodyFailures {
+    /// The body did not arrive within `WARDEN_BODY_TIMEOUT_MS`; the connection is closed.
+    #[response(status = 408, content_type = "application/scim+json")]
+    Timeout(ScimErrorBody),
+    /// Over 16 KiB.
+    #[response(status = 413, content_type = "application/scim+json")]
+    TooLarge(ScimErrorBody),
+}
+
+/// The client acting, if its token holds the `scim` scope.
+async fn provisioner(state: &AppState, req: &HttpRequest) -> Result<Provisioner, ScimError> {
+    let client = state
+        .services
+        .client_auth
+        .client(bearer_token(req), Scope::Scim)
+        .await?;
+    let span = tracing::Span::current();
+    span.record("actor_id", tracing::field::display(client.client().id));
+    Provisioner::new(&client).ok_or_else(ScimError::unauthorized)
+}
+
+/// `https://host/scim/v2`, as the client addressed it.
+fn base_url(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}{BASE_PATH}", info.scheme(), info.host())
+}
+
+fn scim_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response
+        .content_type(CONTENT_TYPE)
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    match serde_json::to_vec(body) {
+        Ok(bytes) => response.body(bytes),
+        Err(error) => ScimError::internal(&error).into_response(),
+    }
+}
+
+impl ScimError {
+    fn into_response(self) -> HttpResponse {
+        actix_web::ResponseError::error_response(&self)
+    }
+}
+
+/// Ids that are not UUIDs name no user: the same 404 as an unknown one.
+fn user_id(text: &str) -> Result<UserId, ScimError> {
+    let span = tracing::Span::current();
+    let shown: String = text.chars().take(64).collect();
+    span.record("target_id", shown.as_str());
+    UserId::parse(text).map_err(|_| ScimError::not_found(&format!("User {shown}")))
+}
+
+fn not_found(id: UserId) -> impl FnOnce(ScimError) -> ScimError {
+    move |error| {
+        if error.status() == StatusCode::NOT_FOUND {
+            ScimError::not_found(&format!("User {id}"))
+        } else {
+            error
+        }
+    }
+}
+
+/// The reason recorded for a change a SCIM client makes.
+fn reason(by: &Provisioner, active: bool) -> Option<Reason> {
+    let verb = if active {
+        "Reprovisioned"
+    } else {
+        "Deprovisioned"
+    };
+    Reason::parse(&format!("{verb} via SCIM by {}", by.name()))
+        .ok()
+        .flatten()
+}
+
+/// Wakes the outbox worker after a status change committed, and counts it.
+async fn changed(state: &AppState, action: Option<StatusAction>) {
+    if let Some(action) = action {
+        state.after_commit.committed().await;
+        state.metrics.status_changed(action);
+    }
+}
+
+/// List users, optionally filtered. Inactive users are listed, with `active: false`; users a
+/// SCIM client deleted are not.
+#[utoipa::path(
+    get, path = "/scim/v2/Users", tag = "scim",
+    security(("client" = [])),
+    params(
+        ("filter" = Option<String>, Query, description = "`userName eq \"...\"`, `externalId eq \"...\"` or `emails.value eq \"...\"`, joined by `and`; names and `eq` in any case; userName without regard to case"),
+        ("startIndex" = Option<i64>, Query, description = "1-based index of the first result (default 1; lower values count as 1)"),
+        ("count" = Option<i64>, Query, description = "Results per page (default and maximum 200; `0` gives only `totalResults`)"),
+    ),
+    responses(
+        (status = 200, description = "A `ListResponse` of Users, by id", body = ListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "`invalidFilter` for an unsupported filter, `invalidValue` for a non-integer `startIndex` or `count`", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimFailures,
+    )
+)]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    let by = provisioner(&state, &req).await?;
+    let query = ListQuery::parse(req.query_string())?;
+    let (total, accounts) = state
+        .services
+        .provision
+        .list(&by, &query.filter, query.start_index - 1, query.count)
+        .await?;
+    let base = base_url(&req);
+    let resources: Vec<UserResource> = accounts
+        .iter()
+        .map(|account| UserResource::of(account, &base))
+        .collect();
+    Ok(scim_json(
+        StatusCode::OK,
+        &ListResponse {
+            schemas: [LIST_SCHEMA],
+            total_results: total,
+            start_index: query.start_index,
+            items_per_page: resources.len(),
+            resources,
+        },
+    ))
+}
+
+/// The query of `GET /Users`.
+struct ListQuery {
+    filter: ProvisioningFilter,
+    start_index: u64,
+    count: u32,
+}
+
+impl ListQuery {
+    fn parse(query: &str) -> Result<Self, ScimError> {
+        let mut parsed = Self {
+            filter: ProvisioningFilter::default(),
+            start_index: 1,
+            count: MAX_RESULTS,
+        };
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            if name.eq_ignore_ascii_case("filter") {
+                parsed.filter = filter::parse(&value)?;
+            } else if name.eq_ignore_ascii_case("startIndex") {
+                let index = integer(&value, "startIndex")?;
+                parsed.start_index = u64::try_from(index.max(1)).unwrap_or(1);
+            } else if name.eq_ignore_ascii_case("count") {
+                let count = integer(&value, "count")?.clamp(0, i64::from(MAX_RESULTS));
+                parsed.count = u32::try_from(count).unwrap_or(MAX_RESULTS);
+            }
+        }
+        Ok(parsed)
+    }
+}
+
+fn integer(text: &str, name: &str) -> Result<i64, ScimError> {
+    text.trim()
+        .parse::<i64>()
+        .map_err(|_| ScimError::bad_request("invalidValue", format!("{name} must be an integer")))
+}
+
+/// Get one user.
+#[utoipa::path(
+    get, path = "/scim/v2/Users/{user_id}", tag = "scim",
+    security(("client" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, description = "The User", body = UserResource, content_type = "application/scim+json"),
+        (status = 404, description = "No such user (also for ids that are not UUIDs, and users a SCIM client deleted)", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimFailures,
+    )
+)]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let by = provisioner(&state, &req).await?;
+    let id = user_id(&path)?;
+    let account = state
+        .services
+        .provision
+        .get(&by, id)
+        .await
+        .map_err(ScimError::from)
+        .map_err(not_found(id))?;
+    Ok(scim_json(
+        StatusCode::OK,
+        &UserResource::of(&account, &base_url(&req)),
+    ))
+}
+
+/// Create a user, active, of role `user`, with no password (it cannot sign in with one until
+/// one is set by other means). `"active": false` creates it and then deactivates it.
+#[utoipa::path(
+    post, path = "/scim/v2/Users", tag = "scim",
+    security(("client" = [])),
+    request_body(content = UserRequestDoc, content_type = "application/scim+json"),
+    responses(
+        (status = 201, description = "The User created", body = UserResource, content_type = "application/scim+json",
+            headers(("Location" = String, description = "The User's URL"))),
+        (status = 400, description = "`invalidSyntax` (not a JSON object), `invalidValue` (no `userName`, one that is not an email address, a bad name or `externalId`)", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 409, description = "`uniqueness`: a user with this userName exists (in any case)", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimBodyFailures,
+        ScimFailures,
+    )
+)]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let by = provisioner(&state, &req).await?;
+    let input = resource::read_user(&read_bytes(&req, body).await?)?;
+    let provision = &state.services.provision;
+    let mut account = provision.create(&by, input.profile).await?;
+    if input.active == Some(false) {
+        let (deactivated, action) = provision
+            .set_active(&by, account.user.id, false, reason(&by, false))
+            .await?;
+        changed(&state, action).await;
+        account = deactivated;
+    }
+    let view = UserResource::of(&account, &base_url(&req));
+    let mut response = scim_json(StatusCode::CREATED, &view);
+    if let Ok(location) = header::HeaderValue::from_str(view.location()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    Ok(response)
+}
+
+/// Replace a user's attributes: `userName`, `name` and `externalId` (absent ones are cleared);
+/// `active`, when given, deactivates or reactivates it (with every effect of an admin's change;
+/// a repeat changes nothing).
+#[utoipa::path(
+    put, path = "/scim/v2/Users/{user_id}", tag = "scim",
+    security(("client" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body(content = UserRequestDoc, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The User as it is now", body = UserResource, content_type = "application/scim+json"),
+        (status = 400, description = "As for POST; `mutability` when the last active admin would be deactivated", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 404, description = "No such user", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 409, description = "`uniqueness`: another user has this userName", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimBodyFailures,
+        ScimFailures,
+    )
+)]
+pub async fn replace_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let by = provisioner(&state, &req).await?;
+    let id = user_id(&path)?;
+    let input = resource::read_user(&read_bytes(&req, body).await?)?;
+    let reason = input.active.and_then(|active| reason(&by, active));
+    let (account, action) = state
+        .services
+        .provision
+        .update(&by, id, input.profile, input.active, reason)
+        .await
+        .map_err(ScimError::from)
+        .map_err(not_found(id))?;
+    changed(&state, action).await;
+    Ok(scim_json(
+        StatusCode::OK,
+        &UserResource::of(&account, &base_url(&req)),
+    ))
+}
+
+/// Change some of a user's attributes with a `PatchOp`: Okta's `{"op": "replace", "value":
+/// {"active": false}}` and Entra ID's `{"op": "Replace", "path": "active", "value": "False"}`
+/// both deactivate (a repeat changes nothing and sends no second email).
+#[utoipa::path(
+    patch, path = "/scim/v2/Users/{user_id}", tag = "scim",
+    security(("client" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    request_body(content = PatchOpDoc, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The User as it is now", body = UserResource, content_type = "application/scim+json"),
+        (status = 400, description = "`invalidSyntax`, `invalidPath` (an attribute Warden does not keep), `noTarget`, `invalidValue`, or `mutability` (removing `userName`/`active`, or deactivating the last active admin)", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 404, description = "No such user", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 409, description = "`uniqueness`: another user has this userName", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimBodyFailures,
+        ScimFailures,
+    )
+)]
+pub async fn patch_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let by = provisioner(&state, &req).await?;
+    let id = user_id(&path)?;
+    let body = read_bytes(&req, body).await?;
+    let provision = &state.services.provision;
+    let current = provision
+        .get(&by, id)
+        .await
+        .map_err(ScimError::from)
+        .map_err(not_found(id))?;
+    let mut draft = Draft {
+        profile: warden_domain::use_cases::ProfileInput {
+            email: current.user.email.as_str().to_owned(),
+            first_name: current.user.first_name.clone(),
+            last_name: current.user.last_name.clone(),
+            external_id: current.external_id.as_ref().map(ToString::to_string),
+        },
+        active: current.user.is_active(),
+    };
+    patch::apply(&body, &mut draft)?;
+    let reason = reason(&by, draft.active);
+    let (account, action) = provision
+        .update(&by, id, draft.profile, Some(draft.active), reason)
+        .await
+        .map_err(ScimError::from)
+        .map_err(not_found(id))?;
+    changed(&state, action).await;
+    Ok(scim_json(
+        StatusCode::OK,
+        &UserResource::of(&account, &base_url(&req)),
+    ))
+}
+
+/// Delete a user as SCIM sees it: the account is deactivated (with every effect of an admin's
+/// deactivation, unless it already was) and from then on not found by SCIM; Warden keeps it,
+/// with its audit trail.
+#[utoipa::path(
+    delete, path = "/scim/v2/Users/{user_id}", tag = "scim",
+    security(("client" = [])),
+    params(("user_id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`mutability`: the last active admin cannot be deactivated", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 404, description = "No such user (or deleted already)", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimFailures,
+    )
+)]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ScimError> {
+    let by = provisioner(&state, &req).await?;
+    let id = user_id(&path)?;
+    let action = state
+        .services
+        .provision
+        .remove(&by, id, reason(&by, false))
+        .await
+        .map_err(ScimError::from)
+        .map_err(not_found(id))?;
+    changed(&state, action).await;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// Groups: Warden has none, so always an empty `ListResponse`.
+#[utoipa::path(
+    get, path = "/scim/v2/Groups", tag = "scim",
+    security(("client" = [])),
+    responses(
+        (status = 200, description = "An empty `ListResponse`", body = ListResponse, content_type = "application/scim+json"),
+        ScimFailures,
+    )
+)]
+pub async fn list_groups(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ScimError> {
+    provisioner(&state, &req).await?;
+    Ok(scim_json(StatusCode::OK, &discovery::list(Vec::new())))
+}
+
+/// What Warden's SCIM supports: PATCH and filters (at most 200 results a page); not bulk,
+/// sorting, ETags or password changes. Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/ServiceProviderConfig", tag = "scim",
+    responses(
+        (status = 200, description = "The ServiceProviderConfig (RFC 7643 5)", body = Object, content_type = "application/scim+json"),
+    )
+)]
+pub async fn service_provider_config(req: HttpRequest) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &discovery::service_provider_config(&base_url(&req)),
+    )
+}
+
+/// The resource types: `User`. Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/ResourceTypes", tag = "scim",
+    responses(
+        (status = 200, description = "A `ListResponse` of ResourceTypes (RFC 7643 6)", body = Object, content_type = "application/scim+json"),
+    )
+)]
+pub async fn resource_types(req: HttpRequest) -> HttpResponse {
+    scim_json(StatusCode::OK, &discovery::resource_types(&base_url(&req)))
+}
+
+/// The User schema's attributes as Warden keeps them. Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/Schemas", tag = "scim",
+    responses(
+        (status = 200, description = "A `ListResponse` of Schemas (RFC 7643 7)", body = Object, content_type = "application/scim+json"),
+    )
+)]
+pub async fn schemas(req: HttpRequest) -> HttpResponse {
+    scim_json(StatusCode::OK, &discovery::schemas(&base_url(&req)))
+}
+
+/// An error under `/scim/v2` that no handler made (no such route, or no such method), in
+/// SCIM's format.
+pub fn fallback(status: StatusCode, detail: &'static str) -> HttpResponse {
+    ScimError::new(status, detail).into_response()
+}
+
+pub fn is_scim_path(path: &str) -> bool {
+    path == BASE_PATH || path.starts_with("/scim/v2/")
+}

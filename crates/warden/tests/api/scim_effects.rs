@@ -1,0 +1,251 @@
+//! What SCIM changes do: `active: false` by PATCH (Entra ID's and Okta's forms), PUT or DELETE
+//! is the deactivation use case with the client as the actor (the user's tokens revoked at
+//! once, one audit event, one email); a repeat changes nothing; the last active admin stays.
+
+use reqwest::Method;
+use serde_json::json;
+use warden_domain::Role;
+
+use crate::scim_support::{
+    assert_scim_error, events, get, okta_user, patch, scim, scim_client, unique_email,
+};
+use crate::support::{spawn_app, TestApp};
+
+async fn me(app: &TestApp, token: &str) -> u16 {
+    app.send(Method::GET, "/api/v1/users/me", Some(token), "")
+        .await
+        .status
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn entra_deactivates_once_with_every_effect_and_reactivates() {
+    let app = spawn_app().await;
+    let client = scim_client(&app, "entra-id").await;
+    let (_, admin) = app.admin().await;
+    let user = app.create_user(Role::User).await;
+    let user_token = app.token_for(&user).await;
+    assert_eq!(me(&app, &user_token).await, 200);
+    let id = user.id.to_string();
+
+    let off = json!([{"op": "Replace", "path": "active", "value": "False"}]);
+    let done = patch(&app, &client, &id, off.clone()).await;
+    assert_eq!(done.status, 200, "{:?}", done.body);
+    assert_eq!(done.body["active"], false);
+    assert_eq!(done.body["id"], id.as_str());
+    // The user's token stops working at once.
+    assert_eq!(me(&app, &user_token).await, 401);
+    // One email, to the user.
+    let mails = app.emails(1).await;
+    assert!(mails[0]
+        .to
+        .iter()
+        .any(|to| to.contains(user.email.as_str())));
+    // One audit event, by the client.
+    let history = events(&app, &admin, &id).await;
+    assert_eq!(history.len(), 1, "{history:?}");
+    let event = &history[0];
+    assert_eq!(event["action"], "deactivated");
+    assert_eq!(event["actor"]["kind"], "client");
+    assert_eq!(event["actor"]["name"], "entra-id");
+    assert_eq!(event["reason"], "Deprovisioned via SCIM by entra-id");
+
+    // Entra retries: a 200, and nothing more happens.
+    for retry in [
+        off,
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    ] {
+        let again = patch(&app, &client, &id, retry).await;
+        assert_eq!(again.status, 200);
+        assert_eq!(again.body["active"], false);
+    }
+    app.emails(1).await;
+    assert_eq!(events(&app, &admin, &id).await.len(), 1);
+
+    // "True" reactivates; the old token stays revoked.
+    let on = json!([{"op": "Replace", "path": "active", "value": "True"}]);
+    let back = patch(&app, &client, &id, on).await;
+    assert_eq!(back.body["active"], true);
+    assert_eq!(me(&app, &user_token).await, 401);
+    app.emails(2).await;
+    let history = events(&app, &admin, &id).await;
+    assert_eq!(history[0]["action"], "reactivated");
+    assert_eq!(history[0]["actor"]["kind"], "client");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn okta_deactivates_and_renames_then_deletes() {
+    let app = spawn_app().await;
+    let client = scim_client(&app, "okta").await;
+    let (_, admin) = app.admin().await;
+    let created = scim(
+        &app,
+        Method::POST,
+        "/Users",
+        Some(&client),
+        Some(&okta_user(&unique_email("ada"))),
+    )
+    .await;
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    // Okta's form: no path, an object of attributes.
+    let off = json!([{"op": "replace", "value": {"id": id, "active": false}}]);
+    // `id` is no attribute Warden lets a client write.
+    assert_scim_error(
+        &patch(&app, &client, &id, off).await,
+        400,
+        Some("invalidPath"),
+    );
+    let off = json!([{"op": "replace", "value": {"active": false}}]);
+    let done = patch(&app, &client, &id, off).await;
+    assert_eq!(done.body["active"], false);
+    app.emails(1).await;
+    assert_eq!(events(&app, &admin, &id).await[0]["actor"]["name"], "okta");
+
+    // Names, userName and externalId.
+    let renamed_email = unique_email("augusta");
+    let ops = json!([
+        {"op": "replace", "path": "name.givenName", "value": "Augusta"},
+        {"op": "replace", "path": "userName", "value": renamed_email},
+        {"op": "add", "path": "externalId", "value": "okta-42"},
+    ]);
+    let renamed = patch(&app, &client, &id, ops).await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    assert_eq!(renamed.body["name"]["givenName"], "Augusta");
+    assert_eq!(renamed.body["userName"], renamed_email);
+    assert_eq!(renamed.body["externalId"], "okta-42");
+    assert_eq!(renamed.body["active"], false);
+    assert_ne!(
+        renamed.body["meta"]["version"],
+        done.body["meta"]["version"]
+    );
+    // Taking another account's userName: 409 uniqueness.
+    let other = app.create_user(Role::User).await;
+    let clash = json!([{"op": "replace", "path": "userName", "value": other.email.as_str().to_uppercase()}]);
+    assert_scim_error(
+        &patch(&app, &client, &id, clash).await,
+        409,
+        Some("uniqueness"),
+    );
+
+    // DELETE: 204, then 404 everywhere in SCIM; Warden keeps the account and its history.
+    let deleted = scim(
+        &app,
+        Method::DELETE,
+        &format!("/Users/{id}"),
+        Some(&client),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204);
+    assert_scim_error(
+        &get(&app, &format!("/Users/{id}"), &client).await,
+        404,
+        None,
+    );
+    let again = scim(
+        &app,
+        Method::DELETE,
+        &format!("/Users/{id}"),
+        Some(&client),
+        None,
+    )
+    .await;
+    assert_scim_error(&again, 404, None);
+    let listed = get(
+        &app,
+        "/Users?filter=externalId%20eq%20%22okta-42%22",
+        &client,
+    )
+    .await;
+    assert_eq!(listed.body["totalResults"], 0);
+    let kept = app
+        .send(
+            Method::GET,
+            &format!("/api/v1/users/{id}"),
+            Some(&admin),
+            "",
+        )
+        .await;
+    assert_eq!(kept.status, 200);
+    // It was inactive already: no second deactivation, no second email.
+    assert_eq!(events(&app, &admin, &id).await.len(), 1);
+    app.emails(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_and_put_deactivate_an_active_account() {
+    let app = spawn_app().await;
+    let client = scim_client(&app, "okta").await;
+    let (_, admin) = app.admin().await;
+    let user = app.create_user(Role::User).await;
+    let token = app.token_for(&user).await;
+    let deleted = scim(
+        &app,
+        Method::DELETE,
+        &format!("/Users/{}", user.id),
+        Some(&client),
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, 204);
+    assert_eq!(me(&app, &token).await, 401);
+    app.emails(1).await;
+    let history = events(&app, &admin, &user.id.to_string()).await;
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0]["actor"]["kind"], "client");
+
+    // PUT replaces the attributes and applies `active`.
+    let put_user = app.create_user(Role::User).await;
+    let mut body = okta_user(put_user.email.as_str());
+    body["name"] = json!({"givenName": "Grace", "familyName": "Brewster"});
+    body["active"] = json!(false);
+    let path = format!("/Users/{}", put_user.id);
+    let replaced = scim(&app, Method::PUT, &path, Some(&client), Some(&body)).await;
+    assert_eq!(replaced.status, 200, "{:?}", replaced.body);
+    assert_eq!(replaced.body["name"]["familyName"], "Brewster");
+    assert_eq!(replaced.body["active"], false);
+    assert_eq!(replaced.body["externalId"], body["externalId"]);
+    app.emails(2).await;
+    // The same PUT again changes nothing.
+    let again = scim(&app, Method::PUT, &path, Some(&client), Some(&body)).await;
+    assert_eq!(again.body, replaced.body);
+    app.emails(2).await;
+    let missing = format!("/Users/{}", uuid::Uuid::now_v7());
+    assert_scim_error(
+        &scim(&app, Method::PUT, &missing, Some(&client), Some(&body)).await,
+        404,
+        None,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_active_admin_is_refused_as_a_scim_error() {
+    let app = spawn_app().await;
+    let client = scim_client(&app, "okta").await;
+    let (admin, token) = app.admin().await;
+    let id = admin.id.to_string();
+    let off = json!([{"op": "replace", "value": {"active": false}}]);
+    let refused = patch(&app, &client, &id, off).await;
+    assert_scim_error(&refused, 400, Some("mutability"));
+    assert_eq!(
+        refused.body["detail"],
+        "Cannot deactivate the last active admin"
+    );
+    let refused = scim(
+        &app,
+        Method::DELETE,
+        &format!("/Users/{id}"),
+        Some(&client),
+        None,
+    )
+    .await;
+    assert_scim_error(&refused, 400, Some("mutability"));
+    // Nothing changed: still active, still found, still signed in.
+    assert_eq!(
+        get(&app, &format!("/Users/{id}"), &client).await.body["active"],
+        true
+    );
+    assert_eq!(me(&app, &token).await, 200);
+    assert!(events(&app, &token, &id).await.is_empty());
+}
