@@ -1,7 +1,7 @@
 # Everyday commands. The README's two commands (`cargo run`, `cargo test`) need nothing else.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres lint fmt ci bench screenshots
+.PHONY: run test test-postgres lint fmt ci bench bench-bulk screenshots
 
 run: ## Serve on the embedded default (SQLite file and .eml mail under ./data)
 	cargo run
@@ -24,6 +24,9 @@ ci: ## What CI runs
 
 bench: ## Warden vs pgbench on the same statements, plus SQLite (docs/benchmarks.md); ~5 min after the build
 	bash bench/run.sh
+
+bench-bulk: ## How long a bulk deactivation of 10,000 accounts takes, SQLite and PostgreSQL; ~1 min after the build
+	bash bench/bulk.sh
 
 screenshots: ## The console's screenshots in docs/console/ (needs chromium and chromium-driver)
 	WARDEN_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console cargo test -p warden --test api \

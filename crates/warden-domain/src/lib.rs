@@ -20,6 +20,7 @@ mod actor;
 mod client;
 mod email_address;
 mod idempotency;
+mod jobs;
 mod login_throttle;
 mod notification;
 mod operator;
@@ -47,6 +48,7 @@ pub use idempotency::{
     Fingerprint, IdempotencyDecision, IdempotencyKey, IdempotencyPolicy, IdempotencyRecord,
     IdempotencyScope, InvalidIdempotencyKey, StoredResponse,
 };
+pub use jobs::{ClaimedItem, ItemResult, Job, JobGrant, JobKind, JobStatus, JobWork, NewBulkJob};
 pub use login_throttle::{AttemptRecord, AttemptRecords, MemoryLoginAttempts, ThrottlePolicy};
 pub use notification::{Email, Notification};
 pub use operator::Operator;

@@ -14,6 +14,7 @@ mod connection;
 mod directory;
 mod errors;
 mod idempotency;
+mod jobs;
 mod login_attempts;
 mod migrations;
 mod outbox;

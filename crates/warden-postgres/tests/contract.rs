@@ -6,7 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Db;
-use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo, WebhookRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, JobStore, Outbox, UserRepo, WebhookRepo};
 
 /// A fresh schema, or `None` (the test is skipped) without a configured database.
 async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
@@ -25,7 +25,13 @@ async fn fresh_keys(test: &str) -> Option<(Arc<dyn IdempotencyStore>, Db)> {
     Some((Arc::new(db.store.clone()), db))
 }
 
+async fn fresh_jobs(test: &str) -> Option<(Arc<dyn JobStore>, Db)> {
+    let db = Db::fresh(test).await?;
+    Some((Arc::new(db.store.clone()), db))
+}
+
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+warden_testkit::job_contract_tests!(fresh_jobs);
 
 async fn fresh_webhooks(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, Db)> {
     let db = Db::fresh(test).await?;

@@ -15,6 +15,7 @@ mod clients;
 mod directory;
 mod errors;
 mod idempotency;
+mod jobs;
 mod outbox;
 mod pool;
 mod provisioning;

@@ -135,3 +135,33 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> audit_events (event_id));
 diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_endpoints, audit_events);
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    jobs (id) {
+        id -> Text,
+        kind -> Text,
+        requested_by -> Text,
+        token_version -> Integer,
+        valid_until -> TimestamptzSqlite,
+        reason -> Nullable<Text>,
+        suspend_until -> Nullable<TimestamptzSqlite>,
+        total -> Integer,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    job_items (job_id, seq) {
+        job_id -> Text,
+        seq -> Integer,
+        user_id -> Text,
+        attempts -> Integer,
+        leased_until -> Nullable<TimestamptzSqlite>,
+        status_code -> Nullable<Integer>,
+        message -> Nullable<Text>,
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo, WebhookRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, JobStore, Outbox, UserRepo, WebhookRepo};
 use warden_sqlite::SqliteStore;
 
 /// A new, migrated database file.
@@ -35,7 +35,13 @@ async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, TempDir)>
     Some((Arc::new(store), dir))
 }
 
+async fn fresh_jobs(_test: &str) -> Option<(Arc<dyn JobStore>, TempDir)> {
+    let (store, dir) = fresh_store().await;
+    Some((Arc::new(store), dir))
+}
+
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+warden_testkit::job_contract_tests!(fresh_jobs);
 
 async fn fresh_webhooks(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, TempDir)> {
     let (store, dir) = fresh_store().await;

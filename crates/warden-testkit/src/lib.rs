@@ -12,10 +12,12 @@ pub mod failing;
 pub mod login_attempts;
 mod memory_clients;
 pub mod memory_idempotency;
+pub mod memory_jobs;
 pub mod memory_store;
 mod memory_webhooks;
 pub mod smtp_sink;
 pub mod webhook_sink;
 
 pub use memory_idempotency::MemoryIdempotencyStore;
+pub use memory_jobs::MemoryJobStore;
 pub use memory_store::MemoryStore;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use warden_domain::ports::{ClientRepo, IdempotencyStore, Outbox, UserRepo, WebhookRepo};
+use warden_domain::ports::{ClientRepo, IdempotencyStore, JobStore, Outbox, UserRepo, WebhookRepo};
 use warden_testkit::{MemoryIdempotencyStore, MemoryStore};
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
@@ -19,7 +19,12 @@ async fn fresh_keys(_test: &str) -> Option<(Arc<dyn IdempotencyStore>, ())> {
     Some((Arc::new(MemoryIdempotencyStore::new()), ()))
 }
 
+async fn fresh_jobs(_test: &str) -> Option<(Arc<dyn JobStore>, ())> {
+    Some((Arc::new(warden_testkit::MemoryJobStore::new()), ()))
+}
+
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+warden_testkit::job_contract_tests!(fresh_jobs);
 
 async fn fresh_webhooks(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, ())> {
     let store = Arc::new(MemoryStore::new());

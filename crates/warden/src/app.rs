@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use crate::after_commit::AfterCommit;
 use crate::config::Config;
 use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
+use crate::job_runner::JobRunner;
 use crate::lifter::Lifter;
 use crate::metrics::{Metrics, TimedMailer};
 use crate::routes;
@@ -34,6 +35,7 @@ pub struct Application {
     worker: OutboxWorker,
     lifter: Lifter,
     webhook_worker: WebhookWorker,
+    jobs: JobRunner,
     services: Services,
 }
 
@@ -85,6 +87,7 @@ impl Application {
             config.outbox_poll,
             config.worker_settings().retention,
         );
+        let jobs = JobRunner::spawn(services.bulk.clone(), config.job_poll, wakeup.clone());
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
@@ -152,6 +155,7 @@ impl Application {
             worker,
             lifter,
             webhook_worker,
+            jobs,
             services,
         })
     }
@@ -193,6 +197,7 @@ impl Application {
             }
         }
         self.lifter.stop().await;
+        self.jobs.stop().await;
         self.worker.stop().await;
         self.webhook_worker.stop().await;
         result

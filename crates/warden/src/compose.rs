@@ -9,8 +9,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    ClientRepo, IdempotencyStore, LoginAttempts, Mailer, Outbox, ProvisioningRepo, StoreError,
-    SystemClock, UserRepo, WebhookRepo,
+    ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox, ProvisioningRepo,
+    StoreError, SystemClock, UserRepo, WebhookRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -113,6 +113,13 @@ impl Store {
         }
     }
 
+    pub fn jobs(&self) -> Arc<dyn JobStore> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn outbox(&self) -> Arc<dyn Outbox> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -178,6 +185,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         ),
         attempts: store.login_attempts(),
         idempotency: store.idempotency(),
+        jobs: store.jobs(),
         clock: Arc::new(SystemClock),
         provisioning: store.provisioning(),
         webhooks: store.webhooks(),

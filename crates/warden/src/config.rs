@@ -32,6 +32,8 @@ pub struct Config {
     pub outbox_poll: Duration,
     /// How often the lifter looks for timed suspensions that are due (`WARDEN_LIFT_POLL_MS`).
     pub lift_poll: Duration,
+    /// How often the job runner looks for bulk work when idle (`WARDEN_JOB_POLL_MS`).
+    pub job_poll: Duration,
     /// Delay after a notification's first failed delivery; doubled after each further one.
     /// `None`: [`RetryPolicy`]'s default (as for the two below).
     pub mail_retry_base: Option<Duration>,
@@ -198,6 +200,7 @@ impl Config {
             db_timeout: millis(&get, "WARDEN_DB_TIMEOUT_MS", 5000, 1..=600_000)?,
             outbox_poll: millis(&get, "WARDEN_OUTBOX_POLL_MS", 2000, 10..=3_600_000)?,
             lift_poll: millis(&get, "WARDEN_LIFT_POLL_MS", 1000, 10..=60_000)?,
+            job_poll: millis(&get, "WARDEN_JOB_POLL_MS", 500, 10..=60_000)?,
             mail_retry_base: override_millis(&get, "WARDEN_MAIL_RETRY_BASE_MS", 10..=3_600_000)?,
             mail_retry_max: override_millis(&get, "WARDEN_MAIL_RETRY_MAX_MS", 10..=86_400_000)?,
             outbox_lease: override_millis(&get, "WARDEN_OUTBOX_LEASE_MS", 1000..=86_400_000)?,

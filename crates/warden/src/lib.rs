@@ -12,6 +12,7 @@ pub mod config;
 pub mod console;
 pub mod data_dir;
 pub mod http;
+pub mod job_runner;
 pub mod jwt_config;
 pub mod lifter;
 pub mod metrics;

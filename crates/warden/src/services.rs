@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, LoginAttempts, Mailer, Outbox,
-    PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo, WebhookRepo,
-    WebhookSender,
+    AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore, LoginAttempts,
+    Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo,
+    WebhookRepo, WebhookSender,
 };
 use warden_domain::use_cases::{
-    Authenticator, ClientAuthenticator, CreateUser, DeactivateUser, DeliverNotifications,
-    Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions, ManageClients,
-    Provision, ReactivateUser, RetryPolicy, UserQueries,
+    Authenticator, BulkDeactivate, ClientAuthenticator, CreateUser, DeactivateUser,
+    DeliverNotifications, Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions,
+    ManageClients, Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
 use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
@@ -37,6 +37,8 @@ pub struct Ports {
     pub attempts: Arc<dyn LoginAttempts>,
     /// Idempotency keys of retryable requests (`Idempotency-Key`).
     pub idempotency: Arc<dyn IdempotencyStore>,
+    /// Background jobs (bulk deactivation) and their items.
+    pub jobs: Arc<dyn JobStore>,
     pub clock: Arc<dyn Clock>,
     /// Machine clients, their tokens, and what introspection reads of an access token.
     pub clients: Arc<dyn ClientRepo>,
@@ -82,6 +84,8 @@ pub struct Services {
     pub idempotency: Idempotency,
     /// Ends the timed suspensions that are due (run by the lifter).
     pub lift: LiftSuspensions,
+    /// Bulk deactivation jobs: submitted over HTTP, carried out by the job runner.
+    pub bulk: BulkDeactivate,
     /// What provisioning clients (SCIM) do to accounts.
     pub provision: Provision,
     /// Webhook endpoints for admins, and the webhook worker's delivery rounds.
@@ -102,6 +106,7 @@ impl Services {
             hasher,
             attempts,
             idempotency,
+            jobs,
             clock,
             clients,
             client_tokens,
@@ -115,6 +120,7 @@ impl Services {
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
+        let bulk = BulkDeactivate::new(jobs, users.clone(), auth.clone(), clock.clone());
         Self {
             provision: Provision::new(users.clone(), provisioning, clock.clone()),
             webhook_targets,
@@ -133,6 +139,7 @@ impl Services {
             jwks,
             auth,
             lift: LiftSuspensions::new(users.clone(), clock.clone()),
+            bulk,
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),

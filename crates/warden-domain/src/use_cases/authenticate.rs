@@ -3,7 +3,7 @@ use std::sync::Arc;
 use crate::ports::{AuthVerifier, StoreError, TokenClaims, UserRepo};
 use chrono::{DateTime, Utc};
 
-use crate::{Actor, EmailAddress, Operator, User, UserId};
+use crate::{Actor, Authority, EmailAddress, JobGrant, Operator, User, UserId};
 
 /// An active administrator whose credentials were checked just now. Only [`Authenticator`] can
 /// make one, so a use case that takes an `&Admin` cannot be reached unauthorised. It carries
@@ -29,6 +29,19 @@ impl Admin {
     /// Who acts, as recorded in the audit trail and re-checked at commit.
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// The authority a background job started by this admin acts on; `None` for an operator
+    /// (the CLI starts no jobs).
+    pub fn job_grant(&self) -> Option<JobGrant> {
+        match (self.actor.authority(), self.valid_until) {
+            (Authority::Admin { token_version, .. }, Some(valid_until)) => Some(JobGrant {
+                account: self.user.id,
+                token_version: *token_version,
+                valid_until,
+            }),
+            _ => None,
+        }
     }
 
     /// Whether the credential this admin acts on is still honoured at `now` (a token expires;
@@ -109,6 +122,30 @@ impl Authenticator {
         let (user, claims) = self.checked(token).await?;
         let actor = Actor::admin(user.id, user.email.to_string(), user.token_version);
         admit(user, actor, Some(claims.valid_until))
+    }
+
+    /// The admin a background job acts as, from the [`JobGrant`] of the request that started
+    /// it, under the rules of [`Authenticator::admin`]: the account still exists, is active, an
+    /// admin, and on the grant's token version; the grant expires with that request's token.
+    ///
+    /// # Errors
+    /// As [`Authenticator::admin`].
+    pub async fn admin_for_job(&self, grant: &JobGrant) -> Result<Admin, AccessError> {
+        let user = self
+            .users
+            .find_by_id(&grant.account)
+            .await?
+            .ok_or_else(|| unauthenticated("the job's admin does not exist"))?;
+        if !user.is_active() {
+            return Err(unauthenticated("the job's admin is deactivated"));
+        }
+        if user.token_version != grant.token_version {
+            return Err(unauthenticated(
+                "the job's token was revoked by a status change",
+            ));
+        }
+        let actor = Actor::admin(user.id, user.email.to_string(), user.token_version);
+        admit(user, actor, Some(grant.valid_until))
     }
 
     /// For an [`Operator`] who names the acting admin instead of presenting a token: the same

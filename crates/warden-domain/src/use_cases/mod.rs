@@ -2,6 +2,7 @@
 //! and one error enum naming every way it can refuse.
 
 mod authenticate;
+mod bulk_deactivate;
 mod change_status;
 mod clients;
 mod create_user;
@@ -17,6 +18,7 @@ mod user_queries;
 mod webhooks;
 
 pub use authenticate::*;
+pub use bulk_deactivate::*;
 pub use change_status::*;
 pub use clients::*;
 pub use create_user::*;

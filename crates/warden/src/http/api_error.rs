@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use warden_domain::ports::StoreError;
 use warden_domain::use_cases::{
-    AccessError, DeactivateError, IssueTokenError, QueryError, ReactivateError,
+    AccessError, BulkError, DeactivateError, IssueTokenError, QueryError, ReactivateError,
 };
 
 /// Every error a client can see, with its public message. Internal causes are logged (inside the
@@ -103,6 +103,11 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         self.status
+    }
+
+    /// The client-visible message.
+    pub fn message(&self) -> &str {
+        &self.message
     }
 
     pub fn data(&self) -> &Value {
@@ -206,6 +211,23 @@ impl From<DeactivateError> for ApiError {
 fn revoked_at_commit() -> ApiError {
     let why = "the actor's authority was withdrawn before commit".to_owned();
     ApiError::from(AccessError::Unauthenticated(why))
+}
+
+impl From<BulkError> for ApiError {
+    fn from(error: BulkError) -> Self {
+        match error {
+            BulkError::WrongCount => Self::invalid_input(vec![FieldError::new(
+                "user_ids",
+                "must list 1 to 10000 user ids",
+            )]),
+            BulkError::InvalidUntil(invalid) => {
+                Self::invalid_input(vec![FieldError::new("until", invalid.to_string())])
+            }
+            BulkError::NoGrant => Self::forbidden(),
+            BulkError::Store(store) => store.into(),
+            other => Self::internal(&other),
+        }
+    }
 }
 
 impl From<ReactivateError> for ApiError {

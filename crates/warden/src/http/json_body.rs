@@ -40,16 +40,28 @@ pub async fn read_bytes(
     req: &HttpRequest,
     payload: web::Payload,
 ) -> Result<web::BytesMut, ApiError> {
+    read_bytes_up_to(req, payload, BODY_LIMIT).await
+}
+
+/// Like [`read_bytes`], for a route that takes bodies of up to `limit` bytes (a bulk request).
+///
+/// # Errors
+/// As [`read_bytes`], with `limit` in place of [`BODY_LIMIT`].
+pub async fn read_bytes_up_to(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::BytesMut, ApiError> {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|len| len > BODY_LIMIT) {
+    if declared.is_some_and(|len| len > limit) {
         return Err(ApiError::payload_too_large());
     }
     let timeout = req.app_data::<BodyTimeout>().copied().unwrap_or_default();
-    tokio::time::timeout(timeout.0, read_body(payload))
+    tokio::time::timeout(timeout.0, read_body(payload, limit))
         .await
         .map_err(|_| {
             tracing::info!(timeout_ms = timeout.0.as_millis(), "request body too slow");
@@ -61,11 +73,11 @@ pub async fn read_bytes(
         })?
 }
 
-async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::BytesMut, ApiError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("Could not read the request body"))?;
-        if body.len() + chunk.len() > BODY_LIMIT {
+        if body.len() + chunk.len() > limit {
             return Err(ApiError::payload_too_large());
         }
         body.extend_from_slice(&chunk);

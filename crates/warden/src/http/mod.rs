@@ -23,7 +23,7 @@ pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use fields::Fields;
 pub use idempotency::Idempotency;
-pub use json_body::{parse_json, read_bytes, read_json, BodyTimeout, BODY_LIMIT};
+pub use json_body::{parse_json, read_bytes, read_bytes_up_to, read_json, BodyTimeout, BODY_LIMIT};
 pub use paging::{page_query, PageQuery};
 pub use request_context::{request_context, RequestId};
 pub use security_headers::DOCS_CSP;

@@ -35,6 +35,7 @@ impl PageKind {
         if path.starts_with("/api/v1/auth/")
             || path.starts_with("/api/v1/users")
             || path.starts_with("/api/v1/events")
+            || path.starts_with("/api/v1/jobs")
             || path.starts_with("/scim/")
         {
             Self::Private
@@ -89,6 +90,7 @@ mod tests {
         assert_eq!(PageKind::of("/api/v1/users/me"), PageKind::Private);
         assert_eq!(PageKind::of("/api/v1/users/x/events"), PageKind::Private);
         assert_eq!(PageKind::of("/api/v1/events"), PageKind::Private);
+        assert_eq!(PageKind::of("/api/v1/jobs/x"), PageKind::Private);
         assert_eq!(PageKind::of("/docs"), PageKind::Docs);
         assert_eq!(PageKind::of("/docs/index.css"), PageKind::Docs);
         assert_eq!(PageKind::of("/docsx"), PageKind::Other);

@@ -10,6 +10,7 @@ mod auth;
 mod clients;
 mod directory;
 mod idempotency_doc;
+pub mod jobs;
 mod oauth2;
 pub mod openapi;
 mod ops;
@@ -85,6 +86,8 @@ api_routes! {
     get "/api/v1/users/me" => auth::me,
     patch "/api/v1/users/deactivate" => users::deactivate,
     patch "/api/v1/users/reactivate" => users::reactivate,
+    post "/api/v1/users/deactivate/bulk" => jobs::bulk_deactivate,
+    get "/api/v1/jobs/{job_id}" => jobs::get,
     get "/api/v1/users" => directory::search,
     get "/api/v1/users/{user_id}" => users::get,
     get "/api/v1/users/{user_id}/events" => users::events,

@@ -82,7 +82,7 @@ async fn changed(state: &AppState, action: StatusAction) -> HttpResponse {
     state.after_commit.committed().await;
     state.metrics.status_changed(action);
     Envelope::ok(match action {
-        StatusAction::Deactivate => "User account deactivated successfully",
+        StatusAction::Deactivate => DEACTIVATED,
         StatusAction::Reactivate => "User account reactivated successfully",
     })
 }
@@ -153,8 +153,16 @@ pub async fn events(
 /// The HTTP API's policy for ids: anything that is not a user id names no user, so it is the
 /// same 404 as an unknown one (a client learns nothing from the id's shape).
 fn target_id(text: &str) -> Result<UserId, ApiError> {
-    UserId::parse(text).map_err(|_| ApiError::not_found("User not found"))
+    UserId::parse(text).map_err(|_| unknown_user())
 }
+
+/// The answer for an id that names no user.
+pub(crate) fn unknown_user() -> ApiError {
+    ApiError::not_found("User not found")
+}
+
+/// The answer of a successful deactivation.
+pub(crate) const DEACTIVATED: &str = "User account deactivated successfully";
 
 fn record_ids(actor: UserId, target: &str) {
     let span = tracing::Span::current();
