@@ -32,15 +32,17 @@ pub struct Email {
 
 impl Notification {
     pub fn render(&self) -> Email {
+        // The actor is not named: an admin, an identity provider (SCIM) or the end of a timed
+        // suspension may have made the change, and the reason line says why.
         let (subject, headline) = match self.action {
             StatusAction::Deactivate => (
                 "Your account has been deactivated",
-                "Your account has been deactivated by an administrator. You can no longer sign in, \
-                 and any session you had has ended.",
+                "Your account has been deactivated. You can no longer sign in, and any session \
+                 you had has ended.",
             ),
             StatusAction::Reactivate => (
                 "Your account has been reactivated",
-                "Your account has been reactivated by an administrator. You can sign in again.",
+                "Your account has been reactivated. You can sign in again.",
             ),
         };
         let when = self.occurred_at.format("%Y-%m-%d %H:%M UTC").to_string();
@@ -160,5 +162,21 @@ mod tests {
         assert!(email.subject.contains("reactivated"));
         assert_eq!(email.message_id, n.id);
         assert_eq!(n.render(), email);
+    }
+
+    #[test]
+    fn no_email_claims_an_administrator_acted() {
+        // A timed suspension's end or a SCIM deprovisioning is not an administrator's act.
+        for action in [StatusAction::Deactivate, StatusAction::Reactivate] {
+            let email = notification(action, Some("The suspension period has ended.")).render();
+            assert!(
+                !email.text_body.contains("by an administrator"),
+                "{action:?}"
+            );
+            assert!(
+                !email.html_body.contains("by an administrator"),
+                "{action:?}"
+            );
+        }
     }
 }

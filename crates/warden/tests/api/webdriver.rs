@@ -142,6 +142,19 @@ pub struct Browser {
     _profile: tempfile::TempDir,
 }
 
+/// A test that fails before [`Browser::close`] would leave its Chromium running (killing
+/// chromedriver does not stop the browsers it started): stop every process of this window's
+/// profile.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = Command::new("pkill")
+            .arg("-KILL")
+            .arg("-f")
+            .arg(self._profile.path())
+            .status();
+    }
+}
+
 /// An element of the page.
 #[derive(Debug, Clone)]
 pub struct Element(String);
