@@ -347,7 +347,7 @@ async fn a_deactivation_until_a_date_shows_when_it_ends() {
         .goto(&app.url(&format!("/admin#/users/{}", target.id)))
         .await;
     browser.click(&browser.button("Deactivate").await).await;
-    browser.labelled("Until (optional)").await;
+    browser.labelled("Until").await;
     // A date picker is typed differently in every locale: set the field as the picker would,
     // to a local time two days ahead.
     browser

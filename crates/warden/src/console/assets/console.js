@@ -356,11 +356,15 @@ function localValue(iso) {
 
 function confirmDeactivate(user) {
   const reason = el("textarea", { name: "reason", rows: 3, maxlength: 500 });
-  const until = el("input", { type: "datetime-local", name: "until" });
+  const until = el("input", { type: "datetime-local", name: "until", "aria-describedby": "until-hint" });
   openDialog({
     title: "Deactivate " + user.email + "?",
     text: "Every token the account holds stops working at once, and the user is emailed.",
-    fields: [field("Reason", reason), field("Until (optional)", until)],
+    fields: [
+      field("Reason", reason),
+      field("Until", until),
+      el("p", { id: "until-hint", class: "muted", text: "Optional. Empty: until an admin reactivates the account. A date: Warden reactivates it by itself then." }),
+    ],
     run: async () => {
       const body = { user_id: user.id };
       if (reason.value.trim()) body.reason = reason.value.trim();
