@@ -18,6 +18,8 @@ mod jobs;
 mod login_attempts;
 mod migrations;
 mod outbox;
+#[cfg(test)]
+mod plan_probe;
 mod prepared;
 mod provisioning;
 mod rows;

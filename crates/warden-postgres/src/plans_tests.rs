@@ -2,48 +2,14 @@
 //! that grew from empty faster than autovacuum analyses it, as under load), in the generic form
 //! a cached prepared statement takes.
 
-use std::time::Duration;
-
 use super::{CLAIM_DUE, GIVE_UP, MARK_SENT, RENEW_LEASE, RETRY_LATER};
-use crate::testing::{test_database_url, TestSchema};
-use crate::PgStore;
-
-async fn plan(
-    client: &tokio_postgres::Client,
-    name: &str,
-    types: &str,
-    sql: &str,
-    args: &str,
-) -> String {
-    client
-        .batch_execute(&format!("PREPARE {name}({types}) AS {sql}"))
-        .await
-        .unwrap();
-    let rows = client
-        .query(&format!("EXPLAIN EXECUTE {name}({args})"), &[])
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use crate::plan_probe::{migrated_client, plan};
 
 #[tokio::test]
 async fn outbox_statements_use_their_indexes_with_a_backlog() {
-    let Some(url) = test_database_url() else {
-        eprintln!("skipped: WARDEN_TEST_DATABASE_URL is not set");
+    let Some((_schema, client)) = migrated_client().await else {
         return;
     };
-    let schema = TestSchema::create(&url).await.unwrap();
-    let store = PgStore::connect(schema.url(), 1, Duration::from_secs(10))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let (client, connection) = tokio_postgres::connect(schema.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
     client
         .batch_execute(
             "INSERT INTO outbox (id, action, recipient, recipient_first_name, occurred_at,

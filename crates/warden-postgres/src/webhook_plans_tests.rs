@@ -1,48 +1,14 @@
 //! The webhook statements keep cheap plans with a large backlog, in the generic form a cached
 //! prepared statement takes: a claim reads the pending index, a finish the primary key.
 
-use std::time::Duration;
-
 use super::{CLAIM_DELIVERIES, FINISH_DELIVERED, FINISH_FAILED, FINISH_GONE, FINISH_RETRY};
-use crate::testing::{test_database_url, TestSchema};
-use crate::PgStore;
-
-async fn plan(
-    client: &tokio_postgres::Client,
-    name: &str,
-    types: &str,
-    sql: &str,
-    args: &str,
-) -> String {
-    client
-        .batch_execute(&format!("PREPARE {name}({types}) AS {sql}"))
-        .await
-        .unwrap();
-    let rows = client
-        .query(&format!("EXPLAIN EXECUTE {name}({args})"), &[])
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|row| row.get::<_, String>(0))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
+use crate::plan_probe::{migrated_client, plan};
 
 #[tokio::test]
 async fn webhook_statements_use_their_indexes_with_a_backlog() {
-    let Some(url) = test_database_url() else {
-        eprintln!("skipped: WARDEN_TEST_DATABASE_URL is not set");
+    let Some((_schema, client)) = migrated_client().await else {
         return;
     };
-    let schema = TestSchema::create(&url).await.unwrap();
-    let store = PgStore::connect(schema.url(), 1, Duration::from_secs(10))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let (client, connection) = tokio_postgres::connect(schema.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
     client
         .batch_execute(
             "INSERT INTO webhook_endpoints (id, url, secret, created_at)

@@ -1,4 +1,6 @@
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use warden_domain::Reason;
 
 use super::{ApiError, FieldError};
 
@@ -42,6 +44,27 @@ impl Fields {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) => Some(text),
             Some(_) => self.reject(name, "must be a string"),
+        }
+    }
+
+    /// The optional `reason` of a status change (blank means none); records why it is refused.
+    pub fn optional_reason(&mut self) -> Option<Reason> {
+        match self
+            .optional_string("reason")
+            .map(|text| Reason::parse(&text))
+        {
+            Some(Ok(reason)) => reason,
+            Some(Err(invalid)) => self.reject("reason", invalid.to_string()),
+            None => None,
+        }
+    }
+
+    /// An optional RFC 3339 date-time, in UTC; records one that does not parse.
+    pub fn optional_instant(&mut self, name: &'static str) -> Option<DateTime<Utc>> {
+        let text = self.optional_string(name)?;
+        match DateTime::parse_from_rfc3339(text.trim()) {
+            Ok(instant) => Some(instant.with_timezone(&Utc)),
+            Err(_) => self.reject(name, "must be an RFC 3339 date-time"),
         }
     }
 

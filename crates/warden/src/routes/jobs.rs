@@ -250,20 +250,8 @@ impl BulkInput {
             None | Some(Value::Null) => fields.reject("user_ids", "is required"),
             Some(_) => fields.reject("user_ids", "must be a list of strings"),
         };
-        let reason = match fields
-            .optional_string("reason")
-            .map(|text| Reason::parse(&text))
-        {
-            Some(Ok(reason)) => reason,
-            Some(Err(invalid)) => fields.reject("reason", invalid.to_string()),
-            None => None,
-        };
-        let until = fields.optional_string("until").and_then(|text| {
-            match DateTime::parse_from_rfc3339(text.trim()) {
-                Ok(until) => Some(until.with_timezone(&Utc)),
-                Err(_) => fields.reject("until", "must be an RFC 3339 date-time"),
-            }
-        });
+        let reason = fields.optional_reason();
+        let until = fields.optional_instant("until");
         fields.finish(user_ids.map(|user_ids| Self {
             user_ids,
             reason,

@@ -218,20 +218,8 @@ impl StatusChangeInput {
     fn parse(body: Value) -> Result<Self, ApiError> {
         let mut fields = Fields::of(body)?;
         let user_id = fields.required_string("user_id");
-        let reason = match fields
-            .optional_string("reason")
-            .map(|text| Reason::parse(&text))
-        {
-            Some(Ok(reason)) => reason,
-            Some(Err(invalid)) => fields.reject("reason", invalid.to_string()),
-            None => None,
-        };
-        let until = fields.optional_string("until").and_then(|text| {
-            match DateTime::parse_from_rfc3339(text.trim()) {
-                Ok(until) => Some(until.with_timezone(&Utc)),
-                Err(_) => fields.reject("until", "must be an RFC 3339 date-time"),
-            }
-        });
+        let reason = fields.optional_reason();
+        let until = fields.optional_instant("until");
         fields.finish(user_id.map(|user_id| Self {
             user_id,
             reason,
