@@ -110,7 +110,7 @@ type Step<'c, T> = std::pin::Pin<
 >;
 
 impl PgStore {
-    /// Runs `op` on a pooled connection as a task of the store's runtime, so a caller that
+    /// Runs `op` on a pooled connection as a task of the runtime driving its connection, so a caller that
     /// gives up never leaves a transaction half-way on a pooled connection.
     async fn idempotency_step<T, F>(&self, op: F) -> Result<T, StoreError>
     where
@@ -118,8 +118,7 @@ impl PgStore {
         F: for<'c> FnOnce(&'c mut diesel_async::AsyncPgConnection) -> Step<'c, T> + Send + 'static,
     {
         let mut conn = self.conn().await?;
-        self.runtime
-            .spawn(async move { op(&mut conn).await.map_err(step_error) })
+        self.spawn(async move { op(&mut conn).await.map_err(step_error) })
             .await
             .map_err(|err| StoreError::other(anyhow::Error::new(err).context("idempotency task")))?
     }

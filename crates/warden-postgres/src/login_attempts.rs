@@ -122,7 +122,6 @@ impl PgLoginAttempts {
         let conn = self.store.conn().await?;
         let (key, policy) = (key.clone(), self.policy);
         self.store
-            .runtime
             .spawn(async move { transact(conn, key, now, policy, decide).await })
             .await
             .map_err(|err| {

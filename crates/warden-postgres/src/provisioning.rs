@@ -1,6 +1,6 @@
 //! [`ProvisioningRepo`] for [`PgStore`]: the `provisioning` table beside `users`, read with a
 //! left join (an account without a row has no external id and is not removed). Reads are one
-//! statement; writes one short transaction, run as a task of the store's runtime so a caller
+//! statement; writes one short transaction, run as a task of the runtime driving its connection so a caller
 //! that gives up never leaves a transaction half-way on a pooled connection.
 
 use async_trait::async_trait;
@@ -104,8 +104,7 @@ impl PgStore {
         F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, T> + Send + 'static,
     {
         let mut conn = self.conn().await?;
-        self.runtime
-            .spawn(async move { op(&mut conn).await.map_err(from_diesel) })
+        self.spawn(async move { op(&mut conn).await.map_err(from_diesel) })
             .await
             .map_err(|err| {
                 StoreError::other(anyhow::Error::new(err).context("provisioning task"))

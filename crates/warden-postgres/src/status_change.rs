@@ -189,7 +189,6 @@ pub(crate) async fn change_status(
     // future): a transaction abandoned half-way would go back to the pool still open, holding
     // the admin lock until that connection is next checked out.
     store
-        .runtime
         .spawn(async move { decide(conn, change).await })
         .await
         .map_err(|err| StoreError::other(anyhow::Error::new(err).context("status change task")))?

@@ -1,8 +1,10 @@
 //! [`PgStore`]: the connection pool, migrations and readiness.
 
+use std::cell::RefCell;
 use std::fmt;
+use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -15,27 +17,52 @@ use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::task::JoinHandle;
 use tokio_postgres::config::Host;
 use warden_domain::ports::StoreError;
 
+use crate::tls::MakeRustls;
 use crate::{connection, errors, migrations, tls};
 
 /// The PostgreSQL store: implements [`warden_domain::ports::UserRepo`] and
 /// [`warden_domain::ports::Outbox`] over a pool of `AsyncPgConnection`s. Cloning is cheap and
 /// shares the pool. Any number of processes may share one database: every change is a
 /// conditional statement or a short transaction.
+///
+/// With [`PgStore::with_thread_pools`], each thread that runs a current-thread runtime (an HTTP
+/// worker) gets a small pool of its own, driven on that thread: a query then never wakes
+/// another thread, which on a busy 2-core machine costs more CPU than the rest of the request
+/// (docs/benchmarks.md). Everything else (the multi-thread runtime's tasks) shares `pool`.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
-    /// The runtime `connect` was called on. Connections are opened there, so their driver tasks
-    /// never belong to a shorter-lived runtime (such as an HTTP worker thread's, which ends
-    /// first at shutdown while requests on other threads still use the pool).
-    pub(crate) runtime: tokio::runtime::Handle,
-    acquire_timeout: Duration,
+    /// The runtime `connect` was called on. The shared pool's connections are opened there, so
+    /// their driver tasks never belong to a shorter-lived runtime (such as an HTTP worker
+    /// thread's, which ends first at shutdown while requests on other threads still use the
+    /// shared pool).
+    runtime: Handle,
+    settings: Arc<Settings>,
     /// `user@host:port/db`, for `Debug`; never the password.
     target: Arc<str>,
     /// `none` or the `sslmode` in force, for `Debug`.
     tls: &'static str,
+}
+
+/// What every pool of one store is opened with.
+struct Settings {
+    url: String,
+    tls: Option<MakeRustls>,
+    acquire_timeout: Duration,
+    /// The size of each thread's own pool; `None`: every thread shares `PgStore::pool`.
+    per_thread: Option<usize>,
+}
+
+thread_local! {
+    /// This thread's own pools, one per store (see [`PgStore::with_thread_pools`]); an entry
+    /// whose store is gone is dropped when the next one is added. The pools end with the thread.
+    static THREAD_POOLS: RefCell<Vec<(Weak<Settings>, Pool<AsyncPgConnection>)>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 impl PgStore {
@@ -66,42 +93,37 @@ impl PgStore {
         if acquire_timeout.is_zero() {
             bail!("the PostgreSQL acquire timeout must be positive");
         }
-        let mut manager_config = ManagerConfig::default();
-        // Checkout costs no round trip: a connection whose socket closed (including one closed
-        // for missing its deadline), or that was dropped mid-transaction, is already known to be
-        // broken and gets replaced.
-        manager_config.recycling_method = RecyclingMethod::Fast;
-        let runtime = tokio::runtime::Handle::current();
-        let setup_runtime = runtime.clone();
-        let setup_tls = target.tls.clone();
-        manager_config.custom_setup = Box::new(move |url| {
-            let (url, runtime, tls) = (url.to_owned(), setup_runtime.clone(), setup_tls.clone());
-            Box::pin(async move {
-                runtime
-                    .spawn(async move { connection::establish(&url, tls, acquire_timeout).await })
-                    .await
-                    .map_err(|err| ConnectionError::BadConnection(err.to_string()))?
-            })
+        let runtime = Handle::current();
+        let settings = Arc::new(Settings {
+            url: target.url,
+            tls: target.tls,
+            acquire_timeout,
+            per_thread: None,
         });
-        let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
-            &target.url,
-            manager_config,
-        );
-        let pool = Pool::builder(manager)
-            .max_size(max_connections)
-            .wait_timeout(Some(acquire_timeout))
-            .create_timeout(Some(acquire_timeout))
-            .recycle_timeout(Some(acquire_timeout))
-            .runtime(deadpool::Runtime::Tokio1)
-            .build()
-            .context("cannot build the PostgreSQL connection pool")?;
+        let pool = build_pool(&settings, max_connections, runtime.clone())?;
         Ok(PgStore {
             pool,
             runtime,
-            acquire_timeout,
+            settings,
             target: describe(&config).into(),
             tls: target.mode,
         })
+    }
+
+    /// This store, where each thread running a current-thread runtime (an actix-web worker)
+    /// uses a pool of its own of at most `per_thread` connections, opened on first use and
+    /// driven on that thread. Tasks of a multi-thread runtime keep sharing the pool of
+    /// [`PgStore::connect`].
+    #[must_use]
+    pub fn with_thread_pools(mut self, per_thread: usize) -> PgStore {
+        let settings = Settings {
+            url: self.settings.url.clone(),
+            tls: self.settings.tls.clone(),
+            acquire_timeout: self.settings.acquire_timeout,
+            per_thread: Some(per_thread.max(1)),
+        };
+        self.settings = Arc::new(settings);
+        self
     }
 
     /// Applies the pending embedded migrations (`migrations/postgres`). Safe to call from
@@ -141,14 +163,92 @@ impl PgStore {
             .map_err(errors::from_diesel)
     }
 
-    /// A pooled connection, within the acquire timeout.
+    /// A pooled connection, within the acquire timeout: from this thread's own pool when it
+    /// has one (see [`PgStore::with_thread_pools`]), else from the shared pool.
     pub(crate) async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
-        match tokio::time::timeout(self.acquire_timeout, self.pool.get()).await {
+        let timeout = self.settings.acquire_timeout;
+        let pool = self.thread_pool()?.unwrap_or_else(|| self.pool.clone());
+        match tokio::time::timeout(timeout, pool.get()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(err)) => Err(errors::from_pool(err)),
-            Err(_) => Err(errors::acquire_timed_out(self.acquire_timeout)),
+            Err(_) => Err(errors::acquire_timed_out(timeout)),
         }
     }
+
+    /// Runs `work` (holding a connection from [`PgStore::conn`]) as a task of the runtime that
+    /// drives that connection, so that it runs to completion even if its caller gives up: a
+    /// transaction abandoned half-way would go back to the pool still open.
+    pub(crate) fn spawn<F>(&self, work: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self.local_runtime() {
+            Some(here) => here.spawn(work),
+            None => self.runtime.spawn(work),
+        }
+    }
+
+    /// The current runtime, when this thread gets a pool of its own.
+    fn local_runtime(&self) -> Option<Handle> {
+        self.settings.per_thread?;
+        let here = Handle::try_current().ok()?;
+        (here.runtime_flavor() == RuntimeFlavor::CurrentThread).then_some(here)
+    }
+
+    /// This thread's own pool of this store, opened on first use; `None` when it has none.
+    fn thread_pool(&self) -> Result<Option<Pool<AsyncPgConnection>>, StoreError> {
+        let (Some(size), Some(here)) = (self.settings.per_thread, self.local_runtime()) else {
+            return Ok(None);
+        };
+        THREAD_POOLS.with_borrow_mut(|pools| {
+            let mine = pools
+                .iter()
+                .find(|(settings, _)| std::ptr::eq(settings.as_ptr(), Arc::as_ptr(&self.settings)));
+            if let Some((_, pool)) = mine {
+                return Ok(Some(pool.clone()));
+            }
+            pools.retain(|(settings, _)| settings.strong_count() > 0);
+            let pool = build_pool(&self.settings, size, here).map_err(StoreError::other)?;
+            pools.push((Arc::downgrade(&self.settings), pool.clone()));
+            Ok(Some(pool))
+        })
+    }
+}
+
+/// A pool of at most `max` connections, each opened (and then driven) on `runtime`.
+fn build_pool(
+    settings: &Settings,
+    max: usize,
+    runtime: Handle,
+) -> anyhow::Result<Pool<AsyncPgConnection>> {
+    let mut manager_config = ManagerConfig::default();
+    // Checkout costs no round trip: a connection whose socket closed (including one closed
+    // for missing its deadline), or that was dropped mid-transaction, is already known to be
+    // broken and gets replaced.
+    manager_config.recycling_method = RecyclingMethod::Fast;
+    let (tls, timeout) = (settings.tls.clone(), settings.acquire_timeout);
+    manager_config.custom_setup = Box::new(move |url| {
+        let (url, runtime, tls) = (url.to_owned(), runtime.clone(), tls.clone());
+        Box::pin(async move {
+            runtime
+                .spawn(async move { connection::establish(&url, tls, timeout).await })
+                .await
+                .map_err(|err| ConnectionError::BadConnection(err.to_string()))?
+        })
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+        &settings.url,
+        manager_config,
+    );
+    Pool::builder(manager)
+        .max_size(max)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .context("cannot build the PostgreSQL connection pool")
 }
 
 impl fmt::Debug for PgStore {
@@ -159,7 +259,8 @@ impl fmt::Debug for PgStore {
             .field("tls", &self.tls)
             .field("max_connections", &status.max_size)
             .field("open_connections", &status.size)
-            .field("acquire_timeout", &self.acquire_timeout)
+            .field("per_thread", &self.settings.per_thread)
+            .field("acquire_timeout", &self.settings.acquire_timeout)
             .finish()
     }
 }

@@ -8,7 +8,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::Notify;
 
-use crate::after_commit::AfterCommit;
+use crate::after_commit::{AfterCommit, WebhookEndpoints};
 use crate::config::Config;
 use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
 use crate::job_runner::JobRunner;
@@ -81,9 +81,11 @@ impl Application {
             );
         }
         let webhook_wakeup = Arc::new(Notify::new());
+        let endpoints = WebhookEndpoints::default();
         let webhook_worker = WebhookWorker::spawn(
             services.deliver_webhooks.clone(),
             webhook_wakeup.clone(),
+            endpoints.clone(),
             config.outbox_poll,
             config.worker_settings().retention,
         );
@@ -92,7 +94,7 @@ impl Application {
         let state = web::Data::new(AppState {
             services: services.clone(),
             metrics,
-            after_commit: AfterCommit::wake_all(vec![wakeup, webhook_wakeup]),
+            after_commit: AfterCommit::wake(wakeup, webhook_wakeup, endpoints),
         });
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();
@@ -120,7 +122,7 @@ impl Application {
         .client_request_timeout(config.header_timeout)
         .client_disconnect_timeout(config.disconnect_timeout)
         .shutdown_timeout(SHUTDOWN_SECONDS);
-        server = server.workers(http_workers(config.http_workers));
+        server = server.workers(config.http_worker_threads());
         let ops = match config.ops_addr {
             None => None,
             Some(addr) => {
@@ -202,17 +204,4 @@ impl Application {
         self.webhook_worker.stop().await;
         result
     }
-}
-
-/// The HTTP worker threads to run: `configured`, or by default one per two cores (at least
-/// one). Database work and mail run on the main runtime, one thread per core, beside them; one
-/// HTTP thread per core as well made twice as many busy threads as cores and a cross-thread
-/// wake-up for most queries: on 2 cores, 75 µs of server CPU per request with one HTTP thread
-/// against 110 with two, and one thread serves 5,000 requests/s (docs/benchmarks.md).
-fn http_workers(configured: usize) -> usize {
-    if configured > 0 {
-        return configured;
-    }
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    (cores / 2).max(1)
 }

@@ -138,7 +138,13 @@ impl Store {
 /// When the database cannot be reached or migrated, or an adapter cannot be configured.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, Ports)> {
     crate::data_dir::prepare(&config.data_dir)?;
-    let store = Store::connect(config, config.db_max_connections).await?;
+    let store = match Store::connect(config, config.db_max_connections).await? {
+        // Each HTTP worker drives its own requests' connections (see `PgStore`).
+        Store::Postgres(store) => {
+            Store::Postgres(store.with_thread_pools(config.db_connections_per_worker()))
+        }
+        sqlite => sqlite,
+    };
     store.migrate().await?;
     let delivery = match config.backend() {
         Backend::SqliteMemory => store.outbox(),

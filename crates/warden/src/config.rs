@@ -233,6 +233,26 @@ impl Config {
 }
 
 impl Config {
+    /// The HTTP worker threads to run: `http_workers`, or by default one per two cores (at
+    /// least one). Each runs its requests' database work on its own thread (a pool of its own,
+    /// see [`Config::db_connections_per_worker`]); the main runtime, one thread per core, runs
+    /// mail and the other background work beside them. On 2 cores one HTTP thread serves more
+    /// than PostgreSQL can commit (docs/benchmarks.md).
+    pub fn http_worker_threads(&self) -> usize {
+        if self.http_workers > 0 {
+            return self.http_workers;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        (cores / 2).max(1)
+    }
+
+    /// Each HTTP worker's share of `WARDEN_DB_MAX_CONNECTIONS` on PostgreSQL (rounded up).
+    pub fn db_connections_per_worker(&self) -> usize {
+        self.db_max_connections
+            .div_ceil(self.http_worker_threads())
+            .max(1)
+    }
+
     /// The store `database_url` names (validated by [`Config::from_lookup`]; anything else is
     /// taken for PostgreSQL, whose driver then names the problem).
     pub fn backend(&self) -> Backend {
@@ -391,6 +411,21 @@ mod tests {
         assert_eq!(config.hash_wait, Duration::from_millis(2000));
         let postgres = super::tests::config(&[("DATABASE_URL", "postgres://db/warden")]).unwrap();
         assert_eq!(postgres.db_max_connections, 16);
+        let split = |workers: &str, max: &str| {
+            let config = super::tests::config(&[
+                ("DATABASE_URL", "postgres://db/warden"),
+                ("WARDEN_HTTP_WORKERS", workers),
+                ("WARDEN_DB_MAX_CONNECTIONS", max),
+            ])
+            .unwrap();
+            (
+                config.http_worker_threads(),
+                config.db_connections_per_worker(),
+            )
+        };
+        assert_eq!(split("1", "16"), (1, 16));
+        assert_eq!(split("3", "16"), (3, 6), "shares rounded up");
+        assert_eq!(split("4", "2"), (4, 1), "at least one each");
         let worker = config.worker_settings();
         assert_eq!((worker.concurrency, worker.max_per_second), (4, 500));
         assert_eq!(worker.retention, TimeDelta::days(30));
