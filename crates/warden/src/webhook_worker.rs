@@ -11,6 +11,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use warden_domain::use_cases::{DeliverWebhooks, PURGE_BATCH};
 
+use crate::after_commit::WebhookEndpoints;
+
 /// Tasks sending at once.
 const TASKS: usize = 4;
 /// Deliveries one task claims per round: one, so that a claim's lease (30 s) always outlasts
@@ -32,22 +34,28 @@ pub struct WebhookWorker {
 impl WebhookWorker {
     /// Starts sending: at once, whenever `wakeup` is notified (a change just committed), and
     /// every `poll` otherwise (retries, other replicas' deliveries, claims whose sender died).
-    /// The first task also deletes deliveries delivered more than `retention` ago.
+    /// The first task also deletes deliveries delivered more than `retention` ago, and looks
+    /// every `poll` whether any endpoint is enabled (`endpoints`: while none is, committed
+    /// changes do not wake the worker).
     pub fn spawn(
         deliver: DeliverWebhooks,
         wakeup: Arc<Notify>,
+        endpoints: WebhookEndpoints,
         poll: Duration,
         retention: TimeDelta,
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
         for index in 0..TASKS {
-            let purges = (index == 0).then_some(retention);
+            let chores = (index == 0).then(|| Chores {
+                retention,
+                endpoints: endpoints.clone(),
+            });
             let task = run(
                 deliver.clone(),
                 wakeup.clone(),
                 poll,
-                purges,
+                chores,
                 stopped.clone(),
             );
             tasks.spawn(task);
@@ -66,14 +74,22 @@ impl WebhookWorker {
     }
 }
 
+/// What the first task does besides sending.
+struct Chores {
+    /// Delivered deliveries older than this are deleted.
+    retention: TimeDelta,
+    /// Whether any endpoint is enabled, looked up at most every poll.
+    endpoints: WebhookEndpoints,
+}
+
 async fn run(
     deliver: DeliverWebhooks,
     wakeup: Arc<Notify>,
     poll: Duration,
-    purges: Option<TimeDelta>,
+    chores: Option<Chores>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut last_purge: Option<Instant> = None;
+    let (mut last_purge, mut last_look): (Option<Instant>, Option<Instant>) = (None, None);
     loop {
         if *stopped.borrow() {
             break;
@@ -101,10 +117,16 @@ async fn run(
             wakeup.notify_one();
             continue;
         }
-        if let Some(retention) = purges {
+        if let Some(chores) = &chores {
+            if last_look.is_none_or(|at| at.elapsed() >= poll) {
+                last_look = Some(Instant::now());
+                // When in doubt, keep waking.
+                let any = deliver.any_endpoint_enabled().await.unwrap_or(true);
+                chores.endpoints.set(any);
+            }
             if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                 last_purge = Some(Instant::now());
-                purge(&deliver, retention).await;
+                purge(&deliver, chores.retention).await;
             }
         }
         tokio::select! {

@@ -286,6 +286,15 @@ impl DeliverWebhooks {
         Ok(report)
     }
 
+    /// Whether any endpoint is enabled: whether a status change can owe a delivery at all.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    pub async fn any_endpoint_enabled(&self) -> Result<bool, StoreError> {
+        let endpoints = self.repo.list_webhooks().await?;
+        Ok(endpoints.iter().any(|endpoint| endpoint.enabled))
+    }
+
     /// Deletes one batch ([`PURGE_BATCH`](super::PURGE_BATCH)) of deliveries delivered before
     /// `cutoff`; returns how many.
     ///

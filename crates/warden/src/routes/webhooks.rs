@@ -199,6 +199,8 @@ pub async fn create(
         .webhooks
         .create(&admin, input, new_secret())
         .await?;
+    // From now on changes owe deliveries: wake the worker after each.
+    state.after_commit.webhooks_due();
     let data = serde_json::to_value(with_secret(&endpoint)).map_err(|e| ApiError::internal(&e))?;
     Ok(Envelope::new(StatusCode::CREATED, "Webhook created successfully", data).into_response())
 }
@@ -285,7 +287,7 @@ pub async fn update(
         .await?;
     if enabled {
         // Deliveries that waited while it was disabled are due.
-        state.after_commit.committed().await;
+        state.after_commit.webhooks_due();
     }
     Ok(Envelope::ok_with(
         "Webhook updated successfully",
@@ -418,7 +420,7 @@ pub async fn retry(
     let id = webhook_id(&id)?;
     let delivery = Uuid::try_parse(&delivery).map_err(|_| WebhookError::DeliveryNotFound)?;
     state.services.webhooks.retry(&admin, id, delivery).await?;
-    state.after_commit.committed().await;
+    state.after_commit.webhooks_due();
     Ok(Envelope::ok("Delivery queued for retry"))
 }
 
