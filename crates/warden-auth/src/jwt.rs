@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -13,6 +14,7 @@ use warden_domain::ports::{
 use warden_domain::{User, UserId};
 
 use crate::ed25519_keys::{Ed25519Keys, PublicJwk};
+use crate::verified_tokens::VerifiedTokens;
 
 /// The default `iss` and `aud` of Warden's tokens.
 pub const DEFAULT_ISSUER: &str = "warden";
@@ -78,6 +80,9 @@ pub struct JwtAuth {
     validation: Validation,
     settings: JwtSettings,
     jwks: Jwks,
+    /// Tokens that passed [`JwtAuth::decode`] lately, for [`AuthVerifier::verify`]; clones
+    /// (with the same keys) share it.
+    verified: Arc<VerifiedTokens>,
 }
 
 impl JwtAuth {
@@ -171,6 +176,7 @@ impl JwtAuth {
             validation,
             settings,
             jwks,
+            verified: Arc::default(),
         })
     }
 
@@ -252,7 +258,12 @@ impl TokenIssuer for JwtAuth {
 #[async_trait]
 impl AuthVerifier for JwtAuth {
     async fn verify(&self, token: &str) -> Result<TokenClaims, InvalidToken> {
-        self.decode(token).map(|(_, claims)| claims)
+        if let Some(claims) = self.verified.get(token, Utc::now()) {
+            return Ok(claims);
+        }
+        let (_, claims) = self.decode(token)?;
+        self.verified.insert(token, claims);
+        Ok(claims)
     }
 }
 

@@ -15,6 +15,7 @@ mod client_tokens;
 mod ed25519_keys;
 mod jwt;
 mod secret_file;
+mod verified_tokens;
 
 pub use argon::Argon2Hasher;
 pub use client_tokens::{RandomClientTokens, CLIENT_TOKEN_PREFIX};
