@@ -110,8 +110,8 @@ type Step<'c, T> = std::pin::Pin<
 >;
 
 impl PgStore {
-    /// Runs `op` on a pooled connection as a task of the runtime driving its connection, so a caller that
-    /// gives up never leaves a transaction half-way on a pooled connection.
+    /// Runs `op` on a pooled connection as a task of the runtime driving that connection, so a
+    /// caller that gives up never leaves a transaction half-way on a pooled connection.
     async fn idempotency_step<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,

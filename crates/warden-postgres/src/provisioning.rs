@@ -1,7 +1,7 @@
 //! [`ProvisioningRepo`] for [`PgStore`]: the `provisioning` table beside `users`, read with a
 //! left join (an account without a row has no external id and is not removed). Reads are one
-//! statement; writes one short transaction, run as a task of the runtime driving its connection so a caller
-//! that gives up never leaves a transaction half-way on a pooled connection.
+//! statement; writes one short transaction, run as a task of the runtime driving its connection
+//! so a caller that gives up never leaves a transaction half-way on a pooled connection.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
