@@ -50,6 +50,7 @@ pub struct PgStore {
 }
 
 /// What every pool of one store is opened with.
+#[derive(Clone)]
 struct Settings {
     url: String,
     tls: Option<MakeRustls>,
@@ -116,12 +117,8 @@ impl PgStore {
     /// [`PgStore::connect`].
     #[must_use]
     pub fn with_thread_pools(mut self, per_thread: usize) -> PgStore {
-        let settings = Settings {
-            url: self.settings.url.clone(),
-            tls: self.settings.tls.clone(),
-            acquire_timeout: self.settings.acquire_timeout,
-            per_thread: Some(per_thread.max(1)),
-        };
+        let mut settings = Settings::clone(&self.settings);
+        settings.per_thread = Some(per_thread.max(1));
         self.settings = Arc::new(settings);
         self
     }

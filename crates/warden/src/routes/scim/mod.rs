@@ -14,7 +14,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::Value;
-use warden_domain::use_cases::Provisioner;
+use warden_domain::use_cases::{ProfileInput, Provisioner};
 use warden_domain::{ProvisioningFilter, Reason, Scope, StatusAction, UserId};
 
 pub use self::error::{ScimError, ScimErrorBody};
@@ -351,18 +351,7 @@ pub async fn replace_user(
     let id = user_id(&path)?;
     let input = resource::read_user(&read_bytes(&req, body).await?)?;
     let reason = input.active.and_then(|active| reason(&by, active));
-    let (account, action) = state
-        .services
-        .provision
-        .update(&by, id, input.profile, input.active, reason)
-        .await
-        .map_err(ScimError::from)
-        .map_err(not_found(id))?;
-    changed(&state, action).await;
-    Ok(scim_json(
-        StatusCode::OK,
-        &UserResource::of(&account, &base_url(&req)),
-    ))
+    update(&state, &req, &by, id, input.profile, input.active, reason).await
 }
 
 /// Change some of a user's attributes with a `PatchOp`: Okta's `{"op": "replace", "value":
@@ -398,7 +387,7 @@ pub async fn patch_user(
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
     let mut draft = Draft {
-        profile: warden_domain::use_cases::ProfileInput {
+        profile: ProfileInput {
             email: current.user.email.as_str().to_owned(),
             first_name: current.user.first_name.clone(),
             last_name: current.user.last_name.clone(),
@@ -408,15 +397,40 @@ pub async fn patch_user(
     };
     patch::apply(&body, &mut draft)?;
     let reason = reason(&by, draft.active);
-    let (account, action) = provision
-        .update(&by, id, draft.profile, Some(draft.active), reason)
+    update(
+        &state,
+        &req,
+        &by,
+        id,
+        draft.profile,
+        Some(draft.active),
+        reason,
+    )
+    .await
+}
+
+/// PUT's and PATCH's common end: apply the new attributes (and status, with its effects), then
+/// answer with the User as it is now.
+async fn update(
+    state: &AppState,
+    req: &HttpRequest,
+    by: &Provisioner,
+    id: UserId,
+    profile: ProfileInput,
+    active: Option<bool>,
+    reason: Option<Reason>,
+) -> Result<HttpResponse, ScimError> {
+    let (account, action) = state
+        .services
+        .provision
+        .update(by, id, profile, active, reason)
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
-    changed(&state, action).await;
+    changed(state, action).await;
     Ok(scim_json(
         StatusCode::OK,
-        &UserResource::of(&account, &base_url(&req)),
+        &UserResource::of(&account, &base_url(req)),
     ))
 }
 
