@@ -9,6 +9,7 @@
 //!
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
+mod change_group;
 mod clients;
 mod connection;
 mod directory;

@@ -19,6 +19,7 @@ use warden_domain::{
     StatusChangeOutcome, Unapplied, User, WebhookEventType,
 };
 
+use crate::change_group::ChangeGroups;
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
 use crate::rows::StatusRow;
@@ -140,12 +141,12 @@ macro_rules! guarded {
 
 /// The two statements of a change (without, then with the last-active-admin guard) for each
 /// kind of authority the domain declares.
-struct Statements {
-    unguarded: &'static str,
+pub(crate) struct Statements {
+    pub(crate) unguarded: &'static str,
     guarded: &'static str,
 }
 
-const BY_ADMIN: Statements = Statements {
+pub(crate) const BY_ADMIN: Statements = Statements {
     unguarded: change_sql!(when: unguarded, actor: admin_holds),
     guarded: change_sql!(when: guarded, actor: admin_holds),
 };
@@ -184,6 +185,18 @@ pub(crate) async fn change_status(
     store: &PgStore,
     change: StatusChange,
 ) -> Result<StatusChangeOutcome, StoreError> {
+    let change = match store.change_groups() {
+        Some(groups) if ChangeGroups::accepts(&change) => {
+            let (change, row) = groups.apply(store, change).await?;
+            match outcome(&change, row, false)? {
+                Step::Applied(user) => return Ok(StatusChangeOutcome::Applied(user)),
+                Step::Next(NextStep::Done(outcome)) => return Ok(outcome),
+                // The guarded statement, or another try: as for a change made alone.
+                Step::Next(_) => change,
+            }
+        }
+        _ => change,
+    };
     let conn = store.conn().await?;
     // Runs to completion even if the caller gives up (a client hanging up drops the request's
     // future): a transaction abandoned half-way would go back to the pool still open, holding
@@ -230,18 +243,18 @@ async fn decide(
 
 /// A change's binds, in the statements' order (see [`change_sql`]): the domain's decision as
 /// values.
-struct Binds<'a> {
-    change: &'a StatusChange,
-    is_active: bool,
-    deactivation: Option<Deactivation>,
-    requires_active: bool,
-    guarded_role: Option<&'static str>,
-    token_version: Option<i32>,
-    client: Option<uuid::Uuid>,
+pub(crate) struct Binds<'a> {
+    pub(crate) change: &'a StatusChange,
+    pub(crate) is_active: bool,
+    pub(crate) deactivation: Option<Deactivation>,
+    pub(crate) requires_active: bool,
+    pub(crate) guarded_role: Option<&'static str>,
+    pub(crate) token_version: Option<i32>,
+    pub(crate) client: Option<uuid::Uuid>,
 }
 
 impl<'a> Binds<'a> {
-    fn of(change: &'a StatusChange) -> Self {
+    pub(crate) fn of(change: &'a StatusChange) -> Self {
         let (is_active, deactivation) = match change.new_status() {
             AccountStatus::Active => (true, None),
             AccountStatus::Deactivated(deactivation) => (false, Some(deactivation)),
@@ -263,7 +276,7 @@ impl<'a> Binds<'a> {
     }
 }
 
-async fn apply(
+pub(crate) async fn apply(
     conn: &mut AsyncPgConnection,
     sql: &'static str,
     binds: &Binds<'_>,

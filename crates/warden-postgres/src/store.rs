@@ -22,6 +22,7 @@ use tokio::task::JoinHandle;
 use tokio_postgres::config::Host;
 use warden_domain::ports::StoreError;
 
+use crate::change_group::ChangeGroups;
 use crate::tls::MakeRustls;
 use crate::{connection, errors, migrations, tls};
 
@@ -59,11 +60,18 @@ struct Settings {
     per_thread: Option<usize>,
 }
 
+/// What a thread has of its own for one store (see [`PgStore::with_thread_pools`]).
+struct ThreadShare {
+    settings: Weak<Settings>,
+    pool: Pool<AsyncPgConnection>,
+    /// Status changes waiting to be grouped, applied on `pool` (see `change_group`).
+    groups: ChangeGroups,
+}
+
 thread_local! {
-    /// This thread's own pools, one per store (see [`PgStore::with_thread_pools`]); an entry
-    /// whose store is gone is dropped when the next one is added. The pools end with the thread.
-    static THREAD_POOLS: RefCell<Vec<(Weak<Settings>, Pool<AsyncPgConnection>)>> =
-        const { RefCell::new(Vec::new()) };
+    /// This thread's own pools, one per store; an entry whose store is gone is dropped when the
+    /// next one is added. The pools end with the thread.
+    static THREAD_SHARES: RefCell<Vec<ThreadShare>> = const { RefCell::new(Vec::new()) };
 }
 
 impl PgStore {
@@ -164,7 +172,10 @@ impl PgStore {
     /// has one (see [`PgStore::with_thread_pools`]), else from the shared pool.
     pub(crate) async fn conn(&self) -> Result<Object<AsyncPgConnection>, StoreError> {
         let timeout = self.settings.acquire_timeout;
-        let pool = self.thread_pool()?.unwrap_or_else(|| self.pool.clone());
+        let pool = match self.thread_share()? {
+            Some((pool, _)) => pool,
+            None => self.pool.clone(),
+        };
         match tokio::time::timeout(timeout, pool.get()).await {
             Ok(Ok(conn)) => Ok(conn),
             Ok(Err(err)) => Err(errors::from_pool(err)),
@@ -193,22 +204,34 @@ impl PgStore {
         (here.runtime_flavor() == RuntimeFlavor::CurrentThread).then_some(here)
     }
 
-    /// This thread's own pool of this store, opened on first use; `None` when it has none.
-    fn thread_pool(&self) -> Result<Option<Pool<AsyncPgConnection>>, StoreError> {
+    /// This thread's queue of status changes to group, when it has a pool of its own.
+    pub(crate) fn change_groups(&self) -> Option<ChangeGroups> {
+        let (_, groups) = self.thread_share().ok()??;
+        Some(groups)
+    }
+
+    /// This thread's own pool of this store (opened on first use) and queue of status changes;
+    /// `None` when it has none.
+    fn thread_share(&self) -> Result<Option<(Pool<AsyncPgConnection>, ChangeGroups)>, StoreError> {
         let (Some(size), Some(here)) = (self.settings.per_thread, self.local_runtime()) else {
             return Ok(None);
         };
-        THREAD_POOLS.with_borrow_mut(|pools| {
-            let mine = pools
+        THREAD_SHARES.with_borrow_mut(|shares| {
+            let mine = shares
                 .iter()
-                .find(|(settings, _)| std::ptr::eq(settings.as_ptr(), Arc::as_ptr(&self.settings)));
-            if let Some((_, pool)) = mine {
-                return Ok(Some(pool.clone()));
+                .find(|share| std::ptr::eq(share.settings.as_ptr(), Arc::as_ptr(&self.settings)));
+            if let Some(share) = mine {
+                return Ok(Some((share.pool.clone(), share.groups.clone())));
             }
-            pools.retain(|(settings, _)| settings.strong_count() > 0);
+            shares.retain(|share| share.settings.strong_count() > 0);
             let pool = build_pool(&self.settings, size, here).map_err(StoreError::other)?;
-            pools.push((Arc::downgrade(&self.settings), pool.clone()));
-            Ok(Some(pool))
+            let groups = ChangeGroups::default();
+            shares.push(ThreadShare {
+                settings: Arc::downgrade(&self.settings),
+                pool: pool.clone(),
+                groups: groups.clone(),
+            });
+            Ok(Some((pool, groups)))
         })
     }
 }
