@@ -1,6 +1,10 @@
--- pgbench script: the statements Warden issues for one PATCH /api/v1/users/deactivate, in the
--- same order and in the same mode (two autocommit statements, prepared once per connection:
--- run with -M prepared).
+-- pgbench script: the statements Warden issues for one PATCH /api/v1/users/deactivate made
+-- alone, in the same order and in the same mode (two autocommit statements, prepared once per
+-- connection: run with -M prepared). This is PostgreSQL's ceiling for requests that each run
+-- their own statements. Under concurrency Warden does better than that: an HTTP worker applies
+-- the status changes waiting at once in ONE statement (GROUPED_BY_ADMIN of
+-- crates/warden-postgres/src/change_group.rs, the same CTEs over arrays), so its ratio to this
+-- ceiling can pass 1 (docs/benchmarks.md, "Concurrent changes in groups").
 --   1. authentication: UserRepo::find_by_id of the admin (diesel's query text, verbatim);
 --   2. the status change: UNGUARDED of crates/warden-postgres/src/status_change.rs, verbatim,
 --      with its binds written as expressions (pgbench variables are numbers or strings, not
