@@ -398,3 +398,52 @@ impl Columns {
         columns
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warden_domain::{Actor, StatusAction, UserId};
+
+    fn pending(target: UserId) -> Pending {
+        let (reply, _) = oneshot::channel();
+        let change = StatusChange {
+            action: StatusAction::Deactivate,
+            target,
+            actor: Actor::system(),
+            reason: None,
+            at: chrono::Utc::now(),
+            event_id: Uuid::now_v7(),
+            notification_id: Uuid::now_v7(),
+            until: None,
+            only_if_due_at: None,
+        };
+        Pending { change, reply }
+    }
+
+    fn targets(queue: &VecDeque<Pending>) -> Vec<UserId> {
+        queue.iter().map(|p| p.change.target).collect()
+    }
+
+    #[test]
+    fn a_group_takes_distinct_targets_in_order_and_leaves_the_rest_queued_in_order() {
+        let (a, b, c) = (UserId::generate(), UserId::generate(), UserId::generate());
+        let mut waiting: VecDeque<Pending> = [a, b, a, c, b].into_iter().map(pending).collect();
+        let group = next_group(&mut waiting);
+        let taken: Vec<UserId> = group.iter().map(|p| p.change.target).collect();
+        assert_eq!(taken, vec![a, b, c]);
+        assert_eq!(targets(&waiting), vec![a, b]);
+        let group = next_group(&mut waiting);
+        assert_eq!(group.len(), 2);
+        assert!(waiting.is_empty());
+        assert!(next_group(&mut waiting).is_empty());
+    }
+
+    #[test]
+    fn a_group_holds_at_most_max_group_changes() {
+        let ids: Vec<UserId> = (0..MAX_GROUP + 3).map(|_| UserId::generate()).collect();
+        let mut waiting: VecDeque<Pending> = ids.iter().copied().map(pending).collect();
+        let group = next_group(&mut waiting);
+        assert_eq!(group.len(), MAX_GROUP);
+        assert_eq!(targets(&waiting), ids[MAX_GROUP..].to_vec());
+    }
+}
