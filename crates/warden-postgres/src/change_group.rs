@@ -253,10 +253,19 @@ async fn group_answers(
     let mut conn = match store.conn().await {
         Ok(conn) => conn,
         Err(err) => {
-            let text = err.to_string();
+            // Each change fails as the checkout did (same kind, same cause).
+            let unavailable = matches!(err, StoreError::Unavailable(_));
+            let cause = format!("{:#}", anyhow::Error::new(err));
+            let error = |cause: String| {
+                if unavailable {
+                    StoreError::unavailable(cause)
+                } else {
+                    StoreError::other(cause)
+                }
+            };
             return group
                 .into_iter()
-                .map(|pending| (pending.reply, Err(StoreError::unavailable(text.clone()))))
+                .map(|pending| (pending.reply, Err(error(cause.clone()))))
                 .collect();
         }
     };
