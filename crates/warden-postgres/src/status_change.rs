@@ -3,9 +3,12 @@
 //! The common case is ONE statement: a conditional `UPDATE` whose data-modifying CTEs also
 //! write the audit event, the outbox entry and the webhook deliveries (atomic: one statement
 //! is one transaction). The same statement reports the target's state when it changed
-//! nothing, so finding out why costs nothing more. Deactivating an active admin is the exception: it must not race another such
-//! deactivation (the last-active-admin rule), so it runs in a short transaction serialised by an
-//! advisory lock, and its guard is evaluated in a snapshot taken after the lock.
+//! nothing, so finding out why costs nothing more. On an HTTP worker thread an admin's change
+//! first goes through that thread's groups (`change_group`): the same statement over arrays,
+//! for every change waiting at that moment. Deactivating an active admin is the exception: it
+//! must not race another such deactivation (the last-active-admin rule), so it runs in a short
+//! transaction serialised by an advisory lock, and its guard is evaluated in a snapshot taken
+//! after the lock.
 
 use anyhow::anyhow;
 use diesel::result::QueryResult;

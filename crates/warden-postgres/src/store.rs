@@ -34,7 +34,9 @@ use crate::{connection, errors, migrations, tls};
 /// With [`PgStore::with_thread_pools`], each thread that runs a current-thread runtime (an HTTP
 /// worker) gets a small pool of its own, driven on that thread: a query then never wakes
 /// another thread, which on a busy 2-core machine costs more CPU than the rest of the request
-/// (docs/benchmarks.md). Everything else (the multi-thread runtime's tasks) shares `pool`.
+/// (docs/benchmarks.md). Such a thread also applies its concurrent admin status changes in
+/// groups, one statement per group (`change_group`). Everything else (the multi-thread
+/// runtime's tasks) shares `pool`.
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool<AsyncPgConnection>,
@@ -69,8 +71,8 @@ struct ThreadShare {
 }
 
 thread_local! {
-    /// This thread's own pools, one per store; an entry whose store is gone is dropped when the
-    /// next one is added. The pools end with the thread.
+    /// This thread's own pools and change queues, one per store; an entry whose store is gone
+    /// is dropped when the next one is added. They end with the thread.
     static THREAD_SHARES: RefCell<Vec<ThreadShare>> = const { RefCell::new(Vec::new()) };
 }
 
