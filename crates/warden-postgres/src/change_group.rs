@@ -21,6 +21,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use chrono::{DateTime, Utc};
 use diesel::result::QueryResult;
 use diesel::sql_types::{
     Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
@@ -30,7 +31,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 use warden_domain::ports::StoreError;
-use warden_domain::{Authority, Reason, StatusChange, WebhookEventType};
+use warden_domain::{Authority, StatusChange};
 
 use crate::errors::from_diesel;
 use crate::prepared::Prepared;
@@ -333,76 +334,56 @@ async fn apply_group(
 
 /// The binds of a group, one array per parameter of the single statement.
 #[derive(Default)]
-struct Columns {
+struct Columns<'a> {
     target: Vec<Uuid>,
-    at: Vec<chrono::DateTime<chrono::Utc>>,
+    at: Vec<DateTime<Utc>>,
     actor: Vec<Option<Uuid>>,
-    reason: Vec<Option<String>>,
+    reason: Vec<Option<&'a str>>,
     event_id: Vec<Uuid>,
     notification_id: Vec<Uuid>,
     token_version: Vec<Option<i32>>,
-    actor_kind: Vec<String>,
-    actor_name: Vec<String>,
+    actor_kind: Vec<&'static str>,
+    actor_name: Vec<&'a str>,
     is_active: Vec<bool>,
-    deactivated_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
+    deactivated_at: Vec<Option<DateTime<Utc>>>,
     deactivated_by: Vec<Option<Uuid>>,
     deactivation_reason: Vec<Option<String>>,
     requires_active: Vec<bool>,
-    guarded_role: Vec<Option<String>>,
-    actor_role: Vec<String>,
-    action: Vec<String>,
+    guarded_role: Vec<Option<&'static str>>,
+    actor_role: Vec<&'static str>,
+    action: Vec<&'static str>,
     client: Vec<Option<Uuid>>,
-    until: Vec<Option<chrono::DateTime<chrono::Utc>>>,
-    only_if_due_at: Vec<Option<chrono::DateTime<chrono::Utc>>>,
-    event_type: Vec<String>,
+    until: Vec<Option<DateTime<Utc>>>,
+    only_if_due_at: Vec<Option<DateTime<Utc>>>,
+    event_type: Vec<&'static str>,
 }
 
-impl Columns {
-    fn of(group: &[Pending]) -> Self {
+impl<'a> Columns<'a> {
+    fn of(group: &'a [Pending]) -> Self {
         let mut columns = Columns::default();
         for pending in group {
             let binds = Binds::of(&pending.change);
-            let change = binds.change;
-            let deactivation = binds.deactivation.as_ref();
-            columns.target.push(*change.target.as_uuid());
-            columns.at.push(change.at);
-            columns
-                .actor
-                .push(change.actor.account().map(|id| *id.as_uuid()));
-            columns
-                .reason
-                .push(change.reason.as_ref().map(|r| r.as_str().to_owned()));
-            columns.event_id.push(change.event_id);
-            columns.notification_id.push(change.notification_id);
+            columns.target.push(binds.target);
+            columns.at.push(binds.at);
+            columns.actor.push(binds.actor_account);
+            columns.reason.push(binds.reason);
+            columns.event_id.push(binds.event_id);
+            columns.notification_id.push(binds.notification_id);
             columns.token_version.push(binds.token_version);
-            columns
-                .actor_kind
-                .push(change.actor.kind().as_str().to_owned());
-            columns.actor_name.push(change.actor.name().to_owned());
+            columns.actor_kind.push(binds.actor_kind);
+            columns.actor_name.push(binds.actor_name);
             columns.is_active.push(binds.is_active);
-            columns.deactivated_at.push(deactivation.map(|d| d.at));
-            columns
-                .deactivated_by
-                .push(deactivation.and_then(|d| d.by).map(|by| *by.as_uuid()));
-            columns.deactivation_reason.push(
-                deactivation
-                    .and_then(|d| d.reason.as_ref())
-                    .map(|r| Reason::as_str(r).to_owned()),
-            );
+            columns.deactivated_at.push(binds.deactivated_at);
+            columns.deactivated_by.push(binds.deactivated_by);
+            columns.deactivation_reason.push(binds.deactivation_reason);
             columns.requires_active.push(binds.requires_active);
-            columns
-                .guarded_role
-                .push(binds.guarded_role.map(str::to_owned));
-            columns
-                .actor_role
-                .push(StatusChange::ACTOR_ROLE.as_str().to_owned());
-            columns.action.push(change.action.as_str().to_owned());
+            columns.guarded_role.push(binds.guarded_role);
+            columns.actor_role.push(binds.actor_role);
+            columns.action.push(binds.action);
             columns.client.push(binds.client);
-            columns.until.push(deactivation.and_then(|d| d.until));
-            columns.only_if_due_at.push(change.only_if_due_at);
-            columns
-                .event_type
-                .push(WebhookEventType::of(change.action).as_str().to_owned());
+            columns.until.push(binds.until);
+            columns.only_if_due_at.push(binds.only_if_due_at);
+            columns.event_type.push(binds.event_type);
         }
         columns
     }

@@ -11,6 +11,7 @@
 //! after the lock.
 
 use anyhow::anyhow;
+use chrono::{DateTime, Utc};
 use diesel::result::QueryResult;
 use diesel::sql_types::{Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::OptionalExtension;
@@ -18,8 +19,8 @@ use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::StoreError;
 use warden_domain::{
-    AccountStatus, Authority, Deactivation, NextStep, Reason, Role, StatusChange,
-    StatusChangeOutcome, Unapplied, User, WebhookEventType,
+    AccountStatus, Authority, NextStep, Reason, Role, StatusChange, StatusChangeOutcome, Unapplied,
+    User, WebhookEventType,
 };
 
 use crate::change_group::ChangeGroups;
@@ -27,6 +28,7 @@ use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
 use crate::rows::StatusRow;
 use crate::PgStore;
+use uuid::Uuid;
 
 macro_rules! user_columns {
     () => {
@@ -188,31 +190,34 @@ pub(crate) async fn change_status(
     store: &PgStore,
     change: StatusChange,
 ) -> Result<StatusChangeOutcome, StoreError> {
-    let change = match store.change_groups() {
+    // On an HTTP worker an admin's change is first tried in a group; what that try found is
+    // then the first step, as if the unguarded statement had run here.
+    let (change, first) = match store.change_groups() {
         Some(groups) if ChangeGroups::accepts(&change) => {
             let (change, row) = groups.apply(store, change).await?;
             match outcome(&change, row, false)? {
                 Step::Applied(user) => return Ok(StatusChangeOutcome::Applied(user)),
                 Step::Next(NextStep::Done(outcome)) => return Ok(outcome),
-                // The guarded statement, or another try: as for a change made alone.
-                Step::Next(_) => change,
+                step => (change, Some(step)),
             }
         }
-        _ => change,
+        _ => (change, None),
     };
     let conn = store.conn().await?;
     // Runs to completion even if the caller gives up (a client hanging up drops the request's
     // future): a transaction abandoned half-way would go back to the pool still open, holding
     // the admin lock until that connection is next checked out.
     store
-        .spawn(async move { decide(conn, change).await })
+        .spawn(async move { decide(conn, change, first).await })
         .await
         .map_err(|err| StoreError::other(anyhow::Error::new(err).context("status change task")))?
 }
 
+/// Applies `change`, starting from `first` (what an unguarded try already found) when given.
 async fn decide(
     mut conn: Object<AsyncPgConnection>,
     change: StatusChange,
+    mut first: Option<Step>,
 ) -> Result<StatusChangeOutcome, StoreError> {
     let Some(statements) = statements_for(change.actor.authority()) else {
         return Err(StoreError::other(format!(
@@ -222,10 +227,15 @@ async fn decide(
     };
     let binds = Binds::of(&change);
     for _ in 0..MAX_ATTEMPTS {
-        let row = apply(&mut conn, statements.unguarded, &binds)
-            .await
-            .map_err(from_diesel)?;
-        let mut step = outcome(&change, row, false)?;
+        let mut step = match first.take() {
+            Some(step) => step,
+            None => {
+                let row = apply(&mut conn, statements.unguarded, &binds)
+                    .await
+                    .map_err(from_diesel)?;
+                outcome(&change, row, false)?
+            }
+        };
         if step == Step::Next(NextStep::ApplyWithLastAdminGuard) {
             let row = apply_guarded(&mut conn, statements.guarded, &binds)
                 .await
@@ -244,16 +254,30 @@ async fn decide(
     )))
 }
 
-/// A change's binds, in the statements' order (see [`change_sql`]): the domain's decision as
-/// values.
+/// A change's binds, in the statements' order (see [`change_sql`], $1 to $21): the domain's
+/// decision as values. The grouped statement (`change_group`) binds the same values as arrays.
 pub(crate) struct Binds<'a> {
-    pub(crate) change: &'a StatusChange,
+    pub(crate) target: Uuid,
+    pub(crate) at: DateTime<Utc>,
+    pub(crate) actor_account: Option<Uuid>,
+    pub(crate) reason: Option<&'a str>,
+    pub(crate) event_id: Uuid,
+    pub(crate) notification_id: Uuid,
+    pub(crate) token_version: Option<i32>,
+    pub(crate) actor_kind: &'static str,
+    pub(crate) actor_name: &'a str,
     pub(crate) is_active: bool,
-    pub(crate) deactivation: Option<Deactivation>,
+    pub(crate) deactivated_at: Option<DateTime<Utc>>,
+    pub(crate) deactivated_by: Option<Uuid>,
+    pub(crate) deactivation_reason: Option<String>,
     pub(crate) requires_active: bool,
     pub(crate) guarded_role: Option<&'static str>,
-    pub(crate) token_version: Option<i32>,
-    pub(crate) client: Option<uuid::Uuid>,
+    pub(crate) actor_role: &'static str,
+    pub(crate) action: &'static str,
+    pub(crate) client: Option<Uuid>,
+    pub(crate) until: Option<DateTime<Utc>>,
+    pub(crate) only_if_due_at: Option<DateTime<Utc>>,
+    pub(crate) event_type: &'static str,
 }
 
 impl<'a> Binds<'a> {
@@ -267,14 +291,35 @@ impl<'a> Binds<'a> {
             Authority::Client { client } => (None, Some(*client)),
             _ => (None, None),
         };
+        let reason = change.reason.as_ref().map(Reason::as_str);
         Self {
-            change,
+            target: *change.target.as_uuid(),
+            at: change.at,
+            actor_account: change.actor.account().map(|id| *id.as_uuid()),
+            reason,
+            event_id: change.event_id,
+            notification_id: change.notification_id,
+            token_version,
+            actor_kind: change.actor.kind().as_str(),
+            actor_name: change.actor.name(),
             is_active,
-            deactivation,
+            deactivated_at: deactivation.as_ref().map(|d| d.at),
+            deactivated_by: deactivation
+                .as_ref()
+                .and_then(|d| d.by)
+                .map(|by| *by.as_uuid()),
+            deactivation_reason: deactivation
+                .as_ref()
+                .and_then(|d| d.reason.as_ref())
+                .map(|r| r.as_str().to_owned()),
             requires_active: change.action.requires_active(),
             guarded_role: change.action.guarded_role().map(Role::as_str),
-            token_version,
+            actor_role: StatusChange::ACTOR_ROLE.as_str(),
+            action: change.action.as_str(),
             client,
+            until: deactivation.as_ref().and_then(|d| d.until),
+            only_if_due_at: change.only_if_due_at,
+            event_type: WebhookEventType::of(change.action).as_str(),
         }
     }
 }
@@ -284,35 +329,29 @@ pub(crate) async fn apply(
     sql: &'static str,
     binds: &Binds<'_>,
 ) -> QueryResult<Option<StatusRow>> {
-    let change = binds.change;
-    let deactivation = binds.deactivation.as_ref();
     Prepared(
         diesel::sql_query(sql)
-            .bind::<SqlUuid, _>(*change.target.as_uuid())
-            .bind::<Timestamptz, _>(change.at)
-            .bind::<Nullable<SqlUuid>, _>(change.actor.account().map(|id| *id.as_uuid()))
-            .bind::<Nullable<Text>, _>(change.reason.as_ref().map(Reason::as_str))
-            .bind::<SqlUuid, _>(change.event_id)
-            .bind::<SqlUuid, _>(change.notification_id)
+            .bind::<SqlUuid, _>(binds.target)
+            .bind::<Timestamptz, _>(binds.at)
+            .bind::<Nullable<SqlUuid>, _>(binds.actor_account)
+            .bind::<Nullable<Text>, _>(binds.reason)
+            .bind::<SqlUuid, _>(binds.event_id)
+            .bind::<SqlUuid, _>(binds.notification_id)
             .bind::<Nullable<Integer>, _>(binds.token_version)
-            .bind::<Text, _>(change.actor.kind().as_str())
-            .bind::<Text, _>(change.actor.name())
+            .bind::<Text, _>(binds.actor_kind)
+            .bind::<Text, _>(binds.actor_name)
             .bind::<Bool, _>(binds.is_active)
-            .bind::<Nullable<Timestamptz>, _>(deactivation.map(|d| d.at))
-            .bind::<Nullable<SqlUuid>, _>(deactivation.and_then(|d| d.by).map(|by| *by.as_uuid()))
-            .bind::<Nullable<Text>, _>(
-                deactivation
-                    .and_then(|d| d.reason.as_ref())
-                    .map(Reason::as_str),
-            )
+            .bind::<Nullable<Timestamptz>, _>(binds.deactivated_at)
+            .bind::<Nullable<SqlUuid>, _>(binds.deactivated_by)
+            .bind::<Nullable<Text>, _>(binds.deactivation_reason.as_deref())
             .bind::<Bool, _>(binds.requires_active)
             .bind::<Nullable<Text>, _>(binds.guarded_role)
-            .bind::<Text, _>(StatusChange::ACTOR_ROLE.as_str())
-            .bind::<Text, _>(change.action.as_str())
+            .bind::<Text, _>(binds.actor_role)
+            .bind::<Text, _>(binds.action)
             .bind::<Nullable<SqlUuid>, _>(binds.client)
-            .bind::<Nullable<Timestamptz>, _>(deactivation.and_then(|d| d.until))
-            .bind::<Nullable<Timestamptz>, _>(change.only_if_due_at)
-            .bind::<Text, _>(WebhookEventType::of(change.action).as_str()),
+            .bind::<Nullable<Timestamptz>, _>(binds.until)
+            .bind::<Nullable<Timestamptz>, _>(binds.only_if_due_at)
+            .bind::<Text, _>(binds.event_type),
     )
     .get_result::<StatusRow>(conn)
     .await

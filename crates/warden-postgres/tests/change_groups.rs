@@ -13,8 +13,6 @@ use diesel::connection::{Instrumentation, InstrumentationEvent};
 use uuid::Uuid;
 use warden_domain::ports::{Outbox, OutboxStatus, UserRepo};
 use warden_domain::{Actor, Role, StatusAction, StatusChangeOutcome, UserId};
-use warden_postgres::testing::TestSchema;
-use warden_postgres::PgStore;
 
 /// Statements that apply status changes: grouped (`WITH input`) and single (`WITH target`).
 static GROUPED: AtomicUsize = AtomicUsize::new(0);
@@ -39,19 +37,7 @@ fn concurrent_changes_share_statements_and_keep_their_own_outcomes_and_records()
         return;
     };
     diesel::connection::set_default_instrumentation(counting).unwrap();
-    let main = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (_schema, shared) = main.block_on(async {
-        let schema = TestSchema::create(&base).await.unwrap();
-        let store = PgStore::connect(schema.url(), 4, Duration::from_secs(10))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        (schema, store)
-    });
+    let (main, _schema, shared) = common::on_main_runtime(&base, 4, Duration::from_secs(10));
     let worker = shared.clone().with_thread_pools(4);
     let (admin, other_admin, users) = main.block_on(async {
         let admin = common::create(&shared, Role::Admin, "Root").await;

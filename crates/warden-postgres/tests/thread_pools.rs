@@ -8,7 +8,6 @@ mod common;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use warden_postgres::testing::TestSchema;
 use warden_postgres::PgStore;
 
 fn current_thread() -> tokio::runtime::Runtime {
@@ -43,19 +42,7 @@ fn each_worker_thread_opens_and_drives_connections_of_its_own() {
         return;
     };
     // The runtime that connects and migrates, as `warden serve`'s main runtime does.
-    let main = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let (schema, shared) = main.block_on(async {
-        let schema = TestSchema::create(&base).await.unwrap();
-        let store = PgStore::connect(schema.url(), 4, Duration::from_secs(5))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        (schema, store)
-    });
+    let (main, schema, shared) = common::on_main_runtime(&base, 4, Duration::from_secs(5));
     let per_thread = shared.clone().with_thread_pools(2);
     // With the connecting runtime gone, a shared pool cannot open a connection any more (its
     // connections are driven there); a thread's own pool does not need it.

@@ -51,6 +51,30 @@ impl Db {
     }
 }
 
+/// A multi-thread runtime of one worker (as `warden serve`'s main runtime) and, connected and
+/// migrated on it, a store of at most `max_connections` in a schema of its own: the store's
+/// shared pool is driven on that runtime.
+pub fn on_main_runtime(
+    base: &str,
+    max_connections: usize,
+    timeout: Duration,
+) -> (tokio::runtime::Runtime, TestSchema, PgStore) {
+    let main = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (schema, store) = main.block_on(async {
+        let schema = TestSchema::create(base).await.unwrap();
+        let store = PgStore::connect(schema.url(), max_connections, timeout)
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        (schema, store)
+    });
+    (main, schema, store)
+}
+
 pub async fn connect(url: &str) -> PgStore {
     PgStore::connect(url, 8, Duration::from_secs(10))
         .await
