@@ -48,7 +48,21 @@ pub(crate) async fn establish(
                 client
             }
         };
-        AsyncPgConnection::try_from(client).await
+        let mut conn = AsyncPgConnection::try_from(client).await?;
+        // The server gives up on a statement a little before the watchdog would close the
+        // connection: a statement that runs out of time (waiting for a row lock, say) is then
+        // rolled back and answered as such, so the caller knows it did not apply. Only a
+        // connection that goes silent is left to the watchdog, whose failure cannot tell.
+        diesel_async::RunQueryDsl::execute(
+            diesel::sql_query(format!(
+                "SET statement_timeout = {}",
+                statement_timeout(timeout).as_millis()
+            )),
+            &mut conn,
+        )
+        .await
+        .map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
+        Ok::<_, ConnectionError>(conn)
     };
     let mut conn = tokio::time::timeout(timeout, opening).await.map_err(|_| {
         ConnectionError::BadConnection(format!(
@@ -62,6 +76,12 @@ pub(crate) async fn establish(
         inner: diesel::connection::get_default_instrumentation(),
     });
     Ok(conn)
+}
+
+/// The server's own limit on one statement: `timeout` less a margin for the answer to come
+/// back (a quarter of it, at most 250 ms).
+pub(crate) fn statement_timeout(timeout: Duration) -> Duration {
+    timeout - (timeout / 4).min(Duration::from_millis(250))
 }
 
 /// The whole cause chain on one line, e.g. "error performing TLS handshake: invalid peer

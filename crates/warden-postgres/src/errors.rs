@@ -25,8 +25,26 @@ pub(crate) fn from_diesel(err: DieselError) -> StoreError {
             _,
         )
         | DieselError::BrokenTransactionManager => StoreError::unavailable(err),
+        // The server gave up on the statement (out of time, or chosen to break a deadlock, or a
+        // serialization failure) and rolled it back: nothing was written, try again later.
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+            StoreError::unavailable(err)
+        }
+        DieselError::DatabaseError(_, info) if gave_up(info.message()) => {
+            StoreError::unavailable(err)
+        }
         _ => StoreError::other(err),
     }
+}
+
+/// Whether the server's error says it gave up on the statement rather than refused it: diesel
+/// keeps no SQLSTATE for these (57014 query_canceled, 55P03 lock_not_available, 40P01
+/// deadlock_detected), so their messages tell.
+fn gave_up(message: &str) -> bool {
+    message.starts_with("canceling statement due to statement timeout")
+        || message.starts_with("canceling statement due to lock timeout")
+        || message.starts_with("could not obtain lock")
+        || message.starts_with("deadlock detected")
 }
 
 /// Every way of not getting a connection is `Unavailable`, but a misconfigured pool.

@@ -26,6 +26,7 @@ mod provisioning;
 mod rows;
 mod schema;
 mod status_change;
+mod status_sql;
 mod store;
 mod tls;
 mod user_repo;

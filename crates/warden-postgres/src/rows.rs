@@ -100,7 +100,8 @@ impl TryFrom<UserRow> for User {
 }
 
 /// What a status-change statement returns: the target as it is after the statement, and whether
-/// this statement changed it (`applied`). No row: no such user.
+/// this statement changed it (`applied`) or, its row locked elsewhere, skipped it (`skipped`).
+/// No row: no such user.
 #[derive(Debug, QueryableByName)]
 pub(crate) struct StatusRow {
     #[diesel(sql_type = Bool)]
@@ -108,6 +109,9 @@ pub(crate) struct StatusRow {
     /// Whether the actor was, in the statement's snapshot, an active admin on its token version.
     #[diesel(sql_type = Bool)]
     pub(crate) actor_ok: bool,
+    /// Whether a group's statement left the change undecided (its target's row was locked).
+    #[diesel(sql_type = Bool)]
+    pub(crate) skipped: bool,
     #[diesel(embed)]
     pub(crate) user: UserRow,
 }

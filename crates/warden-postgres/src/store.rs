@@ -143,11 +143,18 @@ impl PgStore {
             .conn()
             .await
             .context("cannot connect to PostgreSQL to migrate")?;
+        // A migration may rightly run longer than one request's deadline (an index on a big
+        // table): no statement timeout on this connection.
+        let mut conn = conn;
+        diesel::sql_query("SET statement_timeout = 0")
+            .execute(&mut conn)
+            .await
+            .map_err(errors::from_diesel)
+            .context("cannot prepare the migration connection")?;
         // Diesel's migration harness is synchronous: drive it from a blocking thread, on a
         // connection of its own (taken out of the pool, closed afterwards).
         let mut conn = Object::take(conn);
-        // A migration may rightly run longer than one request's deadline (an index on a big
-        // table): this connection has none.
+        // Nor a client-side deadline.
         match diesel::connection::get_default_instrumentation() {
             Some(default) => conn.set_instrumentation(default),
             None => conn.set_instrumentation(|_: InstrumentationEvent<'_>| {}),
@@ -227,7 +234,7 @@ impl PgStore {
             }
             shares.retain(|share| share.settings.strong_count() > 0);
             let pool = build_pool(&self.settings, size, here).map_err(StoreError::other)?;
-            let groups = ChangeGroups::default();
+            let groups = ChangeGroups::new(size);
             shares.push(ThreadShare {
                 settings: Arc::downgrade(&self.settings),
                 pool: pool.clone(),

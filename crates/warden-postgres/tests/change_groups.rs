@@ -14,7 +14,7 @@ use uuid::Uuid;
 use warden_domain::ports::{Outbox, OutboxStatus, UserRepo};
 use warden_domain::{Actor, Role, StatusAction, StatusChangeOutcome, UserId};
 
-/// Statements that apply status changes: grouped (`WITH input`) and single (`WITH target`).
+/// Statements that apply status changes: grouped (`unnest` of arrays) and single.
 static GROUPED: AtomicUsize = AtomicUsize::new(0);
 static SINGLE: AtomicUsize = AtomicUsize::new(0);
 
@@ -22,9 +22,9 @@ fn counting() -> Option<Box<dyn Instrumentation>> {
     Some(Box::new(|event: InstrumentationEvent<'_>| {
         if let InstrumentationEvent::StartQuery { query, .. } = event {
             let sql = query.to_string();
-            if sql.starts_with("WITH input AS") {
+            if sql.starts_with("WITH input AS") && sql.contains("unnest(") {
                 GROUPED.fetch_add(1, Ordering::SeqCst);
-            } else if sql.starts_with("WITH target AS") {
+            } else if sql.starts_with("WITH input AS") {
                 SINGLE.fetch_add(1, Ordering::SeqCst);
             }
         }
