@@ -28,6 +28,7 @@
 //!   and a group that panics fails its own changes only; the queue goes on.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
@@ -54,12 +55,19 @@ pub(crate) const MAX_RUNNING: usize = 4;
 /// large ones in turn, and at 16 concurrent requests they served fewer (docs/benchmarks.md).
 pub(crate) const GROUP_TO_START: usize = 8;
 
+/// Group statements that failed in this process (for tests: `testing::failed_group_statements`).
+static FAILED: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn failed_statements() -> u64 {
+    AtomicU64::load(&FAILED, Ordering::Relaxed)
+}
+
 /// What the group's statement found for one change, in the single statement's terms (its row,
 /// `skipped` when its target was locked elsewhere; `None`: no such target), or that the
 /// statement failed as a whole and surely wrote nothing: apply the change alone.
 #[derive(Debug)]
 pub(crate) enum GroupAnswer {
-    Found(Option<StatusRow>),
+    Found(Option<Box<StatusRow>>),
     Alone,
 }
 
@@ -233,11 +241,12 @@ async fn group_answers(store: &PgStore, changes: Vec<StatusChange>) -> Vec<Answe
             .zip(1_i64..)
             .map(|(change, n)| {
                 let row = rows.iter().position(|row| row.n == n);
-                let row = row.map(|at| rows.swap_remove(at).row);
+                let row = row.map(|at| Box::new(rows.swap_remove(at).row));
                 Ok((change, GroupAnswer::Found(row)))
             })
             .collect(),
         Err(error) if surely_wrote_nothing(&error) => {
+            FAILED.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 %error,
                 changes = changes.len(),
@@ -250,7 +259,10 @@ async fn group_answers(store: &PgStore, changes: Vec<StatusChange>) -> Vec<Answe
         }
         // The answer never came: the group may have committed. Each change fails with the
         // cause (unavailable: a 503 that a retry with the same Idempotency-Key settles).
-        Err(error) => each_fails(&changes, from_diesel(error)),
+        Err(error) => {
+            FAILED.fetch_add(1, Ordering::Relaxed);
+            each_fails(&changes, from_diesel(error))
+        }
     }
 }
 

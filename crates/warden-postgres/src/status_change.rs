@@ -55,7 +55,7 @@ pub(crate) async fn change_status(
         Some(groups) if ChangeGroups::accepts(&change) => {
             let (change, answer) = groups.apply(store, change).await?;
             match answer {
-                GroupAnswer::Found(row) => match outcome(&change, row, false)? {
+                GroupAnswer::Found(row) => match outcome(&change, row.map(|row| *row), false)? {
                     Step::Applied(user) => return Ok(StatusChangeOutcome::Applied(user)),
                     Step::Next(NextStep::Done(outcome)) => return Ok(outcome),
                     step => (change, Some(step)),

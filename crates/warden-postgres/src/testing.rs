@@ -36,6 +36,12 @@ pub fn test_database_url() -> Option<String> {
     })
 }
 
+/// How many group statements of status changes failed in this process so far (each failure
+/// is answered change by change; see the crate's `change_group`).
+pub fn failed_group_statements() -> u64 {
+    crate::change_group::failed_statements()
+}
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DROP_TIMEOUT: Duration = Duration::from_secs(30);
 
