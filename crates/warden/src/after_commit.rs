@@ -1,15 +1,52 @@
-//! The one thing every entry point does after a change commits: start its notification on its
-//! way. HTTP handlers and CLI commands both call [`AfterCommit::committed`]; only how the
-//! delivery starts differs, and that is chosen once, by the composition root.
+//! What follows a committed change, decided in one place for every entry point: the HTTP API,
+//! SCIM, the CLI, the bulk job runner and the suspension lifter all call
+//! [`AfterCommit::status_changed`] (or [`AfterCommit::status_changes`] for a round of them).
+//! It counts the change in `warden_status_changes_total` under the entry point's [`Channel`],
+//! and starts its notifications on their way; only how they start differs (wake the server's
+//! workers, or deliver now from the CLI), and that is chosen once, by the composition root.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 use warden_domain::use_cases::DeliverNotifications;
+use warden_domain::StatusAction;
+
+use crate::metrics::Metrics;
+
+/// The entry point a status change came through: the `channel` label of
+/// `warden_status_changes_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// `PATCH /api/v1/users/deactivate` and `.../reactivate`.
+    Api,
+    /// A SCIM client setting `active`.
+    Scim,
+    /// `warden user deactivate` / `reactivate`.
+    Cli,
+    /// An item of a bulk deactivation job, carried out by the job runner.
+    Bulk,
+    /// A timed suspension ended by the lifter.
+    Lift,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Scim => "scim",
+            Self::Cli => "cli",
+            Self::Bulk => "bulk",
+            Self::Lift => "lift",
+        }
+    }
+}
 
 #[derive(Clone)]
-pub struct AfterCommit(Hook);
+pub struct AfterCommit {
+    hook: Hook,
+    metrics: Metrics,
+}
 
 #[derive(Clone)]
 enum Hook {
@@ -20,21 +57,39 @@ enum Hook {
         webhooks: Arc<Notify>,
         endpoints: WebhookEndpoints,
     },
-    /// A CLI command: deliver now, before the process exits. A failure is not lost: the entry
-    /// stays in the outbox for a server's worker.
+    /// A CLI command: deliver the mail now, before the process exits. A failure is not lost:
+    /// the entry stays in the outbox for a server's worker (as do the change's webhooks).
     DeliverNow(DeliverNotifications),
 }
 
 impl AfterCommit {
     /// Wakes the outbox worker waiting on `mail` after every change, and the webhook worker
     /// waiting on `webhooks` only while `endpoints` says some endpoint is enabled: otherwise no
-    /// change owes a delivery, and waking it would cost a claim query per request.
-    pub fn wake(mail: Arc<Notify>, webhooks: Arc<Notify>, endpoints: WebhookEndpoints) -> Self {
-        Self(Hook::Wake {
-            mail,
-            webhooks,
-            endpoints,
-        })
+    /// change owes a delivery, and waking it would cost a claim query per request. Counts
+    /// status changes in `metrics`.
+    pub fn wake(
+        mail: Arc<Notify>,
+        webhooks: Arc<Notify>,
+        endpoints: WebhookEndpoints,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            hook: Hook::Wake {
+                mail,
+                webhooks,
+                endpoints,
+            },
+            metrics,
+        }
+    }
+
+    /// Delivers the mail a change owes at once (there is no server worker to wake); counts
+    /// status changes in `metrics` (the command's own, which no one scrapes).
+    pub fn deliver_now(deliver: DeliverNotifications, metrics: Metrics) -> Self {
+        Self {
+            hook: Hook::DeliverNow(deliver),
+            metrics,
+        }
     }
 
     /// Call right after an endpoint was created or enabled, or a delivery queued for retry:
@@ -44,20 +99,33 @@ impl AfterCommit {
             webhooks,
             endpoints,
             ..
-        } = &self.0
+        } = &self.hook
         {
             endpoints.set(true);
             webhooks.notify_one();
         }
     }
 
-    pub fn deliver_now(deliver: DeliverNotifications) -> Self {
-        Self(Hook::DeliverNow(deliver))
+    /// Call right after one status change committed through `channel`.
+    pub async fn status_changed(&self, channel: Channel, action: StatusAction) {
+        self.status_changes(channel, action, 1).await;
     }
 
-    /// Call right after a change (or a queued retry) committed.
+    /// Call right after `count` status changes of one kind committed through `channel` (a
+    /// round of the job runner or the lifter); nothing happens for none.
+    pub async fn status_changes(&self, channel: Channel, action: StatusAction, count: usize) {
+        if count == 0 {
+            return;
+        }
+        self.metrics.status_changed(channel, action, count);
+        self.committed().await;
+    }
+
+    /// Call right after something that owes notifications committed without changing a
+    /// status (a notification queued for retry), or after a round that may have committed
+    /// changes before it failed: starts the deliveries, counts nothing.
     pub async fn committed(&self) {
-        match &self.0 {
+        match &self.hook {
             Hook::Wake {
                 mail,
                 webhooks,
@@ -82,7 +150,7 @@ impl AfterCommit {
 
 impl std::fmt::Debug for AfterCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
+        f.write_str(match self.hook {
             Hook::Wake { .. } => "AfterCommit::Wake",
             Hook::DeliverNow(_) => "AfterCommit::DeliverNow",
         })
@@ -129,7 +197,12 @@ mod tests {
     async fn a_change_wakes_the_webhook_worker_only_while_some_endpoint_is_enabled() {
         let (mail, webhooks) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let endpoints = WebhookEndpoints::default();
-        let hook = AfterCommit::wake(mail.clone(), webhooks.clone(), endpoints.clone());
+        let hook = AfterCommit::wake(
+            mail.clone(),
+            webhooks.clone(),
+            endpoints.clone(),
+            Metrics::new(),
+        );
 
         hook.committed().await;
         assert!(
@@ -147,5 +220,51 @@ mod tests {
         assert!(woken(&webhooks).await);
         hook.committed().await;
         assert!(woken(&webhooks).await);
+    }
+
+    #[tokio::test]
+    async fn every_channel_counts_under_its_label_and_wakes_both_workers() {
+        let (mail, webhooks) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let metrics = Metrics::new();
+        let hook = AfterCommit::wake(
+            mail.clone(),
+            webhooks.clone(),
+            WebhookEndpoints::default(),
+            metrics.clone(),
+        );
+        let channels = [
+            Channel::Api,
+            Channel::Scim,
+            Channel::Cli,
+            Channel::Bulk,
+            Channel::Lift,
+        ];
+        for channel in channels {
+            hook.status_changed(channel, StatusAction::Deactivate).await;
+            assert!(woken(&mail).await && woken(&webhooks).await, "{channel:?}");
+        }
+        hook.status_changes(Channel::Lift, StatusAction::Reactivate, 3)
+            .await;
+        assert!(woken(&mail).await && woken(&webhooks).await);
+
+        hook.status_changes(Channel::Bulk, StatusAction::Deactivate, 0)
+            .await;
+        assert!(
+            !woken(&mail).await && !woken(&webhooks).await,
+            "none: no wake"
+        );
+
+        let text = metrics.render(None);
+        for channel in channels {
+            let line = format!(
+                r#"warden_status_changes_total{{action="deactivated",channel="{}"}} 1"#,
+                channel.as_str()
+            );
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(
+            text.contains(r#"warden_status_changes_total{action="reactivated",channel="lift"} 3"#),
+            "{text}"
+        );
     }
 }
