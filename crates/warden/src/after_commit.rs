@@ -5,7 +5,7 @@
 //! and starts its notifications on their way; only how they start differs (wake the server's
 //! workers, or deliver now from the CLI), and that is chosen once, by the composition root.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -101,7 +101,7 @@ impl AfterCommit {
             ..
         } = &self.hook
         {
-            endpoints.set(true);
+            endpoints.enabled();
             webhooks.notify_one();
         }
     }
@@ -161,22 +161,49 @@ impl std::fmt::Debug for AfterCommit {
 /// looks every poll (so an endpoint another replica created counts within one poll, and until
 /// then its deliveries go out on the worker's poll), and this process's own admin routes set it
 /// at once. It starts true, so nothing waits for the first look.
+///
+/// A look that found none does not undo an endpoint enabled while it ran (its query may have
+/// read the database before that endpoint committed): bit 0 holds the answer, the bits above
+/// count the times an admin route set it.
 #[derive(Debug, Clone)]
-pub struct WebhookEndpoints(Arc<AtomicBool>);
+pub struct WebhookEndpoints(Arc<AtomicU64>);
+
+/// What [`WebhookEndpoints`] held when a look began.
+#[derive(Debug, Clone, Copy)]
+pub struct Look(u64);
 
 impl Default for WebhookEndpoints {
     fn default() -> Self {
-        Self(Arc::new(AtomicBool::new(true)))
+        Self(Arc::new(AtomicU64::new(1)))
     }
 }
 
 impl WebhookEndpoints {
     pub fn any_enabled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.load(Ordering::Acquire) & 1 == 1
     }
 
-    pub fn set(&self, any_enabled: bool) {
-        self.0.store(any_enabled, Ordering::Relaxed);
+    /// An endpoint was just created or enabled here.
+    pub fn enabled(&self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                Some((held | 1).wrapping_add(2))
+            });
+    }
+
+    /// Call before reading from the store whether any endpoint is enabled.
+    pub fn look(&self) -> Look {
+        Look(self.0.load(Ordering::Acquire))
+    }
+
+    /// What the look begun at `look` found: kept unless an endpoint was enabled since.
+    pub fn looked(&self, look: Look, any_enabled: bool) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held >> 1 == look.0 >> 1).then_some((held & !1) | u64::from(any_enabled))
+            });
     }
 }
 
@@ -210,7 +237,7 @@ mod tests {
             "until the worker looked"
         );
 
-        endpoints.set(false);
+        endpoints.looked(endpoints.look(), false);
         hook.committed().await;
         assert!(woken(&mail).await, "mail is always owed");
         assert!(!woken(&webhooks).await, "no endpoint, no delivery owed");
@@ -266,5 +293,28 @@ mod tests {
             text.contains(r#"warden_status_changes_total{action="reactivated",channel="lift"} 3"#),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_look_that_found_none_does_not_undo_an_endpoint_enabled_meanwhile() {
+        let endpoints = WebhookEndpoints::default();
+        let look = endpoints.look();
+        endpoints.looked(look, false);
+        assert!(!endpoints.any_enabled());
+
+        // The worker's query reads the store before an admin's new endpoint commits...
+        let stale = endpoints.look();
+        endpoints.enabled();
+        // ...and its answer arrives after the route said "enabled".
+        endpoints.looked(stale, false);
+        assert!(endpoints.any_enabled(), "the newer news stands");
+
+        // The next look is believed again, either way.
+        let fresh = endpoints.look();
+        endpoints.looked(fresh, false);
+        assert!(!endpoints.any_enabled());
+        let fresh = endpoints.look();
+        endpoints.looked(fresh, true);
+        assert!(endpoints.any_enabled());
     }
 }
