@@ -1,15 +1,52 @@
-//! The one thing every entry point does after a change commits: start its notification on its
-//! way. HTTP handlers and CLI commands both call [`AfterCommit::committed`]; only how the
-//! delivery starts differs, and that is chosen once, by the composition root.
+//! What follows a committed change, decided in one place for every entry point: the HTTP API,
+//! SCIM, the CLI, the bulk job runner and the suspension lifter all call
+//! [`AfterCommit::status_changed`] (or [`AfterCommit::status_changes`] for a round of them).
+//! It counts the change in `warden_status_changes_total` under the entry point's [`Channel`],
+//! and starts its notifications on their way; only how they start differs (wake the server's
+//! workers, or deliver now from the CLI), and that is chosen once, by the composition root.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
 use warden_domain::use_cases::DeliverNotifications;
+use warden_domain::StatusAction;
+
+use crate::metrics::Metrics;
+
+/// The entry point a status change came through: the `channel` label of
+/// `warden_status_changes_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    /// `PATCH /api/v1/users/deactivate` and `.../reactivate`.
+    Api,
+    /// A SCIM client setting `active`.
+    Scim,
+    /// `warden user deactivate` / `reactivate`.
+    Cli,
+    /// An item of a bulk deactivation job, carried out by the job runner.
+    Bulk,
+    /// A timed suspension ended by the lifter.
+    Lift,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Scim => "scim",
+            Self::Cli => "cli",
+            Self::Bulk => "bulk",
+            Self::Lift => "lift",
+        }
+    }
+}
 
 #[derive(Clone)]
-pub struct AfterCommit(Hook);
+pub struct AfterCommit {
+    hook: Hook,
+    metrics: Metrics,
+}
 
 #[derive(Clone)]
 enum Hook {
@@ -20,21 +57,39 @@ enum Hook {
         webhooks: Arc<Notify>,
         endpoints: WebhookEndpoints,
     },
-    /// A CLI command: deliver now, before the process exits. A failure is not lost: the entry
-    /// stays in the outbox for a server's worker.
+    /// A CLI command: deliver the mail now, before the process exits. A failure is not lost:
+    /// the entry stays in the outbox for a server's worker (as do the change's webhooks).
     DeliverNow(DeliverNotifications),
 }
 
 impl AfterCommit {
     /// Wakes the outbox worker waiting on `mail` after every change, and the webhook worker
     /// waiting on `webhooks` only while `endpoints` says some endpoint is enabled: otherwise no
-    /// change owes a delivery, and waking it would cost a claim query per request.
-    pub fn wake(mail: Arc<Notify>, webhooks: Arc<Notify>, endpoints: WebhookEndpoints) -> Self {
-        Self(Hook::Wake {
-            mail,
-            webhooks,
-            endpoints,
-        })
+    /// change owes a delivery, and waking it would cost a claim query per request. Counts
+    /// status changes in `metrics`.
+    pub fn wake(
+        mail: Arc<Notify>,
+        webhooks: Arc<Notify>,
+        endpoints: WebhookEndpoints,
+        metrics: Metrics,
+    ) -> Self {
+        Self {
+            hook: Hook::Wake {
+                mail,
+                webhooks,
+                endpoints,
+            },
+            metrics,
+        }
+    }
+
+    /// Delivers the mail a change owes at once (there is no server worker to wake); counts
+    /// status changes in `metrics` (the command's own, which no one scrapes).
+    pub fn deliver_now(deliver: DeliverNotifications, metrics: Metrics) -> Self {
+        Self {
+            hook: Hook::DeliverNow(deliver),
+            metrics,
+        }
     }
 
     /// Call right after an endpoint was created or enabled, or a delivery queued for retry:
@@ -44,20 +99,33 @@ impl AfterCommit {
             webhooks,
             endpoints,
             ..
-        } = &self.0
+        } = &self.hook
         {
-            endpoints.set(true);
+            endpoints.enabled();
             webhooks.notify_one();
         }
     }
 
-    pub fn deliver_now(deliver: DeliverNotifications) -> Self {
-        Self(Hook::DeliverNow(deliver))
+    /// Call right after one status change committed through `channel`.
+    pub async fn status_changed(&self, channel: Channel, action: StatusAction) {
+        self.status_changes(channel, action, 1).await;
     }
 
-    /// Call right after a change (or a queued retry) committed.
+    /// Call right after `count` status changes of one kind committed through `channel` (a
+    /// round of the job runner or the lifter); nothing happens for none.
+    pub async fn status_changes(&self, channel: Channel, action: StatusAction, count: usize) {
+        if count == 0 {
+            return;
+        }
+        self.metrics.status_changed(channel, action, count);
+        self.committed().await;
+    }
+
+    /// Call right after something that owes notifications committed without changing a
+    /// status (a notification queued for retry), or after a round that may have committed
+    /// changes before it failed: starts the deliveries, counts nothing.
     pub async fn committed(&self) {
-        match &self.0 {
+        match &self.hook {
             Hook::Wake {
                 mail,
                 webhooks,
@@ -82,7 +150,7 @@ impl AfterCommit {
 
 impl std::fmt::Debug for AfterCommit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self.0 {
+        f.write_str(match self.hook {
             Hook::Wake { .. } => "AfterCommit::Wake",
             Hook::DeliverNow(_) => "AfterCommit::DeliverNow",
         })
@@ -93,22 +161,49 @@ impl std::fmt::Debug for AfterCommit {
 /// looks every poll (so an endpoint another replica created counts within one poll, and until
 /// then its deliveries go out on the worker's poll), and this process's own admin routes set it
 /// at once. It starts true, so nothing waits for the first look.
+///
+/// A look that found none does not undo an endpoint enabled while it ran (its query may have
+/// read the database before that endpoint committed): bit 0 holds the answer, the bits above
+/// count the times an admin route set it.
 #[derive(Debug, Clone)]
-pub struct WebhookEndpoints(Arc<AtomicBool>);
+pub struct WebhookEndpoints(Arc<AtomicU64>);
+
+/// What [`WebhookEndpoints`] held when a look began.
+#[derive(Debug, Clone, Copy)]
+pub struct Look(u64);
 
 impl Default for WebhookEndpoints {
     fn default() -> Self {
-        Self(Arc::new(AtomicBool::new(true)))
+        Self(Arc::new(AtomicU64::new(1)))
     }
 }
 
 impl WebhookEndpoints {
     pub fn any_enabled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.0.load(Ordering::Acquire) & 1 == 1
     }
 
-    pub fn set(&self, any_enabled: bool) {
-        self.0.store(any_enabled, Ordering::Relaxed);
+    /// An endpoint was just created or enabled here.
+    pub fn enabled(&self) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                Some((held | 1).wrapping_add(2))
+            });
+    }
+
+    /// Call before reading from the store whether any endpoint is enabled.
+    pub fn look(&self) -> Look {
+        Look(self.0.load(Ordering::Acquire))
+    }
+
+    /// What the look begun at `look` found: kept unless an endpoint was enabled since.
+    pub fn looked(&self, look: Look, any_enabled: bool) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                (held >> 1 == look.0 >> 1).then_some((held & !1) | u64::from(any_enabled))
+            });
     }
 }
 
@@ -129,7 +224,12 @@ mod tests {
     async fn a_change_wakes_the_webhook_worker_only_while_some_endpoint_is_enabled() {
         let (mail, webhooks) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
         let endpoints = WebhookEndpoints::default();
-        let hook = AfterCommit::wake(mail.clone(), webhooks.clone(), endpoints.clone());
+        let hook = AfterCommit::wake(
+            mail.clone(),
+            webhooks.clone(),
+            endpoints.clone(),
+            Metrics::new(),
+        );
 
         hook.committed().await;
         assert!(
@@ -137,7 +237,7 @@ mod tests {
             "until the worker looked"
         );
 
-        endpoints.set(false);
+        endpoints.looked(endpoints.look(), false);
         hook.committed().await;
         assert!(woken(&mail).await, "mail is always owed");
         assert!(!woken(&webhooks).await, "no endpoint, no delivery owed");
@@ -147,5 +247,74 @@ mod tests {
         assert!(woken(&webhooks).await);
         hook.committed().await;
         assert!(woken(&webhooks).await);
+    }
+
+    #[tokio::test]
+    async fn every_channel_counts_under_its_label_and_wakes_both_workers() {
+        let (mail, webhooks) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+        let metrics = Metrics::new();
+        let hook = AfterCommit::wake(
+            mail.clone(),
+            webhooks.clone(),
+            WebhookEndpoints::default(),
+            metrics.clone(),
+        );
+        let channels = [
+            Channel::Api,
+            Channel::Scim,
+            Channel::Cli,
+            Channel::Bulk,
+            Channel::Lift,
+        ];
+        for channel in channels {
+            hook.status_changed(channel, StatusAction::Deactivate).await;
+            assert!(woken(&mail).await && woken(&webhooks).await, "{channel:?}");
+        }
+        hook.status_changes(Channel::Lift, StatusAction::Reactivate, 3)
+            .await;
+        assert!(woken(&mail).await && woken(&webhooks).await);
+
+        hook.status_changes(Channel::Bulk, StatusAction::Deactivate, 0)
+            .await;
+        assert!(
+            !woken(&mail).await && !woken(&webhooks).await,
+            "none: no wake"
+        );
+
+        let text = metrics.render(None);
+        for channel in channels {
+            let line = format!(
+                r#"warden_status_changes_total{{action="deactivated",channel="{}"}} 1"#,
+                channel.as_str()
+            );
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(
+            text.contains(r#"warden_status_changes_total{action="reactivated",channel="lift"} 3"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_look_that_found_none_does_not_undo_an_endpoint_enabled_meanwhile() {
+        let endpoints = WebhookEndpoints::default();
+        let look = endpoints.look();
+        endpoints.looked(look, false);
+        assert!(!endpoints.any_enabled());
+
+        // The worker's query reads the store before an admin's new endpoint commits...
+        let stale = endpoints.look();
+        endpoints.enabled();
+        // ...and its answer arrives after the route said "enabled".
+        endpoints.looked(stale, false);
+        assert!(endpoints.any_enabled(), "the newer news stands");
+
+        // The next look is believed again, either way.
+        let fresh = endpoints.look();
+        endpoints.looked(fresh, false);
+        assert!(!endpoints.any_enabled());
+        let fresh = endpoints.look();
+        endpoints.looked(fresh, true);
+        assert!(endpoints.any_enabled());
     }
 }

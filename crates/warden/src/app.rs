@@ -73,7 +73,6 @@ impl Application {
             config.worker_settings(),
             metrics.clone(),
         );
-        let lifter = Lifter::spawn(services.lift.clone(), config.lift_poll, wakeup.clone());
         if config.webhooks.allow_private {
             tracing::warn!(
                 "WARDEN_WEBHOOK_ALLOW_PRIVATE is on: webhooks may use plain http and reach \
@@ -89,12 +88,19 @@ impl Application {
             config.outbox_poll,
             config.worker_settings().retention,
         );
-        let jobs = JobRunner::spawn(services.bulk.clone(), config.job_poll, wakeup.clone());
+        // What follows every committed change, whichever entry point made it.
+        let after_commit = AfterCommit::wake(wakeup, webhook_wakeup, endpoints, metrics.clone());
+        let lifter = Lifter::spawn(
+            services.lift.clone(),
+            config.lift_poll,
+            after_commit.clone(),
+        );
+        let jobs = JobRunner::spawn(services.bulk.clone(), config.job_poll, after_commit.clone());
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
             metrics,
-            after_commit: AfterCommit::wake(wakeup, webhook_wakeup, endpoints),
+            after_commit,
         });
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();

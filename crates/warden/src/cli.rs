@@ -4,10 +4,11 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use warden_domain::use_cases::{DeactivateError, NewAccount};
 use warden_domain::{
-    EmailAddress, Operator, PageLimit, Password, Reason, Role, SearchText, StatusFilter,
-    UserFilter, UserId,
+    EmailAddress, Operator, PageLimit, Password, Reason, Role, SearchText, StatusAction,
+    StatusFilter, UserFilter, UserId,
 };
 
+use crate::after_commit::Channel;
 use crate::app::{open, Application};
 use crate::compose;
 use crate::config::Config;
@@ -192,19 +193,21 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
         .admin_by_email(&operator(), &by)
         .await
         .context("--by")?;
-    let user = if deactivate {
-        services
+    let (user, action) = if deactivate {
+        let user = services
             .deactivate
             .execute_until(&admin, target, reason, until)
             .await
             .map_err(|e| match e {
                 DeactivateError::InvalidUntil(invalid) => anyhow!("--until {invalid}"),
                 other => other.into(),
-            })?
+            })?;
+        (user, StatusAction::Deactivate)
     } else {
-        services.reactivate.execute(&admin, target, reason).await?
+        let user = services.reactivate.execute(&admin, target, reason).await?;
+        (user, StatusAction::Reactivate)
     };
-    after_commit.committed().await;
+    after_commit.status_changed(Channel::Cli, action).await;
     println!("{}", user.id);
     Ok(())
 }

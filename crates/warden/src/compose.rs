@@ -19,6 +19,7 @@ use warden_sqlite::SqliteStore;
 
 use crate::after_commit::AfterCommit;
 use crate::config::{Backend, Config};
+use crate::metrics::Metrics;
 use crate::services::{Ports, Services};
 
 /// Connections of the outbox worker's own pool.
@@ -164,7 +165,7 @@ pub async fn open(config: &Config) -> anyhow::Result<(Store, Ports)> {
 pub async fn for_cli(config: &Config) -> anyhow::Result<(Services, AfterCommit)> {
     let (_, ports) = open(config).await?;
     let services = Services::new(ports, config.retry_policy());
-    let after_commit = AfterCommit::deliver_now(services.worker_deliver.clone());
+    let after_commit = AfterCommit::deliver_now(services.worker_deliver.clone(), Metrics::new());
     Ok((services, after_commit))
 }
 

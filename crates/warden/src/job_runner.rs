@@ -2,13 +2,16 @@
 //! (items are leased, so replicas share the work without doing an item twice), and after a
 //! restart picks up where the jobs stood.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
-use warden_domain::use_cases::BulkDeactivate;
+use warden_domain::use_cases::{BulkDeactivate, ItemFailure};
+use warden_domain::StatusAction;
 
+use crate::after_commit::{AfterCommit, Channel};
 use crate::routes::jobs::answer;
 
 /// Items one round of one task claims.
@@ -28,9 +31,10 @@ pub struct JobRunner {
 
 impl JobRunner {
     /// [`TASKS`] tasks, each looking for items to carry out every `poll`, and straight again
-    /// after a round that found some; each wakes the outbox worker (`wakeup`) after a round
-    /// that recorded results.
-    pub fn spawn(bulk: BulkDeactivate, poll: Duration, wakeup: Arc<Notify>) -> Self {
+    /// after a round that found some; each hands the deactivations of its round to
+    /// `after_commit` (channel `bulk`), so they are counted and their email and webhooks go out
+    /// at once, as a request's would.
+    pub fn spawn(bulk: BulkDeactivate, poll: Duration, after_commit: AfterCommit) -> Self {
         let (stop, stopped) = watch::channel(false);
         let work = Arc::new(Notify::new());
         let tasks = (0..TASKS)
@@ -40,7 +44,7 @@ impl JobRunner {
                     // Only the first task polls while idle; it brings in the others once it
                     // finds work, so an idle process costs one claim per `poll`.
                     poll: (index == 0).then_some(poll),
-                    wakeup: wakeup.clone(),
+                    after_commit: after_commit.clone(),
                     work: work.clone(),
                 };
                 tokio::spawn(task.run(stopped.clone()))
@@ -64,8 +68,7 @@ struct Task {
     bulk: BulkDeactivate,
     /// `None`: wait for the polling task to find work instead of polling.
     poll: Option<Duration>,
-    /// The outbox worker's.
-    wakeup: Arc<Notify>,
+    after_commit: AfterCommit,
     /// Rung when a round found work: the resting tasks join in.
     work: Arc<Notify>,
 }
@@ -74,17 +77,32 @@ impl Task {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         loop {
             let mut busy = false;
-            match self.bulk.run_round(ROUND, &answer).await {
+            // Counted as each item's deactivation commits, so that changes of a round that
+            // fails later (recording a result) are still counted and notified. An item taken
+            // over from a runner that stopped before recording it, whose deactivation that
+            // runner had committed, counts again (its `Ok` is not told apart).
+            let deactivated = AtomicUsize::new(0);
+            let counting = |outcome: Result<(), ItemFailure>| {
+                if outcome.is_ok() {
+                    deactivated.fetch_add(1, Ordering::Relaxed);
+                }
+                answer(outcome)
+            };
+            match self.bulk.run_round(ROUND, &counting).await {
                 Ok(round) if round.claimed > 0 => {
                     busy = true;
                     self.work.notify_waiters();
-                    if round.completed > 0 {
-                        self.wakeup.notify_one();
-                    }
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(error = ?error, "a job round failed"),
             }
+            self.after_commit
+                .status_changes(
+                    Channel::Bulk,
+                    StatusAction::Deactivate,
+                    deactivated.into_inner(),
+                )
+                .await;
             if busy {
                 if *stopped.borrow() {
                     break;

@@ -3,12 +3,14 @@
 //! other). Every replica runs one; the lift's conditional change makes each account come back
 //! exactly once.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use warden_domain::use_cases::LiftSuspensions;
+use warden_domain::StatusAction;
+
+use crate::after_commit::{AfterCommit, Channel};
 
 /// A running lifter; [`Lifter::stop`] lets its round finish, then ends it.
 #[derive(Debug)]
@@ -18,9 +20,10 @@ pub struct Lifter {
 }
 
 impl Lifter {
-    /// Looks for due suspensions every `poll`, and wakes the outbox worker (`wakeup`) after a
-    /// round that reactivated someone, so the email goes out at once.
-    pub fn spawn(lift: LiftSuspensions, poll: Duration, wakeup: Arc<Notify>) -> Self {
+    /// Looks for due suspensions every `poll`, and hands the reactivations of a round to
+    /// `after_commit` (channel `lift`), so they are counted and their email and webhooks go out
+    /// at once, as a request's would.
+    pub fn spawn(lift: LiftSuspensions, poll: Duration, after_commit: AfterCommit) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
@@ -28,11 +31,18 @@ impl Lifter {
                 match lift.run_once().await {
                     Ok(round) if round.lifted > 0 => {
                         tracing::info!(lifted = round.lifted, "timed suspensions lifted");
-                        wakeup.notify_one();
+                        after_commit
+                            .status_changes(Channel::Lift, StatusAction::Reactivate, round.lifted)
+                            .await;
                         more = round.due >= LiftSuspensions::ROUND as usize;
                     }
                     Ok(_) => {}
-                    Err(error) => tracing::warn!(error = ?error, "lifting suspensions failed"),
+                    Err(error) => {
+                        tracing::warn!(error = ?error, "lifting suspensions failed");
+                        // Lifts before the failure stay committed (uncounted): start their
+                        // notifications all the same.
+                        after_commit.committed().await;
+                    }
                 }
                 if more {
                     if *stopped.borrow() {

@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `warden_http_requests_total` | counter | `method`, `route` (the matched pattern), `status` |
 //! | `warden_http_request_duration_seconds` | histogram | `method`, `route` |
-//! | `warden_status_changes_total` | counter | `action` (`deactivated`, `reactivated`) |
+//! | `warden_status_changes_total` | counter | `action` (`deactivated`, `reactivated`), `channel` ([`Channel`]: `api`, `scim`, `cli`, `bulk`, `lift`) |
 //! | `warden_outbox_deliveries_total` | counter | `result` (`sent`, `retried`, `failed`) |
 //! | `warden_outbox_pending` / `warden_outbox_failed` | gauge | read from the store at scrape time |
 //! | `warden_email_send_duration_seconds` | histogram | `outcome` (`ok`, `transient`, `permanent`) |
@@ -27,6 +27,8 @@ use warden_domain::ports::{MailError, Mailer, OutboxStats};
 use warden_domain::use_cases::DeliveryReport;
 use warden_domain::{Email, StatusAction};
 
+use crate::after_commit::Channel;
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     method: &'static str,
@@ -41,8 +43,9 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ActionLabel {
+struct ChangeLabels {
     action: &'static str,
+    channel: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -61,7 +64,7 @@ pub struct Metrics {
     registry: Arc<Registry>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
-    status_changes: Family<ActionLabel, Counter>,
+    status_changes: Family<ChangeLabels, Counter>,
     deliveries: Family<ResultLabel, Counter>,
     outbox_pending: Gauge,
     outbox_failed: Gauge,
@@ -90,10 +93,10 @@ impl Metrics {
             "Time from request to response",
             latency.clone(),
         );
-        let status_changes = Family::<ActionLabel, Counter>::default();
+        let status_changes = Family::<ChangeLabels, Counter>::default();
         registry.register(
             "status_changes",
-            "Accounts deactivated or reactivated",
+            "Accounts deactivated or reactivated, by the entry point the change came through",
             status_changes.clone(),
         );
         let deliveries = Family::<ResultLabel, Counter>::default();
@@ -170,12 +173,15 @@ impl Metrics {
             .inc();
     }
 
-    pub fn status_changed(&self, action: StatusAction) {
+    /// Counts `count` committed status changes; only [`crate::after_commit::AfterCommit`]
+    /// calls it, so every entry point counts the same way.
+    pub(crate) fn status_changed(&self, channel: Channel, action: StatusAction, count: usize) {
         self.status_changes
-            .get_or_create(&ActionLabel {
+            .get_or_create(&ChangeLabels {
                 action: action.as_str(),
+                channel: channel.as_str(),
             })
-            .inc();
+            .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
     }
 
     pub fn delivered(&self, report: DeliveryReport) {
@@ -298,7 +304,7 @@ mod tests {
             200,
             Duration::from_millis(3),
         );
-        metrics.status_changed(StatusAction::Deactivate);
+        metrics.status_changed(Channel::Api, StatusAction::Deactivate, 1);
         metrics.delivered(DeliveryReport {
             sent: 2,
             retried: 1,
@@ -313,7 +319,7 @@ mod tests {
         ), "{text}");
         assert!(text.contains("warden_http_request_duration_seconds_bucket"));
         assert!(
-            text.contains(r#"warden_status_changes_total{action="deactivated"} 1"#),
+            text.contains(r#"warden_status_changes_total{action="deactivated",channel="api"} 1"#),
             "{text}"
         );
         assert!(

@@ -7,6 +7,7 @@ use crate::services::Services;
 pub struct AppState {
     pub services: Services,
     pub metrics: Metrics,
-    /// Called right after a change commits: wakes the outbox worker.
+    /// Called right after a change commits: counts it and wakes the workers (see
+    /// [`AfterCommit`]).
     pub after_commit: AfterCommit,
 }

@@ -121,8 +121,9 @@ async fn run(
             if last_look.is_none_or(|at| at.elapsed() >= poll) {
                 last_look = Some(Instant::now());
                 // When in doubt, keep waking.
+                let look = chores.endpoints.look();
                 let any = deliver.any_endpoint_enabled().await.unwrap_or(true);
-                chores.endpoints.set(any);
+                chores.endpoints.looked(look, any);
             }
             if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
                 last_purge = Some(Instant::now());

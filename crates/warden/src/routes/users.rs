@@ -9,6 +9,7 @@ use super::idempotency_doc::{
 };
 use super::schemas::{AdminFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
+use crate::after_commit::Channel;
 use crate::http::{bearer_token, page_query, parse_json, read_bytes, ApiError, Envelope, Fields};
 use crate::state::AppState;
 
@@ -76,11 +77,13 @@ pub async fn reactivate(
     keys.run(&req, admin.id(), &body, act).await
 }
 
-/// After a committed change: wake the outbox worker so the email goes out now, count it, and
-/// answer.
+/// After a committed change: what follows every change (count it, start its email and
+/// webhooks), then the answer.
 async fn changed(state: &AppState, action: StatusAction) -> HttpResponse {
-    state.after_commit.committed().await;
-    state.metrics.status_changed(action);
+    state
+        .after_commit
+        .status_changed(Channel::Api, action)
+        .await;
     Envelope::ok(match action {
         StatusAction::Deactivate => DEACTIVATED,
         StatusAction::Reactivate => "User account reactivated successfully",

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod access;
+mod after_commit;
 mod authority;
 mod bulk;
 mod cli;

@@ -48,7 +48,7 @@ async fn metrics_count_requests_changes_and_deliveries() {
     for line in [
         r#"warden_http_requests_total{method="PATCH",route="/api/v1/users/deactivate",status="200"} 1"#,
         r#"warden_http_requests_total{method="PATCH",route="/api/v1/users/deactivate",status="400"} 1"#,
-        r#"warden_status_changes_total{action="deactivated"} 1"#,
+        r#"warden_status_changes_total{action="deactivated",channel="api"} 1"#,
         r#"warden_outbox_deliveries_total{result="sent"} 1"#,
         "warden_outbox_pending 0",
     ] {

@@ -167,11 +167,13 @@ fn reason(by: &Provisioner, active: bool) -> Option<Reason> {
         .flatten()
 }
 
-/// Wakes the outbox worker after a status change committed, and counts it.
+/// What follows every committed status change (count it, start its email and webhooks).
 async fn changed(state: &AppState, action: Option<StatusAction>) {
     if let Some(action) = action {
-        state.after_commit.committed().await;
-        state.metrics.status_changed(action);
+        let after = &state.after_commit;
+        after
+            .status_changed(crate::after_commit::Channel::Scim, action)
+            .await;
     }
 }
 
