@@ -286,9 +286,9 @@ pub(crate) fn statement(shape: Shape, guard: Guard, holder: Holder) -> String {
         Shape::Group => "FOR NO KEY UPDATE OF users SKIP LOCKED",
     };
     let when = match guard {
-        Guard::None => "users.role IS DISTINCT FROM input.guarded_role",
+        Guard::None => "locked.role IS DISTINCT FROM input.guarded_role",
         Guard::LastOfRole => {
-            "users.role = input.guarded_role AND EXISTS (\n\
+            "locked.role = input.guarded_role AND EXISTS (\n\
                  SELECT 1 FROM users AS other\n\
                   WHERE other.role = input.guarded_role AND other.is_active\n\
                     AND other.id <> input.target_id)"
@@ -303,7 +303,9 @@ pub(crate) fn statement(shape: Shape, guard: Guard, holder: Holder) -> String {
     {input}
 ), locked AS MATERIALIZED (
     -- One lock order for every statement (by id): two groups sharing targets cannot deadlock.
-    -- A row locked, this is its newest version: what a change that did not apply found.
+    -- A row locked, this is its newest version: the change is judged on it (not on the
+    -- snapshot of the statement, which may predate a change committed while we waited for the
+    -- lock), so what applies and what a change that did not apply found always agree.
     SELECT {users} FROM users JOIN input ON users.id = input.target_id
      ORDER BY users.id {lock}
 ), target AS (
@@ -312,8 +314,8 @@ pub(crate) fn statement(shape: Shape, guard: Guard, holder: Holder) -> String {
            deactivated_until = input.new_until, updated_at = input.at,
            token_version = users.token_version + 1
       FROM input JOIN locked ON locked.id = input.target_id
-     WHERE users.id = input.target_id AND users.is_active = input.requires_active
-       AND (input.due_at IS NULL OR users.deactivated_until <= input.due_at)
+     WHERE users.id = locked.id AND locked.is_active = input.requires_active
+       AND (input.due_at IS NULL OR locked.deactivated_until <= input.due_at)
        AND {when}
        AND {holds}
  RETURNING input.n, input.at, input.actor_id, input.reason, input.event_id,

@@ -99,6 +99,7 @@ macro_rules! contract_tests {
             one_of_two_admins_may_go,
             revoked_actors_change_nothing,
             concurrent_identical_changes_apply_once,
+            opposite_changes_racing_on_one_user_never_fail,
             admins_deactivating_each_other_leave_one_active,
             events_are_paged_newest_first,
             the_system_acts_under_the_same_guards,
@@ -157,6 +158,7 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     one_of_two_admins_may_go(users.clone(), outbox.clone()).await;
     revoked_actors_change_nothing(users.clone(), outbox.clone()).await;
     concurrent_identical_changes_apply_once(users.clone(), outbox.clone()).await;
+    opposite_changes_racing_on_one_user_never_fail(users.clone(), outbox.clone()).await;
     admins_deactivating_each_other_leave_one_active(users.clone(), outbox.clone()).await;
     events_are_paged_newest_first(users.clone(), outbox.clone()).await;
     the_system_acts_under_the_same_guards(users.clone(), outbox.clone()).await;

@@ -293,6 +293,59 @@ pub async fn one_of_two_admins_may_go(users: Arc<dyn UserRepo>, _outbox: Arc<dyn
     retire(&*users, &other).await;
 }
 
+/// Deactivations and reactivations of one user racing each other: every change either applies
+/// or finds the user already in its state; none fails (contention is never an error). The
+/// applied ones alternate, each with its own audit event and one token version.
+pub async fn opposite_changes_racing_on_one_user_never_fail(
+    users: Arc<dyn UserRepo>,
+    _outbox: Arc<dyn Outbox>,
+) {
+    const ROUNDS: usize = 4;
+    const TASKS: usize = 24;
+    let admin = sentinel(&*users).await;
+    let target = create(&*users, Role::User, "Ada").await;
+    let mut applied = 0;
+    for round in 0..ROUNDS {
+        let at = now() + TimeDelta::seconds(round as i64);
+        let changes: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let action = if i % 2 == 0 {
+                    StatusAction::Deactivate
+                } else {
+                    StatusAction::Reactivate
+                };
+                change(action, &target, &admin, None, at)
+            })
+            .collect();
+        for outcome in race(&users, changes).await {
+            match outcome {
+                StatusChangeOutcome::Applied(_) => applied += 1,
+                StatusChangeOutcome::AlreadyInState => {}
+                other => panic!("round {round}: unexpected outcome {other:?}"),
+            }
+        }
+    }
+    assert!(applied >= 1);
+    let user = users
+        .find_by_id(&target.id)
+        .await
+        .expect("find")
+        .expect("user");
+    assert_eq!(user.token_version, target.token_version + applied);
+    let events = users.events(&target.id, None, 100).await.expect("events");
+    assert_eq!(events.len(), applied as usize);
+    // They alternated (events of one round share a time, so their listed order is not the
+    // order they applied in): as many deactivations as reactivations, one more if it ends
+    // deactivated.
+    let deactivations = events
+        .iter()
+        .filter(|event| event.action == StatusAction::Deactivate)
+        .count();
+    let reactivations = events.len() - deactivations;
+    let ends_deactivated = usize::from(!user.is_active());
+    assert_eq!(deactivations, reactivations + ends_deactivated);
+}
+
 /// Concurrent identical changes yield exactly one `Applied` (the rest `AlreadyInState`), one
 /// event and one notification: 20 clones of one deactivation, then 20 reactivations that differ
 /// only in their event and notification ids (as when several admins click at once).
