@@ -22,14 +22,15 @@
 //!   twice applies one of them at random).
 //! - A group statement that fails with an answer from the server wrote nothing: each change is
 //!   then applied alone, by its caller, on a connection of its own. One whose answer never came
-//!   (the connection was lost) may have committed: each change fails as unavailable, which a
-//!   retry with the same `Idempotency-Key` settles.
+//!   (the connection was lost) may have committed: each caller then looks for its change's
+//!   audit event (`status_change::settle`).
 //! - A group runs as a task of its own: a request whose client hangs up does not stop its change,
 //!   and a group that panics fails its own changes only; the queue goes on.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
 use diesel::sql_types::BigInt;
@@ -39,9 +40,9 @@ use tokio::sync::oneshot;
 use warden_domain::ports::StoreError;
 use warden_domain::{Authority, StatusChange};
 
-use crate::errors::from_diesel;
 use crate::prepared::Prepared;
 use crate::rows::StatusRow;
+use crate::status_change::fate_unknown;
 use crate::status_sql::{bind_all, statements, Columns, Holder};
 use crate::PgStore;
 
@@ -58,17 +59,21 @@ pub(crate) const GROUP_TO_START: usize = 8;
 /// Group statements that failed in this process (for tests: `testing::failed_group_statements`).
 static FAILED: AtomicU64 = AtomicU64::new(0);
 
+#[cfg(feature = "testing")]
 pub(crate) fn failed_statements() -> u64 {
     AtomicU64::load(&FAILED, Ordering::Relaxed)
 }
 
 /// What the group's statement found for one change, in the single statement's terms (its row,
-/// `skipped` when its target was locked elsewhere; `None`: no such target), or that the
-/// statement failed as a whole and surely wrote nothing: apply the change alone.
+/// `skipped` when its target was locked elsewhere; `None`: no such target); or that the
+/// statement failed as a whole and surely wrote nothing: apply the change alone; or that its
+/// answer never came (`Unknown`, with the error and when the statement was sent): the change
+/// may have committed.
 #[derive(Debug)]
 pub(crate) enum GroupAnswer {
     Found(Option<Box<StatusRow>>),
     Alone,
+    Unknown(DieselError, Instant),
 }
 
 /// A change's answer: the change back (its caller judges the row against it) and the answer.
@@ -235,6 +240,7 @@ async fn group_answers(store: &PgStore, changes: Vec<StatusChange>) -> Vec<Answe
         // Each change fails as the checkout did (same kind, same cause).
         Err(err) => return each_fails(&changes, err),
     };
+    let sent = Instant::now();
     match apply_group(&mut conn, &changes).await {
         Ok(mut rows) => changes
             .into_iter()
@@ -245,7 +251,7 @@ async fn group_answers(store: &PgStore, changes: Vec<StatusChange>) -> Vec<Answe
                 Ok((change, GroupAnswer::Found(row)))
             })
             .collect(),
-        Err(error) if surely_wrote_nothing(&error) => {
+        Err(error) if !fate_unknown(&error) => {
             FAILED.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 %error,
@@ -257,11 +263,21 @@ async fn group_answers(store: &PgStore, changes: Vec<StatusChange>) -> Vec<Answe
                 .map(|change| Ok((change, GroupAnswer::Alone)))
                 .collect()
         }
-        // The answer never came: the group may have committed. Each change fails with the
-        // cause (unavailable: a 503 that a retry with the same Idempotency-Key settles).
+        // The answer never came: the group may have committed. Each change's caller finds out
+        // (`status_change::settle`).
         Err(error) => {
             FAILED.fetch_add(1, Ordering::Relaxed);
-            each_fails(&changes, from_diesel(error))
+            let text = error.to_string();
+            changes
+                .into_iter()
+                .map(|change| {
+                    let error = DieselError::DatabaseError(
+                        DatabaseErrorKind::ClosedConnection,
+                        Box::new(text.clone()),
+                    );
+                    Ok((change, GroupAnswer::Unknown(error, sent)))
+                })
+                .collect()
         }
     }
 }
@@ -278,18 +294,6 @@ fn each_fails(changes: &[StatusChange], err: StoreError) -> Vec<Answer> {
         }
     };
     changes.iter().map(|_| Err(failed(cause.clone()))).collect()
-}
-
-/// Whether the server answered `error` to the statement itself (so the statement, one
-/// transaction, was rolled back), rather than the connection failing before an answer came.
-fn surely_wrote_nothing(error: &DieselError) -> bool {
-    match error {
-        DieselError::DatabaseError(kind, _) => !matches!(
-            kind,
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
-        ),
-        _ => false,
-    }
 }
 
 /// The group's statement for `changes` (the admin authority: only admins' changes are grouped).

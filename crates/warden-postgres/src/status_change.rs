@@ -11,12 +11,15 @@
 //! (the last-active-admin rule), so it runs in a short transaction serialised by an advisory
 //! lock, and its guard is evaluated in a snapshot taken after the lock.
 
+use std::time::Instant;
+
 use anyhow::anyhow;
-use diesel::result::QueryResult;
-use diesel::OptionalExtension;
+use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
+use diesel::sql_types::{Bool, Uuid as SqlUuid};
+use diesel::{OptionalExtension, QueryableByName};
 use diesel_async::pooled_connection::deadpool::Object;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use warden_domain::ports::StoreError;
+use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{NextStep, StatusChange, StatusChangeOutcome, Unapplied, User};
 
 use crate::change_group::{ChangeGroups, GroupAnswer};
@@ -63,22 +66,27 @@ pub(crate) async fn change_status(
                 // The group's statement failed as a whole (not for this change's sake) and
                 // surely wrote nothing: this change is applied alone, on a healthy connection.
                 GroupAnswer::Alone => (change, None),
+                GroupAnswer::Unknown(error, sent) => {
+                    return settle(store, &change, error, sent).await;
+                }
             }
         }
         _ => (change, None),
     };
     let conn = store.conn().await?;
+    let settling = store.clone();
     // Runs to completion even if the caller gives up (a client hanging up drops the request's
     // future): a transaction abandoned half-way would go back to the pool still open, holding
     // the admin lock until that connection is next checked out.
     store
-        .spawn(async move { decide(conn, holder, change, first).await })
+        .spawn(async move { decide(&settling, conn, holder, change, first).await })
         .await
         .map_err(|err| StoreError::other(anyhow::Error::new(err).context("status change task")))?
 }
 
 /// Applies `change`, starting from `first` (what its group's try already found) when given.
 async fn decide(
+    store: &PgStore,
     mut conn: Object<AsyncPgConnection>,
     holder: Holder,
     change: StatusChange,
@@ -90,17 +98,25 @@ async fn decide(
         let mut step = match first.take() {
             Some(step) => step,
             None => {
-                let row = apply(&mut conn, statements.one, &binds)
-                    .await
-                    .map_err(from_diesel)?;
-                outcome(&change, row, false)?
+                let sent = Instant::now();
+                match apply(&mut conn, statements.one, &binds).await {
+                    Ok(row) => outcome(&change, row, false)?,
+                    Err(error) if fate_unknown(&error) => {
+                        return settle(store, &change, error, sent).await;
+                    }
+                    Err(error) => return Err(from_diesel(error)),
+                }
             }
         };
         if step == Step::Next(NextStep::ApplyWithLastAdminGuard) {
-            let row = apply_guarded(&mut conn, statements.one_guarded, &binds)
-                .await
-                .map_err(from_diesel)?;
-            step = outcome(&change, row, true)?;
+            let sent = Instant::now();
+            match apply_guarded(&mut conn, statements.one_guarded, &binds).await {
+                Ok(row) => step = outcome(&change, row, true)?,
+                Err(error) if fate_unknown(&error) => {
+                    return settle(store, &change, error, sent).await;
+                }
+                Err(error) => return Err(from_diesel(error)),
+            }
         }
         match step {
             Step::Applied(user) => return Ok(StatusChangeOutcome::Applied(user)),
@@ -112,6 +128,65 @@ async fn decide(
         "user {} kept changing concurrently; gave up after {MAX_ATTEMPTS} attempts",
         change.target
     )))
+}
+
+/// Whether `error` leaves a sent statement's fate unknown: anything but an error the server
+/// answered to the statement itself (which rolled it back). The connection failing (or its
+/// deadline closing it) before an answer came, or an answer that could not be read, may follow
+/// a commit.
+pub(crate) fn fate_unknown(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(kind, _) => matches!(
+            kind,
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand
+        ),
+        _ => true,
+    }
+}
+
+/// Finds out whether `change`, whose statement was sent at `sent` and never answered (`error`),
+/// committed: once the server has surely ended it (its statement timeout is shorter than the
+/// round trip's deadline), it looks, on another connection, for the change's audit event, which
+/// the same transaction writes. Found: applied (the caller gets the truth, not a failure). Not
+/// found: unavailable, and surely not applied. When even that look fails, unavailable with the
+/// fate unknown: the one case a 503 cannot promise "not applied" (docs/api.md), where a retry
+/// is still safe (it applies once, or finds the account already in its state).
+pub(crate) async fn settle(
+    store: &PgStore,
+    change: &StatusChange,
+    error: DieselError,
+    sent: Instant,
+) -> Result<StatusChangeOutcome, StoreError> {
+    tokio::time::sleep_until((sent + store.round_trip_timeout()).into()).await;
+    let looked = async {
+        let mut conn = store.conn().await?;
+        let found = Prepared(diesel::sql_query(EVENT_EXISTS).bind::<SqlUuid, _>(change.event_id))
+            .get_result::<Recorded>(&mut conn)
+            .await
+            .map_err(from_diesel)?;
+        if !found.recorded {
+            return Ok(None);
+        }
+        store.find_by_id(&change.target).await
+    };
+    match looked.await {
+        Ok(Some(user)) => Ok(StatusChangeOutcome::Applied(Box::new(user))),
+        Ok(None) => Err(StoreError::unavailable(
+            anyhow::Error::new(error).context("the status change was not applied"),
+        )),
+        Err(look) => Err(StoreError::unavailable(anyhow!(
+            "the status change's fate is unknown: {error}; looking for it failed: {look}"
+        ))),
+    }
+}
+
+/// $1 an audit event's id: whether it was recorded.
+const EVENT_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM audit_events WHERE id = $1) AS recorded";
+
+#[derive(QueryableByName)]
+struct Recorded {
+    #[diesel(sql_type = Bool)]
+    recorded: bool,
 }
 
 /// One change with the single statement `sql`.

@@ -213,6 +213,12 @@ impl PgStore {
         (here.runtime_flavor() == RuntimeFlavor::CurrentThread).then_some(here)
     }
 
+    /// How long one round trip may take (`WARDEN_DB_TIMEOUT_MS`): the server gives up on a
+    /// statement a little sooner (`connection::statement_timeout`).
+    pub(crate) fn round_trip_timeout(&self) -> Duration {
+        self.settings.acquire_timeout
+    }
+
     /// This thread's queue of status changes to group, when it has a pool of its own.
     pub(crate) fn change_groups(&self) -> Option<ChangeGroups> {
         let (_, groups) = self.thread_share().ok()??;

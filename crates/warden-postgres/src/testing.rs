@@ -42,6 +42,22 @@ pub fn failed_group_statements() -> u64 {
     crate::change_group::failed_statements()
 }
 
+/// What a status change whose statement was sent but never answered comes to: `store` looks
+/// for its audit event (see the crate's `status_change::settle`). For tests of that look.
+pub async fn settle_unanswered_change(
+    store: &crate::PgStore,
+    change: &warden_domain::StatusChange,
+) -> Result<warden_domain::StatusChangeOutcome, warden_domain::ports::StoreError> {
+    let lost = diesel::result::Error::DatabaseError(
+        diesel::result::DatabaseErrorKind::ClosedConnection,
+        Box::new("connection closed before the answer came".to_owned()),
+    );
+    let sent = std::time::Instant::now()
+        .checked_sub(store.round_trip_timeout())
+        .unwrap_or_else(std::time::Instant::now);
+    crate::status_change::settle(store, change, lost, sent).await
+}
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const DROP_TIMEOUT: Duration = Duration::from_secs(30);
 

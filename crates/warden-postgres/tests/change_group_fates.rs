@@ -511,3 +511,44 @@ fn the_conformance_suite_holds_through_the_group_path() {
     assert_eq!(owed.deliveries, owed.changes);
     assert_eq!(owed.matching, owed.changes);
 }
+
+/// A change whose statement was sent but never answered (the connection lost, or closed at its
+/// deadline) is found by its audit event when it committed, so its caller gets the truth; when
+/// it did not commit, it is unavailable and surely not applied.
+#[test]
+fn a_change_whose_answer_was_lost_is_settled_by_its_audit_event() {
+    let Some(base) = common::database_url("a_change_whose_answer_was_lost") else {
+        return;
+    };
+    let (main, _schema, shared) = common::on_main_runtime(&base, 4, Duration::from_secs(2));
+    main.block_on(async {
+        let admin = common::create(&shared, Role::Admin, "Root").await;
+        let committed = common::create(&shared, Role::User, "Ada").await;
+        let lost = common::create(&shared, Role::User, "Bob").await;
+        let applied = common::change(StatusAction::Deactivate, &committed, &admin);
+        assert!(matches!(
+            shared.change_status(applied.clone()).await.unwrap(),
+            StatusChangeOutcome::Applied(_)
+        ));
+        match warden_postgres::testing::settle_unanswered_change(&shared, &applied).await {
+            Ok(StatusChangeOutcome::Applied(user)) => {
+                assert_eq!(user.id, committed.id);
+                assert!(!user.is_active());
+            }
+            other => panic!("a committed change: {other:?}"),
+        }
+        let never = common::change(StatusAction::Deactivate, &lost, &admin);
+        match warden_postgres::testing::settle_unanswered_change(&shared, &never).await {
+            Err(StoreError::Unavailable(cause)) => {
+                assert!(format!("{cause:#}").contains("not applied"), "{cause:#}");
+            }
+            other => panic!("a change that never committed: {other:?}"),
+        }
+        assert!(shared
+            .find_by_id(&lost.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active());
+    });
+}
