@@ -332,7 +332,8 @@ for _ in $(seq 1 50); do [ -s "$WORK/sink.count" ] && break; sleep 0.1; done
 
 # ---------------------------------------------------------------------------- PostgreSQL
 nconc=$(wc -w <<<"$CONCURRENCY")
-PG_USERS=$((nconc * 2 * (PER_RUN + WARM_USERS)))
+# Each concurrency twice (pgbench, Warden), plus Warden at c16 with one row held locked.
+PG_USERS=$(((nconc * 2 + 1) * (PER_RUN + WARM_USERS)))
 say "fresh database $DB; seeding $PG_USERS users"
 psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
 DATABASE_URL=$DB_URL RUST_LOG=warn "$WARDEN" migrate
@@ -342,7 +343,7 @@ psql -q -v ON_ERROR_STOP=1 -v users="$PG_USERS" -f bench/seed-postgres.sql "$DB_
 TOKEN=$(DATABASE_URL=$DB_URL RUST_LOG=warn "$WARDEN" token --email "$ADMIN_EMAIL")
 PG_VERSION=$(q "SHOW server_version" | cut -d' ' -f1)
 
-declare -A ROW CPU
+declare -A ROW CPU UNLOCKED_RPS
 CFMT='%-8s %4s %-7s | %6s %7s %6s %8s %5s %5s %5s\n'
 FMT='%-8s %4s | %8s %6s %6s %7s %6s | %7s %6s %6s %5s | %8s %6s %6s %6s | %5s\n'
 for c in $CONCURRENCY; do
@@ -351,12 +352,38 @@ for c in $CONCURRENCY; do
     measure_warden postgres "$DB_URL" "$c"
     check_run "warden postgres c=$c" "$((W_REQ - W_ERR))" "$W_DONE"
     ratio=$(awk -v w="$W_RPS" -v p="$P_TPS" 'BEGIN { printf "%.2f", w / p }')
+    UNLOCKED_RPS[$c]=$W_RPS
     ROW[postgres-$c]=$(printf "$FMT" postgres "$c" "$W_RPS" "$W_P50" "$W_P99" "$W_MAX" "$W_ERR" \
         "$W_RSS" "$W_US" "$W_MPS" "$W_BUSY" "$P_TPS" "$P_P50" "$P_P99" "$P_MAX" "$ratio")
     CPU[postgres-$c]=$(printf "$CFMT" postgres "$c" Warden $W_PROFILE)
     CPU[pgbench-$c]=$(printf "$CFMT" postgres "$c" pgbench $P_PROFILE)
     ROW[note-postgres-$c]="postgres c=$c: deactivated by Warden $W_DONE (wrk: $W_REQ responses, $W_ERR errors), by pgbench $P_DONE ($P_TX transactions, $P_FAILED failed); mail sent during the run $W_MAIL (SMTP sink got $W_SINK), still queued at its end $W_BACKLOG"
 done
+
+# ------------------------------------------------------- PostgreSQL, one unrelated row locked
+# A transaction elsewhere (a psql session, a long SCIM write, a migration) holds one account's
+# row for the whole run; no request touches that account. Each request's fate is its own
+# (docs/benchmarks.md, "A row locked elsewhere"): the throughput should stay near the unlocked
+# run's, with no errors.
+LOCKED_C=16
+HELD_ID=$(DATABASE_URL=$DB_URL RUST_LOG=warn "$WARDEN" user create --email held@bench.example \
+    --password bench-held-password --first-name Held)
+psql -q "$DB_URL" -c "BEGIN" -c "SELECT id FROM users WHERE id = '$HELD_ID' FOR UPDATE" \
+    -c "SELECT pg_sleep(86400)" >/dev/null 2>&1 &
+HOLDER_PID=$!
+for _ in $(seq 1 50); do
+    [ "$(q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid) WHERE a.query LIKE 'SELECT pg_sleep%' AND l.locktype = 'transactionid'")" -ge 1 ] && break
+    sleep 0.1
+done
+measure_warden postgres "$DB_URL" "$LOCKED_C"
+kill "$HOLDER_PID" 2>/dev/null || true
+wait "$HOLDER_PID" 2>/dev/null || true
+check_run "warden postgres c=$LOCKED_C, one row locked" "$((W_REQ - W_ERR))" "$W_DONE"
+unlocked=${UNLOCKED_RPS[$LOCKED_C]:-0}
+locked_ratio=$(awk -v w="$W_RPS" -v u="$unlocked" 'BEGIN { if (u > 0) printf "%.2f", w / u; else print "-" }')
+ROW[postgres-locked]=$(printf "$FMT" "pg+lock" "$LOCKED_C" "$W_RPS" "$W_P50" "$W_P99" "$W_MAX" "$W_ERR" \
+    "$W_RSS" "$W_US" "$W_MPS" "$W_BUSY" - - - - "$locked_ratio")
+ROW[note-postgres-locked]="postgres c=$LOCKED_C with one unrelated row locked: deactivated by Warden $W_DONE (wrk: $W_REQ responses, $W_ERR errors); ratio to the unlocked run at c=$LOCKED_C: $locked_ratio"
 
 # ---------------------------------------------------------------------------- SQLite
 if [ "$WITH_SQLITE" = 1 ]; then
@@ -394,14 +421,18 @@ fi
         for c in $CONCURRENCY; do
             [ -n "${ROW[$b-$c]:-}" ] && printf '%s\n' "${ROW[$b-$c]}"
         done
+        [ -n "${ROW[$b-locked]:-}" ] && printf '%s\n' "${ROW[$b-locked]}"
     done
     echo "RSS: peak resident set of warden serve during the run; us/req: its CPU time per request;"
     echo "mail/s: notifications its outbox worker delivered per second during the run; busy%: whole"
-    echo "machine CPU; ratio: Warden req/s / pgbench tx/s on the same statements and concurrency."
+    echo "machine CPU; ratio: Warden req/s / pgbench tx/s on the same statements and concurrency"
+    echo "(pg+lock: one unrelated account's row held locked by another session for the whole run;"
+    echo "its ratio is to Warden's unlocked run at the same concurrency)."
     for b in postgres sqlite; do
         for c in $CONCURRENCY; do
             [ -n "${ROW[note-$b-$c]:-}" ] && echo "${ROW[note-$b-$c]}"
         done
+        [ -n "${ROW[note-$b-locked]:-}" ] && echo "${ROW[note-$b-locked]}"
     done
     echo
     echo "CPU time per request in microseconds, from /proc, over the middle $((DURATION - 4)) s of each run"
