@@ -36,4 +36,5 @@ mod slow_clients;
 mod support;
 mod suspension;
 mod webdriver;
+mod webhook_targets;
 mod webhooks;
