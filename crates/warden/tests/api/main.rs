@@ -31,6 +31,7 @@ mod outbox;
 mod reactivate;
 mod scim;
 mod scim_effects;
+mod scim_origin;
 mod scim_support;
 mod slow_clients;
 mod support;
