@@ -282,30 +282,35 @@ impl Config {
 /// read them, so a deployment that copied one would accept tokens signed by anybody.
 const PUBLISHED_SECRETS: &[&str] = &["change-me-to-a-long-random-secret-of-32-bytes-or-more"];
 
-/// Fewer distinct bytes than this is a pattern (`aaaa...`, `0101...`), not a random key.
-const MIN_DISTINCT_SECRET_BYTES: usize = 10;
+/// The least estimated strength a `JWT_SECRET` must have (see [`crate::secret_strength`]).
+/// 32 random characters of `openssl rand -hex 16` score about 100 bits, of `-base64 48` over
+/// 200; `0123456789abcdef0123456789abcdef` scores 14 and `supersecretjwtkeyforwarden123456` 67.
+pub const MIN_JWT_SECRET_BITS: f64 = 90.0;
+
+/// How to make a good secret, as every refusal says.
+const GENERATE_HINT: &str = "generate one with `openssl rand -base64 48` (or unset JWT_SECRET to \
+     have one generated in WARDEN_DATA_DIR)";
 
 fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
     if secret.len() < 32 {
-        return Err(invalid("JWT_SECRET", "must be at least 32 bytes long"));
+        return Err(invalid(
+            "JWT_SECRET",
+            &format!("must be at least 32 bytes long: {GENERATE_HINT}"),
+        ));
     }
     if PUBLISHED_SECRETS.contains(&secret.trim()) {
         return Err(invalid(
             "JWT_SECRET",
-            "is the published example value; set a random one (e.g. openssl rand -hex 32) or \
-             unset it to have one generated",
+            &format!("is the published example value: {GENERATE_HINT}"),
         ));
     }
-    let distinct = secret
-        .bytes()
-        .collect::<std::collections::HashSet<u8>>()
-        .len();
-    if distinct < MIN_DISTINCT_SECRET_BYTES {
+    let bits = crate::secret_strength::estimated_bits(secret);
+    if bits < MIN_JWT_SECRET_BITS {
         return Err(invalid(
             "JWT_SECRET",
             &format!(
-                "is too predictable ({distinct} distinct bytes; at least \
-                 {MIN_DISTINCT_SECRET_BYTES} expected): use a random value"
+                "is too guessable (words, sequences or repeats: about {bits:.0} bits estimated, \
+                 at least {MIN_JWT_SECRET_BITS:.0} needed): {GENERATE_HINT}"
             ),
         ));
     }
@@ -498,16 +503,35 @@ mod tests {
     }
 
     #[test]
-    fn a_random_looking_secret_of_32_bytes_is_accepted() {
-        let config = config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+    fn a_random_secret_of_32_bytes_is_accepted() {
+        // openssl rand -hex 16
+        let config = config(&[("JWT_SECRET", "51304e2aa09e2222895de63fce0baa83")]).unwrap();
         assert!(config.jwt_secret.is_some());
+    }
+
+    #[test]
+    fn guessable_secrets_are_refused_saying_how_to_make_a_good_one() {
+        for secret in [
+            "0123456789abcdef0123456789abcdef",
+            "supersecretjwtkeyforwarden123456",
+            "change-me-to-a-long-random-secret-of-32-bytes-or-more",
+            "short",
+        ] {
+            let err = config(&[("JWT_SECRET", secret)]).unwrap_err();
+            assert_eq!(err.var, "JWT_SECRET");
+            assert!(err.to_string().contains("openssl rand -base64 48"), "{err}");
+            assert!(
+                !err.to_string().contains(secret),
+                "the secret is not echoed"
+            );
+        }
     }
 
     #[test]
     fn secrets_never_print() {
         let config = config(&[
             ("DATABASE_URL", "postgres://app:hunter2hunter2@db/warden"),
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-topsecret"),
+            ("JWT_SECRET", "oDnix6Gcm127zTZxwXolWMTAjskicpeB-topsecret"),
             ("SMTP_URL", "smtp://user:mailpass@mail:25"),
         ])
         .unwrap();

@@ -18,6 +18,7 @@ pub mod lifter;
 pub mod metrics;
 pub mod os_user;
 pub mod routes;
+pub mod secret_strength;
 pub mod services;
 pub mod state;
 pub mod telemetry;
