@@ -54,7 +54,11 @@ pub struct Config {
     /// Longest time a handler waits for the whole request body before answering 408.
     pub body_timeout: Duration,
     /// Open connections each HTTP worker holds; past it new ones wait in the accept backlog.
+    /// Lowered at start to what the open-file limit allows (see `crate::open_files`).
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold on the public listener; trusted
+    /// proxies are not counted (see `http::connection_limit`).
+    pub max_connections_per_ip: usize,
     /// Longest time to receive a request's headers (actix `client_request_timeout`).
     pub header_timeout: Duration,
     /// Grace for a client to close after the server decided to end a connection.
@@ -114,6 +118,9 @@ impl Backend {
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/warden.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// `WARDEN_MAX_CONNECTIONS_PER_IP` unless set: ample for a service or an identity provider
+/// with a connection pool, a small share of the connection budget.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u64 = 256;
 pub const DEFAULT_MAIL_FROM: &str = "Warden <no-reply@warden.localhost>";
 
 impl Config {
@@ -215,7 +222,16 @@ impl Config {
             log_format,
             http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
             body_timeout: millis(&get, "WARDEN_BODY_TIMEOUT_MS", 10_000, 10..=600_000)?,
-            max_connections: number(&get, "WARDEN_MAX_CONNECTIONS", 1024, 1..=1_000_000)? as usize,
+            // A connection costs ~11 KiB of memory, idle or busy (measured: docs/operations.md,
+            // "Connections"), and two open files: 25,000 (actix's own default) fit in ~300 MiB.
+            max_connections: number(&get, "WARDEN_MAX_CONNECTIONS", 25_000, 1..=1_000_000)?
+                as usize,
+            max_connections_per_ip: number(
+                &get,
+                "WARDEN_MAX_CONNECTIONS_PER_IP",
+                DEFAULT_MAX_CONNECTIONS_PER_IP,
+                1..=1_000_000,
+            )? as usize,
             header_timeout: millis(&get, "WARDEN_HEADER_TIMEOUT_MS", 5000, 10..=600_000)?,
             disconnect_timeout: millis(&get, "WARDEN_DISCONNECT_TIMEOUT_MS", 1000, 10..=600_000)?,
             ops_addr,
@@ -415,6 +431,8 @@ mod tests {
         );
         assert!(config.hash_concurrency >= 2);
         assert_eq!(config.hash_wait, Duration::from_millis(2000));
+        assert_eq!(config.max_connections, 25_000);
+        assert_eq!(config.max_connections_per_ip, 256);
         let postgres = super::tests::config(&[("DATABASE_URL", "postgres://db/warden")]).unwrap();
         assert_eq!(postgres.db_max_connections, 16);
         let split = |workers: &str, max: &str| {
@@ -486,6 +504,8 @@ mod tests {
             ("WARDEN_DB_MAX_CONNECTIONS", "lots"),
             ("WARDEN_BODY_TIMEOUT_MS", "0"),
             ("WARDEN_MAX_CONNECTIONS", "0"),
+            ("WARDEN_MAX_CONNECTIONS_PER_IP", "0"),
+            ("WARDEN_MAX_CONNECTIONS_PER_IP", "many"),
             ("WARDEN_HEADER_TIMEOUT_MS", "soon"),
             ("WARDEN_DISCONNECT_TIMEOUT_MS", "-1"),
             ("WARDEN_OPS_ADDR", "localhost:9090"),

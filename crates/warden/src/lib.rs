@@ -16,6 +16,7 @@ pub mod job_runner;
 pub mod jwt_config;
 pub mod lifter;
 pub mod metrics;
+pub mod open_files;
 pub mod os_user;
 pub mod routes;
 pub mod secret_strength;

@@ -5,6 +5,7 @@ mod api_error;
 mod bearer;
 mod client_addr;
 mod connection;
+mod connection_limit;
 mod envelope;
 mod fallback;
 mod fields;
@@ -16,10 +17,13 @@ mod request_context;
 mod security_headers;
 mod unread_body;
 
-pub use api_error::{ApiError, FieldError, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE};
+pub use api_error::{
+    ApiError, FieldError, INTERNAL_MESSAGE, TOO_MANY_CONNECTIONS, UNAVAILABLE_MESSAGE,
+};
 pub use bearer::bearer_token;
 pub use client_addr::{client_key, TrustedProxies};
 pub use connection::Connection;
+pub use connection_limit::{over_limit, ConnectionLimit};
 pub use envelope::Envelope;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use fields::Fields;

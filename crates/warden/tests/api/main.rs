@@ -6,6 +6,7 @@
 mod access;
 mod authority;
 mod bulk;
+mod busy_connections;
 mod cli;
 mod cli_clients;
 mod clients;
