@@ -15,10 +15,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Extensions, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
+use actix_web::http::ConnectionType;
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
 
-use super::{ApiError, TrustedProxies};
+use super::{ApiError, TrustedProxies, TOO_MANY_CONNECTIONS};
 
 /// The per-address cap of one listener, shared by its workers.
 #[derive(Debug, Clone)]
@@ -120,7 +122,8 @@ fn address_key(peer: IpAddr) -> IpAddr {
 }
 
 /// Middleware (inside `request_context`, so the answer has a request id): a request on a
-/// connection over the cap gets an enveloped 503 with `Retry-After`, and the connection closes.
+/// connection over the cap gets an enveloped 503 (a SCIM Error under `/scim/v2`) with
+/// `Retry-After`, and the connection closes.
 pub async fn over_limit(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -132,7 +135,19 @@ pub async fn over_limit(
             .map(ServiceResponse::map_into_boxed_body);
     }
     tracing::info!("connection over WARDEN_MAX_CONNECTIONS_PER_IP refused");
-    let response = ResponseError::error_response(&ApiError::too_many_connections());
+    let error = ApiError::too_many_connections();
+    let response = if crate::routes::scim::is_scim_path(req.path()) {
+        let mut response = crate::routes::scim::fallback(error.status(), TOO_MANY_CONNECTIONS);
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        response
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+        response
+    } else {
+        ResponseError::error_response(&error)
+    };
     Ok(req.into_response(response))
 }
 

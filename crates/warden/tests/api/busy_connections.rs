@@ -109,6 +109,22 @@ async fn one_address_holds_at_most_its_share_and_gets_it_back() {
         );
         assert!(closed_unanswered(&mut stream).await);
     }
+    // Under /scim/v2 the refusal is a SCIM Error.
+    let mut scim = connect_from(&app, greedy).await;
+    scim.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: warden\r\n\r\n")
+        .await
+        .unwrap();
+    let (head, body) = tokio::time::timeout(PATIENCE, read_answer(&mut scim))
+        .await
+        .unwrap();
+    assert!(head.starts_with("http/1.1 503"), "{head}");
+    assert!(
+        head.contains("\r\ncontent-type: application/scim+json"),
+        "{head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "503", "{body}");
+    assert_eq!(body["detail"], "Too many connections from your address");
     // Another address is served, and the held connections still are.
     let mut other = connect_from(&app, Ipv4Addr::new(127, 0, 0, 3)).await;
     assert!(probe(&mut other).await.0.starts_with("http/1.1 200"));
