@@ -157,6 +157,13 @@ async fn fresh_clients_are_served_while_2000_busy_keep_alive_connections_are_hel
     // The default ceiling and per-address cap, on one HTTP worker (the default on 2 cores; the
     // harness runs two), whose budget all 2,000 must fit.
     let (app, _) = spawn_app_tuned(|c| c.http_workers = 1).await;
+    // Client and server share this process: three descriptors per busy connection.
+    let open_files = warden::open_files::raise_limit().unwrap_or(u64::MAX);
+    assert!(
+        open_files >= 3 * BUSY as u64 + 1000,
+        "this test needs an open-file hard limit (ulimit -Hn) of at least {}, not {open_files}",
+        3 * BUSY + 1000
+    );
     let app = Arc::new(app);
     // Connections answered at least once.
     let held = Arc::new(AtomicUsize::new(0));
