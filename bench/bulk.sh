@@ -20,7 +20,9 @@ PG_DB=${BENCH_BULK_DB:-warden_bulk_bench}
 WARDEN=${WARDEN:-target/release/warden}
 PORT=${BENCH_BULK_PORT:-18089}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/warden-bulk.XXXXXX")
-export JWT_SECRET=warden-benchmark-secret-0123456789abcdef
+# A fresh random key each run: a patterned one is refused at start.
+export JWT_SECRET
+JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 export WARDEN_ADDR=127.0.0.1:$PORT RUST_LOG=${BENCH_RUST_LOG:-warn}
 SERVER_PID=
 

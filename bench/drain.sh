@@ -64,7 +64,7 @@ SINK_PID=$!
 for _ in $(seq 1 50); do [ -s "$WORK/sink.count" ] && break; sleep 0.1; done
 
 say "draining $MAILS notifications (concurrency ${WARDEN_MAIL_CONCURRENCY:-default}, limit ${WARDEN_MAIL_MAX_PER_SECOND:-default}/s)"
-JWT_SECRET=warden-benchmark-secret-0123456789abcdef WARDEN_DATA_DIR="$WORK/data" \
+JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))') WARDEN_DATA_DIR="$WORK/data" \
     SMTP_URL="smtp://127.0.0.1:$SMTP_PORT" WARDEN_ADDR="127.0.0.1:$PORT" LOG_FORMAT=text \
     RUST_LOG=warn DATABASE_URL=$DB_URL "$WARDEN" serve 2>>"$WORK/server.log" &
 SERVER_PID=$!

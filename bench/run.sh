@@ -100,7 +100,9 @@ else
 fi
 
 # ---------------------------------------------------------------------------- helpers
-export JWT_SECRET=warden-benchmark-secret-0123456789abcdef
+# A fresh random key each run: a patterned one is refused at start.
+export JWT_SECRET
+JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')
 export WARDEN_DATA_DIR="$WORK/data"
 export SMTP_URL="smtp://127.0.0.1:$SMTP_PORT"
 export WARDEN_ADDR="127.0.0.1:$PORT"

@@ -28,6 +28,7 @@ mod password;
 mod provisioning;
 mod reason;
 mod search;
+mod special_address;
 mod status_change;
 mod suspension;
 mod text;
@@ -61,6 +62,7 @@ pub use search::{
     EventFilter, InvalidLimit, InvalidSearchText, InvertedPeriod, PageLimit, SearchText,
     StatusFilter, UnknownStatusFilter, UserFilter,
 };
+pub use special_address::forbidden_address;
 pub use status_change::{
     AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
     UnknownAction,
@@ -69,7 +71,8 @@ pub use suspension::{InvalidSuspensionEnd, SuspensionEnd};
 pub use user::{display_name, AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
 pub use user_id::{InvalidUserId, UserId};
 pub use webhook::{
-    forbidden_address, AttemptOutcome, ClaimedDelivery, DeliveryStatus, InvalidWebhookSecret,
-    NewWebhook, UnknownEventType, WebhookAnswer, WebhookDelivery, WebhookEndpoint,
-    WebhookEventType, WebhookRetryPolicy, WebhookSecret, ALL_EVENT_TYPES, PREVIOUS_SECRET_OVERLAP,
+    check_webhook_description, AttemptOutcome, ClaimedDelivery, DeliveryStatus,
+    InvalidWebhookDescription, InvalidWebhookSecret, NewWebhook, UnknownEventType, WebhookAnswer,
+    WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookRetryPolicy, WebhookSecret,
+    ALL_EVENT_TYPES, MAX_WEBHOOK_DESCRIPTION_CHARS, PREVIOUS_SECRET_OVERLAP,
 };

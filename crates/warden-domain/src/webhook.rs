@@ -1,9 +1,8 @@
 //! Signed webhooks (Standard Webhooks v1): the events other services subscribe to, the endpoint
-//! secrets and how a message is signed, the retry schedule, and which addresses a delivery may
-//! never reach.
+//! secrets and how a message is signed, and the retry schedule. Which addresses a delivery may
+//! never reach is in `special_address`.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -174,6 +173,28 @@ impl WebhookEndpoint {
     }
 }
 
+/// The longest description an endpoint may carry, in characters.
+pub const MAX_WEBHOOK_DESCRIPTION_CHARS: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("must be at most 500 characters, without control or invisible formatting characters")]
+pub struct InvalidWebhookDescription;
+
+/// Checks an endpoint's description: what an admin reads in the listing must be what is
+/// stored, so like reasons and names it holds no control character and no invisible format
+/// character (a right-to-left override, a zero-width space).
+///
+/// # Errors
+/// [`InvalidWebhookDescription`] when it is longer than [`MAX_WEBHOOK_DESCRIPTION_CHARS`] or
+/// holds such a character.
+pub fn check_webhook_description(text: &str) -> Result<(), InvalidWebhookDescription> {
+    let bad = |c: char| c.is_control() || crate::text::is_format(c);
+    if text.chars().count() > MAX_WEBHOOK_DESCRIPTION_CHARS || text.chars().any(bad) {
+        return Err(InvalidWebhookDescription);
+    }
+    Ok(())
+}
+
 /// An endpoint to register.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewWebhook {
@@ -322,64 +343,6 @@ impl WebhookRetryPolicy {
             None => AttemptOutcome::RetryAfter(scheduled),
         }
     }
-}
-
-/// Whether a delivery must never be sent to `ip`: loopback, private, link-local, shared
-/// (CGNAT, 100.64/10), multicast, unspecified, broadcast, documentation and other reserved
-/// ranges, IPv4-mapped IPv6 addresses, other IPv6 forms that embed a forbidden IPv4 address
-/// (compatible, NAT64, 6to4), and unique-local, link-local or site-local IPv6.
-pub fn forbidden_address(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => forbidden_v6(v6),
-    }
-}
-
-fn forbidden_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, c, _] = ip.octets();
-    ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_multicast()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b))
-        || (a == 192 && b == 0 && c == 0)
-        || (a == 198 && (b == 18 || b == 19))
-        || a >= 240
-}
-
-fn forbidden_v6(ip: Ipv6Addr) -> bool {
-    // IPv4-mapped (::ffff:a.b.c.d): refused outright; no public endpoint needs that form.
-    if ip.to_ipv4_mapped().is_some() {
-        return true;
-    }
-    let segments = ip.segments();
-    // ::a.b.c.d (IPv4-compatible), 64:ff9b::/96 (NAT64), 2002::/16 (6to4) embed an IPv4 address.
-    let embeds_at_end = segments[..6] == [0; 6] || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
-    let embedded = if embeds_at_end {
-        // The low 32 bits are the IPv4 address.
-        Some(Ipv4Addr::from(ip.to_bits() as u32))
-    } else if segments[0] == 0x2002 {
-        Some(Ipv4Addr::new(
-            (segments[1] >> 8) as u8,
-            segments[1] as u8,
-            (segments[2] >> 8) as u8,
-            segments[2] as u8,
-        ))
-    } else {
-        None
-    };
-    ip.is_unspecified()
-        || ip.is_loopback()
-        || ip.is_multicast()
-        || (segments[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (segments[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
-        || (segments[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated)
-        || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
-        || embedded.is_some_and(forbidden_v4)
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use tokio::sync::Notify;
 
 use crate::after_commit::{AfterCommit, WebhookEndpoints};
 use crate::config::Config;
-use crate::http::{request_context, route_not_found, BodyTimeout, Connection};
+use crate::http::{
+    over_limit, request_context, route_not_found, BodyTimeout, Connection, ConnectionLimit,
+};
 use crate::job_runner::JobRunner;
 use crate::lifter::Lifter;
 use crate::metrics::{Metrics, TimedMailer};
@@ -105,11 +107,29 @@ impl Application {
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();
         let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
+        let workers = config.http_worker_threads();
+        let max_connections = crate::open_files::connections_per_worker(
+            config.max_connections,
+            workers,
+            crate::open_files::raise_limit(),
+        );
+        if max_connections < config.max_connections {
+            tracing::warn!(
+                wanted = config.max_connections,
+                allowed = max_connections,
+                "WARDEN_MAX_CONNECTIONS lowered to what the open-file limit (ulimit -n) carries"
+            );
+        }
+        let limit = ConnectionLimit::new(
+            config.max_connections_per_ip,
+            config.trusted_proxies.clone(),
+        );
         let listener = TcpListener::bind(config.addr)?;
         let port = listener.local_addr()?.port();
         let (public_state, public_metrics) = (state.clone(), metrics_data.clone());
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(over_limit))
                 .wrap(from_fn(request_context))
                 .app_data(public_state.clone())
                 .app_data(public_metrics.clone())
@@ -122,13 +142,16 @@ impl Application {
                 })
                 .default_service(web::to(route_not_found))
         })
-        .on_connect(Connection::on_connect)
+        .on_connect(move |conn, data| {
+            Connection::on_connect(conn, data);
+            limit.on_connect(conn, data);
+        })
         .listen(listener)?
-        .max_connections(config.max_connections)
+        .max_connections(max_connections)
         .client_request_timeout(config.header_timeout)
         .client_disconnect_timeout(config.disconnect_timeout)
         .shutdown_timeout(SHUTDOWN_SECONDS);
-        server = server.workers(config.http_worker_threads());
+        server = server.workers(workers);
         let ops = match config.ops_addr {
             None => None,
             Some(addr) => {

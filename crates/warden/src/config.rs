@@ -54,7 +54,11 @@ pub struct Config {
     /// Longest time a handler waits for the whole request body before answering 408.
     pub body_timeout: Duration,
     /// Open connections each HTTP worker holds; past it new ones wait in the accept backlog.
+    /// Lowered at start to what the open-file limit allows (see `crate::open_files`).
     pub max_connections: usize,
+    /// Connections one client address (an IPv6 /64) may hold on the public listener; trusted
+    /// proxies are not counted (see `http::connection_limit`).
+    pub max_connections_per_ip: usize,
     /// Longest time to receive a request's headers (actix `client_request_timeout`).
     pub header_timeout: Duration,
     /// Grace for a client to close after the server decided to end a connection.
@@ -114,6 +118,9 @@ impl Backend {
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/warden.db";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+/// `WARDEN_MAX_CONNECTIONS_PER_IP` unless set: ample for a service or an identity provider
+/// with a connection pool, a small share of the connection budget.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: u64 = 256;
 pub const DEFAULT_MAIL_FROM: &str = "Warden <no-reply@warden.localhost>";
 
 impl Config {
@@ -215,7 +222,16 @@ impl Config {
             log_format,
             http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
             body_timeout: millis(&get, "WARDEN_BODY_TIMEOUT_MS", 10_000, 10..=600_000)?,
-            max_connections: number(&get, "WARDEN_MAX_CONNECTIONS", 1024, 1..=1_000_000)? as usize,
+            // A connection costs ~11 KiB of memory, idle or busy (measured: docs/operations.md,
+            // "Connections"), and two open files: 25,000 (actix's own default) fit in ~300 MiB.
+            max_connections: number(&get, "WARDEN_MAX_CONNECTIONS", 25_000, 1..=1_000_000)?
+                as usize,
+            max_connections_per_ip: number(
+                &get,
+                "WARDEN_MAX_CONNECTIONS_PER_IP",
+                DEFAULT_MAX_CONNECTIONS_PER_IP,
+                1..=1_000_000,
+            )? as usize,
             header_timeout: millis(&get, "WARDEN_HEADER_TIMEOUT_MS", 5000, 10..=600_000)?,
             disconnect_timeout: millis(&get, "WARDEN_DISCONNECT_TIMEOUT_MS", 1000, 10..=600_000)?,
             ops_addr,
@@ -282,30 +298,35 @@ impl Config {
 /// read them, so a deployment that copied one would accept tokens signed by anybody.
 const PUBLISHED_SECRETS: &[&str] = &["change-me-to-a-long-random-secret-of-32-bytes-or-more"];
 
-/// Fewer distinct bytes than this is a pattern (`aaaa...`, `0101...`), not a random key.
-const MIN_DISTINCT_SECRET_BYTES: usize = 10;
+/// The least estimated strength a `JWT_SECRET` must have (see [`crate::secret_strength`]).
+/// 32 random characters of `openssl rand -hex 16` score about 100 bits, of `-base64 48` over
+/// 200; `0123456789abcdef0123456789abcdef` scores 14 and `supersecretjwtkeyforwarden123456` 67.
+pub const MIN_JWT_SECRET_BITS: f64 = 90.0;
+
+/// How to make a good secret, as every refusal says.
+const GENERATE_HINT: &str = "generate one with `openssl rand -base64 48` (or unset JWT_SECRET to \
+     have one generated in WARDEN_DATA_DIR)";
 
 fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
     if secret.len() < 32 {
-        return Err(invalid("JWT_SECRET", "must be at least 32 bytes long"));
+        return Err(invalid(
+            "JWT_SECRET",
+            &format!("must be at least 32 bytes long: {GENERATE_HINT}"),
+        ));
     }
     if PUBLISHED_SECRETS.contains(&secret.trim()) {
         return Err(invalid(
             "JWT_SECRET",
-            "is the published example value; set a random one (e.g. openssl rand -hex 32) or \
-             unset it to have one generated",
+            &format!("is the published example value: {GENERATE_HINT}"),
         ));
     }
-    let distinct = secret
-        .bytes()
-        .collect::<std::collections::HashSet<u8>>()
-        .len();
-    if distinct < MIN_DISTINCT_SECRET_BYTES {
+    let bits = crate::secret_strength::estimated_bits(secret);
+    if bits < MIN_JWT_SECRET_BITS {
         return Err(invalid(
             "JWT_SECRET",
             &format!(
-                "is too predictable ({distinct} distinct bytes; at least \
-                 {MIN_DISTINCT_SECRET_BYTES} expected): use a random value"
+                "is too guessable (words, sequences or repeats: about {bits:.0} bits estimated, \
+                 at least {MIN_JWT_SECRET_BITS:.0} needed): {GENERATE_HINT}"
             ),
         ));
     }
@@ -410,6 +431,8 @@ mod tests {
         );
         assert!(config.hash_concurrency >= 2);
         assert_eq!(config.hash_wait, Duration::from_millis(2000));
+        assert_eq!(config.max_connections, 25_000);
+        assert_eq!(config.max_connections_per_ip, 256);
         let postgres = super::tests::config(&[("DATABASE_URL", "postgres://db/warden")]).unwrap();
         assert_eq!(postgres.db_max_connections, 16);
         let split = |workers: &str, max: &str| {
@@ -481,6 +504,8 @@ mod tests {
             ("WARDEN_DB_MAX_CONNECTIONS", "lots"),
             ("WARDEN_BODY_TIMEOUT_MS", "0"),
             ("WARDEN_MAX_CONNECTIONS", "0"),
+            ("WARDEN_MAX_CONNECTIONS_PER_IP", "0"),
+            ("WARDEN_MAX_CONNECTIONS_PER_IP", "many"),
             ("WARDEN_HEADER_TIMEOUT_MS", "soon"),
             ("WARDEN_DISCONNECT_TIMEOUT_MS", "-1"),
             ("WARDEN_OPS_ADDR", "localhost:9090"),
@@ -498,16 +523,35 @@ mod tests {
     }
 
     #[test]
-    fn a_random_looking_secret_of_32_bytes_is_accepted() {
-        let config = config(&[("JWT_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+    fn a_random_secret_of_32_bytes_is_accepted() {
+        // openssl rand -hex 16
+        let config = config(&[("JWT_SECRET", "51304e2aa09e2222895de63fce0baa83")]).unwrap();
         assert!(config.jwt_secret.is_some());
+    }
+
+    #[test]
+    fn guessable_secrets_are_refused_saying_how_to_make_a_good_one() {
+        for secret in [
+            "0123456789abcdef0123456789abcdef",
+            "supersecretjwtkeyforwarden123456",
+            "change-me-to-a-long-random-secret-of-32-bytes-or-more",
+            "short",
+        ] {
+            let err = config(&[("JWT_SECRET", secret)]).unwrap_err();
+            assert_eq!(err.var, "JWT_SECRET");
+            assert!(err.to_string().contains("openssl rand -base64 48"), "{err}");
+            assert!(
+                !err.to_string().contains(secret),
+                "the secret is not echoed"
+            );
+        }
     }
 
     #[test]
     fn secrets_never_print() {
         let config = config(&[
             ("DATABASE_URL", "postgres://app:hunter2hunter2@db/warden"),
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef-topsecret"),
+            ("JWT_SECRET", "oDnix6Gcm127zTZxwXolWMTAjskicpeB-topsecret"),
             ("SMTP_URL", "smtp://user:mailpass@mail:25"),
         ])
         .unwrap();

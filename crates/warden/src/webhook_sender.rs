@@ -1,6 +1,7 @@
 //! [`WebhookSender`] over HTTPS (reqwest with rustls), and the address rules of webhook
-//! targets: `https` only, and no loopback, private, link-local, CGNAT, multicast or unspecified
-//! address, checked when an endpoint is registered ([`check_url`]) and again when each request
+//! targets: `https` only, and no address in a special-purpose block that is not globally
+//! reachable (loopback, private, link-local, CGNAT, multicast, NAT64 and Teredo forms of them,
+//! and the rest of the IANA registries: [`forbidden_address`]), checked when an endpoint is registered ([`check_url`]) and again when each request
 //! connects (a resolver that drops forbidden addresses, so a name that later resolves
 //! elsewhere, DNS rebinding, gains nothing). Redirects are never followed. With
 //! `WARDEN_WEBHOOK_ALLOW_PRIVATE=true` both rules are lifted.
@@ -33,7 +34,7 @@ pub enum BadTarget {
     Malformed,
     #[error("must use https")]
     NotHttps,
-    #[error("must resolve to public addresses only (not loopback, private, link-local, shared, multicast or unspecified)")]
+    #[error("must resolve to public addresses only (not loopback, private, link-local, shared, multicast or other special-purpose addresses)")]
     Private,
 }
 
@@ -224,6 +225,9 @@ mod tests {
             ("https://100.64.1.1/", BadTarget::Private),
             ("https://[::1]/hook", BadTarget::Private),
             ("https://[::ffff:127.0.0.1]/hook", BadTarget::Private),
+            ("https://[64:ff9b:1::a9fe:a9fe]/", BadTarget::Private),
+            ("https://[2001:0:a9fe:a9fe::1]/", BadTarget::Private),
+            ("https://[::ffff:0:7f00:1]/", BadTarget::Private),
             ("https://localhost/hook", BadTarget::Private),
             ("ftp://example.com/", BadTarget::Malformed),
             ("not a url", BadTarget::Malformed),
@@ -244,6 +248,8 @@ mod tests {
         assert!(!strict.allowed(&local));
         assert!(open.allowed(&local));
         assert!(strict.allowed(&Url::parse("https://93.184.215.14/").unwrap()));
+        let siit = Url::parse("https://[::ffff:0:7f00:1]/").unwrap();
+        assert!(!strict.allowed(&siit));
         assert!(!strict.allowed(&Url::parse("http://example.com/").unwrap()));
     }
 

@@ -40,6 +40,7 @@ impl FieldError {
 
 pub const INTERNAL_MESSAGE: &str = "An unexpected error occurred.";
 pub const UNAVAILABLE_MESSAGE: &str = "Service temporarily unavailable";
+pub const TOO_MANY_CONNECTIONS: &str = "Too many connections from your address";
 pub const ADMIN_UNAUTHENTICATED: &str = "Could not validate admin credentials";
 pub const USER_UNAUTHENTICATED: &str = "Could not validate credentials";
 
@@ -83,6 +84,14 @@ impl ApiError {
     /// body may still be on its way, so nothing after it could be read as a new request.
     pub fn request_timeout() -> Self {
         let mut error = Self::new(StatusCode::REQUEST_TIMEOUT, "Request timeout");
+        error.close_connection = true;
+        error
+    }
+
+    /// A 503 for a connection over `WARDEN_MAX_CONNECTIONS_PER_IP`, which is then closed.
+    pub fn too_many_connections() -> Self {
+        let mut error = Self::new(StatusCode::SERVICE_UNAVAILABLE, TOO_MANY_CONNECTIONS);
+        error.retry_after_seconds = Some(1);
         error.close_connection = true;
         error
     }

@@ -9,7 +9,8 @@ use serde_json::Value;
 use uuid::Uuid;
 use warden_domain::use_cases::{WebhookError, WebhookInput};
 use warden_domain::{
-    DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret,
+    check_webhook_description, DeliveryStatus, WebhookDelivery, WebhookEndpoint, WebhookEventType,
+    WebhookSecret,
 };
 
 use super::schemas::{AdminListFailures, BodyFailures, Empty, Envelope as Doc, InvalidInput};
@@ -17,7 +18,6 @@ use crate::http::{bearer_token, page_query, read_json, ApiError, Envelope, Field
 use crate::state::AppState;
 
 const EVENTS_MESSAGE: &str = "must be a non-empty list of: user.deactivated, user.reactivated";
-const MAX_DESCRIPTION_CHARS: usize = 500;
 const DEFAULT_PAGE: u32 = 20;
 const MAX_PAGE: u32 = 100;
 
@@ -167,13 +167,8 @@ pub async fn create(
     let mut fields = Fields::of(read_json(&req, body).await?)?;
     let url = fields.required_string("url");
     let description = fields.optional_string("description");
-    if description.as_ref().is_some_and(|d| {
-        d.chars().count() > MAX_DESCRIPTION_CHARS || d.chars().any(char::is_control)
-    }) {
-        fields.reject::<()>(
-            "description",
-            "must be at most 500 characters, without control characters",
-        );
+    if let Some(Err(problem)) = description.as_deref().map(check_webhook_description) {
+        fields.reject::<()>("description", problem.to_string());
     }
     let events = match fields.take("events") {
         None | Some(Value::Null) => Some(None),

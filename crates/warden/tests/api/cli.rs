@@ -234,6 +234,8 @@ fn a_bad_setting_exits_non_zero_naming_the_variable() {
             "change-me-to-a-long-random-secret-of-32-bytes-or-more",
         ),
         ("JWT_SECRET", "abababababababababababababababababab"),
+        ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("JWT_SECRET", "supersecretjwtkeyforwarden123456"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_warden"))
             .arg("migrate")
@@ -245,6 +247,13 @@ fn a_bad_setting_exits_non_zero_naming_the_variable() {
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(stderr.contains(var), "{stderr}");
+        if var == "JWT_SECRET" {
+            assert!(stderr.contains("openssl rand -base64 48"), "{stderr}");
+            assert!(
+                !stderr.contains(value),
+                "the secret is not echoed: {stderr}"
+            );
+        }
     }
 }
 

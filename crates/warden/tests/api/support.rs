@@ -13,7 +13,8 @@ use warden_domain::{Password, Role, User};
 use warden_postgres::testing::TestSchema;
 use warden_testkit::smtp_sink::{ReceivedMail, SmtpSink};
 
-pub const JWT_SECRET: &str = "test-secret-0123456789abcdef0123456789abcdef";
+/// Random (`openssl rand -base64 48`): a patterned secret is refused at start.
+pub const JWT_SECRET: &str = "jt7vu5/OEa8undiTtOYbo/Be6STpA3R9Hh7ZbJc6mVVeaAO/JMNCUdFQYNt2pazS";
 pub const PASSWORD: &str = "correct horse battery";
 
 /// A running Warden with its own database, data directory and SMTP sink.

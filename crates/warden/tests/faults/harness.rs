@@ -18,7 +18,8 @@ use warden_domain::{EmailAddress, NewUser, PasswordHash, Role, User, UserId};
 use warden_postgres::testing::TestSchema;
 use warden_testkit::smtp_sink::{ReceivedMail, SmtpSink};
 
-pub const JWT_SECRET: &str = "faults-secret-0123456789abcdef0123456789abcdef";
+/// Random (`openssl rand -base64 48`): a patterned secret is refused at start.
+pub const JWT_SECRET: &str = "W4hKhadwNSYPk1GZrHsNcV8qn5YkI+k1BJGG+SAVNHTMG3jTRfq20bE0vWpZyShJ";
 /// How long a child process may take to start answering HTTP (a debug build, a busy machine).
 const STARTUP: Duration = Duration::from_secs(30);
 

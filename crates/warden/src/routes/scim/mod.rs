@@ -20,7 +20,7 @@ use warden_domain::{ProvisioningFilter, Reason, Scope, StatusAction, UserId};
 pub use self::error::{ScimError, ScimErrorBody};
 use self::patch::Draft;
 pub use self::resource::UserResource;
-use crate::http::{bearer_token, read_bytes};
+use crate::http::{bearer_token, read_bytes, request_origin, TrustedProxies};
 use crate::state::AppState;
 
 /// Where SCIM is served.
@@ -114,10 +114,12 @@ async fn provisioner(state: &AppState, req: &HttpRequest) -> Result<Provisioner,
     Provisioner::new(&client).ok_or_else(ScimError::unauthorized)
 }
 
-/// `https://host/scim/v2`, as the client addressed it.
+/// `https://host/scim/v2`, as the client addressed it (forwarding headers believed only from
+/// `WARDEN_TRUSTED_PROXIES`).
 fn base_url(req: &HttpRequest) -> String {
-    let info = req.connection_info();
-    format!("{}://{}{BASE_PATH}", info.scheme(), info.host())
+    let trusted = req.app_data::<web::Data<TrustedProxies>>();
+    let origin = request_origin(req, trusted.map_or(&TrustedProxies::default(), |t| t));
+    format!("{origin}{BASE_PATH}")
 }
 
 fn scim_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
