@@ -196,11 +196,11 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         clock: Arc::new(SystemClock),
         provisioning: store.provisioning(),
         webhooks: store.webhooks(),
-        webhook_sender: Arc::new(crate::webhook_sender::HttpWebhookSender::new(
+        webhook_sender: Arc::new(warden_webhooks::HttpWebhookSender::new(
             config.webhooks.allow_private,
         )?),
         webhook_policy: config.webhooks.policy(),
-        webhook_targets: crate::webhook_sender::WebhookTargets {
+        webhook_targets: warden_webhooks::WebhookTargets {
             allow_private: config.webhooks.allow_private,
         },
     })

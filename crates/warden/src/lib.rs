@@ -25,7 +25,6 @@ pub mod state;
 pub mod telemetry;
 pub mod user_table;
 pub mod webhook_config;
-pub mod webhook_sender;
 pub mod webhook_worker;
 pub mod worker;
 

@@ -18,7 +18,7 @@ use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
 
 use crate::http::Idempotency;
-use crate::webhook_sender::WebhookTargets;
+use warden_webhooks::WebhookTargets;
 
 /// The adapters behind each port.
 #[derive(Clone)]
