@@ -2,31 +2,23 @@
 //!
 //! The Warden service: an actix-web HTTP API and an operator CLI over the `warden-domain` use
 //! cases, with PostgreSQL or SQLite storage, lettre mail and JWT credentials.
+//!
+//! Where things are (docs/architecture.md has the full table):
+//! - [`run`]: configuration from the environment and composition (adapters wired to use cases,
+//!   the HTTP server and its background loops);
+//! - [`http`]: the edge (envelope, errors, extractors per principal, limits, headers);
+//! - [`routes`]: one module per group of routes; [`console`]: the admin console's pages;
+//! - [`workers`]: the background loops (outbox mail, webhooks, bulk jobs, the suspension lifter)
+//!   and what follows a committed change;
+//! - [`cli`]: the operator commands; [`observability`]: logs and metrics.
 
-pub mod after_commit;
-pub mod app;
 pub mod cli;
-pub mod cli_clients;
-pub mod compose;
-pub mod config;
 pub mod console;
-pub mod data_dir;
 pub mod http;
-pub mod job_runner;
-pub mod jwt_config;
-pub mod lifter;
-pub mod metrics;
-pub mod open_files;
-pub mod os_user;
+pub mod observability;
 pub mod routes;
-pub mod secret_strength;
-pub mod services;
-pub mod state;
-pub mod telemetry;
-pub mod user_table;
-pub mod webhook_config;
-pub mod webhook_worker;
-pub mod worker;
+pub mod run;
+pub mod workers;
 
-pub use app::Application;
-pub use config::Config;
+pub use run::app::Application;
+pub use run::config::Config;

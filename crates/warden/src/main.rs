@@ -2,7 +2,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use warden::cli::{run, Cli, Command};
-use warden::{telemetry, Config};
+use warden::observability::telemetry;
+use warden::Config;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -16,7 +16,7 @@ use super::api_error::INTERNAL_MESSAGE;
 use super::security_headers::PageKind;
 use super::unread_body::UnreadBody;
 use super::Envelope;
-use crate::metrics::Metrics;
+use crate::observability::metrics::Metrics;
 
 /// The id of one request: from a well-formed incoming `x-request-id`, or freshly made. It names
 /// the request's log span and is echoed in the response's `x-request-id` header.

@@ -9,7 +9,7 @@ use warden_domain::UserId;
 use super::schemas::{AdminFailures, Envelope as Doc};
 use super::views::ActorView;
 use crate::http::{bearer_token, ApiError, Envelope};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 /// Whether an account can sign in now, and if not, every reason why.
 #[utoipa::path(

@@ -6,7 +6,7 @@ use super::views::UserView;
 use crate::http::{
     bearer_token, client_key, read_json, ApiError, Envelope, Fields, TrustedProxies,
 };
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenView {

@@ -11,7 +11,7 @@ use warden_domain::{Client, ClientName, ClientRef, Scope};
 
 use super::schemas::{AdminListFailures, Empty, Envelope as Doc, InvalidInput};
 use crate::http::{bearer_token, read_json, ApiError, Envelope, FieldError, Fields};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 const SCOPES_MESSAGE: &str = "must be a non-empty list of: introspect, scim";
 

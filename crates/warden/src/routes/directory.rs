@@ -12,7 +12,7 @@ use warden_domain::{
 use super::schemas::{AdminListFailures, Envelope as Doc, InvalidInput};
 use super::views::{EventPageView, UserView};
 use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError, PageQuery};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 /// The `status` filter of `GET /api/v1/users`, as the OpenAPI document shows it.
 #[derive(utoipa::ToSchema)]

@@ -1,5 +1,5 @@
 //! Bulk deactivation: an admin submits up to 10,000 user ids, gets a job id at once (202), and
-//! reads the job's progress and each user's answer; the job runner (`job_runner.rs`) carries it
+//! reads the job's progress and each user's answer; the job runner (`workers/jobs.rs`) carries it
 //! out in the background.
 
 use actix_web::http::header::{HeaderValue, LOCATION};
@@ -18,7 +18,7 @@ use super::idempotency_doc::{
 use super::schemas::{AdminListFailures, Empty, Envelope as Doc};
 use super::users::{unknown_user, DEACTIVATED};
 use crate::http::{bearer_token, parse_json, read_bytes_up_to, ApiError, Envelope, Fields};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 /// The largest bulk body: 10,000 ids with room for their quotes and a reason.
 pub const BULK_BODY_LIMIT: usize = 1024 * 1024;

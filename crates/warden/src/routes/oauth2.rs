@@ -11,7 +11,7 @@ use warden_domain::Scope;
 
 use super::schemas::{Empty, Envelope as Doc};
 use crate::http::{bearer_token, read_bytes, ApiError};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 /// Body of `POST /oauth2/introspect` (`application/x-www-form-urlencoded`).
 #[derive(utoipa::ToSchema)]

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::schemas::{Empty, Envelope as Doc};
 use crate::http::Envelope;
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {

@@ -10,7 +10,7 @@ use warden_domain::use_cases::{OutboxPage, OUTBOX_MAX_PAGE};
 
 use super::schemas::{AdminListFailures, Empty, Envelope as Doc};
 use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 const DEFAULT_PAGE: u32 = 20;
 /// Longest error text shown; the full text is in the database.

@@ -9,9 +9,9 @@ use super::idempotency_doc::{
 };
 use super::schemas::{AdminFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
-use crate::after_commit::Channel;
 use crate::http::{bearer_token, page_query, parse_json, read_bytes, ApiError, Envelope, Fields};
-use crate::state::AppState;
+use crate::run::state::AppState;
+use crate::workers::after_commit::Channel;
 
 /// Deactivate an account: revoke its access at once, record why, and email the user.
 #[utoipa::path(

@@ -15,7 +15,7 @@ use warden_domain::{
 
 use super::schemas::{AdminListFailures, BodyFailures, Empty, Envelope as Doc, InvalidInput};
 use crate::http::{bearer_token, page_query, read_json, ApiError, Envelope, Fields};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 const EVENTS_MESSAGE: &str = "must be a non-empty list of: user.deactivated, user.reactivated";
 const DEFAULT_PAGE: u32 = 20;

@@ -205,7 +205,7 @@ async fn a_job_survives_a_restart_and_never_redoes_a_user() {
     assert_eq!(round.completed, 2);
     // ...then claims the third, deactivates it and dies before recording the result (its
     // lease ends at once).
-    let (store, _) = warden::app::open(&app.config).await.unwrap();
+    let (store, _) = warden::run::app::open(&app.config).await.unwrap();
     let now = chrono::Utc::now();
     let claimed = store.jobs().claim_items(now, now, 1).await.unwrap();
     assert_eq!(claimed[0].user_id, ids[2]);
@@ -216,7 +216,7 @@ async fn a_job_survives_a_restart_and_never_redoes_a_user() {
     // A new instance on the same database finishes the job.
     let mut config = app.config.clone();
     config.job_poll = Duration::from_millis(50);
-    let (_, ports) = warden::app::open(&config).await.unwrap();
+    let (_, ports) = warden::run::app::open(&config).await.unwrap();
     let second = Application::start(&config, ports).unwrap();
     let second_url = format!("http://127.0.0.1:{}", second.port());
     tokio::spawn(second.run_until_stopped());

@@ -158,7 +158,7 @@ async fn fresh_clients_are_served_while_2000_busy_keep_alive_connections_are_hel
     // harness runs two), whose budget all 2,000 must fit.
     let (app, _) = spawn_app_tuned(|c| c.http_workers = 1).await;
     // Client and server share this process: three descriptors per busy connection.
-    let open_files = warden::open_files::raise_limit().unwrap_or(u64::MAX);
+    let open_files = warden::run::open_files::raise_limit().unwrap_or(u64::MAX);
     assert!(
         open_files >= 3 * BUSY as u64 + 1000,
         "this test needs an open-file hard limit (ulimit -Hn) of at least {}, not {open_files}",

@@ -137,7 +137,7 @@ async fn operator_deactivation_follows_the_same_rules() {
     assert_eq!(actor.kind, warden_domain::ActorKind::Operator);
     assert_eq!(actor.kind.channel(), "cli");
     assert_eq!(actor.account(), Some(admin.id));
-    let me = warden::os_user::current();
+    let me = warden::cli::os_user::current();
     assert_eq!(actor.name, me.split(" (sudo").next().unwrap());
     let mut not_an_id = args;
     not_an_id[3] = "12345";

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
-use warden::jwt_config::JwtAlgorithm;
+use warden::run::jwt_config::JwtAlgorithm;
 use warden_domain::{Role, Scope};
 
 use crate::clients::{client_token, introspect};

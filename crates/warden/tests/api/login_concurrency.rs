@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use serde_json::json;
-use warden::app::open;
 use warden::http::TrustedProxies;
+use warden::run::app::open;
 use warden::Application;
 use warden_auth::Argon2Hasher;
 use warden_domain::ports::PasswordHasher;

@@ -68,7 +68,7 @@ async fn readiness_and_metrics_read_the_request_pool_not_the_workers() {
     let elsewhere = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", elsewhere.path().join("other.db").display());
     let other = crate::support::config_for(&url, &elsewhere, "smtp://127.0.0.1:9");
-    let (_store, other_ports) = warden::compose::open(&other).await.unwrap();
+    let (_store, other_ports) = warden::run::compose::open(&other).await.unwrap();
     let app = crate::support::spawn_app_with(move |mut ports| {
         ports.delivery = other_ports.outbox;
         ports

@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{SecondsFormat, SubsecRound, TimeDelta, Utc};
 use reqwest::Method;
 use serde_json::json;
-use warden::services::Services;
+use warden::run::services::Services;
 use warden_domain::Role;
 
 use crate::support::{spawn_app, spawn_app_tuned, Response, TestApp};
@@ -161,7 +161,7 @@ async fn an_end_that_is_past_too_far_or_not_rfc3339_is_refused_on_until() {
 async fn lifters_racing_on_two_instances_reactivate_once() {
     // The app's own lifter looks once at start, then not for a minute: the race is ours.
     let (app, _) = spawn_app_tuned(|config| config.lift_poll = Duration::from_secs(60)).await;
-    let (store, ports) = warden::app::open(&app.config).await.unwrap();
+    let (store, ports) = warden::run::app::open(&app.config).await.unwrap();
     let _keep = store;
     let other = Services::new(ports, app.config.retry_policy());
     let (_, token) = app.admin().await;

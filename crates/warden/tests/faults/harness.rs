@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use tempfile::TempDir;
-use warden::app::open;
-use warden::services::Services;
+use warden::run::app::open;
+use warden::run::services::Services;
 use warden::Config;
 use warden_domain::ports::{Outbox, OutboxStats, OutboxStatus, UserRepo};
 use warden_domain::{EmailAddress, NewUser, PasswordHash, Role, User, UserId};

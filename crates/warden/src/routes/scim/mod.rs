@@ -21,7 +21,7 @@ pub use self::error::{ScimError, ScimErrorBody};
 use self::patch::Draft;
 pub use self::resource::UserResource;
 use crate::http::{bearer_token, read_bytes, request_origin, TrustedProxies};
-use crate::state::AppState;
+use crate::run::state::AppState;
 
 /// Where SCIM is served.
 pub const BASE_PATH: &str = "/scim/v2";
@@ -174,7 +174,7 @@ async fn changed(state: &AppState, action: Option<StatusAction>) {
     if let Some(action) = action {
         let after = &state.after_commit;
         after
-            .status_changed(crate::after_commit::Channel::Scim, action)
+            .status_changed(crate::workers::after_commit::Channel::Scim, action)
             .await;
     }
 }

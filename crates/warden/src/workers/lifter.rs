@@ -10,7 +10,7 @@ use tokio::task::JoinHandle;
 use warden_domain::use_cases::LiftSuspensions;
 use warden_domain::StatusAction;
 
-use crate::after_commit::{AfterCommit, Channel};
+use crate::workers::after_commit::{AfterCommit, Channel};
 
 /// A running lifter; [`Lifter::stop`] lets its round finish, then ends it.
 #[derive(Debug)]

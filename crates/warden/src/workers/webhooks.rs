@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use warden_domain::use_cases::{DeliverWebhooks, PURGE_BATCH};
 
-use crate::after_commit::WebhookEndpoints;
+use crate::workers::after_commit::WebhookEndpoints;
 
 /// Tasks sending at once.
 const TASKS: usize = 4;

@@ -1,5 +1,9 @@
 //! The `warden` command line. Operator commands run the same use cases as HTTP.
 
+pub mod clients;
+pub mod os_user;
+pub mod user_table;
+
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use warden_domain::use_cases::{DeactivateError, NewAccount};
@@ -8,11 +12,10 @@ use warden_domain::{
     StatusFilter, UserFilter, UserId,
 };
 
-use crate::after_commit::Channel;
-use crate::app::{open, Application};
-use crate::compose;
-use crate::config::Config;
-use crate::os_user;
+use crate::run::app::{open, Application};
+use crate::run::compose;
+use crate::run::config::Config;
+use crate::workers::after_commit::Channel;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,10 +44,10 @@ pub enum Command {
     },
     /// Manage machine clients (other services' bearer tokens).
     #[command(subcommand)]
-    Client(crate::cli_clients::ClientCommand),
+    Client(crate::cli::clients::ClientCommand),
     /// Manage the EdDSA signing keys.
     #[command(subcommand)]
-    Keys(crate::cli_clients::KeysCommand),
+    Keys(crate::cli::clients::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,10 +165,10 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}", token.expose());
         }
         Command::Client(command) => {
-            crate::cli_clients::client(command, &config, operator()).await?;
+            crate::cli::clients::client(command, &config, operator()).await?;
         }
-        Command::Keys(crate::cli_clients::KeysCommand::Rotate) => {
-            crate::cli_clients::rotate_keys(&config)?;
+        Command::Keys(crate::cli::clients::KeysCommand::Rotate) => {
+            crate::cli::clients::rotate_keys(&config)?;
         }
     }
     Ok(())
@@ -241,7 +244,7 @@ async fn list(config: &Config, args: ListArgs) -> anyhow::Result<()> {
         .directory
         .search_for_operator(&operator(), &filter, cursor, limit)
         .await?;
-    print!("{}", crate::user_table::render(&page.users));
+    print!("{}", crate::cli::user_table::render(&page.users));
     if let Some(next) = page.next_cursor {
         eprintln!("more accounts follow: add --cursor {next}");
     }
@@ -282,7 +285,7 @@ mod tests {
                 }
             }
         }
-        files.extend(["app.rs", "state.rs"].map(|f| src.join(f)));
+        files.extend(["run/app.rs", "run/state.rs"].map(|f| src.join(f)));
         for file in files {
             let text = std::fs::read_to_string(&file).unwrap();
             assert!(

@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 use warden_domain::use_cases::{BulkDeactivate, ItemFailure};
 use warden_domain::StatusAction;
 
-use crate::after_commit::{AfterCommit, Channel};
 use crate::routes::jobs::answer;
+use crate::workers::after_commit::{AfterCommit, Channel};
 
 /// Items one round of one task claims.
 pub const ROUND: u32 = 50;

@@ -27,7 +27,7 @@ use warden_domain::ports::{MailError, Mailer, OutboxStats};
 use warden_domain::use_cases::DeliveryReport;
 use warden_domain::{Email, StatusAction};
 
-use crate::after_commit::Channel;
+use crate::workers::after_commit::Channel;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -173,7 +173,7 @@ impl Metrics {
             .inc();
     }
 
-    /// Counts `count` committed status changes; only [`crate::after_commit::AfterCommit`]
+    /// Counts `count` committed status changes; only [`crate::workers::after_commit::AfterCommit`]
     /// calls it, so every entry point counts the same way.
     pub(crate) fn status_changed(&self, channel: Channel, action: StatusAction, count: usize) {
         self.status_changes

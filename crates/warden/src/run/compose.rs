@@ -17,10 +17,10 @@ use warden_mail::{FileMailer, SmtpMailer};
 use warden_postgres::{PgLoginAttempts, PgStore};
 use warden_sqlite::SqliteStore;
 
-use crate::after_commit::AfterCommit;
-use crate::config::{Backend, Config};
-use crate::metrics::Metrics;
-use crate::services::{Ports, Services};
+use crate::observability::metrics::Metrics;
+use crate::run::config::{Backend, Config};
+use crate::run::services::{Ports, Services};
+use crate::workers::after_commit::AfterCommit;
 
 /// Connections of the outbox worker's own pool.
 const WORKER_CONNECTIONS: usize = 2;
@@ -138,7 +138,7 @@ impl Store {
 /// # Errors
 /// When the database cannot be reached or migrated, or an adapter cannot be configured.
 pub async fn open(config: &Config) -> anyhow::Result<(Store, Ports)> {
-    crate::data_dir::prepare(&config.data_dir)?;
+    crate::run::data_dir::prepare(&config.data_dir)?;
     let store = match Store::connect(config, config.db_max_connections).await? {
         // Each HTTP worker drives its own requests' connections (see `PgStore`).
         Store::Postgres(store) => {

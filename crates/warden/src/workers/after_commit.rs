@@ -12,7 +12,7 @@ use tokio::sync::Notify;
 use warden_domain::use_cases::DeliverNotifications;
 use warden_domain::StatusAction;
 
-use crate::metrics::Metrics;
+use crate::observability::metrics::Metrics;
 
 /// The entry point a status change came through: the `channel` label of
 /// `warden_status_changes_total`.

@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use warden_domain::use_cases::{DeliverNotifications, PURGE_BATCH};
 
-use crate::metrics::Metrics;
+use crate::observability::metrics::Metrics;
 
 /// How the worker runs.
 #[derive(Debug, Clone, Copy)]
@@ -253,5 +253,5 @@ impl Pace {
 }
 
 #[cfg(test)]
-#[path = "worker_tests.rs"]
+#[path = "outbox_tests.rs"]
 mod tests;

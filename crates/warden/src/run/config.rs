@@ -22,7 +22,7 @@ pub struct Config {
     pub jwt_secret: Option<SecretString>,
     pub jwt_ttl: Duration,
     /// `JWT_ALGORITHM`, `JWT_PRIVATE_KEY_FILE`, `JWT_ISSUER`, `JWT_AUDIENCE`.
-    pub jwt: crate::jwt_config::JwtConfig,
+    pub jwt: crate::run::jwt_config::JwtConfig,
     /// `None`: mail is written as `.eml` files under `data_dir/mail`.
     pub smtp_url: Option<SecretString>,
     pub mail_from: String,
@@ -54,7 +54,7 @@ pub struct Config {
     /// Longest time a handler waits for the whole request body before answering 408.
     pub body_timeout: Duration,
     /// Open connections each HTTP worker holds; past it new ones wait in the accept backlog.
-    /// Lowered at start to what the open-file limit allows (see `crate::open_files`).
+    /// Lowered at start to what the open-file limit allows (see `crate::run::open_files`).
     pub max_connections: usize,
     /// Connections one client address (an IPv6 /64) may hold on the public listener; trusted
     /// proxies are not counted (see `http::connection_limit`).
@@ -72,7 +72,7 @@ pub struct Config {
     /// Peers whose `X-Forwarded-For` is believed (see `http::client_addr`).
     pub trusted_proxies: TrustedProxies,
     /// `WARDEN_WEBHOOK_ALLOW_PRIVATE` and the webhook retry overrides.
-    pub webhooks: crate::webhook_config::WebhookConfig,
+    pub webhooks: crate::run::webhook_config::WebhookConfig,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -192,7 +192,7 @@ impl Config {
                 .into(),
             jwt_secret: jwt_secret.map(Into::into),
             jwt_ttl: Duration::from_secs(number(&get, "JWT_TTL_SECONDS", 3600, 1..=31_536_000)?),
-            jwt: crate::jwt_config::JwtConfig::from_lookup(&get)?,
+            jwt: crate::run::jwt_config::JwtConfig::from_lookup(&get)?,
             smtp_url: smtp_url.map(Into::into),
             mail_from: get("MAIL_FROM").unwrap_or_else(|| DEFAULT_MAIL_FROM.into()),
             // SQLite has one write lock: with one connection writers queue in order instead of
@@ -243,7 +243,7 @@ impl Config {
             )? as usize,
             hash_wait: millis(&get, "WARDEN_HASH_WAIT_MS", 2000, 0..=600_000)?,
             trusted_proxies,
-            webhooks: crate::webhook_config::WebhookConfig::from_lookup(&get)?,
+            webhooks: crate::run::webhook_config::WebhookConfig::from_lookup(&get)?,
         })
     }
 }
@@ -298,7 +298,7 @@ impl Config {
 /// read them, so a deployment that copied one would accept tokens signed by anybody.
 const PUBLISHED_SECRETS: &[&str] = &["change-me-to-a-long-random-secret-of-32-bytes-or-more"];
 
-/// The least estimated strength a `JWT_SECRET` must have (see [`crate::secret_strength`]).
+/// The least estimated strength a `JWT_SECRET` must have (see [`crate::run::secret_strength`]).
 /// 32 random characters of `openssl rand -hex 16` score about 100 bits, of `-base64 48` over
 /// 200; `0123456789abcdef0123456789abcdef` scores 14 and `supersecretjwtkeyforwarden123456` 67.
 pub const MIN_JWT_SECRET_BITS: f64 = 90.0;
@@ -320,7 +320,7 @@ fn check_jwt_secret(secret: &str) -> Result<(), ConfigError> {
             &format!("is the published example value: {GENERATE_HINT}"),
         ));
     }
-    let bits = crate::secret_strength::estimated_bits(secret);
+    let bits = crate::run::secret_strength::estimated_bits(secret);
     if bits < MIN_JWT_SECRET_BITS {
         return Err(invalid(
             "JWT_SECRET",
@@ -340,8 +340,8 @@ fn default_hash_concurrency() -> u64 {
 
 impl Config {
     /// How the outbox worker runs.
-    pub fn worker_settings(&self) -> crate::worker::WorkerSettings {
-        crate::worker::WorkerSettings {
+    pub fn worker_settings(&self) -> crate::workers::outbox::WorkerSettings {
+        crate::workers::outbox::WorkerSettings {
             poll: self.outbox_poll,
             concurrency: self.mail_concurrency,
             max_per_second: self.mail_max_per_second,

@@ -1,6 +1,6 @@
-use crate::after_commit::AfterCommit;
-use crate::metrics::Metrics;
-use crate::services::Services;
+use crate::observability::metrics::Metrics;
+use crate::run::services::Services;
+use crate::workers::after_commit::AfterCommit;
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]

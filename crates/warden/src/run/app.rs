@@ -8,19 +8,19 @@ use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use tokio::sync::Notify;
 
-use crate::after_commit::{AfterCommit, WebhookEndpoints};
-use crate::config::Config;
 use crate::http::{
     over_limit, request_context, route_not_found, BodyTimeout, Connection, ConnectionLimit,
 };
-use crate::job_runner::JobRunner;
-use crate::lifter::Lifter;
-use crate::metrics::{Metrics, TimedMailer};
+use crate::observability::metrics::{Metrics, TimedMailer};
 use crate::routes;
-use crate::services::{Ports, Services};
-use crate::state::AppState;
-use crate::webhook_worker::WebhookWorker;
-use crate::worker::OutboxWorker;
+use crate::run::config::Config;
+use crate::run::services::{Ports, Services};
+use crate::run::state::AppState;
+use crate::workers::after_commit::{AfterCommit, WebhookEndpoints};
+use crate::workers::jobs::JobRunner;
+use crate::workers::lifter::Lifter;
+use crate::workers::outbox::OutboxWorker;
+use crate::workers::webhooks::WebhookWorker;
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
 const OPS_MAX_CONNECTIONS: usize = 64;
@@ -50,7 +50,7 @@ impl std::fmt::Debug for Application {
     }
 }
 
-pub use crate::compose::open;
+pub use crate::run::compose::open;
 
 impl Application {
     /// # Errors
@@ -108,10 +108,10 @@ impl Application {
         let separate_ops = config.ops_addr.is_some();
         let trusted_proxies = web::Data::new(config.trusted_proxies.clone());
         let workers = config.http_worker_threads();
-        let max_connections = crate::open_files::connections_per_worker(
+        let max_connections = crate::run::open_files::connections_per_worker(
             config.max_connections,
             workers,
-            crate::open_files::raise_limit(),
+            crate::run::open_files::raise_limit(),
         );
         if max_connections < config.max_connections {
             tracing::warn!(

@@ -7,9 +7,9 @@ use warden_auth::Ed25519Keys;
 use warden_domain::use_cases::{ClientError, ClientManager};
 use warden_domain::{Client, ClientName, ClientRef, Operator, Scope};
 
-use crate::compose;
-use crate::config::Config;
-use crate::jwt_config::JwtAlgorithm;
+use crate::run::compose;
+use crate::run::config::Config;
+use crate::run::jwt_config::JwtAlgorithm;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -98,7 +98,7 @@ pub fn rotate_keys(config: &Config) -> anyhow::Result<()> {
         bail!("JWT_ALGORITHM is HS256: signing keys are rotated only with JWT_ALGORITHM=EdDSA");
     }
     if config.jwt.private_key_file.is_none() {
-        crate::data_dir::prepare(&config.data_dir)?;
+        crate::run::data_dir::prepare(&config.data_dir)?;
     }
     let kid = Ed25519Keys::rotate(&config.jwt.key_file(&config.data_dir))?;
     println!("{kid}");

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
-use crate::config::LogFormat;
+use crate::run::config::LogFormat;
 
 /// The filter when `RUST_LOG` is unset: the server narrates, one-shot commands only warn.
 pub const SERVER_DEFAULT: &str = "info,actix_server=warn";

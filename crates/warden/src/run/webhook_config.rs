@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use warden_domain::WebhookRetryPolicy;
 
-use crate::config::ConfigError;
+use crate::run::config::ConfigError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WebhookConfig {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 use warden_auth::{Ed25519Keys, JwtAuth, JwtSettings, DEFAULT_AUDIENCE, DEFAULT_ISSUER};
 
-use crate::config::ConfigError;
+use crate::run::config::ConfigError;
 
 /// The key file's name in the data directory when `JWT_PRIVATE_KEY_FILE` is not set.
 pub const DEFAULT_KEY_FILE: &str = "jwt-ed25519.pem";

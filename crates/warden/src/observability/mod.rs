@@ -1,0 +1,4 @@
+//! Logs ([`telemetry`]) and Prometheus metrics ([`metrics`]).
+
+pub mod metrics;
+pub mod telemetry;
