@@ -57,6 +57,7 @@ impl ActorKind {
     }
 }
 
+/// From [`ActorKind::parse`]: the text is not `user`, `operator`, `client` or `system`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown actor kind")]
 pub struct UnknownActorKind;

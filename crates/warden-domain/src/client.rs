@@ -72,6 +72,7 @@ impl Scope {
     }
 }
 
+/// From [`Scope::parse`]: the text names no scope (`introspect`, `scim`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("must name one or more of: introspect, scim")]
 pub struct UnknownScope;
@@ -104,6 +105,7 @@ impl fmt::Display for ClientName {
     }
 }
 
+/// From [`ClientName::parse`]: not 1 to 64 letters, digits, `.`, `_` or `-`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("must be 1 to 64 letters, digits, '.', '_' or '-'")]
 pub struct InvalidClientName;

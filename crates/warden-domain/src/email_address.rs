@@ -47,6 +47,7 @@ impl fmt::Debug for EmailAddress {
     }
 }
 
+/// From [`EmailAddress::parse`]: the text is not an acceptable email address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a valid email address")]
 pub struct InvalidEmailAddress;

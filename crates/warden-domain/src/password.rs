@@ -31,6 +31,8 @@ impl fmt::Debug for Password {
     }
 }
 
+/// From [`Password::parse`]: shorter than [`Password::MIN_CHARS`] or longer than
+/// [`Password::MAX_CHARS`] characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
     "must be between {} and {} characters",

@@ -40,6 +40,8 @@ impl fmt::Display for ExternalId {
     }
 }
 
+/// From [`ExternalId::parse`]: a provisioning client's id longer than 255 characters or holding
+/// a control character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("must be at most 255 characters, without control characters")]
 pub struct InvalidExternalId;

@@ -53,10 +53,15 @@ impl fmt::Debug for Reason {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidReason {
+    /// The text is longer than [`Reason::MAX_CHARS`] characters (counted as characters, not
+    /// bytes).
     #[error("must be at most {} characters", Reason::MAX_CHARS)]
     TooLong,
+    /// The text holds a control character (a newline, a NUL, an escape...).
     #[error("must not contain control characters")]
     ControlCharacter,
+    /// The text holds an invisible formatting character, such as a direction override that
+    /// would make it display differently from what is stored.
     #[error("must not contain invisible formatting characters (such as direction overrides)")]
     FormatCharacter,
 }

@@ -37,6 +37,7 @@ impl Default for PageLimit {
     }
 }
 
+/// From [`PageLimit::new`]: the page size is not a whole number from 1 to [`PageLimit::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("must be a whole number from 1 to {}", PageLimit::MAX)]
 pub struct InvalidLimit;
@@ -80,6 +81,7 @@ impl StatusFilter {
     }
 }
 
+/// From [`StatusFilter::parse`]: the text is not `active`, `inactive` or `all`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("must be active, inactive or all")]
 pub struct UnknownStatusFilter;
@@ -152,8 +154,10 @@ impl SearchText {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidSearchText {
+    /// The text is longer than [`SearchText::MAX_CHARS`] characters.
     #[error("must be at most {} characters", SearchText::MAX_CHARS)]
     TooLong,
+    /// The text holds a control or invisible formatting character.
     #[error("must not contain control or invisible formatting characters")]
     Unprintable,
 }
@@ -244,6 +248,7 @@ impl EventFilter {
     }
 }
 
+/// From [`EventFilter::new`]: `since` is later than `until`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("must not be later than until")]
 pub struct InvertedPeriod;

@@ -119,6 +119,8 @@ pub enum NextStep {
     Retry,
 }
 
+/// From [`StatusAction::parse`]: the text is neither `deactivated` nor `reactivated` (a stored
+/// audit row a store cannot read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown lifecycle action")]
 pub struct UnknownAction;

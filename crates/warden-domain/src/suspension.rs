@@ -10,8 +10,10 @@ pub struct SuspensionEnd(DateTime<Utc>);
 /// Why a requested suspension end is refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidSuspensionEnd {
+    /// The end is not after the moment of the change.
     #[error("must be in the future")]
     NotInFuture,
+    /// The end is more than ten years after the moment of the change.
     #[error("must be at most 10 years ahead")]
     TooFar,
 }

@@ -28,6 +28,7 @@ impl Role {
     }
 }
 
+/// From [`Role::parse`]: the text names no role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown role")]
 pub struct UnknownRole;

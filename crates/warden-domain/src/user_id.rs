@@ -42,6 +42,7 @@ impl fmt::Debug for UserId {
     }
 }
 
+/// From [`UserId::parse`]: the text is not a UUID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a user id")]
 pub struct InvalidUserId;

@@ -27,6 +27,7 @@ pub const ALL_EVENT_TYPES: [WebhookEventType; 2] = [
     WebhookEventType::UserReactivated,
 ];
 
+/// From [`WebhookEventType::parse`]: the text names no webhook event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("unknown webhook event type")]
 pub struct UnknownEventType;
@@ -63,6 +64,7 @@ impl WebhookEventType {
 #[derive(Clone, PartialEq, Eq)]
 pub struct WebhookSecret(Vec<u8>);
 
+/// From [`WebhookSecret::parse`]: not `whsec_` followed by base64 of an acceptable key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("not a webhook secret (whsec_ and base64)")]
 pub struct InvalidWebhookSecret;

@@ -67,10 +67,11 @@ const GIVE_UP: &str = "\
 UPDATE outbox SET failed_at = $2, leased_until = NULL, last_error = $3
  WHERE id = $1 AND coalesce(sent_at, failed_at) IS NULL";
 
-/// $1 ids, $2 new lease end.
+/// $1 ids, $2 new lease end. Only leases a claim still holds: sending, giving up and
+/// rescheduling each end the lease.
 const RENEW_LEASE: &str = "\
 UPDATE outbox SET next_attempt_at = $2, leased_until = $2
- WHERE id = ANY($1) AND coalesce(sent_at, failed_at) IS NULL";
+ WHERE id = ANY($1) AND coalesce(sent_at, failed_at) IS NULL AND leased_until IS NOT NULL";
 
 /// $1 sent before, $2 limit. Oldest first, in small batches (see `PURGE_BATCH`).
 const PURGE_SENT: &str = "\

@@ -85,7 +85,9 @@ impl Outbox for SqliteStore {
                 outbox::table
                     .filter(outbox::id.eq_any(ids))
                     .filter(outbox::sent_at.is_null())
-                    .filter(outbox::failed_at.is_null()),
+                    .filter(outbox::failed_at.is_null())
+                    // Still held by a claim: a rescheduled entry's lease has ended.
+                    .filter(outbox::leased_until.is_not_null()),
             )
             .set((
                 outbox::next_attempt_at.eq(Ts(lease_until)),

@@ -404,7 +404,9 @@ impl Outbox for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut state = self.state();
         for entry in state.outbox.iter_mut() {
-            if entry.unfinished() && ids.contains(&entry.notification.id) {
+            // Only a lease a claim still holds: sent, given-up and rescheduled entries have none.
+            let held = entry.unfinished() && entry.leased_until.is_some();
+            if held && ids.contains(&entry.notification.id) {
                 entry.next_attempt_at = micros(lease_until);
                 entry.leased_until = Some(micros(lease_until));
             }

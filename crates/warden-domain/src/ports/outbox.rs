@@ -87,11 +87,12 @@ pub trait Outbox: Send + Sync {
         limit: u32,
     ) -> Result<Vec<PendingNotification>, StoreError>;
 
-    /// Extends the lease of those of `ids` that are neither sent nor given up on to
-    /// `lease_until`, so that a claim held by a slow but live worker does not run out: a worker
-    /// renews its remaining claims before a send that could outlast the lease, and a worker that
-    /// died stops renewing, so its claims are due again within one lease. Unknown or finished
-    /// ids are left alone.
+    /// Extends the lease of those of `ids` that a claim still holds (neither sent, given up on
+    /// nor rescheduled since they were claimed) to `lease_until`, so that a claim held by a slow
+    /// but live worker does not run out: a worker renews its remaining claims before a send that
+    /// could outlast the lease, and a worker that died stops renewing, so its claims are due
+    /// again within one lease. Unknown, finished and rescheduled ids are left alone: a
+    /// rescheduled entry stays due at the time [`Outbox::retry_later`] gave it.
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then no lease was changed.

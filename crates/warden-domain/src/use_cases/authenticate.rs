@@ -61,6 +61,8 @@ pub enum AccessError {
     /// A valid credential of an account that lacks the required role.
     #[error("forbidden")]
     Forbidden,
+    /// The account named by the credential could not be loaded (the store's `find_by_id` or
+    /// `find_by_email` failed, see [`StoreError`]); nothing was decided about the caller.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -32,8 +32,12 @@ pub enum BulkError {
     /// Only an admin acting with a token starts jobs (not an operator at the CLI).
     #[error("this principal cannot start a job")]
     NoGrant,
+    /// The suspension end given for every account is not after now or more than ten years
+    /// ahead; no job was started.
     #[error("suspension end {0}")]
     InvalidUntil(InvalidSuspensionEnd),
+    /// The job could not be recorded: the store failed (see [`StoreError`]); no job was
+    /// started.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -45,6 +49,8 @@ pub enum ItemFailure {
     Access(AccessError),
     /// The id is not a user id.
     NotAUserId,
+    /// The account's deactivation was refused (already deactivated, the last active admin,
+    /// the acting admin's own account...) or failed: see [`DeactivateError`].
     Deactivate(DeactivateError),
 }
 

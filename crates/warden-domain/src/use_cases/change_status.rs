@@ -11,40 +11,72 @@ use crate::{
     User, UserId,
 };
 
+/// Why [`DeactivateUser`] refused or failed; on every one nothing was changed and nobody is
+/// notified. [`DeactivateError::SelfDeactivation`], [`DeactivateError::InvalidUntil`] and an
+/// expired credential's [`DeactivateError::ActorRevoked`] are decided before the store is
+/// called; the others are what [`crate::ports::UserRepo::change_status`] found when the change
+/// was to commit. An unauthenticated or non-admin caller is refused earlier, by
+/// [`super::Authenticator`] ([`super::AccessError`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DeactivateError {
-    /// No such user.
+    /// No account has the target id ([`StatusChangeOutcome::NotFound`]).
     #[error("user not found")]
     NotFound,
+    /// The target is deactivated already ([`StatusChangeOutcome::AlreadyInState`]): by an
+    /// earlier change, or by a concurrent one that committed first.
     #[error("user is already deactivated")]
     AlreadyDeactivated,
+    /// The target is the acting admin's own account (an actor acting through a user account);
+    /// refused before the store is called.
     #[error("an admin cannot deactivate their own account")]
     SelfDeactivation,
+    /// The target is an admin and no other active admin would remain
+    /// ([`StatusChangeOutcome::LastActiveAdmin`]), also when two admins deactivate each other
+    /// at once.
     #[error("cannot deactivate the last active admin")]
     LastActiveAdmin,
-    /// The actor lost its authority before the change could commit (an admin deactivated,
-    /// demoted or revoked; a client revoked); nothing changed.
+    /// The actor lost its authority before the change could commit: the credential it acts on
+    /// expired since it was checked (decided before the store is called), or the store found
+    /// its [`crate::Authority`] no longer held (an admin deactivated, demoted or with revoked
+    /// tokens; a client revoked: [`StatusChangeOutcome::ActorRevoked`]); nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
-    /// The suspension's end is not acceptable (see [`SuspensionEnd::new`]).
+    /// The suspension's end is not acceptable (see [`SuspensionEnd::new`]): not after now, or
+    /// more than ten years ahead. Only from [`DeactivateUser::execute_until`].
     #[error("suspension end {0}")]
     InvalidUntil(InvalidSuspensionEnd),
+    /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
+    /// reached in time (worth retrying), otherwise a bug, corrupt data, or an outcome this
+    /// change cannot have. Nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Why [`ReactivateUser`] refused or failed; on every one nothing was changed and nobody is
+/// notified. An expired credential's [`ReactivateError::ActorRevoked`] is decided before the
+/// store is called; the others are what [`crate::ports::UserRepo::change_status`] found when
+/// the change was to commit. An unauthenticated or non-admin caller is refused earlier, by
+/// [`super::Authenticator`] ([`super::AccessError`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReactivateError {
+    /// No account has the target id ([`StatusChangeOutcome::NotFound`]).
     #[error("user not found")]
     NotFound,
+    /// The target is active already ([`StatusChangeOutcome::AlreadyInState`]): never
+    /// deactivated, or reactivated by a concurrent change that committed first.
     #[error("user is already active")]
     AlreadyActive,
-    /// The actor lost its authority before the change could commit (an admin deactivated,
-    /// demoted or revoked; a client revoked); nothing changed.
+    /// The actor lost its authority before the change could commit: the credential it acts on
+    /// expired since it was checked (decided before the store is called), or the store found
+    /// its [`crate::Authority`] no longer held (an admin deactivated, demoted or with revoked
+    /// tokens; a client revoked: [`StatusChangeOutcome::ActorRevoked`]); nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
+    /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
+    /// reached in time (worth retrying), otherwise a bug, corrupt data, or an outcome this
+    /// change cannot have. Nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -35,6 +35,8 @@ pub enum ClientError {
     /// No live client has this id or name.
     #[error("no such live client")]
     NotFound,
+    /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
+    /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
     Store(StoreError),
 }
@@ -153,6 +155,8 @@ pub enum ClientAccessError {
     /// A live client without the scope required.
     #[error("the client lacks the scope {}", .0.as_str())]
     Forbidden(Scope),
+    /// The client could not be looked up: the store failed (see [`StoreError`]); nothing was
+    /// decided about the caller.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

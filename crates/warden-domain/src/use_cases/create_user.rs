@@ -16,14 +16,21 @@ pub struct NewAccount {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CreateUserError {
+    /// The email address does not parse as an [`crate::EmailAddress`].
     #[error("not a valid email address")]
     InvalidEmail,
+    /// A first or last name is longer than the limit or holds a control character.
     #[error("names must be at most {MAX_NAME_CHARS} characters, without control characters")]
     InvalidName,
+    /// An account with this email address (as normalised) exists already; nothing was stored.
     #[error("an account with this email address already exists")]
     EmailTaken,
+    /// The password could not be hashed: [`HashError::Busy`] when every hashing slot stayed
+    /// taken (worth retrying), otherwise the algorithm failed. Nothing was stored.
     #[error("password hashing failed")]
     Hashing(#[source] HashError),
+    /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
+    /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
     Store(StoreError),
 }

@@ -26,6 +26,7 @@ pub enum IntrospectError {
     /// The client was admitted for another scope than `introspect`.
     #[error("the client was not admitted to introspect")]
     Forbidden,
+    /// The token's account could not be loaded: the store failed (see [`StoreError`]).
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -12,6 +12,8 @@ pub enum IssueTokenError {
     /// Unknown email or wrong password (never says which).
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// The password was right (or an operator asked), but the account is deactivated: no token
+    /// is issued. Counts as a successful sign-in for throttling.
     #[error("user account is deactivated")]
     Deactivated,
     /// Too many failed sign-ins from this client (for this account, or at all).
@@ -20,8 +22,12 @@ pub enum IssueTokenError {
     /// Too many passwords are being checked right now; nothing was judged. Worth retrying.
     #[error("password checking is busy")]
     Busy,
+    /// The password hasher failed (other than busy) or the token issuer could not sign a
+    /// token; the cause is for logs only.
     #[error("credential check failed")]
     Internal(#[source] ErrorCause),
+    /// The account or the sign-in attempts could not be read or written: the store failed
+    /// (see [`StoreError`]); no token was issued.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -26,12 +26,16 @@ pub enum ProvisionError {
     /// No such account, or one the provisioning client removed.
     #[error("user not found")]
     NotFound,
+    /// The email address (the SCIM `userName`) does not parse as an [`crate::EmailAddress`].
     #[error("not a valid email address")]
     InvalidEmail,
+    /// A given or family name is longer than 100 characters or holds a control character.
     #[error("names must be at most 100 characters, without control characters")]
     InvalidName,
+    /// The client's `externalId` is not acceptable (see [`crate::ExternalId::parse`]).
     #[error("{0}")]
     InvalidExternalId(crate::InvalidExternalId),
+    /// Another account has this email address (as normalised); nothing was stored.
     #[error("an account with this email address already exists")]
     EmailTaken,
     /// The domain's refusal of a deactivation: the last active admin stays.
@@ -40,6 +44,8 @@ pub enum ProvisionError {
     /// The client was revoked before the change committed; nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
+    /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
+    /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

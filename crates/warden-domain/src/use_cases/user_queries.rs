@@ -12,6 +12,8 @@ pub enum QueryError {
     /// No such user.
     #[error("user not found")]
     NotFound,
+    /// The account or its audit trail could not be read: the store failed (see
+    /// [`StoreError`]).
     #[error(transparent)]
     Store(#[from] StoreError),
 }

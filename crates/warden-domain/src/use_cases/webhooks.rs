@@ -18,14 +18,21 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum WebhookError {
+    /// No webhook endpoint has this id (or it was deleted).
     #[error("webhook not found")]
     NotFound,
+    /// The endpoint has no delivery with this id.
     #[error("delivery not found")]
     DeliveryNotFound,
+    /// A retry was asked for a delivery that succeeded already; nothing changed.
     #[error("the delivery was delivered already")]
     AlreadyDelivered,
+    /// A retry was asked for a delivery a worker holds under a running lease (it is being
+    /// sent); left alone so it is not sent twice.
     #[error("the delivery is being sent right now")]
     InFlight,
+    /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
+    /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }

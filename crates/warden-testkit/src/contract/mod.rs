@@ -111,6 +111,7 @@ macro_rules! contract_tests {
             stats_count_pending_and_failed,
             concurrent_claims_never_overlap,
             renew_lease_extends_only_unfinished_claims,
+            renew_lease_leaves_finished_and_rescheduled_alone,
             purge_deletes_only_sent_before_the_cutoff,
             list_pages_by_status_and_retry_now_requeues,
             retry_now_leaves_a_notification_being_sent_alone,
@@ -170,6 +171,7 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     stats_count_pending_and_failed(users.clone(), outbox.clone()).await;
     concurrent_claims_never_overlap(users.clone(), outbox.clone()).await;
     renew_lease_extends_only_unfinished_claims(users.clone(), outbox.clone()).await;
+    renew_lease_leaves_finished_and_rescheduled_alone(users.clone(), outbox.clone()).await;
     purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
     list_pages_by_status_and_retry_now_requeues(users.clone(), outbox.clone()).await;
     retry_now_leaves_a_notification_being_sent_alone(users.clone(), outbox.clone()).await;

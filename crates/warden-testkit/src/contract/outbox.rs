@@ -461,3 +461,93 @@ pub async fn retry_now_leaves_a_notification_being_sent_alone(
     assert_eq!(ids_of(&again), ids, "both due again");
     finish(&*outbox, &again).await;
 }
+
+/// `renew_lease` leaves alone every entry no claim holds any more: one sent, one given up on,
+/// and one rescheduled (`retry_later` ends the lease; the entry is due at the time it names,
+/// neither moved to the renewed lease end nor kept from a claim until then). Their recorded
+/// due time is unchanged, a rescheduled one is claimed exactly when it was rescheduled for, and
+/// `retry_now` does not find a given-up one in flight under the renewed lease.
+pub async fn renew_lease_leaves_finished_and_rescheduled_alone(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let t0 = now();
+    let ids = enqueue(&*users, &*outbox, 5, |_| t0).await;
+    let (held, sent, given_up, sooner, later) = (ids[0], ids[1], ids[2], ids[3], ids[4]);
+    let claimed = outbox
+        .claim_due(t0, t0 + TimeDelta::seconds(15), 10)
+        .await
+        .expect("claim_due");
+    assert_eq!(ids_of(&claimed).len(), 5);
+    outbox.mark_sent(sent, t0).await.expect("mark_sent");
+    outbox
+        .give_up(given_up, t0, "550 no such user")
+        .await
+        .expect("give_up");
+    let (soon, late) = (t0 + TimeDelta::seconds(5), t0 + TimeDelta::minutes(10));
+    outbox
+        .retry_later(sooner, soon, "421 busy")
+        .await
+        .expect("retry_later");
+    outbox
+        .retry_later(later, late, "421 busy")
+        .await
+        .expect("retry_later");
+    let due_times = || {
+        let outbox = outbox.clone();
+        async move {
+            let mut found = Vec::new();
+            for status in [
+                OutboxStatus::Sent,
+                OutboxStatus::Failed,
+                OutboxStatus::Pending,
+            ] {
+                // The check's own entries are the newest: the first page holds them.
+                let page = outbox.list(status, None, 100).await.expect("list");
+                found.extend(
+                    page.into_iter()
+                        .filter(|e| [sent, given_up, sooner, later].contains(&e.notification.id))
+                        .map(|e| (e.notification.id, e.status, e.next_attempt_at)),
+                );
+            }
+            found.sort_by_key(|(id, _, _)| *id);
+            found
+        }
+    };
+    let before = due_times().await;
+    assert_eq!(before.len(), 4, "listed: {before:?}");
+
+    let renewed = t0 + TimeDelta::seconds(40);
+    outbox
+        .renew_lease(&ids, renewed)
+        .await
+        .expect("renew_lease");
+
+    assert_eq!(
+        due_times().await,
+        before,
+        "renew_lease changed an entry no claim holds (sent, given up or rescheduled)"
+    );
+    assert_eq!(
+        outbox.retry_now(given_up, soon).await.expect("retry_now"),
+        RetryNow::Queued,
+        "a given-up entry is not in flight under a lease renewed after it finished"
+    );
+    let first = claim(&*outbox, soon, 10).await;
+    assert_eq!(
+        ids_of(&first),
+        [given_up, sooner],
+        "due when rescheduled for, not at the renewed lease end"
+    );
+    let second = claim(&*outbox, renewed, 10).await;
+    assert_eq!(
+        ids_of(&second),
+        [held],
+        "at the renewed lease end only the held claim is due; the later reschedule is not"
+    );
+    let third = claim(&*outbox, late, 10).await;
+    assert_eq!(ids_of(&third), [later], "due when rescheduled for");
+    for batch in [first, second, third] {
+        finish(&*outbox, &batch).await;
+    }
+}
