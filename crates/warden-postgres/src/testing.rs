@@ -28,12 +28,10 @@ pub const LOCAL_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/te
 /// run can pass such a test without running it (an unreachable database then fails it); on a
 /// developer's machine `None`, and the caller reports the test as skipped.
 pub fn test_database_url() -> Option<String> {
-    let set = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    set(TEST_DATABASE_URL_VAR).or_else(|| {
-        set("CI")
-            .filter(|ci| !matches!(ci.as_str(), "false" | "0"))
-            .map(|_| LOCAL_TEST_DATABASE_URL.to_owned())
-    })
+    std::env::var(TEST_DATABASE_URL_VAR)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .or_else(|| warden_testkit::ci::in_ci().then(|| LOCAL_TEST_DATABASE_URL.to_owned()))
 }
 
 /// How many group statements of status changes failed in this process so far (each failure

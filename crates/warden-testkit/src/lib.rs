@@ -1,4 +1,5 @@
 //! Test support shared by every Warden crate:
+//! - [`ci`]: whether the tests run under CI (then nothing may skip);
 //! - [`contract`]: the conformance suite that every `UserRepo` + `Outbox` adapter must pass;
 //! - [`login_attempts`]: the conformance suite of `LoginAttempts` adapters;
 //! - [`memory_store`]: [`MemoryStore`], the in-memory `UserRepo` + `Outbox` that passes the
@@ -7,6 +8,7 @@
 //! - [`smtp_sink`]: a real SMTP server for tests, which records what it receives;
 //! - [`webhook_sink`]: a real HTTP receiver of webhooks for tests, with scripted answers.
 
+pub mod ci;
 pub mod contract;
 pub mod failing;
 pub mod login_attempts;

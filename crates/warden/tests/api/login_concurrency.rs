@@ -181,7 +181,8 @@ async fn spawn_behind_proxy(trusted: &str) -> TestApp {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_replicas_on_one_postgres_share_the_attempt_budget() {
-    let Ok(base) = std::env::var("WARDEN_TEST_DATABASE_URL") else {
+    // Under CI the local cluster (never a skip there).
+    let Some(base) = warden_postgres::testing::test_database_url() else {
         println!("skipped: WARDEN_TEST_DATABASE_URL is not set (a PostgreSQL-only guarantee)");
         return;
     };

@@ -24,11 +24,8 @@ pub fn chromedriver() -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    let set =
-        |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    let ci = set("CI") || set("WARDEN_REQUIRE_BROWSER");
     assert!(
-        !ci,
+        !warden_testkit::ci::browser_required(),
         "the console's browser tests need chromedriver at {} (apt-get install chromium chromium-driver)",
         path.display()
     );
