@@ -68,6 +68,7 @@ pub use status_change::{
     UnknownAction,
 };
 pub use suspension::{InvalidSuspensionEnd, SuspensionEnd};
+pub use text::typed_text_pattern;
 pub use user::{display_name, AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
 pub use user_id::{InvalidUserId, UserId};
 pub use webhook::{

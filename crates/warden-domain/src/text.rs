@@ -28,6 +28,32 @@ const FORMAT_CHARACTERS: &[(u32, u32)] = &[
     (0xE0020, 0xE007F),
 ];
 
+/// The rule on typed text (no control character, no format character), as the regular
+/// expression an API schema publishes (`pattern`, ECMA-262 syntax): what a whole value must
+/// match. `line_breaks`: tabs and line breaks are allowed (a reason) or not (a search text).
+/// Schema patterns reach only the Basic Multilingual Plane; the value's own check refuses the
+/// format characters beyond it too.
+#[must_use]
+pub fn typed_text_pattern(line_breaks: bool) -> String {
+    let mut refused = if line_breaks {
+        String::from(r"\u0000-\u0008\u000B\u000C\u000E-\u001F")
+    } else {
+        String::from(r"\u0000-\u001F")
+    };
+    refused.push_str(r"\u007F-\u009F");
+    for &(first, last) in FORMAT_CHARACTERS
+        .iter()
+        .filter(|(first, _)| *first <= 0xFFFF)
+    {
+        if first == last {
+            refused.push_str(&format!("\\u{first:04X}"));
+        } else {
+            refused.push_str(&format!("\\u{first:04X}-\\u{last:04X}"));
+        }
+    }
+    format!("^[^{refused}]*$")
+}
+
 /// Whether `c` is a Unicode format character (category Cf).
 pub(crate) fn is_format(c: char) -> bool {
     let c = u32::from(c);
@@ -39,6 +65,18 @@ pub(crate) fn is_format(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_published_pattern_lists_the_refused_characters_of_the_basic_plane() {
+        let reason = typed_text_pattern(true);
+        assert!(
+            reason.starts_with("^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F")
+        );
+        assert!(reason.contains("\\u202A-\\u202E") && reason.contains("\\u00AD"));
+        assert!(!reason.contains("E0001") && reason.ends_with("]*$"));
+        let search = typed_text_pattern(false);
+        assert!(search.starts_with("^[^\\u0000-\\u001F\\u007F-\\u009F"));
+    }
 
     #[test]
     fn knows_the_invisible_characters_that_change_what_text_shows() {

@@ -34,7 +34,8 @@ pub struct BulkDeactivationRequest {
     #[schema(min_items = 1, max_items = 10000, example = json!(["0193a1c4-7f7e-7d1a-9a4e-2f1c3b5d6e7f"]))]
     user_ids: Vec<String>,
     /// As for the single route.
-    #[schema(max_length = 500, example = "Spam wave")]
+    /// (`maxLength` and `pattern` from the domain: `openapi::DomainLimits`.)
+    #[schema(example = "Spam wave")]
     reason: Option<String>,
     /// As for the single route: a timed suspension's end (RFC 3339, future, at most ten years).
     #[schema(format = DateTime)]

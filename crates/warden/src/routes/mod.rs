@@ -25,7 +25,7 @@ use actix_web::web;
 use utoipa::OpenApi;
 use utoipa_swagger_ui::SwaggerUi;
 
-use self::openapi::BearerAuth;
+use self::openapi::{BearerAuth, DomainLimits};
 use crate::http::method_not_allowed;
 
 macro_rules! api_routes {
@@ -64,7 +64,7 @@ macro_rules! api_routes {
             info(title = "Warden", description = "Deactivate and reactivate user accounts, audited and notified."),
             paths($($handler),*),
             components(schemas(outbox::StatusFilter, clients::ScopeName, oauth2::JwkDoc, webhooks::EventTypeName)),
-            modifiers(&BearerAuth),
+            modifiers(&BearerAuth, &DomainLimits),
             tags(
                 (name = "auth", description = "Sign-in and the signed-in account"),
                 (name = "users", description = "Admin account lifecycle"),

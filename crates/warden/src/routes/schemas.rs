@@ -60,12 +60,9 @@ pub struct StatusChangeRequest {
     /// Why; stored, shown to admins and quoted in the email. Trimmed; blank means none. No
     /// control characters other than tabs and line breaks, and no invisible format characters
     /// (Unicode category Cf: direction overrides, zero-width characters, tags; the pattern lists
-    /// those of the Basic Multilingual Plane, the server refuses all of them).
-    #[schema(
-        max_length = 500,
-        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F\u00AD\u0600-\u0605\u061C\u06DD\u070F\u0890\u0891\u08E2\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]*$",
-        example = "Terms of service violation"
-    )]
+    /// those of the Basic Multilingual Plane, the server refuses all of them). Its `maxLength`
+    /// and `pattern` come from the domain (`openapi::DomainLimits`).
+    #[schema(example = "Terms of service violation")]
     reason: Option<String>,
     /// Deactivation only (a reactivation ignores it): a timed suspension's end, RFC 3339, in the
     /// future and at most ten years ahead (else 422 on `until`). The system reactivates the

@@ -113,3 +113,26 @@ async fn swagger_ui_is_served_offline() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("swagger"));
 }
+
+/// The limits of typed text are the domain's, not restated: a reason's length and characters on
+/// both status routes' bodies, a search text's on `GET /api/v1/users`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_limits_in_the_spec_are_the_domains() {
+    use warden_domain::{typed_text_pattern, Reason, SearchText};
+    let app = spawn_app().await;
+    let spec = spec(&app).await;
+    for schema in ["StatusChangeRequest", "BulkDeactivationRequest"] {
+        let reason = &spec["components"]["schemas"][schema]["properties"]["reason"];
+        assert_eq!(reason["maxLength"], Reason::MAX_CHARS, "{schema}: {reason}");
+        assert_eq!(reason["pattern"], typed_text_pattern(true), "{schema}");
+    }
+    let q = spec["paths"]["/api/v1/users"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "q")
+        .unwrap()
+        .clone();
+    assert_eq!(q["schema"]["maxLength"], SearchText::MAX_CHARS, "{q}");
+    assert_eq!(q["schema"]["pattern"], typed_text_pattern(false));
+}
