@@ -1,6 +1,6 @@
 //! "Why can't this user sign in?": every cause in force, in plain words, with its data.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use warden_domain::use_cases::{AccessReason, AccessReport};
@@ -8,7 +8,8 @@ use warden_domain::UserId;
 
 use super::schemas::{AdminFailures, Envelope as Doc};
 use super::views::ActorView;
-use crate::http::{bearer_token, ApiError, Envelope};
+use crate::http::AdminCaller;
+use crate::http::{ApiError, Envelope};
 use crate::run::state::AppState;
 
 /// Whether an account can sign in now, and if not, every reason why.
@@ -23,10 +24,9 @@ use crate::run::state::AppState;
 )]
 pub async fn explain(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let target = UserId::parse(&path).map_err(|_| ApiError::not_found("User not found"))?;
     let report = state.services.access.explain(&admin, target).await?;
     Ok(Envelope::ok_with(

@@ -3,9 +3,7 @@ use serde::Serialize;
 
 use super::schemas::{BodyFailures, Empty, Envelope as Doc, LoginRequest};
 use super::views::UserView;
-use crate::http::{
-    bearer_token, client_key, read_json, ApiError, Envelope, Fields, TrustedProxies,
-};
+use crate::http::{client_key, read_json, ApiError, Envelope, Fields, TrustedProxies, UserCaller};
 use crate::run::state::AppState;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -71,14 +69,7 @@ pub async fn login(
             headers(("Retry-After" = u32, description = "Seconds to wait"))),
     )
 )]
-pub async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let user = state
-        .services
-        .auth
-        .user(bearer_token(&req))
-        .await
-        .map_err(ApiError::user_access)?;
-    tracing::Span::current().record("actor_id", tracing::field::display(user.id));
+pub async fn me(UserCaller(user): UserCaller) -> Result<HttpResponse, ApiError> {
     Ok(Envelope::ok_with(
         "User retrieved successfully",
         UserView::from(&user),

@@ -17,7 +17,8 @@ use super::idempotency_doc::{
 };
 use super::schemas::{AdminListFailures, Empty, Envelope as Doc};
 use super::users::{unknown_user, DEACTIVATED};
-use crate::http::{bearer_token, parse_json, read_bytes_up_to, ApiError, Envelope, Fields};
+use crate::http::AdminCaller;
+use crate::http::{parse_json, read_bytes_up_to, ApiError, Envelope, Fields};
 use crate::run::state::AppState;
 
 /// The largest bulk body: 10,000 ids with room for their quotes and a reason.
@@ -117,10 +118,10 @@ impl From<&Job> for JobView {
 )]
 pub async fn bulk_deactivate(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let body = read_bytes_up_to(&req, body, BULK_BODY_LIMIT).await?;
     let act = async {
         let input = BulkInput::parse(parse_json(&body)?)?;
@@ -179,10 +180,9 @@ fn accepted(id: Uuid) -> HttpResponse {
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let not_found = || ApiError::not_found("Job not found");
     let id = Uuid::try_parse(&path).map_err(|_| not_found())?;
     let job = state

@@ -9,7 +9,8 @@ use super::idempotency_doc::{
 };
 use super::schemas::{AdminFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
-use crate::http::{bearer_token, page_query, parse_json, read_bytes, ApiError, Envelope, Fields};
+use crate::http::AdminCaller;
+use crate::http::{page_query, parse_json, read_bytes, ApiError, Envelope, Fields};
 use crate::run::state::AppState;
 use crate::workers::after_commit::Channel;
 
@@ -29,10 +30,11 @@ use crate::workers::after_commit::Channel;
 )]
 pub async fn deactivate(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (admin, body) = authorized_body(&state, &req, body).await?;
+    let body = read_bytes(&req, body).await?;
     let act = async {
         let input = StatusChangeInput::from_body(&admin, &body)?;
         let target = target_id(&input.user_id)?;
@@ -62,10 +64,11 @@ pub async fn deactivate(
 )]
 pub async fn reactivate(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let (admin, body) = authorized_body(&state, &req, body).await?;
+    let body = read_bytes(&req, body).await?;
     let act = async {
         let input = StatusChangeInput::from_body(&admin, &body)?;
         let target = target_id(&input.user_id)?;
@@ -102,10 +105,9 @@ async fn changed(state: &AppState, action: StatusAction) -> HttpResponse {
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     record_ids(admin.id(), &path);
     let user = state
         .services
@@ -135,10 +137,10 @@ pub async fn get(
 )]
 pub async fn events(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     record_ids(admin.id(), &path);
     let (limit, cursor) = page_params(req.query_string())?;
     let target = target_id(&path)?;
@@ -187,17 +189,6 @@ fn page_params(query: &str) -> Result<(u32, Option<uuid::Uuid>), ApiError> {
     } else {
         Err(ApiError::invalid_input(errors))
     }
-}
-
-/// The acting admin, then (only then) the raw body: an unauthenticated request gets 401
-/// whatever it sends. Raw, because an idempotency key fingerprints its exact bytes.
-async fn authorized_body(
-    state: &AppState,
-    req: &HttpRequest,
-    body: web::Payload,
-) -> Result<(Admin, web::BytesMut), ApiError> {
-    let admin = state.services.auth.admin(bearer_token(req)).await?;
-    Ok((admin, read_bytes(req, body).await?))
 }
 
 /// The body of a status change.
