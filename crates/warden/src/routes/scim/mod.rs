@@ -10,8 +10,10 @@ mod filter;
 mod patch;
 mod resource;
 
+use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 use warden_domain::use_cases::{ProfileInput, Provisioner};
@@ -102,16 +104,34 @@ pub enum ScimBodyFailures {
     TooLarge(ScimErrorBody),
 }
 
-/// The client acting, if its token holds the `scim` scope.
-async fn provisioner(state: &AppState, req: &HttpRequest) -> Result<Provisioner, ScimError> {
-    let client = state
-        .services
-        .client_auth
-        .client(bearer_token(req), Scope::Scim)
-        .await?;
-    let span = tracing::Span::current();
-    span.record("actor_id", tracing::field::display(client.client().id));
-    Provisioner::new(&client).ok_or_else(ScimError::unauthorized)
+/// The provisioning client acting: a machine client whose token holds the `scim` scope. An
+/// extractor, so a SCIM route's signature says who may call it; refusals are SCIM errors.
+#[derive(Debug)]
+pub struct Provisioning(pub Provisioner);
+
+impl FromRequest for Provisioning {
+    type Error = ScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .cloned()
+                .ok_or_else(|| ScimError::internal(&"the application state is not registered"))?;
+            let client = state
+                .services
+                .client_auth
+                .client(bearer_token(&req), Scope::Scim)
+                .await?;
+            let span = tracing::Span::current();
+            span.record("actor_id", tracing::field::display(client.client().id));
+            Provisioner::new(&client)
+                .map(Provisioning)
+                .ok_or_else(ScimError::unauthorized)
+        })
+    }
 }
 
 /// `https://host/scim/v2`, as the client addressed it (forwarding headers believed only from
@@ -197,9 +217,9 @@ async fn changed(state: &AppState, action: Option<StatusAction>) {
 )]
 pub async fn list_users(
     state: web::Data<AppState>,
+    Provisioning(by): Provisioning,
     req: HttpRequest,
 ) -> Result<HttpResponse, ScimError> {
-    let by = provisioner(&state, &req).await?;
     let query = ListQuery::parse(req.query_string())?;
     let (total, accounts) = state
         .services
@@ -271,10 +291,10 @@ fn integer(text: &str, name: &str) -> Result<i64, ScimError> {
 )]
 pub async fn get_user(
     state: web::Data<AppState>,
+    Provisioning(by): Provisioning,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let by = provisioner(&state, &req).await?;
     let id = user_id(&path)?;
     let account = state
         .services
@@ -306,10 +326,10 @@ pub async fn get_user(
 )]
 pub async fn create_user(
     state: web::Data<AppState>,
+    Provisioning(by): Provisioning,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let by = provisioner(&state, &req).await?;
     let input = resource::read_user(&read_bytes(&req, body).await?)?;
     let provision = &state.services.provision;
     let mut account = provision.create(&by, input.profile).await?;
@@ -347,11 +367,11 @@ pub async fn create_user(
 )]
 pub async fn replace_user(
     state: web::Data<AppState>,
+    Provisioning(by): Provisioning,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let by = provisioner(&state, &req).await?;
     let id = user_id(&path)?;
     let input = resource::read_user(&read_bytes(&req, body).await?)?;
     let reason = input.active.and_then(|active| reason(&by, active));
@@ -377,11 +397,11 @@ pub async fn replace_user(
 )]
 pub async fn patch_user(
     state: web::Data<AppState>,
+    Provisioning(by): Provisioning,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
-    let by = provisioner(&state, &req).await?;
     let id = user_id(&path)?;
     let body = read_bytes(&req, body).await?;
     let provision = &state.services.provision;
@@ -454,10 +474,9 @@ async fn update(
 )]
 pub async fn delete_user(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    Provisioning(by): Provisioning,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let by = provisioner(&state, &req).await?;
     let id = user_id(&path)?;
     let action = state
         .services
@@ -481,11 +500,7 @@ pub async fn delete_user(
         ScimFailures,
     )
 )]
-pub async fn list_groups(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ScimError> {
-    provisioner(&state, &req).await?;
+pub async fn list_groups(_by: Provisioning) -> Result<HttpResponse, ScimError> {
     Ok(scim_json(StatusCode::OK, &discovery::list(Vec::new())))
 }
 
