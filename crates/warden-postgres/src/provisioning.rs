@@ -93,12 +93,13 @@ fn into_diesel(error: anyhow::Error) -> diesel::result::Error {
 }
 
 /// One write's work on a connection.
-type Step<'c, T> = std::pin::Pin<
+pub(crate) type Step<'c, T> = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<T, diesel::result::Error>> + Send + 'c>,
 >;
 
 impl PgStore {
-    async fn provisioning_step<T, F>(&self, op: F) -> Result<T, StoreError>
+    /// Runs one write's work on a pooled connection, as a task of the runtime driving it.
+    pub(crate) async fn provisioning_step<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, T> + Send + 'static,

@@ -69,3 +69,11 @@ async fn fresh_provisioning(
 }
 
 warden_testkit::provisioning_contract_tests!(fresh_provisioning);
+
+async fn fresh_config(test: &str) -> Option<(warden_testkit::contract::ConfigStores, Db)> {
+    let db = Db::fresh(test).await?;
+    let stores = warden_testkit::contract::ConfigStores::of(Arc::new(db.store.clone()));
+    Some((stores, db))
+}
+
+warden_testkit::config_change_contract_tests!(fresh_config);

@@ -237,7 +237,7 @@ fn another_active(conn: &mut SqliteConnection, target: &str, role: Role) -> Quer
 /// account still active, of the role the domain requires, on the token version it acted with;
 /// a client not revoked; the system always. Read inside the change's `BEGIN IMMEDIATE`
 /// transaction, so no revocation can commit between this check and the change.
-fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
+pub(crate) fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
     let found: i64 = match actor.authority() {
         Authority::Admin {
             account,

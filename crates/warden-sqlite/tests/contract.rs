@@ -89,3 +89,13 @@ async fn fresh_provisioning(
 }
 
 warden_testkit::provisioning_contract_tests!(fresh_provisioning);
+
+async fn fresh_config(_test: &str) -> Option<(warden_testkit::contract::ConfigStores, TempDir)> {
+    let (store, dir) = fresh_store().await;
+    Some((
+        warden_testkit::contract::ConfigStores::of(Arc::new(store)),
+        dir,
+    ))
+}
+
+warden_testkit::config_change_contract_tests!(fresh_config);

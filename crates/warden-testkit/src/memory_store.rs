@@ -18,9 +18,9 @@ use warden_domain::ports::{
     UserRepo,
 };
 use warden_domain::{
-    AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, EventFilter, FoundTarget,
-    NewUser, NextStep, Notification, PasswordHash, Role, StatusAction, StatusChange,
-    StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
+    AccountStatus, AuditEvent, AuditedChange, Authority, Authorized, Deactivation, EmailAddress,
+    EventFilter, FoundTarget, Guarded, NewUser, NextStep, Notification, PasswordHash, Role,
+    StatusAction, StatusChange, StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
 };
 
 #[path = "memory_provisioning.rs"]
@@ -37,12 +37,14 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
+pub(crate) struct State {
     users: HashMap<UserId, Account>,
     events: Vec<AuditEvent>,
     outbox: Vec<Entry>,
     /// Provisioning attributes by account (see `memory_provisioning.rs`).
     provisioning: HashMap<UserId, memory_provisioning::Attributes>,
+    /// The audited changes other than status changes (see `memory_changes.rs`).
+    pub(crate) changes: Vec<AuditedChange>,
 }
 
 impl State {
@@ -121,8 +123,29 @@ impl MemoryStore {
 
     /// A poisoned lock only means another caller panicked mid-test; the state itself is never
     /// left half-written (every change is computed before it is stored).
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies a privileged write on `by`'s authority, as one atomic step: under the accounts'
+    /// lock (taken before the clients' and the webhooks' locks, as a status change takes them),
+    /// `write` runs only if the actor's authority holds, and is given the audit trail of
+    /// changes to record in. It returns `(result, record)`: the record, if any, is kept.
+    pub(crate) fn authorized<T>(
+        &self,
+        by: &Authorized,
+        write: impl FnOnce() -> Result<(T, Option<AuditedChange>), StoreError>,
+    ) -> Result<Guarded<T>, StoreError> {
+        let mut state = self.state();
+        if !state.authority_holds(by.actor.authority(), &self.clients) {
+            return Ok(Guarded::ActorRevoked);
+        }
+        let (result, record) = write()?;
+        if let Some(mut record) = record {
+            record.at = micros(record.at);
+            state.changes.push(record);
+        }
+        Ok(Guarded::Applied(result))
     }
 
     fn unfinished_entry(&self, id: Uuid, update: impl FnOnce(&mut Entry)) {

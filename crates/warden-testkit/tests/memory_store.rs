@@ -64,3 +64,10 @@ async fn fresh_provisioning(
 }
 
 warden_testkit::provisioning_contract_tests!(fresh_provisioning);
+
+async fn fresh_config(_test: &str) -> Option<(warden_testkit::contract::ConfigStores, ())> {
+    let store = Arc::new(MemoryStore::new());
+    Some((warden_testkit::contract::ConfigStores::of(store), ()))
+}
+
+warden_testkit::config_change_contract_tests!(fresh_config);

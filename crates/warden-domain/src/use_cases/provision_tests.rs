@@ -16,6 +16,7 @@ async fn provisioner(scopes: &[Scope]) -> Option<Provisioner> {
         name: ClientName::parse("okta").unwrap(),
         scopes: scopes.to_vec(),
         created_at: at(),
+        created_by: None,
         revoked_at: None,
     };
     let mut repo = MockClientRepo::new();

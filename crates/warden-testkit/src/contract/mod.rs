@@ -32,6 +32,7 @@
 mod accounts;
 mod actors;
 pub mod clients;
+pub mod config_changes;
 mod directory;
 mod helpers;
 mod idempotency;
@@ -45,6 +46,7 @@ pub mod webhooks;
 pub use accounts::*;
 pub use actors::*;
 pub use clients::*;
+pub use config_changes::*;
 pub use directory::*;
 pub use idempotency::*;
 pub use jobs::*;

@@ -15,7 +15,9 @@ mod request_context;
 mod security_headers;
 mod unread_body;
 
-pub use api_error::{ApiError, FieldError, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE};
+pub use api_error::{
+    revoked_at_commit, ApiError, FieldError, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE,
+};
 pub use bearer::bearer_token;
 pub use client_addr::{client_key, TrustedProxies};
 pub use connection::Connection;

@@ -5,6 +5,7 @@
 
 mod access;
 mod authority;
+mod authority_config;
 mod bulk;
 mod cli;
 mod cli_clients;
