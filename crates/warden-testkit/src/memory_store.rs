@@ -506,20 +506,24 @@ impl Outbox for MemoryStore {
         Ok(entries)
     }
 
-    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+    async fn retry_now(&self, id: Uuid, by: &Authorized) -> Result<Guarded<RetryNow>, StoreError> {
+        let now = by.at;
         let mut state = self.state();
+        if !state.authority_holds(by.actor.authority(), &self.clients) {
+            return Ok(Guarded::ActorRevoked);
+        }
         let Some(entry) = state.outbox.iter_mut().find(|e| e.notification.id == id) else {
-            return Ok(RetryNow::NotFound);
+            return Ok(Guarded::Applied(RetryNow::NotFound));
         };
         if entry.sent_at.is_some() {
-            return Ok(RetryNow::AlreadySent);
+            return Ok(Guarded::Applied(RetryNow::AlreadySent));
         }
         if entry.leased_until.is_some_and(|until| until > micros(now)) {
-            return Ok(RetryNow::InFlight);
+            return Ok(Guarded::Applied(RetryNow::InFlight));
         }
         entry.failed_at = None;
         entry.next_attempt_at = micros(now);
-        Ok(RetryNow::Queued)
+        Ok(Guarded::Applied(RetryNow::Queued))
     }
 
     async fn stats(&self) -> Result<OutboxStats, StoreError> {
