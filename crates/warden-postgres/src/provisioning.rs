@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, User, UserId,
+    Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
+    ProvisioningFilter, User, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -119,17 +120,22 @@ impl ProvisioningRepo for PgStore {
         &self,
         user: NewUser,
         external_id: Option<ExternalId>,
-    ) -> Result<ProvisionedUser, StoreError> {
-        self.provisioning_step(move |conn| {
-            Box::pin(conn.transaction(async move |conn| {
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError> {
+        // The client's row is locked FOR SHARE until the account is stored.
+        crate::changes::authorized(self, by, move |conn, _| {
+            Box::pin(async move {
                 let id = *user.id.as_uuid();
                 diesel::insert_into(users::table)
                     .values(NewUserRow::from(&user))
                     .execute(conn)
                     .await?;
                 set_external_id(conn, id, external_id.as_ref().map(ExternalId::as_str)).await?;
-                find(conn, id).await?.ok_or(diesel::result::Error::NotFound)
-            }))
+                let created = find(conn, id)
+                    .await?
+                    .ok_or(diesel::result::Error::NotFound)?;
+                Ok((created, None))
+            })
         })
         .await
     }
@@ -177,20 +183,37 @@ impl ProvisioningRepo for PgStore {
         &self,
         id: &UserId,
         profile: Profile,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ProvisionedUser>, StoreError> {
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
         let id = *id.as_uuid();
-        self.provisioning_step(move |conn| {
-            Box::pin(conn.transaction(async move |conn| {
-                if find(conn, id).await?.is_none() {
-                    return Ok(None);
+        crate::changes::authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                // The account's row is locked for the rest of the transaction, so the profile
+                // compared is the one replaced.
+                let locked = users::table
+                    .find(id)
+                    .select(users::id)
+                    .for_update()
+                    .first::<uuid::Uuid>(conn)
+                    .await
+                    .optional()?;
+                let current = match locked {
+                    Some(_) => find(conn, id).await?,
+                    None => None,
+                };
+                let Some(current) = current else {
+                    return Ok((None, None));
+                };
+                let changed = profile.changed_from(&Profile::of(&current));
+                if changed.is_empty() {
+                    return Ok((Some(current), None));
                 }
                 diesel::update(users::table.find(id))
                     .set((
                         users::email.eq(profile.email.as_str()),
                         users::first_name.eq(&profile.first_name),
                         users::last_name.eq(&profile.last_name),
-                        users::updated_at.eq(at),
+                        users::updated_at.eq(by.at),
                     ))
                     .execute(conn)
                     .await?;
@@ -200,8 +223,9 @@ impl ProvisioningRepo for PgStore {
                     profile.external_id.as_ref().map(ExternalId::as_str),
                 )
                 .await?;
-                find(conn, id).await
-            }))
+                let record = by.record(ChangeAction::ProfileUpdated, id, changed);
+                Ok((find(conn, id).await?, Some(record)))
+            })
         })
         .await
     }

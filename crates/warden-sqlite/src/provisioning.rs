@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, User, UserId,
+    Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
+    ProvisioningFilter, User, UserId,
 };
 
 use crate::errors::corrupt;
@@ -87,16 +88,21 @@ impl ProvisioningRepo for SqliteStore {
         &self,
         user: NewUser,
         external_id: Option<ExternalId>,
-    ) -> Result<ProvisionedUser, StoreError> {
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError> {
         let row = UserRow::from(user);
+        let by = by.clone();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                let id = row.id.clone();
-                diesel::insert_into(users::table)
-                    .values(&row)
-                    .execute(conn)?;
-                set_external_id(conn, &id, external_id.as_ref().map(ExternalId::as_str))?;
-                find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
+                crate::changes::authorized(conn, &by, |conn| {
+                    let id = row.id.clone();
+                    diesel::insert_into(users::table)
+                        .values(&row)
+                        .execute(conn)?;
+                    set_external_id(conn, &id, external_id.as_ref().map(ExternalId::as_str))?;
+                    let created = find(conn, &id)?.ok_or(diesel::result::Error::NotFound)?;
+                    Ok((created, None))
+                })
             })
         })
         .await
@@ -140,28 +146,37 @@ impl ProvisioningRepo for SqliteStore {
         &self,
         id: &UserId,
         profile: Profile,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ProvisionedUser>, StoreError> {
-        let id = id.to_string();
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
+        let (target, id) = (*id.as_uuid(), id.to_string());
+        let by = by.clone();
+        let at = by.at;
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                if find(conn, &id)?.is_none() {
-                    return Ok(None);
-                }
-                diesel::update(users::table.find(&id))
-                    .set((
-                        users::email.eq(profile.email.as_str()),
-                        users::first_name.eq(&profile.first_name),
-                        users::last_name.eq(&profile.last_name),
-                        users::updated_at.eq(Ts(at)),
-                    ))
-                    .execute(conn)?;
-                set_external_id(
-                    conn,
-                    &id,
-                    profile.external_id.as_ref().map(ExternalId::as_str),
-                )?;
-                find(conn, &id)
+                crate::changes::authorized(conn, &by, |conn| {
+                    let Some(current) = find(conn, &id)? else {
+                        return Ok((None, None));
+                    };
+                    let changed = profile.changed_from(&Profile::of(&current));
+                    if changed.is_empty() {
+                        return Ok((Some(current), None));
+                    }
+                    diesel::update(users::table.find(&id))
+                        .set((
+                            users::email.eq(profile.email.as_str()),
+                            users::first_name.eq(&profile.first_name),
+                            users::last_name.eq(&profile.last_name),
+                            users::updated_at.eq(Ts(at)),
+                        ))
+                        .execute(conn)?;
+                    set_external_id(
+                        conn,
+                        &id,
+                        profile.external_id.as_ref().map(ExternalId::as_str),
+                    )?;
+                    let record = by.record(ChangeAction::ProfileUpdated, target, changed);
+                    Ok((find(conn, &id)?, Some(record)))
+                })
             })
         })
         .await

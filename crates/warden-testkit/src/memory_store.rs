@@ -48,9 +48,39 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Stores a new, active account (see [`UserRepo::create`]).
+    pub(crate) fn insert_user(&mut self, new: NewUser) -> Result<User, StoreError> {
+        if self.users.contains_key(&new.id) {
+            return Err(StoreError::Conflict("user id taken".into()));
+        }
+        if self.users.values().any(|a| a.user.email == new.email) {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        let created_at = micros(new.created_at);
+        let user = User {
+            id: new.id,
+            email: new.email,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            role: new.role,
+            status: AccountStatus::Active,
+            token_version: 0,
+            created_at,
+            updated_at: created_at,
+        };
+        self.users.insert(
+            user.id,
+            Account {
+                user: user.clone(),
+                password_hash: new.password_hash,
+            },
+        );
+        Ok(user)
+    }
+
     /// Whether the authority a change acts on still holds (see [`Authority`]), with the
     /// store's machine clients (locked after the state; client operations never lock both).
-    fn authority_holds(
+    pub(crate) fn authority_holds(
         &self,
         authority: &Authority,
         clients: &crate::memory_clients::Clients,
@@ -205,33 +235,7 @@ fn decide(
 #[async_trait]
 impl UserRepo for MemoryStore {
     async fn create(&self, new: NewUser) -> Result<User, StoreError> {
-        let mut state = self.state();
-        if state.users.contains_key(&new.id) {
-            return Err(StoreError::Conflict("user id taken".into()));
-        }
-        if state.users.values().any(|a| a.user.email == new.email) {
-            return Err(StoreError::Conflict("email address taken".into()));
-        }
-        let created_at = micros(new.created_at);
-        let user = User {
-            id: new.id,
-            email: new.email,
-            first_name: new.first_name,
-            last_name: new.last_name,
-            role: new.role,
-            status: AccountStatus::Active,
-            token_version: 0,
-            created_at,
-            updated_at: created_at,
-        };
-        state.users.insert(
-            user.id,
-            Account {
-                user: user.clone(),
-                password_hash: new.password_hash,
-            },
-        );
-        Ok(user)
+        self.state().insert_user(new)
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {

@@ -2,7 +2,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId};
+use crate::{
+    Authorized, ExternalId, Guarded, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId,
+};
 
 /// The accounts as provisioning clients see them: every account of the [`super::UserRepo`]
 /// (whoever created it) with its provisioning attributes (the external id), except those a
@@ -12,7 +14,9 @@ use crate::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, U
 #[async_trait]
 pub trait ProvisioningRepo: Send + Sync {
     /// Stores a new, active account as [`super::UserRepo::create`] does, with `external_id`,
-    /// in one transaction.
+    /// in one transaction that first re-checks `by.actor`'s authority (the provisioning client
+    /// not revoked): if it no longer holds, nothing is written and the answer is
+    /// [`Guarded::ActorRevoked`].
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the email address is taken (by any account, removed ones
@@ -22,7 +26,8 @@ pub trait ProvisioningRepo: Send + Sync {
         &self,
         user: NewUser,
         external_id: Option<ExternalId>,
-    ) -> Result<ProvisionedUser, StoreError>;
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError>;
 
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; a missing or removed account is
@@ -42,7 +47,12 @@ pub trait ProvisioningRepo: Send + Sync {
     ) -> Result<(u64, Vec<ProvisionedUser>), StoreError>;
 
     /// Replaces the account's email, names and external id with `profile`, and sets its
-    /// `updated_at` to `at`; its status, role, password and token version are untouched.
+    /// `updated_at` to `by.at`; its status, role, password and token version are untouched.
+    /// In one transaction that first re-checks `by.actor`'s authority ([`Guarded::ActorRevoked`]:
+    /// nothing written), it compares `profile` with the account's profile as found there and,
+    /// when any attribute differs, writes it and records
+    /// [`crate::ChangeAction::ProfileUpdated`] ([`Authorized::record`], target the account,
+    /// attributes [`Profile::changed_from`]); an unchanged profile writes and records nothing.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the email address belongs to another account (then
@@ -52,8 +62,8 @@ pub trait ProvisioningRepo: Send + Sync {
         &self,
         id: &UserId,
         profile: Profile,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ProvisionedUser>, StoreError>;
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError>;
 
     /// Hides the account from provisioning from now on (see the trait); the account itself is
     /// unchanged. `Ok(false)` when it is missing or already removed.

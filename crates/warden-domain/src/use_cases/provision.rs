@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use super::{DeactivateError, DeactivateUser, Provisioner, ReactivateError, ReactivateUser};
+use super::{
+    DeactivateError, DeactivateUser, Principal, Provisioner, ReactivateError, ReactivateUser,
+};
 use crate::ports::{Clock, ProvisioningRepo, StoreError, UserRepo};
 use crate::{
-    EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser, ProvisioningFilter,
-    Reason, Role, StatusAction, UserId,
+    Authorized, EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser,
+    ProvisioningFilter, Reason, Role, StatusAction, UserId,
 };
 
 /// The attributes of an account a provisioning client asks for, as it sent them.
@@ -73,13 +75,15 @@ impl Provision {
     /// # Errors
     /// [`ProvisionError::InvalidEmail`], [`ProvisionError::InvalidName`],
     /// [`ProvisionError::InvalidExternalId`], [`ProvisionError::EmailTaken`],
-    /// [`ProvisionError::Store`].
+    /// [`ProvisionError::ActorRevoked`] (the client was revoked before the account was
+    /// stored), [`ProvisionError::Store`].
     pub async fn create(
         &self,
-        _by: &Provisioner,
+        by: &Provisioner,
         input: ProfileInput,
     ) -> Result<ProvisionedUser, ProvisionError> {
         let profile = profile(input)?;
+        let authorized = Authorized::new(by.actor().clone(), self.clock.now());
         let new = NewUser {
             id: UserId::generate(),
             email: profile.email,
@@ -87,12 +91,13 @@ impl Provision {
             first_name: profile.first_name,
             last_name: profile.last_name,
             role: Role::User,
-            created_at: self.clock.now(),
+            created_at: authorized.at,
         };
         self.accounts
-            .create(new, profile.external_id)
+            .create(new, profile.external_id, &authorized)
             .await
-            .map_err(taken)
+            .map_err(taken)?
+            .or_revoked(ProvisionError::ActorRevoked)
     }
 
     /// # Errors
@@ -141,10 +146,12 @@ impl Provision {
         let profile = profile(input)?;
         let current = self.get(by, id).await?;
         if Profile::of(&current) != profile {
+            let authorized = Authorized::new(by.actor().clone(), self.clock.now());
             self.accounts
-                .update(&id, profile, self.clock.now())
+                .update(&id, profile, &authorized)
                 .await
                 .map_err(taken)?
+                .or_revoked(ProvisionError::ActorRevoked)?
                 .ok_or(ProvisionError::NotFound)?;
         }
         match active {

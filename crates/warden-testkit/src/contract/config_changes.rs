@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use uuid::Uuid;
-use warden_domain::ports::{ChangeLog, ClientRepo, UserRepo, WebhookRepo};
+use warden_domain::ports::{ChangeLog, ClientRepo, ProvisioningRepo, UserRepo, WebhookRepo};
 use warden_domain::{
     Actor, ActorKind, AuditedChange, Authorized, ChangeAction, ClientName, ClientRef, EventFilter,
     Guarded, NewClient, NewWebhook, Role, Scope, StatusAction, TokenHash, User, WebhookSecret,
@@ -21,6 +21,7 @@ pub struct ConfigStores {
     pub clients: Arc<dyn ClientRepo>,
     pub webhooks: Arc<dyn WebhookRepo>,
     pub changes: Arc<dyn ChangeLog>,
+    pub provisioning: Arc<dyn ProvisioningRepo>,
 }
 
 impl std::fmt::Debug for ConfigStores {
@@ -33,13 +34,14 @@ impl ConfigStores {
     /// Every handle on the one store `store`.
     pub fn of<S>(store: Arc<S>) -> Self
     where
-        S: UserRepo + ClientRepo + WebhookRepo + ChangeLog + 'static,
+        S: UserRepo + ClientRepo + WebhookRepo + ChangeLog + ProvisioningRepo + 'static,
     {
         Self {
             users: store.clone(),
             clients: store.clone(),
             webhooks: store.clone(),
-            changes: store,
+            changes: store.clone(),
+            provisioning: store,
         }
     }
 }
@@ -53,6 +55,8 @@ macro_rules! config_change_contract_tests {
             config_writes_by_a_withdrawn_admin_write_nothing,
             config_writes_by_a_revoked_client_write_nothing,
             config_writes_are_audited_with_actor_and_target,
+            provisioning_writes_by_a_revoked_client_write_nothing,
+            profile_updates_are_audited_with_attribute_names,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -407,4 +411,131 @@ pub async fn config_writes_are_audited_with_actor_and_target(stores: ConfigStore
         .await
         .unwrap();
     assert_eq!(next, on_endpoint[2..]);
+}
+
+fn provisioned_user(tag: &str) -> warden_domain::NewUser {
+    warden_domain::NewUser {
+        id: warden_domain::UserId::generate(),
+        email: warden_domain::EmailAddress::parse(&format!(
+            "{tag}-{}@example.com",
+            Uuid::now_v7().simple()
+        ))
+        .unwrap(),
+        password_hash: warden_domain::PasswordHash::unset(),
+        first_name: "Grace".into(),
+        last_name: "Hopper".into(),
+        role: Role::User,
+        created_at: now(),
+    }
+}
+
+/// Provisioning writes (creating an account, replacing its profile) by a client revoked
+/// since, or unknown, write nothing and record nothing.
+pub async fn provisioning_writes_by_a_revoked_client_write_nothing(stores: ConfigStores) {
+    let client = applied_write(
+        stores
+            .clients
+            .create(new_client(), &by_system())
+            .await
+            .unwrap(),
+    );
+    let actor = Actor::client(client.id, client.name.as_str());
+    let existing = applied_write(
+        stores
+            .provisioning
+            .create(provisioned_user("kept"), None, &by(actor.clone()))
+            .await
+            .unwrap(),
+    );
+    let revoked = stores
+        .clients
+        .revoke(&ClientRef::Id(client.id), &by_system())
+        .await
+        .unwrap();
+    assert!(matches!(revoked, Guarded::Applied(Some(_))));
+    for actor in [actor, Actor::client(Uuid::now_v7(), "ghost")] {
+        let new = provisioned_user("held");
+        let outcome = stores
+            .provisioning
+            .create(new.clone(), None, &by(actor.clone()))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Guarded::ActorRevoked);
+        assert_eq!(stores.users.find_by_id(&new.id).await.unwrap(), None);
+        let profile = warden_domain::Profile {
+            first_name: "Mallory".into(),
+            ..warden_domain::Profile::of(&existing)
+        };
+        let outcome = stores
+            .provisioning
+            .update(&existing.user.id, profile, &by(actor))
+            .await
+            .unwrap();
+        assert_eq!(outcome, Guarded::ActorRevoked);
+        let found = stores.provisioning.find(&existing.user.id).await.unwrap();
+        assert_eq!(found, Some(existing.clone()), "the profile is unchanged");
+    }
+    assert_eq!(
+        changes_of(&*stores.changes, *existing.user.id.as_uuid()).await,
+        []
+    );
+}
+
+/// A profile update records `profile_updated` with the names of the attributes it changed
+/// (never their values), actor the client; an update that changes nothing records nothing.
+pub async fn profile_updates_are_audited_with_attribute_names(stores: ConfigStores) {
+    let client = applied_write(
+        stores
+            .clients
+            .create(new_client(), &by_system())
+            .await
+            .unwrap(),
+    );
+    let actor = Actor::client(client.id, client.name.as_str());
+    let account = applied_write(
+        stores
+            .provisioning
+            .create(provisioned_user("audited"), None, &by(actor.clone()))
+            .await
+            .unwrap(),
+    );
+    let id = *account.user.id.as_uuid();
+    let same = warden_domain::Profile::of(&account);
+    let unchanged = stores
+        .provisioning
+        .update(&account.user.id, same.clone(), &by(actor.clone()))
+        .await
+        .unwrap();
+    assert_eq!(unchanged, Guarded::Applied(Some(account.clone())));
+    assert_eq!(changes_of(&*stores.changes, id).await, []);
+
+    let write = by(actor.clone());
+    let profile = warden_domain::Profile {
+        last_name: "Byron".into(),
+        external_id: warden_domain::ExternalId::parse("00u1").unwrap(),
+        ..same
+    };
+    let updated = applied_write(
+        stores
+            .provisioning
+            .update(&account.user.id, profile.clone(), &write)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(warden_domain::Profile::of(&updated), profile);
+    let recorded = changes_of(&*stores.changes, id).await;
+    assert_eq!(
+        recorded,
+        [write.record(
+            ChangeAction::ProfileUpdated,
+            id,
+            vec!["last_name".into(), "external_id".into()]
+        )]
+    );
+    assert_eq!(recorded[0].actor.kind, ActorKind::Client);
+    assert_eq!(recorded[0].actor.id, Some(client.id));
+    let by_action = EventFilter::default().with_change_action(ChangeAction::ProfileUpdated);
+    let found = stores.changes.changes(&by_action, None, 100).await.unwrap();
+    assert!(found.iter().any(|c| c.id == write.event_id));
 }

@@ -161,12 +161,24 @@ impl HeldRequest {
         token: &str,
         body: serde_json::Value,
     ) -> Self {
+        Self::start_typed(app, method, path, token, "application/json", body).await
+    }
+
+    /// [`HeldRequest::start_with`] with a body of `content_type`.
+    pub(crate) async fn start_typed(
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: serde_json::Value,
+    ) -> Self {
         let body = body.to_string();
         let host = app.address.trim_start_matches("http://");
         let mut stream = TcpStream::connect(host).await.unwrap();
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).await.unwrap();

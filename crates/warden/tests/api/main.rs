@@ -6,6 +6,7 @@
 mod access;
 mod authority;
 mod authority_config;
+mod authority_scim;
 mod bulk;
 mod cli;
 mod cli_clients;
