@@ -11,7 +11,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
     Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
-    ProvisioningFilter, User, UserId,
+    ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -228,6 +228,48 @@ impl ProvisioningRepo for PgStore {
             })
         })
         .await
+    }
+
+    /// Not one transaction on PostgreSQL yet: the status change runs first, through the one
+    /// status statement (`status_change.rs`, which cannot run inside another transaction
+    /// today), and the profile follows only if it applied (or found the account already in
+    /// that state). A refused status change therefore leaves the profile unchanged, as the
+    /// port requires; an email address found taken is checked before the status change, so
+    /// only a concurrent taking of the same address (or a revocation of the client between
+    /// the two writes) can leave the status changed and the profile not.
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        let id = change.target;
+        let mut conn = self.conn().await?;
+        let taken: i64 = users::table
+            .filter(users::email.eq(profile.email.as_str()))
+            .filter(users::id.ne(*id.as_uuid()))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(from_diesel)?;
+        drop(conn);
+        if taken > 0 {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        let outcome = crate::status_change::change_status(self, change).await?;
+        if !matches!(
+            outcome,
+            StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
+        ) {
+            return Ok((outcome, ProvisioningRepo::find(self, &id).await?));
+        }
+        match ProvisioningRepo::update(self, &id, profile, by).await? {
+            Guarded::Applied(account) => Ok((outcome, account)),
+            Guarded::ActorRevoked => Ok((
+                StatusChangeOutcome::ActorRevoked,
+                ProvisioningRepo::find(self, &id).await?,
+            )),
+        }
     }
 
     async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -87,11 +87,17 @@ pub(crate) fn authorized<T>(
     }
     let (result, record) = write(conn)?;
     if let Some(record) = record {
-        diesel::insert_into(audited_changes::table)
-            .values(ChangeRow::from(&record))
-            .execute(conn)?;
+        self::record(conn, &record)?;
     }
     Ok(Guarded::Applied(result))
+}
+
+/// Records `change`; inside the transaction of the change itself.
+pub(crate) fn record(conn: &mut SqliteConnection, change: &AuditedChange) -> QueryResult<()> {
+    diesel::insert_into(audited_changes::table)
+        .values(ChangeRow::from(change))
+        .execute(conn)
+        .map(|_| ())
 }
 
 #[async_trait]

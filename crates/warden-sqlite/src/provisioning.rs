@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
-    ProvisioningFilter, User, UserId,
+    AuditedChange, Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile,
+    ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 use crate::errors::corrupt;
@@ -82,6 +82,40 @@ fn set_external_id(
         .execute(conn)
 }
 
+/// Replaces the profile of the account `id` (`target`) when it differs from the one found, and
+/// returns the account afterwards with the audit record of the change, if any. Inside the
+/// caller's transaction.
+fn replace_profile(
+    conn: &mut SqliteConnection,
+    id: &str,
+    target: uuid::Uuid,
+    profile: &Profile,
+    by: &Authorized,
+) -> QueryResult<(Option<ProvisionedUser>, Option<AuditedChange>)> {
+    let Some(current) = find(conn, id)? else {
+        return Ok((None, None));
+    };
+    let changed = profile.changed_from(&Profile::of(&current));
+    if changed.is_empty() {
+        return Ok((Some(current), None));
+    }
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(profile.email.as_str()),
+            users::first_name.eq(&profile.first_name),
+            users::last_name.eq(&profile.last_name),
+            users::updated_at.eq(Ts(by.at)),
+        ))
+        .execute(conn)?;
+    set_external_id(
+        conn,
+        id,
+        profile.external_id.as_ref().map(ExternalId::as_str),
+    )?;
+    let record = by.record(ChangeAction::ProfileUpdated, target, changed);
+    Ok((find(conn, id)?, Some(record)))
+}
+
 #[async_trait]
 impl ProvisioningRepo for SqliteStore {
     async fn create(
@@ -150,33 +184,42 @@ impl ProvisioningRepo for SqliteStore {
     ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
         let (target, id) = (*id.as_uuid(), id.to_string());
         let by = by.clone();
-        let at = by.at;
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
                 crate::changes::authorized(conn, &by, |conn| {
-                    let Some(current) = find(conn, &id)? else {
-                        return Ok((None, None));
-                    };
-                    let changed = profile.changed_from(&Profile::of(&current));
-                    if changed.is_empty() {
-                        return Ok((Some(current), None));
-                    }
-                    diesel::update(users::table.find(&id))
-                        .set((
-                            users::email.eq(profile.email.as_str()),
-                            users::first_name.eq(&profile.first_name),
-                            users::last_name.eq(&profile.last_name),
-                            users::updated_at.eq(Ts(at)),
-                        ))
-                        .execute(conn)?;
-                    set_external_id(
-                        conn,
-                        &id,
-                        profile.external_id.as_ref().map(ExternalId::as_str),
-                    )?;
-                    let record = by.record(ChangeAction::ProfileUpdated, target, changed);
-                    Ok((find(conn, &id)?, Some(record)))
+                    replace_profile(conn, &id, target, &profile, &by)
                 })
+            })
+        })
+        .await
+    }
+
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        let target = *change.target.as_uuid();
+        let id = change.target.to_string();
+        let by = by.clone();
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                // The status change first, with its guards (the client among them): refused,
+                // it wrote nothing, and neither does the profile. A profile that then fails
+                // (an email address taken) rolls the status change back with it.
+                let outcome = crate::user_repo::apply(conn, &change)?;
+                if !matches!(
+                    outcome,
+                    StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
+                ) {
+                    return Ok((outcome, find(conn, &id)?));
+                }
+                let (account, record) = replace_profile(conn, &id, target, &profile, &by)?;
+                if let Some(record) = record {
+                    crate::changes::record(conn, &record)?;
+                }
+                Ok((outcome, account))
             })
         })
         .await

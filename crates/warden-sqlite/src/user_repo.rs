@@ -145,7 +145,10 @@ impl UserRepo for SqliteStore {
 /// change. It enforces the guards the domain declares (the actor's authority, the state the
 /// action requires, the last-active-admin guard) and, when one does not hold, reports what it
 /// found to the domain's judgement.
-fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<StatusChangeOutcome> {
+pub(crate) fn apply(
+    conn: &mut SqliteConnection,
+    change: &StatusChange,
+) -> QueryResult<StatusChangeOutcome> {
     let action = change.action;
     let target = change.target.to_string();
     let found = users::table

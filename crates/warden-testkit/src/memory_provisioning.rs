@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
     Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
-    ProvisioningFilter, UserId,
+    ProvisioningFilter, StatusChange, StatusChangeOutcome, UserId,
 };
 
 use super::{micros, MemoryStore, State};
@@ -118,6 +118,49 @@ impl ProvisioningRepo for MemoryStore {
         record.at = micros(record.at);
         state.changes.push(record);
         Ok(Guarded::Applied(state.provisioned(id)))
+    }
+
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        let id = change.target;
+        let mut state = self.state();
+        // Everything the profile could fail on is checked before anything is written; the
+        // one lock makes the whole write one step.
+        let Some(current) = state.provisioned(&id) else {
+            return Ok((StatusChangeOutcome::NotFound, None));
+        };
+        let taken = state
+            .users
+            .values()
+            .any(|a| a.user.id != id && a.user.email == profile.email);
+        if taken {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        let outcome = self.apply_change(&mut state, change)?;
+        if !matches!(
+            outcome,
+            StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
+        ) {
+            return Ok((outcome, state.provisioned(&id)));
+        }
+        let changed = profile.changed_from(&Profile::of(&current));
+        if !changed.is_empty() {
+            if let Some(account) = state.users.get_mut(&id) {
+                account.user.email = profile.email;
+                account.user.first_name = profile.first_name;
+                account.user.last_name = profile.last_name;
+                account.user.updated_at = micros(by.at);
+            }
+            state.provisioning.entry(id).or_default().external_id = profile.external_id;
+            let mut record = by.record(ChangeAction::ProfileUpdated, *id.as_uuid(), changed);
+            record.at = micros(record.at);
+            state.changes.push(record);
+        }
+        Ok((outcome, state.provisioned(&id)))
     }
 
     async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {

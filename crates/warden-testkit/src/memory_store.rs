@@ -178,6 +178,72 @@ impl MemoryStore {
         Ok(Guarded::Applied(result))
     }
 
+    /// Applies a status change to `state` (held locked by the caller): the one implementation
+    /// of [`UserRepo::change_status`], also used inside provisioning's combined write.
+    pub(crate) fn apply_change(
+        &self,
+        state: &mut State,
+        change: StatusChange,
+    ) -> Result<StatusChangeOutcome, StoreError> {
+        let target = state.users.get(&change.target).map(|a| &a.user);
+        let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
+        let another_active = |role: Role| {
+            state
+                .users
+                .values()
+                .any(|a| a.user.id != change.target && a.user.role == role && a.user.is_active())
+        };
+        if let Err(refused) = decide(&change, target, actor_holds, another_active)? {
+            return Ok(refused);
+        }
+        let Some(account) = state.users.get_mut(&change.target) else {
+            return Ok(StatusChangeOutcome::NotFound);
+        };
+        let at = micros(change.at);
+        let user = &mut account.user;
+        user.status = match change.new_status() {
+            AccountStatus::Deactivated(deactivation) => AccountStatus::Deactivated(Deactivation {
+                at: micros(deactivation.at),
+                until: deactivation.until.map(micros),
+                ..deactivation
+            }),
+            active => active,
+        };
+        user.token_version += 1;
+        user.updated_at = at;
+        let user = user.clone();
+        state.events.push(AuditEvent {
+            id: change.event_id,
+            user_id: user.id,
+            actor: (&change.actor).into(),
+            action: change.action,
+            reason: change.reason.clone(),
+            at,
+        });
+        self.webhooks.enqueue(&change, &user, at);
+        state.outbox.push(Entry {
+            notification: Notification {
+                id: change.notification_id,
+                action: change.action,
+                to: user.email.clone(),
+                name: user.display_name().to_owned(),
+                reason: change.reason,
+                occurred_at: at,
+                until: change
+                    .until
+                    .filter(|_| change.action == StatusAction::Deactivate)
+                    .map(micros),
+            },
+            attempts: 0,
+            next_attempt_at: at,
+            leased_until: None,
+            last_error: None,
+            sent_at: None,
+            failed_at: None,
+        });
+        Ok(StatusChangeOutcome::Applied(Box::new(user)))
+    }
+
     fn unfinished_entry(&self, id: Uuid, update: impl FnOnce(&mut Entry)) {
         let mut state = self.state();
         if let Some(entry) = state
@@ -259,63 +325,7 @@ impl UserRepo for MemoryStore {
 
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state();
-        let target = state.users.get(&change.target).map(|a| &a.user);
-        let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
-        let another_active = |role: Role| {
-            state
-                .users
-                .values()
-                .any(|a| a.user.id != change.target && a.user.role == role && a.user.is_active())
-        };
-        if let Err(refused) = decide(&change, target, actor_holds, another_active)? {
-            return Ok(refused);
-        }
-        let Some(account) = state.users.get_mut(&change.target) else {
-            return Ok(StatusChangeOutcome::NotFound);
-        };
-        let at = micros(change.at);
-        let user = &mut account.user;
-        user.status = match change.new_status() {
-            AccountStatus::Deactivated(deactivation) => AccountStatus::Deactivated(Deactivation {
-                at: micros(deactivation.at),
-                until: deactivation.until.map(micros),
-                ..deactivation
-            }),
-            active => active,
-        };
-        user.token_version += 1;
-        user.updated_at = at;
-        let user = user.clone();
-        state.events.push(AuditEvent {
-            id: change.event_id,
-            user_id: user.id,
-            actor: (&change.actor).into(),
-            action: change.action,
-            reason: change.reason.clone(),
-            at,
-        });
-        self.webhooks.enqueue(&change, &user, at);
-        state.outbox.push(Entry {
-            notification: Notification {
-                id: change.notification_id,
-                action: change.action,
-                to: user.email.clone(),
-                name: user.display_name().to_owned(),
-                reason: change.reason,
-                occurred_at: at,
-                until: change
-                    .until
-                    .filter(|_| change.action == StatusAction::Deactivate)
-                    .map(micros),
-            },
-            attempts: 0,
-            next_attempt_at: at,
-            leased_until: None,
-            last_error: None,
-            sent_at: None,
-            failed_at: None,
-        });
-        Ok(StatusChangeOutcome::Applied(Box::new(user)))
+        self.apply_change(&mut state, change)
     }
 
     async fn events(

@@ -3,7 +3,8 @@ use chrono::{DateTime, Utc};
 
 use super::StoreError;
 use crate::{
-    Authorized, ExternalId, Guarded, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId,
+    Authorized, ExternalId, Guarded, NewUser, Profile, ProvisionedUser, ProvisioningFilter,
+    StatusChange, StatusChangeOutcome, UserId,
 };
 
 /// The accounts as provisioning clients see them: every account of the [`super::UserRepo`]
@@ -64,6 +65,26 @@ pub trait ProvisioningRepo: Send + Sync {
         profile: Profile,
         by: &Authorized,
     ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError>;
+
+    /// Applies `change` (as [`super::UserRepo::change_status`] does, with every effect and
+    /// guard) and replaces the account's profile (as [`ProvisioningRepo::update`] does, on
+    /// `by`'s authority, audited) **in one transaction**: the profile is written only if the
+    /// change is [`StatusChangeOutcome::Applied`] or finds the account already in the requested
+    /// state ([`StatusChangeOutcome::AlreadyInState`]); for any other outcome (the last active
+    /// admin, the client revoked, no such account) nothing at all is written. `change.target`
+    /// is the account; `change.actor` is `by.actor`. Returns the change's outcome and the
+    /// account as it is afterwards (`None`: missing or removed).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the email address belongs to another account (then
+    /// nothing changed, the status neither); [`StoreError::Unavailable`] or
+    /// [`StoreError::Other`].
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError>;
 
     /// Hides the account from provisioning from now on (see the trait); the account itself is
     /// unchanged. `Ok(false)` when it is missing or already removed.

@@ -57,6 +57,7 @@ macro_rules! config_change_contract_tests {
             config_writes_are_audited_with_actor_and_target,
             provisioning_writes_by_a_revoked_client_write_nothing,
             profile_updates_are_audited_with_attribute_names,
+            profile_and_status_change_together_or_not_at_all,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -538,4 +539,151 @@ pub async fn profile_updates_are_audited_with_attribute_names(stores: ConfigStor
     let by_action = EventFilter::default().with_change_action(ChangeAction::ProfileUpdated);
     let found = stores.changes.changes(&by_action, None, 100).await.unwrap();
     assert!(found.iter().any(|c| c.id == write.event_id));
+}
+
+/// A client's deactivation of `target`, now.
+fn client_change(
+    actor: &Actor,
+    action: StatusAction,
+    target: warden_domain::UserId,
+) -> warden_domain::StatusChange {
+    warden_domain::StatusChange {
+        action,
+        target,
+        actor: actor.clone(),
+        reason: None,
+        at: now(),
+        event_id: Uuid::now_v7(),
+        notification_id: Uuid::now_v7(),
+        until: None,
+        only_if_due_at: None,
+    }
+}
+
+/// `update_with_status` writes the profile and the status together or not at all: refused as
+/// the last active admin (or for a revoked client), the profile is unchanged and nothing is
+/// recorded; applied, both are, each audited; an email address taken fails it whole.
+pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStores) {
+    use warden_domain::{Profile, StatusChangeOutcome};
+    let users = &*stores.users;
+    let guard = sentinel(users).await;
+    let client = applied_write(
+        stores
+            .clients
+            .create(new_client(), &by_system())
+            .await
+            .unwrap(),
+    );
+    let actor = Actor::client(client.id, client.name.as_str());
+
+    // The last active admin: refused, and the profile stays.
+    let before = stores.provisioning.find(&guard.id).await.unwrap().unwrap();
+    let renamed = Profile {
+        last_name: "Renamed".into(),
+        ..Profile::of(&before)
+    };
+    let (outcome, after) = stores
+        .provisioning
+        .update_with_status(
+            renamed,
+            &by(actor.clone()),
+            client_change(&actor, StatusAction::Deactivate, guard.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, StatusChangeOutcome::LastActiveAdmin);
+    assert_eq!(after, Some(before.clone()), "the profile is unchanged");
+    assert_eq!(changes_of(&*stores.changes, *guard.id.as_uuid()).await, []);
+
+    // A member: both apply, both are audited.
+    let member = applied_write(
+        stores
+            .provisioning
+            .create(provisioned_user("both"), None, &by(actor.clone()))
+            .await
+            .unwrap(),
+    );
+    let profile = Profile {
+        first_name: "Ada".into(),
+        ..Profile::of(&member)
+    };
+    let write = by(actor.clone());
+    let change = client_change(&actor, StatusAction::Deactivate, member.user.id);
+    let (outcome, after) = stores
+        .provisioning
+        .update_with_status(profile.clone(), &write, change.clone())
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, StatusChangeOutcome::Applied(_)),
+        "{outcome:?}"
+    );
+    let after = after.unwrap();
+    assert!(!after.user.is_active());
+    assert_eq!(Profile::of(&after), profile);
+    let events = users.events(&member.user.id, None, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].id, change.event_id);
+    let recorded = changes_of(&*stores.changes, *member.user.id.as_uuid()).await;
+    assert_eq!(
+        recorded,
+        [write.record(
+            ChangeAction::ProfileUpdated,
+            *member.user.id.as_uuid(),
+            vec!["first_name".into()]
+        )]
+    );
+
+    // An email address taken: nothing changes, the status neither.
+    let other = applied_write(
+        stores
+            .provisioning
+            .create(provisioned_user("other"), None, &by(actor.clone()))
+            .await
+            .unwrap(),
+    );
+    let clash = Profile {
+        email: member.user.email.clone(),
+        ..Profile::of(&other)
+    };
+    let refused = stores
+        .provisioning
+        .update_with_status(
+            clash,
+            &by(actor.clone()),
+            client_change(&actor, StatusAction::Deactivate, other.user.id),
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(warden_domain::ports::StoreError::Conflict(_))),
+        "{refused:?}"
+    );
+    let found = stores.provisioning.find(&other.user.id).await.unwrap();
+    assert_eq!(
+        found,
+        Some(other.clone()),
+        "neither profile nor status changed"
+    );
+
+    // A revoked client: nothing.
+    let revoked = stores
+        .clients
+        .revoke(&ClientRef::Id(client.id), &by_system())
+        .await
+        .unwrap();
+    assert!(matches!(revoked, Guarded::Applied(Some(_))));
+    let (outcome, after) = stores
+        .provisioning
+        .update_with_status(
+            Profile {
+                first_name: "Mallory".into(),
+                ..Profile::of(&other)
+            },
+            &by(actor.clone()),
+            client_change(&actor, StatusAction::Deactivate, other.user.id),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome, StatusChangeOutcome::ActorRevoked);
+    assert_eq!(after, Some(other));
 }
