@@ -99,3 +99,11 @@ async fn fresh_config(_test: &str) -> Option<(warden_testkit::contract::ConfigSt
 }
 
 warden_testkit::config_change_contract_tests!(fresh_config);
+
+/// The submitting admin is re-checked against the accounts of the same database.
+#[tokio::test]
+async fn job_submission_rechecks_the_admin() {
+    let (store, _dir) = fresh_store().await;
+    let store = Arc::new(store);
+    warden_testkit::contract::job_submission_rechecks_the_admin(store.clone(), store).await;
+}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{AccessError, Admin, Authenticator, DeactivateError, DeactivateUser};
 use crate::ports::{Clock, JobStore, StoreError, UserRepo};
 use crate::{
-    ClaimedItem, InvalidSuspensionEnd, Job, JobWork, NewBulkJob, Reason, StatusAction,
+    Authorized, ClaimedItem, InvalidSuspensionEnd, Job, JobWork, NewBulkJob, Reason, StatusAction,
     SuspensionEnd, UserId,
 };
 
@@ -34,6 +34,9 @@ pub enum BulkError {
     NoGrant,
     #[error("suspension end {0}")]
     InvalidUntil(InvalidSuspensionEnd),
+    /// The admin's authority no longer held when the job was to be stored; nothing was.
+    #[error("the actor's authority was withdrawn")]
+    ActorRevoked,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -99,16 +102,21 @@ impl BulkDeactivate {
         }
         let grant = admin.job_grant().ok_or(BulkError::NoGrant)?;
         let id = Uuid::now_v7();
+        let by = Authorized::new(admin.actor().clone(), now);
         self.jobs
-            .create_job(NewBulkJob {
-                id,
-                grant,
-                reason,
-                until,
-                user_ids,
-                created_at: now,
-            })
-            .await?;
+            .create_job(
+                NewBulkJob {
+                    id,
+                    grant,
+                    reason,
+                    until,
+                    user_ids,
+                    created_at: now,
+                },
+                &by,
+            )
+            .await?
+            .or_revoked(BulkError::ActorRevoked)?;
         Ok(id)
     }
 

@@ -226,6 +226,7 @@ impl From<BulkError> for ApiError {
                 Self::invalid_input(vec![FieldError::new("until", invalid.to_string())])
             }
             BulkError::NoGrant => Self::forbidden(),
+            BulkError::ActorRevoked => revoked_at_commit(),
             BulkError::Store(store) => store.into(),
             other => Self::internal(&other),
         }

@@ -237,3 +237,33 @@ async fn configuration_changes_are_audited_with_who_what_and_when() {
     let bad = get(&app, "/api/v1/events?action=client_deleted", &token).await;
     bad.assert_shape(422, "Invalid input");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_bulk_job_by_a_deactivated_admin_is_not_stored() {
+    let (app, probe) = spawn_watched_app().await;
+    let (_admin1, token1) = app.admin().await;
+    let (admin2, token2) = app.admin().await;
+    let target = app.create_user(warden_domain::Role::User).await;
+
+    let held = HeldRequest::start_with(
+        &app,
+        "POST",
+        "/api/v1/users/deactivate/bulk",
+        &token2,
+        json!({"user_ids": [target.id.to_string()]}),
+    )
+    .await;
+    probe.loaded(admin2.id, 1).await;
+    app.deactivate(&token1, &admin2, None)
+        .await
+        .assert_envelope(200, "User account deactivated successfully");
+
+    let (status, body) = held.finish().await;
+    assert_refused(status, &body);
+    assert!(app.user(&target).await.is_active());
+    assert_eq!(
+        app.users.events(&target.id, None, 10).await.unwrap(),
+        [],
+        "no job acted"
+    );
+}
