@@ -385,6 +385,11 @@ pub async fn config_writes_are_audited_with_actor_and_target(stores: ConfigStore
     assert!(found
         .iter()
         .all(|c| c.action == ChangeAction::WebhookSecretRotated));
+    assert_eq!(
+        users.audit_log(&rotated, None, 100).await.unwrap(),
+        [],
+        "a change action keeps no status change"
+    );
     let status_only =
         EventFilter::new(Some(StatusAction::Deactivate), None, None, None, None).unwrap();
     assert_eq!(
