@@ -110,6 +110,17 @@ impl Actor {
         }
     }
 
+    /// An operator at the CLI managing configuration (machine clients) on the database's own
+    /// authority, acting on no admin account: recorded under the OS user, with nothing to
+    /// re-check (whoever runs the CLI holds the database anyway).
+    pub fn console(os_user: impl Into<String>) -> Self {
+        Self {
+            kind: ActorKind::Operator,
+            name: os_user.into(),
+            authority: Authority::System,
+        }
+    }
+
     /// Warden itself.
     pub fn system() -> Self {
         Self {

@@ -118,6 +118,9 @@ pub struct Client {
     /// Sorted, without repeats, never empty.
     pub scopes: Vec<Scope>,
     pub created_at: DateTime<Utc>,
+    /// The account (or client) that created it; `None` for one created at the console or
+    /// before this was recorded.
+    pub created_by: Option<Uuid>,
     /// Set once: a revoked client's token is refused, and its name may be given again.
     pub revoked_at: Option<DateTime<Utc>>,
 }

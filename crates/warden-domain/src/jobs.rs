@@ -39,13 +39,15 @@ impl JobStatus {
     }
 }
 
-/// The authority a job acts on: the requesting admin's account on the token version (and until
-/// the expiry) of the request that started it. Re-checked before each item (see
+/// The authority a job acts on: the requesting admin's account on the token version of the
+/// request that started it, for as long as that account is an active admin on that version
+/// (not only until the request's token expires). Re-checked before each item (see
 /// [`crate::use_cases::Authenticator::admin_for_job`]) and by the store at each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobGrant {
     pub account: UserId,
     pub token_version: i32,
+    /// When the submitting request's token expired: recorded with the job, not a limit on it.
     pub valid_until: DateTime<Utc>,
 }
 

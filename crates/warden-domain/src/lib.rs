@@ -18,6 +18,7 @@
 
 mod actor;
 mod client;
+mod config_change;
 mod email_address;
 mod idempotency;
 mod jobs;
@@ -43,6 +44,9 @@ pub use actor::{Actor, ActorKind, Authority, RecordedActor, UnknownActorKind};
 pub use client::{
     Client, ClientName, ClientRef, ClientSecret, InvalidClientName, NewClient, Scope, TokenHash,
     UnknownScope, ALL_SCOPES,
+};
+pub use config_change::{
+    AuditedChange, Authorized, ChangeAction, Guarded, TargetKind, ALL_CHANGE_ACTIONS,
 };
 pub use email_address::{EmailAddress, InvalidEmailAddress};
 pub use idempotency::{

@@ -112,9 +112,44 @@ impl Profile {
     }
 }
 
+impl Profile {
+    /// The names of the attributes this profile changes from `current` (`email`, `first_name`,
+    /// `last_name`, `external_id`), in that order: what a profile update is audited with,
+    /// never the values.
+    pub fn changed_from(&self, current: &Profile) -> Vec<String> {
+        [
+            ("email", self.email != current.email),
+            ("first_name", self.first_name != current.first_name),
+            ("last_name", self.last_name != current.last_name),
+            ("external_id", self.external_id != current.external_id),
+        ]
+        .into_iter()
+        .filter(|(_, changed)| *changed)
+        .map(|(name, _)| name.to_owned())
+        .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_names_the_attributes_it_changes() {
+        let current = Profile {
+            email: EmailAddress::parse("a@example.com").unwrap(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            external_id: None,
+        };
+        assert_eq!(current.changed_from(&current), Vec::<String>::new());
+        let next = Profile {
+            last_name: "Byron".into(),
+            external_id: ExternalId::parse("00u1").unwrap(),
+            ..current.clone()
+        };
+        assert_eq!(next.changed_from(&current), ["last_name", "external_id"]);
+    }
 
     #[test]
     fn external_ids_are_short_plain_and_optional() {

@@ -6,7 +6,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{AccountStatus, AuditEvent, Role, StatusAction, User, UserId};
+use crate::{
+    AccountStatus, AuditEvent, AuditedChange, ChangeAction, Role, StatusAction, User, UserId,
+};
 
 /// How many items a page holds: 1..=[`PageLimit::MAX`], [`PageLimit::DEFAULT`] when not given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -185,6 +187,8 @@ impl UserFilter {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
     action: Option<StatusAction>,
+    /// Keeps only audited changes of this action (never set together with `action`).
+    change: Option<ChangeAction>,
     actor: Option<Uuid>,
     target: Option<UserId>,
     since: Option<DateTime<Utc>>,
@@ -210,6 +214,7 @@ impl EventFilter {
         }
         Ok(Self {
             action,
+            change: None,
             actor,
             target,
             since,
@@ -217,8 +222,33 @@ impl EventFilter {
         })
     }
 
+    /// This filter, keeping only the audited changes of `action` (and so no status change).
+    #[must_use]
+    pub fn with_change_action(mut self, action: ChangeAction) -> Self {
+        self.action = None;
+        self.change = Some(action);
+        self
+    }
+
+    /// The status action kept, if the filter names one.
     pub fn action(&self) -> Option<StatusAction> {
         self.action
+    }
+
+    /// The change action kept, if the filter names one ([`EventFilter::with_change_action`]).
+    pub fn change_action(&self) -> Option<ChangeAction> {
+        self.change
+    }
+
+    /// Whether any status change's audit event can match (no change action is asked for).
+    pub fn keeps_status_events(&self) -> bool {
+        self.change.is_none()
+    }
+
+    /// Whether any audited change other than a status change can match (no status action is
+    /// asked for).
+    pub fn keeps_changes(&self) -> bool {
+        self.action.is_none()
     }
 
     /// The id of the actor (whatever its kind) that made the change.
@@ -240,11 +270,27 @@ impl EventFilter {
     }
 
     pub fn matches(&self, event: &AuditEvent) -> bool {
-        self.action.is_none_or(|action| action == event.action)
+        self.keeps_status_events()
+            && self.action.is_none_or(|action| action == event.action)
             && self.actor.is_none_or(|actor| event.actor.id == Some(actor))
             && self.target.is_none_or(|target| target == event.user_id)
             && self.since.is_none_or(|since| event.at >= since)
             && self.until.is_none_or(|until| event.at <= until)
+    }
+
+    /// The rule for audited changes other than status changes: the action, the actor's id,
+    /// the target's id (an account, client or webhook endpoint) and the period.
+    pub fn matches_change(&self, change: &AuditedChange) -> bool {
+        self.keeps_changes()
+            && self.change.is_none_or(|action| action == change.action)
+            && self
+                .actor
+                .is_none_or(|actor| change.actor.id == Some(actor))
+            && self
+                .target
+                .is_none_or(|target| *target.as_uuid() == change.target)
+            && self.since.is_none_or(|since| change.at >= since)
+            && self.until.is_none_or(|until| change.at <= until)
     }
 }
 

@@ -144,6 +144,8 @@ pub struct WebhookEndpoint {
     /// The secret before the last rotation, and until when it still signs.
     pub previous_secret: Option<(WebhookSecret, DateTime<Utc>)>,
     pub created_at: DateTime<Utc>,
+    /// The admin account that created it; `None` for one created before this was recorded.
+    pub created_by: Option<Uuid>,
 }
 
 impl WebhookEndpoint {

@@ -44,6 +44,7 @@ fn endpoint(previous_until: Option<DateTime<Utc>>) -> WebhookEndpoint {
         secret: WebhookSecret::from_bytes([1; 32]),
         previous_secret: previous_until.map(|until| (WebhookSecret::from_bytes([2; 32]), until)),
         created_at: DateTime::UNIX_EPOCH,
+        created_by: None,
     }
 }
 

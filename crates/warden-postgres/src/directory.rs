@@ -67,6 +67,10 @@ pub(crate) async fn audit_log(
     after: Option<Uuid>,
     limit: u32,
 ) -> Result<Vec<AuditEvent>, StoreError> {
+    // A filter on another audited change's action keeps no status change.
+    if !filter.keeps_status_events() {
+        return Ok(Vec::new());
+    }
     let mut query = audit_events::table
         .select(AuditEventRow::as_select())
         .order(audit_events::id.desc())

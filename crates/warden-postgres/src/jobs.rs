@@ -9,7 +9,8 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 use warden_domain::ports::{JobStore, StoreError};
 use warden_domain::{
-    ClaimedItem, ItemResult, Job, JobGrant, JobKind, JobStatus, JobWork, NewBulkJob, Reason, UserId,
+    Authorized, ClaimedItem, Guarded, ItemResult, Job, JobGrant, JobKind, JobStatus, JobWork,
+    NewBulkJob, Reason, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -132,23 +133,32 @@ fn count(n: usize) -> Result<i32, StoreError> {
 
 #[async_trait]
 impl JobStore for PgStore {
-    async fn create_job(&self, job: NewBulkJob) -> Result<(), StoreError> {
-        let mut conn = self.conn().await?;
-        diesel::sql_query(CREATE)
-            .bind::<SqlUuid, _>(job.id)
-            .bind::<Text, _>(JobKind::BulkDeactivate.as_str())
-            .bind::<SqlUuid, _>(*job.grant.account.as_uuid())
-            .bind::<Integer, _>(job.grant.token_version)
-            .bind::<Timestamptz, _>(job.grant.valid_until)
-            .bind::<Nullable<Text>, _>(job.reason.as_ref().map(Reason::as_str))
-            .bind::<Nullable<Timestamptz>, _>(job.until)
-            .bind::<Integer, _>(count(job.user_ids.len())?)
-            .bind::<Timestamptz, _>(job.created_at)
-            .bind::<Array<Text>, _>(&job.user_ids)
-            .execute(&mut conn)
-            .await
-            .map_err(from_diesel)?;
-        Ok(())
+    async fn create_job(
+        &self,
+        job: NewBulkJob,
+        by: &Authorized,
+    ) -> Result<Guarded<()>, StoreError> {
+        let total = count(job.user_ids.len())?;
+        // The admin's row is locked FOR SHARE until the job is stored (changes::authorized).
+        crate::changes::authorized(self, by, move |conn, _| {
+            Box::pin(async move {
+                diesel::sql_query(CREATE)
+                    .bind::<SqlUuid, _>(job.id)
+                    .bind::<Text, _>(JobKind::BulkDeactivate.as_str())
+                    .bind::<SqlUuid, _>(*job.grant.account.as_uuid())
+                    .bind::<Integer, _>(job.grant.token_version)
+                    .bind::<Timestamptz, _>(job.grant.valid_until)
+                    .bind::<Nullable<Text>, _>(job.reason.as_ref().map(Reason::as_str))
+                    .bind::<Nullable<Timestamptz>, _>(job.until)
+                    .bind::<Integer, _>(total)
+                    .bind::<Timestamptz, _>(job.created_at)
+                    .bind::<Array<Text>, _>(&job.user_ids)
+                    .execute(conn)
+                    .await?;
+                Ok(((), None))
+            })
+        })
+        .await
     }
 
     async fn find_job(&self, id: Uuid) -> Result<Option<Job>, StoreError> {

@@ -14,7 +14,9 @@ use uuid::Uuid;
 use warden_domain::ports::{
     Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification, RetryNow, StoreError,
 };
-use warden_domain::{display_name, EmailAddress, Notification, Reason, StatusAction};
+use warden_domain::{
+    display_name, Authorized, EmailAddress, Guarded, Notification, Reason, StatusAction,
+};
 
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
@@ -242,22 +244,27 @@ impl Outbox for PgStore {
         .map_err(corrupt)
     }
 
-    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
-        let mut conn = self.conn().await?;
-        let row = Prepared(
-            diesel::sql_query(RETRY_NOW)
-                .bind::<SqlUuid, _>(id)
-                .bind::<Timestamptz, _>(now),
-        )
-        .get_result::<RetryRow>(&mut conn)
-        .await
-        .map_err(from_diesel)?;
-        Ok(match (row.found, row.sent, row.queued) {
+    async fn retry_now(&self, id: Uuid, by: &Authorized) -> Result<Guarded<RetryNow>, StoreError> {
+        // The admin's row is locked FOR SHARE until the retry commits (changes::authorized).
+        let row = crate::changes::authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                let row = Prepared(
+                    diesel::sql_query(RETRY_NOW)
+                        .bind::<SqlUuid, _>(id)
+                        .bind::<Timestamptz, _>(by.at),
+                )
+                .get_result::<RetryRow>(conn)
+                .await?;
+                Ok((row, None))
+            })
+        })
+        .await?;
+        Ok(row.map(|row| match (row.found, row.sent, row.queued) {
             (false, _, _) => RetryNow::NotFound,
             (true, true, _) => RetryNow::AlreadySent,
             (true, false, true) => RetryNow::Queued,
             (true, false, false) => RetryNow::InFlight,
-        })
+        }))
     }
 
     async fn stats(&self) -> Result<OutboxStats, StoreError> {

@@ -10,7 +10,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, User, UserId,
+    Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
+    ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -93,12 +94,13 @@ fn into_diesel(error: anyhow::Error) -> diesel::result::Error {
 }
 
 /// One write's work on a connection.
-type Step<'c, T> = std::pin::Pin<
+pub(crate) type Step<'c, T> = std::pin::Pin<
     Box<dyn std::future::Future<Output = Result<T, diesel::result::Error>> + Send + 'c>,
 >;
 
 impl PgStore {
-    async fn provisioning_step<T, F>(&self, op: F) -> Result<T, StoreError>
+    /// Runs one write's work on a pooled connection, as a task of the runtime driving it.
+    pub(crate) async fn provisioning_step<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut AsyncPgConnection) -> Step<'c, T> + Send + 'static,
@@ -118,17 +120,22 @@ impl ProvisioningRepo for PgStore {
         &self,
         user: NewUser,
         external_id: Option<ExternalId>,
-    ) -> Result<ProvisionedUser, StoreError> {
-        self.provisioning_step(move |conn| {
-            Box::pin(conn.transaction(async move |conn| {
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError> {
+        // The client's row is locked FOR SHARE until the account is stored.
+        crate::changes::authorized(self, by, move |conn, _| {
+            Box::pin(async move {
                 let id = *user.id.as_uuid();
                 diesel::insert_into(users::table)
                     .values(NewUserRow::from(&user))
                     .execute(conn)
                     .await?;
                 set_external_id(conn, id, external_id.as_ref().map(ExternalId::as_str)).await?;
-                find(conn, id).await?.ok_or(diesel::result::Error::NotFound)
-            }))
+                let created = find(conn, id)
+                    .await?
+                    .ok_or(diesel::result::Error::NotFound)?;
+                Ok((created, None))
+            })
         })
         .await
     }
@@ -176,20 +183,37 @@ impl ProvisioningRepo for PgStore {
         &self,
         id: &UserId,
         profile: Profile,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ProvisionedUser>, StoreError> {
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
         let id = *id.as_uuid();
-        self.provisioning_step(move |conn| {
-            Box::pin(conn.transaction(async move |conn| {
-                if find(conn, id).await?.is_none() {
-                    return Ok(None);
+        crate::changes::authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                // The account's row is locked for the rest of the transaction, so the profile
+                // compared is the one replaced.
+                let locked = users::table
+                    .find(id)
+                    .select(users::id)
+                    .for_update()
+                    .first::<uuid::Uuid>(conn)
+                    .await
+                    .optional()?;
+                let current = match locked {
+                    Some(_) => find(conn, id).await?,
+                    None => None,
+                };
+                let Some(current) = current else {
+                    return Ok((None, None));
+                };
+                let changed = profile.changed_from(&Profile::of(&current));
+                if changed.is_empty() {
+                    return Ok((Some(current), None));
                 }
                 diesel::update(users::table.find(id))
                     .set((
                         users::email.eq(profile.email.as_str()),
                         users::first_name.eq(&profile.first_name),
                         users::last_name.eq(&profile.last_name),
-                        users::updated_at.eq(at),
+                        users::updated_at.eq(by.at),
                     ))
                     .execute(conn)
                     .await?;
@@ -199,10 +223,53 @@ impl ProvisioningRepo for PgStore {
                     profile.external_id.as_ref().map(ExternalId::as_str),
                 )
                 .await?;
-                find(conn, id).await
-            }))
+                let record = by.record(ChangeAction::ProfileUpdated, id, changed);
+                Ok((find(conn, id).await?, Some(record)))
+            })
         })
         .await
+    }
+
+    /// Not one transaction on PostgreSQL yet: the status change runs first, through the one
+    /// status statement (`status_change.rs`, which cannot run inside another transaction
+    /// today), and the profile follows only if it applied (or found the account already in
+    /// that state). A refused status change therefore leaves the profile unchanged, as the
+    /// port requires; an email address found taken is checked before the status change, so
+    /// only a concurrent taking of the same address (or a revocation of the client between
+    /// the two writes) can leave the status changed and the profile not.
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        let id = change.target;
+        let mut conn = self.conn().await?;
+        let taken: i64 = users::table
+            .filter(users::email.eq(profile.email.as_str()))
+            .filter(users::id.ne(*id.as_uuid()))
+            .count()
+            .get_result(&mut conn)
+            .await
+            .map_err(from_diesel)?;
+        drop(conn);
+        if taken > 0 {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        let outcome = crate::status_change::change_status(self, change).await?;
+        if !matches!(
+            outcome,
+            StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
+        ) {
+            return Ok((outcome, ProvisioningRepo::find(self, &id).await?));
+        }
+        match ProvisioningRepo::update(self, &id, profile, by).await? {
+            Guarded::Applied(account) => Ok((outcome, account)),
+            Guarded::ActorRevoked => Ok((
+                StatusChangeOutcome::ActorRevoked,
+                ProvisioningRepo::find(self, &id).await?,
+            )),
+        }
     }
 
     async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {

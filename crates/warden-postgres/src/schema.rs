@@ -41,6 +41,7 @@ diesel::table! {
         token_hash -> Bytea,
         created_at -> Timestamptz,
         revoked_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Uuid>,
     }
 }
 
@@ -96,6 +97,7 @@ diesel::table! {
         previous_secret -> Nullable<Text>,
         previous_until -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        created_by -> Nullable<Uuid>,
     }
 }
 
@@ -119,3 +121,16 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_deliveries -> audit_events (event_id));
 diesel::allow_tables_to_appear_in_same_query!(webhook_deliveries, webhook_endpoints, audit_events);
+
+diesel::table! {
+    audited_changes (id) {
+        id -> Uuid,
+        action -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Uuid>,
+        actor_name -> Text,
+        target_id -> Uuid,
+        attributes -> Array<Text>,
+        created_at -> Timestamptz,
+    }
+}

@@ -13,10 +13,11 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 use warden_domain::ports::{Finish, RetryDelivery, StoreError, WebhookRepo};
 use warden_domain::{
-    AuditEvent, ClaimedDelivery, DeliveryStatus, NewWebhook, WebhookDelivery, WebhookEndpoint,
-    WebhookEventType, WebhookSecret,
+    AuditEvent, Authorized, ChangeAction, ClaimedDelivery, DeliveryStatus, Guarded, NewWebhook,
+    WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret,
 };
 
+use crate::changes::authorized;
 use crate::errors::{corrupt, from_diesel};
 use crate::prepared::Prepared;
 use crate::rows::AuditEventRow;
@@ -104,6 +105,7 @@ struct EndpointRow {
     previous_secret: Option<String>,
     previous_until: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    created_by: Option<Uuid>,
 }
 
 impl TryFrom<EndpointRow> for WebhookEndpoint {
@@ -136,6 +138,7 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
             secret: WebhookSecret::parse(&row.secret).context("stored secret")?,
             previous_secret,
             created_at: row.created_at,
+            created_by: row.created_by,
         })
     }
 }
@@ -187,9 +190,23 @@ fn endpoint_of(row: Option<EndpointRow>) -> Result<Option<WebhookEndpoint>, Stor
         .map_err(corrupt)
 }
 
+/// A guarded write's row as an endpoint.
+fn guarded_endpoint(
+    row: Guarded<Option<EndpointRow>>,
+) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError> {
+    match row {
+        Guarded::Applied(row) => endpoint_of(row).map(Guarded::Applied),
+        Guarded::ActorRevoked => Ok(Guarded::ActorRevoked),
+    }
+}
+
 #[async_trait]
 impl WebhookRepo for PgStore {
-    async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookEndpoint, StoreError> {
+    async fn create_webhook(
+        &self,
+        new: NewWebhook,
+        by: &Authorized,
+    ) -> Result<Guarded<WebhookEndpoint>, StoreError> {
         let row = EndpointRow {
             id: new.id,
             url: new.url,
@@ -202,15 +219,26 @@ impl WebhookRepo for PgStore {
             previous_secret: None,
             previous_until: None,
             created_at: new.created_at,
+            created_by: by.created_by(),
         };
-        let mut conn = self.conn().await?;
-        let row = diesel::insert_into(endpoints::table)
-            .values(&row)
-            .returning(EndpointRow::as_returning())
-            .get_result(&mut conn)
-            .await
-            .map_err(from_diesel)?;
-        WebhookEndpoint::try_from(row).map_err(corrupt)
+        let row = authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                let row = diesel::insert_into(endpoints::table)
+                    .values(&row)
+                    .returning(EndpointRow::as_returning())
+                    .get_result(conn)
+                    .await?;
+                let change = by.record(ChangeAction::WebhookCreated, row.id, Vec::new());
+                Ok((row, Some(change)))
+            })
+        })
+        .await?;
+        match row {
+            Guarded::Applied(row) => WebhookEndpoint::try_from(row)
+                .map(Guarded::Applied)
+                .map_err(corrupt),
+            Guarded::ActorRevoked => Ok(Guarded::ActorRevoked),
+        }
     }
 
     async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
@@ -239,14 +267,20 @@ impl WebhookRepo for PgStore {
         endpoint_of(row)
     }
 
-    async fn delete_webhook(&self, id: Uuid) -> Result<bool, StoreError> {
-        let mut conn = self.conn().await?;
-        // The endpoint's deliveries go with it (ON DELETE CASCADE).
-        let deleted = diesel::delete(endpoints::table.find(id))
-            .execute(&mut conn)
-            .await
-            .map_err(from_diesel)?;
-        Ok(deleted > 0)
+    async fn delete_webhook(&self, id: Uuid, by: &Authorized) -> Result<Guarded<bool>, StoreError> {
+        authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                // The endpoint's deliveries go with it (ON DELETE CASCADE).
+                let deleted = diesel::delete(endpoints::table.find(id))
+                    .execute(conn)
+                    .await?
+                    > 0;
+                let change =
+                    deleted.then(|| by.record(ChangeAction::WebhookDeleted, id, Vec::new()));
+                Ok((deleted, change))
+            })
+        })
+        .await
     }
 
     async fn rotate_secret(
@@ -254,36 +288,53 @@ impl WebhookRepo for PgStore {
         id: Uuid,
         secret: WebhookSecret,
         previous_until: DateTime<Utc>,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let mut conn = self.conn().await?;
-        let row = diesel::update(endpoints::table.find(id))
-            .set((
-                endpoints::previous_secret.eq(endpoints::secret.nullable()),
-                endpoints::previous_until.eq(Some(previous_until)),
-                endpoints::secret.eq(secret.expose()),
-            ))
-            .returning(EndpointRow::as_returning())
-            .get_result(&mut conn)
-            .await
-            .optional()
-            .map_err(from_diesel)?;
-        endpoint_of(row)
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError> {
+        let secret = secret.expose();
+        let row = authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                let row = diesel::update(endpoints::table.find(id))
+                    .set((
+                        endpoints::previous_secret.eq(endpoints::secret.nullable()),
+                        endpoints::previous_until.eq(Some(previous_until)),
+                        endpoints::secret.eq(secret),
+                    ))
+                    .returning(EndpointRow::as_returning())
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                let change = row
+                    .as_ref()
+                    .map(|_| by.record(ChangeAction::WebhookSecretRotated, id, Vec::new()));
+                Ok((row, change))
+            })
+        })
+        .await?;
+        guarded_endpoint(row)
     }
 
     async fn set_enabled(
         &self,
         id: Uuid,
         enabled: bool,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let mut conn = self.conn().await?;
-        let row = diesel::update(endpoints::table.find(id))
-            .set(endpoints::enabled.eq(enabled))
-            .returning(EndpointRow::as_returning())
-            .get_result(&mut conn)
-            .await
-            .optional()
-            .map_err(from_diesel)?;
-        endpoint_of(row)
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError> {
+        let row = authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                let row = diesel::update(endpoints::table.find(id))
+                    .set(endpoints::enabled.eq(enabled))
+                    .returning(EndpointRow::as_returning())
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                let change = row
+                    .as_ref()
+                    .map(|_| by.record(ChangeAction::WebhookUpdated, id, Vec::new()));
+                Ok((row, change))
+            })
+        })
+        .await?;
+        guarded_endpoint(row)
     }
 
     async fn deliveries(

@@ -469,17 +469,25 @@ fn the_conformance_suite_holds_through_the_group_path() {
         let mut secret = [0u8; 32];
         secret[..16].copy_from_slice(Uuid::new_v4().as_bytes());
         secret[16..].copy_from_slice(Uuid::new_v4().as_bytes());
-        shared
-            .create_webhook(NewWebhook {
-                id: Uuid::now_v7(),
-                url: "https://receiver.example.com/hook".into(),
-                description: None,
-                events: None,
-                secret: WebhookSecret::from_bytes(secret),
-                created_at: common::now(),
-            })
+        let by = warden_domain::Authorized::new(Actor::system(), common::now());
+        let created = shared
+            .create_webhook(
+                NewWebhook {
+                    id: Uuid::now_v7(),
+                    url: "https://receiver.example.com/hook".into(),
+                    description: None,
+                    events: None,
+                    secret: WebhookSecret::from_bytes(secret),
+                    created_at: common::now(),
+                },
+                &by,
+            )
             .await
-            .unwrap()
+            .unwrap();
+        match created {
+            warden_domain::Guarded::Applied(endpoint) => endpoint,
+            warden_domain::Guarded::ActorRevoked => panic!("the system always acts"),
+        }
     });
     let groups_before = AtomicUsize::load(&GROUPS, Ordering::SeqCst);
     on_worker(move || async move {

@@ -69,3 +69,21 @@ async fn fresh_provisioning(
 }
 
 warden_testkit::provisioning_contract_tests!(fresh_provisioning);
+
+async fn fresh_config(test: &str) -> Option<(warden_testkit::contract::ConfigStores, Db)> {
+    let db = Db::fresh(test).await?;
+    let stores = warden_testkit::contract::ConfigStores::of(Arc::new(db.store.clone()));
+    Some((stores, db))
+}
+
+warden_testkit::config_change_contract_tests!(fresh_config);
+
+/// The submitting admin is re-checked against the accounts of the same database.
+#[tokio::test]
+async fn job_submission_rechecks_the_admin() {
+    let Some(db) = Db::fresh("job_submission_rechecks").await else {
+        return;
+    };
+    let store = Arc::new(db.store.clone());
+    warden_testkit::contract::job_submission_rechecks_the_admin(store.clone(), store).await;
+}

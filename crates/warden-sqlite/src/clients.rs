@@ -3,13 +3,15 @@
 
 use anyhow::Context;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::{ClientRepo, StoreError};
-use warden_domain::{Client, ClientName, ClientRef, NewClient, Scope, TokenHash};
+use warden_domain::{
+    Authorized, ChangeAction, Client, ClientName, ClientRef, Guarded, NewClient, Scope, TokenHash,
+};
 
+use crate::changes::authorized;
 use crate::errors::corrupt;
 use crate::schema::clients;
 use crate::store::SqliteStore;
@@ -24,6 +26,7 @@ struct ClientRow {
     token_hash: Vec<u8>,
     created_at: Ts,
     revoked_at: Option<Ts>,
+    created_by: Option<String>,
 }
 
 /// What is read back: everything but the hash.
@@ -35,6 +38,7 @@ struct ClientView {
     scopes: String,
     created_at: Ts,
     revoked_at: Option<Ts>,
+    created_by: Option<String>,
 }
 
 impl TryFrom<ClientView> for Client {
@@ -46,6 +50,11 @@ impl TryFrom<ClientView> for Client {
             name: ClientName::parse(&row.name).context("client name")?,
             scopes: Scope::parse_list(&row.scopes).context("client scopes")?,
             created_at: row.created_at.0,
+            created_by: row
+                .created_by
+                .map(|id| Uuid::try_parse(&id))
+                .transpose()
+                .context("created_by")?,
             revoked_at: row.revoked_at.map(|ts| ts.0),
         })
     }
@@ -57,7 +66,7 @@ fn convert(row: ClientView) -> QueryResult<Client> {
 
 #[async_trait]
 impl ClientRepo for SqliteStore {
-    async fn create(&self, new: NewClient) -> Result<Client, StoreError> {
+    async fn create(&self, new: NewClient, by: &Authorized) -> Result<Guarded<Client>, StoreError> {
         let row = ClientRow {
             id: new.id.to_string(),
             name: new.name.as_str().to_owned(),
@@ -65,14 +74,20 @@ impl ClientRepo for SqliteStore {
             token_hash: new.token_hash.as_bytes().to_vec(),
             created_at: Ts(new.created_at),
             revoked_at: None,
+            created_by: by.created_by().map(|id| id.to_string()),
         };
+        let by = by.clone();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                diesel::insert_into(clients::table)
-                    .values(&row)
-                    .returning(ClientView::as_returning())
-                    .get_result(conn)
-                    .and_then(convert)
+                authorized(conn, &by, |conn| {
+                    let client = diesel::insert_into(clients::table)
+                        .values(&row)
+                        .returning(ClientView::as_returning())
+                        .get_result(conn)
+                        .and_then(convert)?;
+                    let record = by.record(ChangeAction::ClientCreated, client.id, Vec::new());
+                    Ok((client, Some(record)))
+                })
             })
         })
         .await
@@ -94,27 +109,35 @@ impl ClientRepo for SqliteStore {
     async fn revoke(
         &self,
         which: &ClientRef,
-        at: DateTime<Utc>,
-    ) -> Result<Option<Client>, StoreError> {
+        by: &Authorized,
+    ) -> Result<Guarded<Option<Client>>, StoreError> {
         let which = which.clone();
+        let by = by.clone();
+        let at = by.at;
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                let live = clients::table.filter(clients::revoked_at.is_null());
-                let update = match &which {
-                    ClientRef::Id(id) => {
-                        diesel::update(live.filter(clients::id.eq(id.to_string())))
-                            .set(clients::revoked_at.eq(Some(Ts(at))))
-                            .returning(ClientView::as_returning())
-                            .get_result(conn)
-                    }
-                    ClientRef::Name(name) => {
-                        diesel::update(live.filter(clients::name.eq(name.as_str())))
-                            .set(clients::revoked_at.eq(Some(Ts(at))))
-                            .returning(ClientView::as_returning())
-                            .get_result(conn)
-                    }
-                };
-                update.optional()?.map(convert).transpose()
+                authorized(conn, &by, |conn| {
+                    let live = clients::table.filter(clients::revoked_at.is_null());
+                    let update = match &which {
+                        ClientRef::Id(id) => {
+                            diesel::update(live.filter(clients::id.eq(id.to_string())))
+                                .set(clients::revoked_at.eq(Some(Ts(at))))
+                                .returning(ClientView::as_returning())
+                                .get_result(conn)
+                        }
+                        ClientRef::Name(name) => {
+                            diesel::update(live.filter(clients::name.eq(name.as_str())))
+                                .set(clients::revoked_at.eq(Some(Ts(at))))
+                                .returning(ClientView::as_returning())
+                                .get_result(conn)
+                        }
+                    };
+                    let found = update.optional()?.map(convert).transpose()?;
+                    let record = found.as_ref().map(|client| {
+                        by.record(ChangeAction::ClientRevoked, client.id, Vec::new())
+                    });
+                    Ok((found, record))
+                })
             })
         })
         .await

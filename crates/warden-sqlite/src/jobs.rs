@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use uuid::Uuid;
 use warden_domain::ports::{JobStore, StoreError};
 use warden_domain::{
-    ClaimedItem, ItemResult, Job, JobGrant, JobKind, JobStatus, JobWork, NewBulkJob, Reason, UserId,
+    Authorized, ClaimedItem, Guarded, ItemResult, Job, JobGrant, JobKind, JobStatus, JobWork,
+    NewBulkJob, Reason, UserId,
 };
 
 use crate::errors::corrupt;
@@ -67,43 +68,50 @@ fn load_work(conn: &mut SqliteConnection, id: &str) -> QueryResult<Option<(JobWo
 
 #[async_trait]
 impl JobStore for SqliteStore {
-    async fn create_job(&self, job: NewBulkJob) -> Result<(), StoreError> {
+    async fn create_job(
+        &self,
+        job: NewBulkJob,
+        by: &Authorized,
+    ) -> Result<Guarded<()>, StoreError> {
+        let by = by.clone();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                let id = job.id.to_string();
-                let total = i32::try_from(job.user_ids.len())
-                    .map_err(|e| corrupt(anyhow!("job size: {e}")))?;
-                diesel::insert_into(jobs::table)
-                    .values((
-                        jobs::id.eq(&id),
-                        jobs::kind.eq(JobKind::BulkDeactivate.as_str()),
-                        jobs::requested_by.eq(job.grant.account.to_string()),
-                        jobs::token_version.eq(job.grant.token_version),
-                        jobs::valid_until.eq(Ts(job.grant.valid_until)),
-                        jobs::reason.eq(job.reason.as_ref().map(|r| r.as_str().to_owned())),
-                        jobs::suspend_until.eq(job.until.map(Ts)),
-                        jobs::total.eq(total),
-                        jobs::created_at.eq(Ts(job.created_at)),
-                    ))
-                    .execute(conn)?;
-                let rows: Vec<_> = job
-                    .user_ids
-                    .iter()
-                    .zip(0..)
-                    .map(|(user_id, seq): (&String, i32)| {
-                        (
-                            job_items::job_id.eq(id.clone()),
-                            job_items::seq.eq(seq),
-                            job_items::user_id.eq(user_id.clone()),
-                        )
-                    })
-                    .collect();
-                for chunk in rows.chunks(INSERT_CHUNK) {
-                    diesel::insert_into(job_items::table)
-                        .values(chunk)
+                crate::changes::authorized(conn, &by, |conn| {
+                    let id = job.id.to_string();
+                    let total = i32::try_from(job.user_ids.len())
+                        .map_err(|e| corrupt(anyhow!("job size: {e}")))?;
+                    diesel::insert_into(jobs::table)
+                        .values((
+                            jobs::id.eq(&id),
+                            jobs::kind.eq(JobKind::BulkDeactivate.as_str()),
+                            jobs::requested_by.eq(job.grant.account.to_string()),
+                            jobs::token_version.eq(job.grant.token_version),
+                            jobs::valid_until.eq(Ts(job.grant.valid_until)),
+                            jobs::reason.eq(job.reason.as_ref().map(|r| r.as_str().to_owned())),
+                            jobs::suspend_until.eq(job.until.map(Ts)),
+                            jobs::total.eq(total),
+                            jobs::created_at.eq(Ts(job.created_at)),
+                        ))
                         .execute(conn)?;
-                }
-                Ok(())
+                    let rows: Vec<_> = job
+                        .user_ids
+                        .iter()
+                        .zip(0..)
+                        .map(|(user_id, seq): (&String, i32)| {
+                            (
+                                job_items::job_id.eq(id.clone()),
+                                job_items::seq.eq(seq),
+                                job_items::user_id.eq(user_id.clone()),
+                            )
+                        })
+                        .collect();
+                    for chunk in rows.chunks(INSERT_CHUNK) {
+                        diesel::insert_into(job_items::table)
+                            .values(chunk)
+                            .execute(conn)?;
+                    }
+                    Ok(((), None))
+                })
             })
         })
         .await

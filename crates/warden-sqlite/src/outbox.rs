@@ -11,6 +11,7 @@ use uuid::Uuid;
 use warden_domain::ports::{
     Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification, RetryNow, StoreError,
 };
+use warden_domain::{Authorized, Guarded};
 
 use crate::errors::corrupt;
 use crate::rows::OutboxRow;
@@ -199,29 +200,34 @@ impl Outbox for SqliteStore {
         .await
     }
 
-    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+    async fn retry_now(&self, id: Uuid, by: &Authorized) -> Result<Guarded<RetryNow>, StoreError> {
         let id = id.to_string();
+        let by = by.clone();
+        let now = by.at;
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                let found: Option<(bool, Option<Ts>)> = outbox::table
-                    .find(&id)
-                    .select((outbox::sent_at.is_not_null(), outbox::leased_until))
-                    .first(conn)
-                    .optional()?;
-                Ok(match found {
-                    None => RetryNow::NotFound,
-                    Some((true, _)) => RetryNow::AlreadySent,
-                    // A claim's lease runs: it is being sent right now.
-                    Some((false, Some(Ts(until)))) if until > now => RetryNow::InFlight,
-                    Some((false, _)) => {
-                        diesel::update(outbox::table.find(&id))
-                            .set((
-                                outbox::failed_at.eq(None::<Ts>),
-                                outbox::next_attempt_at.eq(Ts(now)),
-                            ))
-                            .execute(conn)?;
-                        RetryNow::Queued
-                    }
+                crate::changes::authorized(conn, &by, |conn| {
+                    let found: Option<(bool, Option<Ts>)> = outbox::table
+                        .find(&id)
+                        .select((outbox::sent_at.is_not_null(), outbox::leased_until))
+                        .first(conn)
+                        .optional()?;
+                    let outcome = match found {
+                        None => RetryNow::NotFound,
+                        Some((true, _)) => RetryNow::AlreadySent,
+                        // A claim's lease runs: it is being sent right now.
+                        Some((false, Some(Ts(until)))) if until > now => RetryNow::InFlight,
+                        Some((false, _)) => {
+                            diesel::update(outbox::table.find(&id))
+                                .set((
+                                    outbox::failed_at.eq(None::<Ts>),
+                                    outbox::next_attempt_at.eq(Ts(now)),
+                                ))
+                                .execute(conn)?;
+                            RetryNow::Queued
+                        }
+                    };
+                    Ok((outcome, None))
                 })
             })
         })

@@ -8,7 +8,8 @@ use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, User, UserId,
+    AuditedChange, Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile,
+    ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 use crate::errors::corrupt;
@@ -81,22 +82,61 @@ fn set_external_id(
         .execute(conn)
 }
 
+/// Replaces the profile of the account `id` (`target`) when it differs from the one found, and
+/// returns the account afterwards with the audit record of the change, if any. Inside the
+/// caller's transaction.
+fn replace_profile(
+    conn: &mut SqliteConnection,
+    id: &str,
+    target: uuid::Uuid,
+    profile: &Profile,
+    by: &Authorized,
+) -> QueryResult<(Option<ProvisionedUser>, Option<AuditedChange>)> {
+    let Some(current) = find(conn, id)? else {
+        return Ok((None, None));
+    };
+    let changed = profile.changed_from(&Profile::of(&current));
+    if changed.is_empty() {
+        return Ok((Some(current), None));
+    }
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(profile.email.as_str()),
+            users::first_name.eq(&profile.first_name),
+            users::last_name.eq(&profile.last_name),
+            users::updated_at.eq(Ts(by.at)),
+        ))
+        .execute(conn)?;
+    set_external_id(
+        conn,
+        id,
+        profile.external_id.as_ref().map(ExternalId::as_str),
+    )?;
+    let record = by.record(ChangeAction::ProfileUpdated, target, changed);
+    Ok((find(conn, id)?, Some(record)))
+}
+
 #[async_trait]
 impl ProvisioningRepo for SqliteStore {
     async fn create(
         &self,
         user: NewUser,
         external_id: Option<ExternalId>,
-    ) -> Result<ProvisionedUser, StoreError> {
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError> {
         let row = UserRow::from(user);
+        let by = by.clone();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                let id = row.id.clone();
-                diesel::insert_into(users::table)
-                    .values(&row)
-                    .execute(conn)?;
-                set_external_id(conn, &id, external_id.as_ref().map(ExternalId::as_str))?;
-                find(conn, &id)?.ok_or(diesel::result::Error::NotFound)
+                crate::changes::authorized(conn, &by, |conn| {
+                    let id = row.id.clone();
+                    diesel::insert_into(users::table)
+                        .values(&row)
+                        .execute(conn)?;
+                    set_external_id(conn, &id, external_id.as_ref().map(ExternalId::as_str))?;
+                    let created = find(conn, &id)?.ok_or(diesel::result::Error::NotFound)?;
+                    Ok((created, None))
+                })
             })
         })
         .await
@@ -140,28 +180,46 @@ impl ProvisioningRepo for SqliteStore {
         &self,
         id: &UserId,
         profile: Profile,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ProvisionedUser>, StoreError> {
-        let id = id.to_string();
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
+        let (target, id) = (*id.as_uuid(), id.to_string());
+        let by = by.clone();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                if find(conn, &id)?.is_none() {
-                    return Ok(None);
+                crate::changes::authorized(conn, &by, |conn| {
+                    replace_profile(conn, &id, target, &profile, &by)
+                })
+            })
+        })
+        .await
+    }
+
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        let target = *change.target.as_uuid();
+        let id = change.target.to_string();
+        let by = by.clone();
+        self.run(move |conn| {
+            conn.immediate_transaction(|conn| {
+                // The status change first, with its guards (the client among them): refused,
+                // it wrote nothing, and neither does the profile. A profile that then fails
+                // (an email address taken) rolls the status change back with it.
+                let outcome = crate::user_repo::apply(conn, &change)?;
+                if !matches!(
+                    outcome,
+                    StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
+                ) {
+                    return Ok((outcome, find(conn, &id)?));
                 }
-                diesel::update(users::table.find(&id))
-                    .set((
-                        users::email.eq(profile.email.as_str()),
-                        users::first_name.eq(&profile.first_name),
-                        users::last_name.eq(&profile.last_name),
-                        users::updated_at.eq(Ts(at)),
-                    ))
-                    .execute(conn)?;
-                set_external_id(
-                    conn,
-                    &id,
-                    profile.external_id.as_ref().map(ExternalId::as_str),
-                )?;
-                find(conn, &id)
+                let (account, record) = replace_profile(conn, &id, target, &profile, &by)?;
+                if let Some(record) = record {
+                    crate::changes::record(conn, &record)?;
+                }
+                Ok((outcome, account))
             })
         })
         .await

@@ -47,6 +47,7 @@ diesel::table! {
         token_hash -> Binary,
         created_at -> TimestamptzSqlite,
         revoked_at -> Nullable<TimestamptzSqlite>,
+        created_by -> Nullable<Text>,
     }
 }
 
@@ -110,6 +111,7 @@ diesel::table! {
         previous_secret -> Nullable<Text>,
         previous_until -> Nullable<TimestamptzSqlite>,
         created_at -> TimestamptzSqlite,
+        created_by -> Nullable<Text>,
     }
 }
 
@@ -163,5 +165,20 @@ diesel::table! {
         leased_until -> Nullable<TimestamptzSqlite>,
         status_code -> Nullable<Integer>,
         message -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    audited_changes (id) {
+        id -> Text,
+        action -> Text,
+        actor_kind -> Text,
+        actor_id -> Nullable<Text>,
+        actor_name -> Text,
+        target_id -> Text,
+        attributes -> Text,
+        created_at -> TimestamptzSqlite,
     }
 }

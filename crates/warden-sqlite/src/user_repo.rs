@@ -145,7 +145,10 @@ impl UserRepo for SqliteStore {
 /// change. It enforces the guards the domain declares (the actor's authority, the state the
 /// action requires, the last-active-admin guard) and, when one does not hold, reports what it
 /// found to the domain's judgement.
-fn apply(conn: &mut SqliteConnection, change: &StatusChange) -> QueryResult<StatusChangeOutcome> {
+pub(crate) fn apply(
+    conn: &mut SqliteConnection,
+    change: &StatusChange,
+) -> QueryResult<StatusChangeOutcome> {
     let action = change.action;
     let target = change.target.to_string();
     let found = users::table
@@ -237,7 +240,7 @@ fn another_active(conn: &mut SqliteConnection, target: &str, role: Role) -> Quer
 /// account still active, of the role the domain requires, on the token version it acted with;
 /// a client not revoked; the system always. Read inside the change's `BEGIN IMMEDIATE`
 /// transaction, so no revocation can commit between this check and the change.
-fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
+pub(crate) fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
     let found: i64 = match actor.authority() {
         Authority::Admin {
             account,

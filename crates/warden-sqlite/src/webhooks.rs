@@ -11,10 +11,11 @@ use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::{Finish, RetryDelivery, StoreError, WebhookRepo};
 use warden_domain::{
-    AuditEvent, ClaimedDelivery, DeliveryStatus, NewWebhook, StatusChange, User, WebhookDelivery,
-    WebhookEndpoint, WebhookEventType, WebhookSecret,
+    AuditEvent, Authorized, ChangeAction, ClaimedDelivery, DeliveryStatus, Guarded, NewWebhook,
+    StatusChange, User, WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret,
 };
 
+use crate::changes::authorized;
 use crate::errors::corrupt;
 use crate::rows::AuditEventRow;
 use crate::schema::{
@@ -38,6 +39,7 @@ struct EndpointRow {
     previous_secret: Option<String>,
     previous_until: Option<Ts>,
     created_at: Ts,
+    created_by: Option<String>,
 }
 
 impl TryFrom<EndpointRow> for WebhookEndpoint {
@@ -70,6 +72,11 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
             secret: WebhookSecret::parse(&row.secret).context("stored secret")?,
             previous_secret,
             created_at: row.created_at.0,
+            created_by: row
+                .created_by
+                .map(|id| Uuid::try_parse(&id))
+                .transpose()
+                .context("created_by")?,
         })
     }
 }
@@ -188,7 +195,11 @@ fn endpoint_by_id(conn: &mut SqliteConnection, id: &str) -> QueryResult<Option<W
 
 #[async_trait]
 impl WebhookRepo for SqliteStore {
-    async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookEndpoint, StoreError> {
+    async fn create_webhook(
+        &self,
+        new: NewWebhook,
+        by: &Authorized,
+    ) -> Result<Guarded<WebhookEndpoint>, StoreError> {
         let row = EndpointRow {
             id: new.id.to_string(),
             url: new.url,
@@ -199,14 +210,20 @@ impl WebhookRepo for SqliteStore {
             previous_secret: None,
             previous_until: None,
             created_at: Ts(new.created_at),
+            created_by: by.created_by().map(|id| id.to_string()),
         };
+        let (by, id) = (by.clone(), new.id);
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                diesel::insert_into(endpoints::table)
-                    .values(&row)
-                    .returning(EndpointRow::as_returning())
-                    .get_result(conn)
-                    .and_then(|row| WebhookEndpoint::try_from(row).map_err(corrupt))
+                authorized(conn, &by, |conn| {
+                    let endpoint = diesel::insert_into(endpoints::table)
+                        .values(&row)
+                        .returning(EndpointRow::as_returning())
+                        .get_result(conn)
+                        .and_then(|row| WebhookEndpoint::try_from(row).map_err(corrupt))?;
+                    let record = by.record(ChangeAction::WebhookCreated, id, Vec::new());
+                    Ok((endpoint, Some(record)))
+                })
             })
         })
         .await
@@ -230,13 +247,18 @@ impl WebhookRepo for SqliteStore {
             .await
     }
 
-    async fn delete_webhook(&self, id: Uuid) -> Result<bool, StoreError> {
-        let id = id.to_string();
+    async fn delete_webhook(&self, id: Uuid, by: &Authorized) -> Result<Guarded<bool>, StoreError> {
+        let (by, key) = (by.clone(), id.to_string());
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                diesel::delete(deliveries::table.filter(deliveries::endpoint_id.eq(&id)))
-                    .execute(conn)?;
-                Ok(diesel::delete(endpoints::table.find(&id)).execute(conn)? > 0)
+                authorized(conn, &by, |conn| {
+                    diesel::delete(deliveries::table.filter(deliveries::endpoint_id.eq(&key)))
+                        .execute(conn)?;
+                    let deleted = diesel::delete(endpoints::table.find(&key)).execute(conn)? > 0;
+                    let record =
+                        deleted.then(|| by.record(ChangeAction::WebhookDeleted, id, Vec::new()));
+                    Ok((deleted, record))
+                })
             })
         })
         .await
@@ -247,19 +269,26 @@ impl WebhookRepo for SqliteStore {
         id: Uuid,
         secret: WebhookSecret,
         previous_until: DateTime<Utc>,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let id = id.to_string();
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError> {
+        let (by, key) = (by.clone(), id.to_string());
         let secret = secret.expose();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                diesel::update(endpoints::table.find(&id))
-                    .set((
-                        endpoints::previous_secret.eq(endpoints::secret.nullable()),
-                        endpoints::previous_until.eq(Some(Ts(previous_until))),
-                        endpoints::secret.eq(&secret),
-                    ))
-                    .execute(conn)?;
-                endpoint_by_id(conn, &id)
+                authorized(conn, &by, |conn| {
+                    diesel::update(endpoints::table.find(&key))
+                        .set((
+                            endpoints::previous_secret.eq(endpoints::secret.nullable()),
+                            endpoints::previous_until.eq(Some(Ts(previous_until))),
+                            endpoints::secret.eq(&secret),
+                        ))
+                        .execute(conn)?;
+                    let found = endpoint_by_id(conn, &key)?;
+                    let record = found
+                        .as_ref()
+                        .map(|_| by.record(ChangeAction::WebhookSecretRotated, id, Vec::new()));
+                    Ok((found, record))
+                })
             })
         })
         .await
@@ -269,14 +298,21 @@ impl WebhookRepo for SqliteStore {
         &self,
         id: Uuid,
         enabled: bool,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let id = id.to_string();
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError> {
+        let (by, key) = (by.clone(), id.to_string());
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                diesel::update(endpoints::table.find(&id))
-                    .set(endpoints::enabled.eq(enabled))
-                    .execute(conn)?;
-                endpoint_by_id(conn, &id)
+                authorized(conn, &by, |conn| {
+                    diesel::update(endpoints::table.find(&key))
+                        .set(endpoints::enabled.eq(enabled))
+                        .execute(conn)?;
+                    let found = endpoint_by_id(conn, &key)?;
+                    let record = found
+                        .as_ref()
+                        .map(|_| by.record(ChangeAction::WebhookUpdated, id, Vec::new()));
+                    Ok((found, record))
+                })
             })
         })
         .await

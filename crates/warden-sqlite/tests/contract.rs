@@ -89,3 +89,21 @@ async fn fresh_provisioning(
 }
 
 warden_testkit::provisioning_contract_tests!(fresh_provisioning);
+
+async fn fresh_config(_test: &str) -> Option<(warden_testkit::contract::ConfigStores, TempDir)> {
+    let (store, dir) = fresh_store().await;
+    Some((
+        warden_testkit::contract::ConfigStores::of(Arc::new(store)),
+        dir,
+    ))
+}
+
+warden_testkit::config_change_contract_tests!(fresh_config);
+
+/// The submitting admin is re-checked against the accounts of the same database.
+#[tokio::test]
+async fn job_submission_rechecks_the_admin() {
+    let (store, _dir) = fresh_store().await;
+    let store = Arc::new(store);
+    warden_testkit::contract::job_submission_rechecks_the_admin(store.clone(), store).await;
+}

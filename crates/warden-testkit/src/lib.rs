@@ -12,6 +12,7 @@ pub mod ci;
 pub mod contract;
 pub mod failing;
 pub mod login_attempts;
+mod memory_changes;
 mod memory_clients;
 pub mod memory_idempotency;
 pub mod memory_jobs;

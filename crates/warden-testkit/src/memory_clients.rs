@@ -1,13 +1,14 @@
-//! [`ClientRepo`] for [`MemoryStore`]: the clients behind a mutex of their own (no operation
-//! touches clients and accounts together), held to the same conformance suite
+//! [`ClientRepo`] for [`MemoryStore`]: the clients behind a mutex of their own, locked after
+//! the accounts' state by the writes that re-check an actor's authority (and record their audit
+//! entry there), alone by the reads. Held to the same conformance suite
 //! ([`crate::contract::clients`]) as the database stores.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::SubsecRound;
 use warden_domain::ports::{ClientRepo, StoreError};
-use warden_domain::{Client, ClientRef, NewClient, TokenHash};
+use warden_domain::{Authorized, ChangeAction, Client, ClientRef, Guarded, NewClient, TokenHash};
 
 use crate::MemoryStore;
 
@@ -36,27 +37,31 @@ fn matches(client: &Client, which: &ClientRef) -> bool {
 
 #[async_trait]
 impl ClientRepo for MemoryStore {
-    async fn create(&self, new: NewClient) -> Result<Client, StoreError> {
-        let mut clients = self.clients.lock();
-        let taken = clients.iter().any(|(client, hash)| {
-            client.id == new.id
-                || *hash == new.token_hash
-                || (client.is_live() && client.name == new.name)
-        });
-        if taken {
-            return Err(StoreError::Conflict(
-                "a client has this id, token or live name".into(),
-            ));
-        }
-        let client = Client {
-            id: new.id,
-            name: new.name,
-            scopes: new.scopes,
-            created_at: new.created_at.trunc_subsecs(6),
-            revoked_at: None,
-        };
-        clients.push((client.clone(), new.token_hash));
-        Ok(client)
+    async fn create(&self, new: NewClient, by: &Authorized) -> Result<Guarded<Client>, StoreError> {
+        self.authorized(by, || {
+            let mut clients = self.clients.lock();
+            let taken = clients.iter().any(|(client, hash)| {
+                client.id == new.id
+                    || *hash == new.token_hash
+                    || (client.is_live() && client.name == new.name)
+            });
+            if taken {
+                return Err(StoreError::Conflict(
+                    "a client has this id, token or live name".into(),
+                ));
+            }
+            let client = Client {
+                id: new.id,
+                name: new.name,
+                scopes: new.scopes,
+                created_at: new.created_at.trunc_subsecs(6),
+                created_by: by.created_by(),
+                revoked_at: None,
+            };
+            clients.push((client.clone(), new.token_hash));
+            let record = by.record(ChangeAction::ClientCreated, client.id, Vec::new());
+            Ok((client, Some(record)))
+        })
     }
 
     async fn list(&self) -> Result<Vec<Client>, StoreError> {
@@ -68,16 +73,22 @@ impl ClientRepo for MemoryStore {
     async fn revoke(
         &self,
         which: &ClientRef,
-        at: DateTime<Utc>,
-    ) -> Result<Option<Client>, StoreError> {
-        let mut clients = self.clients.lock();
-        let found = clients
-            .iter_mut()
-            .find(|(client, _)| client.is_live() && matches(client, which));
-        Ok(found.map(|(client, _)| {
-            client.revoked_at = Some(at.trunc_subsecs(6));
-            client.clone()
-        }))
+        by: &Authorized,
+    ) -> Result<Guarded<Option<Client>>, StoreError> {
+        self.authorized(by, || {
+            let mut clients = self.clients.lock();
+            let found = clients
+                .iter_mut()
+                .find(|(client, _)| client.is_live() && matches(client, which))
+                .map(|(client, _)| {
+                    client.revoked_at = Some(by.at.trunc_subsecs(6));
+                    client.clone()
+                });
+            let record = found
+                .as_ref()
+                .map(|client| by.record(ChangeAction::ClientRevoked, client.id, Vec::new()));
+            Ok((found, record))
+        })
     }
 
     async fn find_live_by_token_hash(

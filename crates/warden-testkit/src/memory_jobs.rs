@@ -1,13 +1,21 @@
 //! [`JobStore`] in memory, for tests and examples; passes the same checks as the databases.
+//! The submitting admin is re-checked against the accounts of the [`MemoryStore`] given to
+//! [`MemoryJobStore::with_accounts`]; a store made with [`MemoryJobStore::new`] knows no
+//! accounts, so only the system's authority holds there.
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use warden_domain::ports::{JobStore, StoreError};
-use warden_domain::{ClaimedItem, ItemResult, Job, JobKind, JobStatus, JobWork, NewBulkJob};
+use warden_domain::{
+    Authority, Authorized, ClaimedItem, Guarded, ItemResult, Job, JobKind, JobStatus, JobWork,
+    NewBulkJob,
+};
+
+use crate::MemoryStore;
 
 #[derive(Debug)]
 struct Item {
@@ -27,11 +35,21 @@ struct StoredJob {
 #[derive(Debug, Default)]
 pub struct MemoryJobStore {
     jobs: Mutex<BTreeMap<Uuid, StoredJob>>,
+    /// Where submitting admins are re-checked.
+    accounts: Option<Arc<MemoryStore>>,
 }
 
 impl MemoryJobStore {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A job store that re-checks submitting admins against `accounts`.
+    pub fn with_accounts(accounts: Arc<MemoryStore>) -> Self {
+        Self {
+            jobs: Mutex::default(),
+            accounts: Some(accounts),
+        }
     }
 
     fn jobs(&self) -> MutexGuard<'_, BTreeMap<Uuid, StoredJob>> {
@@ -41,7 +59,22 @@ impl MemoryJobStore {
 
 #[async_trait]
 impl JobStore for MemoryJobStore {
-    async fn create_job(&self, job: NewBulkJob) -> Result<(), StoreError> {
+    async fn create_job(
+        &self,
+        job: NewBulkJob,
+        by: &Authorized,
+    ) -> Result<Guarded<()>, StoreError> {
+        // The accounts' lock is held while the job is stored, so no status change of the
+        // admin can come in between.
+        let accounts = self.accounts.as_ref().map(|store| (store, store.state()));
+        let holds = match (&accounts, by.actor.authority()) {
+            (_, Authority::System) => true,
+            (Some((store, state)), authority) => state.authority_holds(authority, &store.clients),
+            (None, _) => false,
+        };
+        if !holds {
+            return Ok(Guarded::ActorRevoked);
+        }
         let mut jobs = self.jobs();
         if jobs.contains_key(&job.id) {
             return Err(StoreError::Conflict("job id taken".into()));
@@ -69,7 +102,8 @@ impl JobStore for MemoryJobStore {
                 items,
             },
         );
-        Ok(())
+        drop(accounts);
+        Ok(Guarded::Applied(()))
     }
 
     async fn find_job(&self, id: Uuid) -> Result<Option<Job>, StoreError> {

@@ -3,8 +3,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use warden_domain::ports::{ProvisioningRepo, StoreError, UserRepo};
-use warden_domain::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId};
+use warden_domain::ports::{ProvisioningRepo, StoreError};
+use warden_domain::{
+    Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
+    ProvisioningFilter, StatusChange, StatusChangeOutcome, UserId,
+};
 
 use super::{micros, MemoryStore, State};
 
@@ -31,12 +34,14 @@ impl ProvisioningRepo for MemoryStore {
         &self,
         user: NewUser,
         external_id: Option<ExternalId>,
-    ) -> Result<ProvisionedUser, StoreError> {
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError> {
         let id = user.id;
-        // Holding no lock across the await: `create` takes the lock itself, and nothing can
-        // see the account between the two steps but its provisioning attributes' absence.
-        let created = UserRepo::create(self, user).await?;
         let mut state = self.state();
+        if !state.authority_holds(by.actor.authority(), &self.clients) {
+            return Ok(Guarded::ActorRevoked);
+        }
+        let created = state.insert_user(user)?;
         state.provisioning.insert(
             id,
             Attributes {
@@ -44,10 +49,10 @@ impl ProvisioningRepo for MemoryStore {
                 removed_at: None,
             },
         );
-        Ok(ProvisionedUser {
+        Ok(Guarded::Applied(ProvisionedUser {
             user: created,
             external_id,
-        })
+        }))
     }
 
     async fn find(&self, id: &UserId) -> Result<Option<ProvisionedUser>, StoreError> {
@@ -81,11 +86,19 @@ impl ProvisioningRepo for MemoryStore {
         &self,
         id: &UserId,
         profile: Profile,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ProvisionedUser>, StoreError> {
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
+        let at = by.at;
         let mut state = self.state();
-        if state.provisioned(id).is_none() {
-            return Ok(None);
+        if !state.authority_holds(by.actor.authority(), &self.clients) {
+            return Ok(Guarded::ActorRevoked);
+        }
+        let Some(current) = state.provisioned(id) else {
+            return Ok(Guarded::Applied(None));
+        };
+        let changed = profile.changed_from(&Profile::of(&current));
+        if changed.is_empty() {
+            return Ok(Guarded::Applied(Some(current)));
         }
         let taken = state
             .users
@@ -101,7 +114,53 @@ impl ProvisioningRepo for MemoryStore {
             account.user.updated_at = micros(at);
         }
         state.provisioning.entry(*id).or_default().external_id = profile.external_id;
-        Ok(state.provisioned(id))
+        let mut record = by.record(ChangeAction::ProfileUpdated, *id.as_uuid(), changed);
+        record.at = micros(record.at);
+        state.changes.push(record);
+        Ok(Guarded::Applied(state.provisioned(id)))
+    }
+
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        let id = change.target;
+        let mut state = self.state();
+        // Everything the profile could fail on is checked before anything is written; the
+        // one lock makes the whole write one step.
+        let Some(current) = state.provisioned(&id) else {
+            return Ok((StatusChangeOutcome::NotFound, None));
+        };
+        let taken = state
+            .users
+            .values()
+            .any(|a| a.user.id != id && a.user.email == profile.email);
+        if taken {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        let outcome = self.apply_change(&mut state, change)?;
+        if !matches!(
+            outcome,
+            StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
+        ) {
+            return Ok((outcome, state.provisioned(&id)));
+        }
+        let changed = profile.changed_from(&Profile::of(&current));
+        if !changed.is_empty() {
+            if let Some(account) = state.users.get_mut(&id) {
+                account.user.email = profile.email;
+                account.user.first_name = profile.first_name;
+                account.user.last_name = profile.last_name;
+                account.user.updated_at = micros(by.at);
+            }
+            state.provisioning.entry(id).or_default().external_id = profile.external_id;
+            let mut record = by.record(ChangeAction::ProfileUpdated, *id.as_uuid(), changed);
+            record.at = micros(record.at);
+            state.changes.push(record);
+        }
+        Ok((outcome, state.provisioned(&id)))
     }
 
     async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -18,9 +18,9 @@ use warden_domain::ports::{
     UserRepo,
 };
 use warden_domain::{
-    AccountStatus, AuditEvent, Authority, Deactivation, EmailAddress, EventFilter, FoundTarget,
-    NewUser, NextStep, Notification, PasswordHash, Role, StatusAction, StatusChange,
-    StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
+    AccountStatus, AuditEvent, AuditedChange, Authority, Authorized, Deactivation, EmailAddress,
+    EventFilter, FoundTarget, Guarded, NewUser, NextStep, Notification, PasswordHash, Role,
+    StatusAction, StatusChange, StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
 };
 
 #[path = "memory_provisioning.rs"]
@@ -37,18 +37,50 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct State {
+pub(crate) struct State {
     users: HashMap<UserId, Account>,
     events: Vec<AuditEvent>,
     outbox: Vec<Entry>,
     /// Provisioning attributes by account (see `memory_provisioning.rs`).
     provisioning: HashMap<UserId, memory_provisioning::Attributes>,
+    /// The audited changes other than status changes (see `memory_changes.rs`).
+    pub(crate) changes: Vec<AuditedChange>,
 }
 
 impl State {
+    /// Stores a new, active account (see [`UserRepo::create`]).
+    pub(crate) fn insert_user(&mut self, new: NewUser) -> Result<User, StoreError> {
+        if self.users.contains_key(&new.id) {
+            return Err(StoreError::Conflict("user id taken".into()));
+        }
+        if self.users.values().any(|a| a.user.email == new.email) {
+            return Err(StoreError::Conflict("email address taken".into()));
+        }
+        let created_at = micros(new.created_at);
+        let user = User {
+            id: new.id,
+            email: new.email,
+            first_name: new.first_name,
+            last_name: new.last_name,
+            role: new.role,
+            status: AccountStatus::Active,
+            token_version: 0,
+            created_at,
+            updated_at: created_at,
+        };
+        self.users.insert(
+            user.id,
+            Account {
+                user: user.clone(),
+                password_hash: new.password_hash,
+            },
+        );
+        Ok(user)
+    }
+
     /// Whether the authority a change acts on still holds (see [`Authority`]), with the
     /// store's machine clients (locked after the state; client operations never lock both).
-    fn authority_holds(
+    pub(crate) fn authority_holds(
         &self,
         authority: &Authority,
         clients: &crate::memory_clients::Clients,
@@ -121,8 +153,95 @@ impl MemoryStore {
 
     /// A poisoned lock only means another caller panicked mid-test; the state itself is never
     /// left half-written (every change is computed before it is stored).
-    fn state(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Applies a privileged write on `by`'s authority, as one atomic step: under the accounts'
+    /// lock (taken before the clients' and the webhooks' locks, as a status change takes them),
+    /// `write` runs only if the actor's authority holds, and is given the audit trail of
+    /// changes to record in. It returns `(result, record)`: the record, if any, is kept.
+    pub(crate) fn authorized<T>(
+        &self,
+        by: &Authorized,
+        write: impl FnOnce() -> Result<(T, Option<AuditedChange>), StoreError>,
+    ) -> Result<Guarded<T>, StoreError> {
+        let mut state = self.state();
+        if !state.authority_holds(by.actor.authority(), &self.clients) {
+            return Ok(Guarded::ActorRevoked);
+        }
+        let (result, record) = write()?;
+        if let Some(mut record) = record {
+            record.at = micros(record.at);
+            state.changes.push(record);
+        }
+        Ok(Guarded::Applied(result))
+    }
+
+    /// Applies a status change to `state` (held locked by the caller): the one implementation
+    /// of [`UserRepo::change_status`], also used inside provisioning's combined write.
+    pub(crate) fn apply_change(
+        &self,
+        state: &mut State,
+        change: StatusChange,
+    ) -> Result<StatusChangeOutcome, StoreError> {
+        let target = state.users.get(&change.target).map(|a| &a.user);
+        let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
+        let another_active = |role: Role| {
+            state
+                .users
+                .values()
+                .any(|a| a.user.id != change.target && a.user.role == role && a.user.is_active())
+        };
+        if let Err(refused) = decide(&change, target, actor_holds, another_active)? {
+            return Ok(refused);
+        }
+        let Some(account) = state.users.get_mut(&change.target) else {
+            return Ok(StatusChangeOutcome::NotFound);
+        };
+        let at = micros(change.at);
+        let user = &mut account.user;
+        user.status = match change.new_status() {
+            AccountStatus::Deactivated(deactivation) => AccountStatus::Deactivated(Deactivation {
+                at: micros(deactivation.at),
+                until: deactivation.until.map(micros),
+                ..deactivation
+            }),
+            active => active,
+        };
+        user.token_version += 1;
+        user.updated_at = at;
+        let user = user.clone();
+        state.events.push(AuditEvent {
+            id: change.event_id,
+            user_id: user.id,
+            actor: (&change.actor).into(),
+            action: change.action,
+            reason: change.reason.clone(),
+            at,
+        });
+        self.webhooks.enqueue(&change, &user, at);
+        state.outbox.push(Entry {
+            notification: Notification {
+                id: change.notification_id,
+                action: change.action,
+                to: user.email.clone(),
+                name: user.display_name().to_owned(),
+                reason: change.reason,
+                occurred_at: at,
+                until: change
+                    .until
+                    .filter(|_| change.action == StatusAction::Deactivate)
+                    .map(micros),
+            },
+            attempts: 0,
+            next_attempt_at: at,
+            leased_until: None,
+            last_error: None,
+            sent_at: None,
+            failed_at: None,
+        });
+        Ok(StatusChangeOutcome::Applied(Box::new(user)))
     }
 
     fn unfinished_entry(&self, id: Uuid, update: impl FnOnce(&mut Entry)) {
@@ -182,33 +301,7 @@ fn decide(
 #[async_trait]
 impl UserRepo for MemoryStore {
     async fn create(&self, new: NewUser) -> Result<User, StoreError> {
-        let mut state = self.state();
-        if state.users.contains_key(&new.id) {
-            return Err(StoreError::Conflict("user id taken".into()));
-        }
-        if state.users.values().any(|a| a.user.email == new.email) {
-            return Err(StoreError::Conflict("email address taken".into()));
-        }
-        let created_at = micros(new.created_at);
-        let user = User {
-            id: new.id,
-            email: new.email,
-            first_name: new.first_name,
-            last_name: new.last_name,
-            role: new.role,
-            status: AccountStatus::Active,
-            token_version: 0,
-            created_at,
-            updated_at: created_at,
-        };
-        state.users.insert(
-            user.id,
-            Account {
-                user: user.clone(),
-                password_hash: new.password_hash,
-            },
-        );
-        Ok(user)
+        self.state().insert_user(new)
     }
 
     async fn find_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -232,63 +325,7 @@ impl UserRepo for MemoryStore {
 
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state();
-        let target = state.users.get(&change.target).map(|a| &a.user);
-        let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
-        let another_active = |role: Role| {
-            state
-                .users
-                .values()
-                .any(|a| a.user.id != change.target && a.user.role == role && a.user.is_active())
-        };
-        if let Err(refused) = decide(&change, target, actor_holds, another_active)? {
-            return Ok(refused);
-        }
-        let Some(account) = state.users.get_mut(&change.target) else {
-            return Ok(StatusChangeOutcome::NotFound);
-        };
-        let at = micros(change.at);
-        let user = &mut account.user;
-        user.status = match change.new_status() {
-            AccountStatus::Deactivated(deactivation) => AccountStatus::Deactivated(Deactivation {
-                at: micros(deactivation.at),
-                until: deactivation.until.map(micros),
-                ..deactivation
-            }),
-            active => active,
-        };
-        user.token_version += 1;
-        user.updated_at = at;
-        let user = user.clone();
-        state.events.push(AuditEvent {
-            id: change.event_id,
-            user_id: user.id,
-            actor: (&change.actor).into(),
-            action: change.action,
-            reason: change.reason.clone(),
-            at,
-        });
-        self.webhooks.enqueue(&change, &user, at);
-        state.outbox.push(Entry {
-            notification: Notification {
-                id: change.notification_id,
-                action: change.action,
-                to: user.email.clone(),
-                name: user.display_name().to_owned(),
-                reason: change.reason,
-                occurred_at: at,
-                until: change
-                    .until
-                    .filter(|_| change.action == StatusAction::Deactivate)
-                    .map(micros),
-            },
-            attempts: 0,
-            next_attempt_at: at,
-            leased_until: None,
-            last_error: None,
-            sent_at: None,
-            failed_at: None,
-        });
-        Ok(StatusChangeOutcome::Applied(Box::new(user)))
+        self.apply_change(&mut state, change)
     }
 
     async fn events(
@@ -485,20 +522,24 @@ impl Outbox for MemoryStore {
         Ok(entries)
     }
 
-    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+    async fn retry_now(&self, id: Uuid, by: &Authorized) -> Result<Guarded<RetryNow>, StoreError> {
+        let now = by.at;
         let mut state = self.state();
+        if !state.authority_holds(by.actor.authority(), &self.clients) {
+            return Ok(Guarded::ActorRevoked);
+        }
         let Some(entry) = state.outbox.iter_mut().find(|e| e.notification.id == id) else {
-            return Ok(RetryNow::NotFound);
+            return Ok(Guarded::Applied(RetryNow::NotFound));
         };
         if entry.sent_at.is_some() {
-            return Ok(RetryNow::AlreadySent);
+            return Ok(Guarded::Applied(RetryNow::AlreadySent));
         }
         if entry.leased_until.is_some_and(|until| until > micros(now)) {
-            return Ok(RetryNow::InFlight);
+            return Ok(Guarded::Applied(RetryNow::InFlight));
         }
         entry.failed_at = None;
         entry.next_attempt_at = micros(now);
-        Ok(RetryNow::Queued)
+        Ok(Guarded::Applied(RetryNow::Queued))
     }
 
     async fn stats(&self) -> Result<OutboxStats, StoreError> {

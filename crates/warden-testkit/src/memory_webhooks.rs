@@ -10,8 +10,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 use uuid::Uuid;
 use warden_domain::ports::{Finish, RetryDelivery, StoreError, WebhookRepo};
 use warden_domain::{
-    ClaimedDelivery, DeliveryStatus, NewWebhook, StatusChange, User, WebhookDelivery,
-    WebhookEndpoint, WebhookEventType, WebhookSecret,
+    Authorized, ChangeAction, ClaimedDelivery, DeliveryStatus, Guarded, NewWebhook, StatusChange,
+    User, WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret,
 };
 
 use crate::MemoryStore;
@@ -77,23 +77,31 @@ fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
 
 #[async_trait]
 impl WebhookRepo for MemoryStore {
-    async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookEndpoint, StoreError> {
-        let mut state = self.webhooks.lock();
-        if state.endpoints.iter().any(|e| e.id == new.id) {
-            return Err(StoreError::Conflict("webhook id taken".into()));
-        }
-        let endpoint = WebhookEndpoint {
-            id: new.id,
-            url: new.url,
-            description: new.description,
-            events: new.events,
-            enabled: true,
-            secret: new.secret,
-            previous_secret: None,
-            created_at: micros(new.created_at),
-        };
-        state.endpoints.push(endpoint.clone());
-        Ok(endpoint)
+    async fn create_webhook(
+        &self,
+        new: NewWebhook,
+        by: &Authorized,
+    ) -> Result<Guarded<WebhookEndpoint>, StoreError> {
+        self.authorized(by, || {
+            let mut state = self.webhooks.lock();
+            if state.endpoints.iter().any(|e| e.id == new.id) {
+                return Err(StoreError::Conflict("webhook id taken".into()));
+            }
+            let endpoint = WebhookEndpoint {
+                id: new.id,
+                url: new.url,
+                description: new.description,
+                events: new.events,
+                enabled: true,
+                secret: new.secret,
+                previous_secret: None,
+                created_at: micros(new.created_at),
+                created_by: by.created_by(),
+            };
+            state.endpoints.push(endpoint.clone());
+            let record = by.record(ChangeAction::WebhookCreated, endpoint.id, Vec::new());
+            Ok((endpoint, Some(record)))
+        })
     }
 
     async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
@@ -107,12 +115,16 @@ impl WebhookRepo for MemoryStore {
         Ok(state.endpoints.iter().find(|e| e.id == id).cloned())
     }
 
-    async fn delete_webhook(&self, id: Uuid) -> Result<bool, StoreError> {
-        let mut state = self.webhooks.lock();
-        let before = state.endpoints.len();
-        state.endpoints.retain(|e| e.id != id);
-        state.deliveries.retain(|d| d.delivery.endpoint_id != id);
-        Ok(state.endpoints.len() < before)
+    async fn delete_webhook(&self, id: Uuid, by: &Authorized) -> Result<Guarded<bool>, StoreError> {
+        self.authorized(by, || {
+            let mut state = self.webhooks.lock();
+            let before = state.endpoints.len();
+            state.endpoints.retain(|e| e.id != id);
+            state.deliveries.retain(|d| d.delivery.endpoint_id != id);
+            let deleted = state.endpoints.len() < before;
+            let record = deleted.then(|| by.record(ChangeAction::WebhookDeleted, id, Vec::new()));
+            Ok((deleted, record))
+        })
     }
 
     async fn rotate_secret(
@@ -120,25 +132,39 @@ impl WebhookRepo for MemoryStore {
         id: Uuid,
         secret: WebhookSecret,
         previous_until: DateTime<Utc>,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let mut state = self.webhooks.lock();
-        Ok(state.endpoints.iter_mut().find(|e| e.id == id).map(|e| {
-            let previous = std::mem::replace(&mut e.secret, secret);
-            e.previous_secret = Some((previous, micros(previous_until)));
-            e.clone()
-        }))
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError> {
+        self.authorized(by, || {
+            let mut state = self.webhooks.lock();
+            let found = state.endpoints.iter_mut().find(|e| e.id == id).map(|e| {
+                let previous = std::mem::replace(&mut e.secret, secret);
+                e.previous_secret = Some((previous, micros(previous_until)));
+                e.clone()
+            });
+            let record = found
+                .as_ref()
+                .map(|_| by.record(ChangeAction::WebhookSecretRotated, id, Vec::new()));
+            Ok((found, record))
+        })
     }
 
     async fn set_enabled(
         &self,
         id: Uuid,
         enabled: bool,
-    ) -> Result<Option<WebhookEndpoint>, StoreError> {
-        let mut state = self.webhooks.lock();
-        Ok(state.endpoints.iter_mut().find(|e| e.id == id).map(|e| {
-            e.enabled = enabled;
-            e.clone()
-        }))
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError> {
+        self.authorized(by, || {
+            let mut state = self.webhooks.lock();
+            let found = state.endpoints.iter_mut().find(|e| e.id == id).map(|e| {
+                e.enabled = enabled;
+                e.clone()
+            });
+            let record = found
+                .as_ref()
+                .map(|_| by.record(ChangeAction::WebhookUpdated, id, Vec::new()));
+            Ok((found, record))
+        })
     }
 
     async fn deliveries(

@@ -64,3 +64,18 @@ async fn fresh_provisioning(
 }
 
 warden_testkit::provisioning_contract_tests!(fresh_provisioning);
+
+async fn fresh_config(_test: &str) -> Option<(warden_testkit::contract::ConfigStores, ())> {
+    let store = Arc::new(MemoryStore::new());
+    Some((warden_testkit::contract::ConfigStores::of(store), ()))
+}
+
+warden_testkit::config_change_contract_tests!(fresh_config);
+
+/// The submitting admin is re-checked against the accounts of the same store.
+#[tokio::test]
+async fn job_submission_rechecks_the_admin() {
+    let store = Arc::new(MemoryStore::new());
+    let jobs = Arc::new(warden_testkit::MemoryJobStore::with_accounts(store.clone()));
+    warden_testkit::contract::job_submission_rechecks_the_admin(store, jobs).await;
+}

@@ -1,20 +1,26 @@
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::{Client, ClientRef, ClientSecret, NewClient, TokenHash};
+use crate::{Authorized, Client, ClientRef, ClientSecret, Guarded, NewClient, TokenHash};
 
 /// The registered machine clients.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait ClientRepo: Send + Sync {
-    /// Stores a new, live client.
+    /// Stores a new, live client created by `by` (its `created_by`: [`Authorized::created_by`]),
+    /// and records [`crate::ChangeAction::ClientCreated`] ([`Authorized::record`], target the
+    /// client), in one transaction that first re-checks `by.actor`'s authority: if it no longer
+    /// holds, nothing is written and the answer is [`Guarded::ActorRevoked`].
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when a live client has the same name, or the id or token hash
     /// exists; [`StoreError::Unavailable`] when the store cannot be reached;
     /// [`StoreError::Other`] otherwise.
-    async fn create(&self, client: NewClient) -> Result<Client, StoreError>;
+    async fn create(
+        &self,
+        client: NewClient,
+        by: &Authorized,
+    ) -> Result<Guarded<Client>, StoreError>;
 
     /// Every client, revoked ones included, oldest first (ties by id).
     ///
@@ -22,18 +28,20 @@ pub trait ClientRepo: Send + Sync {
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].
     async fn list(&self) -> Result<Vec<Client>, StoreError>;
 
-    /// Revokes the **live** client `which` names, at `at`, atomically (one conditional write):
-    /// its token MUST be refused by [`ClientRepo::find_live_by_token_hash`] from then on.
-    /// Returns the revoked client, or `None` when no live client matches (unknown, or revoked
-    /// already: a revocation is never moved).
+    /// Revokes the **live** client `which` names, at `by.at`, atomically (one transaction that
+    /// first re-checks `by.actor`'s authority, as [`ClientRepo::create`]): its token MUST be
+    /// refused by [`ClientRepo::find_live_by_token_hash`] from then on, and
+    /// [`crate::ChangeAction::ClientRevoked`] is recorded in the same transaction. Returns the
+    /// revoked client, or `None` when no live client matches (unknown, or revoked already: a
+    /// revocation is never moved; nothing is recorded).
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was written.
     async fn revoke(
         &self,
         which: &ClientRef,
-        at: DateTime<Utc>,
-    ) -> Result<Option<Client>, StoreError>;
+        by: &Authorized,
+    ) -> Result<Guarded<Option<Client>>, StoreError>;
 
     /// The live client whose token has this hash; `None` for an unknown or revoked one.
     ///

@@ -3,19 +3,23 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::{ClaimedItem, Job, JobWork, NewBulkJob};
+use crate::{Authorized, ClaimedItem, Guarded, Job, JobWork, NewBulkJob};
 
 /// Background jobs and their items, stored so a job survives a restart and no item is carried
 /// out by two runners at once.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait JobStore: Send + Sync {
-    /// Stores a new job with one unfinished item per user id, in order (positions 0..n).
+    /// Stores a new job with one unfinished item per user id, in order (positions 0..n), in one
+    /// transaction that first re-checks `by.actor`'s authority (the submitting admin still
+    /// active, an admin, on the same token version): if it no longer holds, nothing is stored
+    /// and the answer is [`Guarded::ActorRevoked`].
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the id exists; [`StoreError::Unavailable`] or
     /// [`StoreError::Other`].
-    async fn create_job(&self, job: NewBulkJob) -> Result<(), StoreError>;
+    async fn create_job(&self, job: NewBulkJob, by: &Authorized)
+        -> Result<Guarded<()>, StoreError>;
 
     /// The job as it is now: `Queued` while no item was ever claimed, `Done` once every item has
     /// its result, else `Running`; the results of finished items in position order.

@@ -3,6 +3,7 @@
 
 mod auth_verifier;
 mod cause;
+mod change_log;
 mod client_repo;
 mod clock;
 mod idempotency_store;
@@ -21,6 +22,7 @@ mod webhook_sender;
 
 pub use auth_verifier::*;
 pub use cause::*;
+pub use change_log::*;
 pub use client_repo::*;
 pub use clock::*;
 pub use idempotency_store::*;

@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::Notification;
+use crate::{Authorized, Guarded, Notification};
 
 /// A notification claimed for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,15 +142,19 @@ pub trait Outbox: Send + Sync {
         limit: u32,
     ) -> Result<Vec<OutboxEntry>, StoreError>;
 
-    /// Makes a pending or given-up notification due at `now` (a given-up one is pending again,
+    /// Makes a pending or given-up notification due at `by.at` (a given-up one is pending again,
     /// its attempts kept); a sent one is left alone, and so is one claimed under a lease that
     /// has not ended at `now` ([`RetryNow::InFlight`]): making it due would let another worker
     /// send it while the first is still sending. A claim records its lease; marking the entry
     /// sent, rescheduling it or giving up on it ends the lease.
     ///
+    /// It first re-checks `by.actor`'s authority in the same transaction: if it no longer
+    /// holds, nothing changes and the answer is [`Guarded::ActorRevoked`]. Nothing is
+    /// audited.
+    ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing changed.
-    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError>;
+    async fn retry_now(&self, id: Uuid, by: &Authorized) -> Result<Guarded<RetryNow>, StoreError>;
 
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].

@@ -2,7 +2,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::StoreError;
-use crate::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, UserId};
+use crate::{
+    Authorized, ExternalId, Guarded, NewUser, Profile, ProvisionedUser, ProvisioningFilter,
+    StatusChange, StatusChangeOutcome, UserId,
+};
 
 /// The accounts as provisioning clients see them: every account of the [`super::UserRepo`]
 /// (whoever created it) with its provisioning attributes (the external id), except those a
@@ -12,7 +15,9 @@ use crate::{ExternalId, NewUser, Profile, ProvisionedUser, ProvisioningFilter, U
 #[async_trait]
 pub trait ProvisioningRepo: Send + Sync {
     /// Stores a new, active account as [`super::UserRepo::create`] does, with `external_id`,
-    /// in one transaction.
+    /// in one transaction that first re-checks `by.actor`'s authority (the provisioning client
+    /// not revoked): if it no longer holds, nothing is written and the answer is
+    /// [`Guarded::ActorRevoked`].
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the email address is taken (by any account, removed ones
@@ -22,7 +27,8 @@ pub trait ProvisioningRepo: Send + Sync {
         &self,
         user: NewUser,
         external_id: Option<ExternalId>,
-    ) -> Result<ProvisionedUser, StoreError>;
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError>;
 
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; a missing or removed account is
@@ -42,7 +48,12 @@ pub trait ProvisioningRepo: Send + Sync {
     ) -> Result<(u64, Vec<ProvisionedUser>), StoreError>;
 
     /// Replaces the account's email, names and external id with `profile`, and sets its
-    /// `updated_at` to `at`; its status, role, password and token version are untouched.
+    /// `updated_at` to `by.at`; its status, role, password and token version are untouched.
+    /// In one transaction that first re-checks `by.actor`'s authority ([`Guarded::ActorRevoked`]:
+    /// nothing written), it compares `profile` with the account's profile as found there and,
+    /// when any attribute differs, writes it and records
+    /// [`crate::ChangeAction::ProfileUpdated`] ([`Authorized::record`], target the account,
+    /// attributes [`Profile::changed_from`]); an unchanged profile writes and records nothing.
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the email address belongs to another account (then
@@ -52,8 +63,28 @@ pub trait ProvisioningRepo: Send + Sync {
         &self,
         id: &UserId,
         profile: Profile,
-        at: DateTime<Utc>,
-    ) -> Result<Option<ProvisionedUser>, StoreError>;
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError>;
+
+    /// Applies `change` (as [`super::UserRepo::change_status`] does, with every effect and
+    /// guard) and replaces the account's profile (as [`ProvisioningRepo::update`] does, on
+    /// `by`'s authority, audited) **in one transaction**: the profile is written only if the
+    /// change is [`StatusChangeOutcome::Applied`] or finds the account already in the requested
+    /// state ([`StatusChangeOutcome::AlreadyInState`]); for any other outcome (the last active
+    /// admin, the client revoked, no such account) nothing at all is written. `change.target`
+    /// is the account; `change.actor` is `by.actor`. Returns the change's outcome and the
+    /// account as it is afterwards (`None`: missing or removed).
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the email address belongs to another account (then
+    /// nothing changed, the status neither); [`StoreError::Unavailable`] or
+    /// [`StoreError::Other`].
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError>;
 
     /// Hides the account from provisioning from now on (see the trait); the account itself is
     /// unchanged. `Ok(false)` when it is missing or already removed.

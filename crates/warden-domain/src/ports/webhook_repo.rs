@@ -3,7 +3,10 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::{ClaimedDelivery, NewWebhook, WebhookDelivery, WebhookEndpoint, WebhookSecret};
+use crate::{
+    Authorized, ClaimedDelivery, Guarded, NewWebhook, WebhookDelivery, WebhookEndpoint,
+    WebhookSecret,
+};
 
 /// What [`WebhookRepo::retry_delivery`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,15 +26,26 @@ pub enum RetryDelivery {
 /// enabled endpoint subscribed to the change's event type, carrying the event's id (the audit
 /// event's), type, the user's id and email, the actor, the reason and the time, and due at
 /// the change's time.
+///
+/// Every method that changes an endpoint takes the [`Authorized`] write it is: the store
+/// re-checks `by.actor`'s authority in the write's own transaction (if it no longer holds,
+/// nothing is written and the answer is [`Guarded::ActorRevoked`]) and, when the write changes
+/// an endpoint, records its [`crate::ChangeAction`] ([`Authorized::record`], target the
+/// endpoint) in that transaction. An endpoint not found records nothing.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait WebhookRepo: Send + Sync {
-    /// Stores a new, enabled endpoint.
+    /// Stores a new, enabled endpoint (`created_by`: [`Authorized::created_by`]); records
+    /// [`crate::ChangeAction::WebhookCreated`].
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the id exists; [`StoreError::Unavailable`] or
     /// [`StoreError::Other`].
-    async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookEndpoint, StoreError>;
+    async fn create_webhook(
+        &self,
+        new: NewWebhook,
+        by: &Authorized,
+    ) -> Result<Guarded<WebhookEndpoint>, StoreError>;
 
     /// Every endpoint, oldest first.
     ///
@@ -43,14 +57,16 @@ pub trait WebhookRepo: Send + Sync {
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; unknown is `Ok(None)`.
     async fn find_webhook(&self, id: Uuid) -> Result<Option<WebhookEndpoint>, StoreError>;
 
-    /// Deletes the endpoint and its deliveries; `false` when there was none.
+    /// Deletes the endpoint and its deliveries; `false` when there was none. Records
+    /// [`crate::ChangeAction::WebhookDeleted`].
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].
-    async fn delete_webhook(&self, id: Uuid) -> Result<bool, StoreError>;
+    async fn delete_webhook(&self, id: Uuid, by: &Authorized) -> Result<Guarded<bool>, StoreError>;
 
     /// Makes `secret` the endpoint's secret and the current one its previous secret, signing
-    /// until `previous_until`; `None` for an unknown endpoint.
+    /// until `previous_until`; `None` for an unknown endpoint. Records
+    /// [`crate::ChangeAction::WebhookSecretRotated`].
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].
@@ -59,10 +75,12 @@ pub trait WebhookRepo: Send + Sync {
         id: Uuid,
         secret: WebhookSecret,
         previous_until: DateTime<Utc>,
-    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError>;
 
     /// Enables or disables the endpoint; `None` for an unknown endpoint. A disabled endpoint
     /// gets no new deliveries, and its pending ones are not claimed until it is enabled again.
+    /// Records [`crate::ChangeAction::WebhookUpdated`].
     ///
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`].
@@ -70,7 +88,8 @@ pub trait WebhookRepo: Send + Sync {
         &self,
         id: Uuid,
         enabled: bool,
-    ) -> Result<Option<WebhookEndpoint>, StoreError>;
+        by: &Authorized,
+    ) -> Result<Guarded<Option<WebhookEndpoint>>, StoreError>;
 
     /// The endpoint's deliveries, newest event first, at most `limit`, only those whose event
     /// id is below `before` when given.

@@ -128,7 +128,10 @@ impl Authenticator {
 
     /// The admin a background job acts as, from the [`JobGrant`] of the request that started
     /// it, under the rules of [`Authenticator::admin`]: the account still exists, is active, an
-    /// admin, and on the grant's token version; the grant expires with that request's token.
+    /// admin, and on the grant's token version. The grant does not expire with that request's
+    /// token: a job acts on its admin's authority for as long as that authority holds (any
+    /// status change of the admin, or a revocation of their tokens, bumps the version and ends
+    /// it), and the store re-checks it at each item's commit.
     ///
     /// # Errors
     /// As [`Authenticator::admin`].
@@ -147,7 +150,7 @@ impl Authenticator {
             ));
         }
         let actor = Actor::admin(user.id, user.email.to_string(), user.token_version);
-        admit(user, actor, Some(grant.valid_until))
+        admit(user, actor, None)
     }
 
     /// For an [`Operator`] who names the acting admin instead of presenting a token: the same

@@ -148,3 +148,43 @@ async fn operators_name_an_active_admin_by_email() {
 fn alice() -> Operator {
     Operator::from_os_user("alice")
 }
+
+/// A job acts on its admin's authority after the submitting token expired, as long as the
+/// admin is still an active admin on the same token version; not once the version moved on.
+#[tokio::test]
+async fn a_job_outlives_its_token_but_not_its_admins_token_version() {
+    let admin = crate::use_cases::test_support::user(Role::Admin);
+    let expired = crate::JobGrant {
+        account: admin.id,
+        token_version: admin.token_version,
+        valid_until: crate::use_cases::test_support::at() - chrono::TimeDelta::minutes(1),
+    };
+    let mut users = MockUserRepo::new();
+    let found = admin.clone();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(found.clone())));
+    let auth = Authenticator::new(Arc::new(MockAuthVerifier::new()), Arc::new(users));
+    let acting = auth.admin_for_job(&expired).await.unwrap();
+    let later = crate::use_cases::test_support::at() + chrono::TimeDelta::hours(2);
+    assert!(
+        acting.is_valid_at(later),
+        "the token's expiry does not end the job"
+    );
+    assert_eq!(
+        *acting.actor().authority(),
+        crate::Authority::Admin {
+            account: admin.id,
+            token_version: admin.token_version
+        },
+        "the store re-checks this version at each commit"
+    );
+    let moved_on = crate::JobGrant {
+        token_version: admin.token_version + 1,
+        ..expired
+    };
+    assert!(matches!(
+        auth.admin_for_job(&moved_on).await,
+        Err(AccessError::Unauthenticated(_))
+    ));
+}

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{AccessError, Admin, Authenticator, DeactivateError, DeactivateUser};
 use crate::ports::{Clock, JobStore, StoreError, UserRepo};
 use crate::{
-    ClaimedItem, InvalidSuspensionEnd, Job, JobWork, NewBulkJob, Reason, StatusAction,
+    Authorized, ClaimedItem, InvalidSuspensionEnd, Job, JobWork, NewBulkJob, Reason, StatusAction,
     SuspensionEnd, UserId,
 };
 
@@ -36,6 +36,9 @@ pub enum BulkError {
     /// ahead; no job was started.
     #[error("suspension end {0}")]
     InvalidUntil(InvalidSuspensionEnd),
+    /// The admin's authority no longer held when the job was to be stored; nothing was.
+    #[error("the actor's authority was withdrawn")]
+    ActorRevoked,
     /// The job could not be recorded: the store failed (see [`StoreError`]); no job was
     /// started.
     #[error(transparent)]
@@ -105,16 +108,21 @@ impl BulkDeactivate {
         }
         let grant = admin.job_grant().ok_or(BulkError::NoGrant)?;
         let id = Uuid::now_v7();
+        let by = Authorized::new(admin.actor().clone(), now);
         self.jobs
-            .create_job(NewBulkJob {
-                id,
-                grant,
-                reason,
-                until,
-                user_ids,
-                created_at: now,
-            })
-            .await?;
+            .create_job(
+                NewBulkJob {
+                    id,
+                    grant,
+                    reason,
+                    until,
+                    user_ids,
+                    created_at: now,
+                },
+                &by,
+            )
+            .await?
+            .or_revoked(BulkError::ActorRevoked)?;
         Ok(id)
     }
 

@@ -24,14 +24,19 @@ async fn a_job_is_stored_with_the_admins_grant_and_every_id_in_order() {
     let until = at() + TimeDelta::days(1);
     let mut jobs = MockJobStore::new();
     jobs.expect_create_job()
-        .withf(move |job| {
-            job.grant == grant
+        .withf(move |job, by| {
+            by.actor.authority()
+                == &crate::Authority::Admin {
+                    account: grant.account,
+                    token_version: grant.token_version,
+                }
+                && job.grant == grant
                 && job.user_ids == ["b", "a", "b"]
                 && job.until == Some(until)
                 && job.created_at == at()
         })
         .times(1)
-        .returning(|_| Ok(()));
+        .returning(|_, _| Ok(crate::Guarded::Applied(())));
     let ids = ["b", "a", "b"].map(String::from).to_vec();
     bulk(jobs)
         .submit(&admin, ids, None, Some(until))
@@ -56,4 +61,16 @@ async fn wrong_counts_and_bad_ends_store_nothing() {
             .await,
         Err(BulkError::InvalidUntil(InvalidSuspensionEnd::NotInFuture))
     ));
+}
+
+#[tokio::test]
+async fn a_job_whose_admin_lost_authority_before_it_was_stored_is_refused() {
+    let admin = admin().await;
+    let mut jobs = MockJobStore::new();
+    jobs.expect_create_job()
+        .returning(|_, _| Ok(crate::Guarded::ActorRevoked));
+    let refused = bulk(jobs)
+        .submit(&admin, vec!["x".into()], None, None)
+        .await;
+    assert!(matches!(refused, Err(BulkError::ActorRevoked)));
 }

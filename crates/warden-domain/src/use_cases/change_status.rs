@@ -255,7 +255,7 @@ impl std::fmt::Debug for ReactivateUser {
 /// The change to ask the store for, made now; `None` when the principal's credential has
 /// expired since the request was authenticated (a held request must not outlive its token).
 /// Whether its authority still holds, the store re-checks as it commits.
-fn status_change(
+pub(super) fn status_change(
     action: StatusAction,
     target: UserId,
     by: &dyn Principal,

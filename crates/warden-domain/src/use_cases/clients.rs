@@ -7,13 +7,26 @@ use uuid::Uuid;
 
 use super::Admin;
 use crate::ports::{ClientRepo, ClientTokens, Clock, StoreError};
-use crate::{Actor, Client, ClientName, ClientRef, ClientSecret, NewClient, Operator, Scope};
+use crate::{
+    Actor, Authorized, Client, ClientName, ClientRef, ClientSecret, NewClient, Operator, Scope,
+};
 
 /// On whose authority clients are managed: a checked admin, or an operator at the CLI.
 #[derive(Debug, Clone, Copy)]
 pub enum ClientManager<'a> {
     Admin(&'a Admin),
     Operator(&'a Operator),
+}
+
+impl ClientManager<'_> {
+    /// Who acts: the admin (re-checked by the store at commit), or the operator at the console
+    /// (nothing to re-check).
+    pub fn actor(&self) -> Actor {
+        match self {
+            ClientManager::Admin(admin) => admin.actor().clone(),
+            ClientManager::Operator(operator) => Actor::console(operator.os_user()),
+        }
+    }
 }
 
 /// A client just created, with its token: the only time the token is known.
@@ -35,6 +48,10 @@ pub enum ClientError {
     /// No live client has this id or name.
     #[error("no such live client")]
     NotFound,
+    /// The acting admin's authority no longer held when the change was to commit; nothing
+    /// was written.
+    #[error("the actor's authority was withdrawn")]
+    ActorRevoked,
     /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
     /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
@@ -72,25 +89,30 @@ impl ManageClients {
     ///
     /// # Errors
     /// [`ClientError::NoScopes`] for an empty scope list; [`ClientError::NameTaken`] when a live
-    /// client has the name; [`ClientError::Store`].
+    /// client has the name; [`ClientError::ActorRevoked`] when the admin's authority no longer
+    /// held at commit; [`ClientError::Store`].
     pub async fn create(
         &self,
-        _by: ClientManager<'_>,
+        by: ClientManager<'_>,
         name: ClientName,
         scopes: Vec<Scope>,
     ) -> Result<CreatedClient, ClientError> {
         let scopes =
             Scope::normalise(scopes.into_iter().map(Ok)).map_err(|_| ClientError::NoScopes)?;
         let (token, token_hash) = self.tokens.generate();
+        let authorized = Authorized::new(by.actor(), self.clock.now());
         let new = NewClient {
             id: Uuid::now_v7(),
             name,
             scopes,
             token_hash,
-            created_at: self.clock.now(),
+            created_at: authorized.at,
         };
-        match self.clients.create(new).await {
-            Ok(client) => Ok(CreatedClient { client, token }),
+        match self.clients.create(new, &authorized).await {
+            Ok(client) => Ok(CreatedClient {
+                client: client.or_revoked(ClientError::ActorRevoked)?,
+                token,
+            }),
             Err(StoreError::Conflict(_)) => Err(ClientError::NameTaken),
             Err(error) => Err(ClientError::Store(error)),
         }
@@ -107,16 +129,19 @@ impl ManageClients {
     /// Revokes a live client now: its token is refused from the next request on.
     ///
     /// # Errors
-    /// [`ClientError::NotFound`] when no live client matches; [`ClientError::Store`].
+    /// [`ClientError::NotFound`] when no live client matches; [`ClientError::ActorRevoked`];
+    /// [`ClientError::Store`].
     pub async fn revoke(
         &self,
-        _by: ClientManager<'_>,
+        by: ClientManager<'_>,
         which: &ClientRef,
     ) -> Result<Client, ClientError> {
+        let authorized = Authorized::new(by.actor(), self.clock.now());
         self.clients
-            .revoke(which, self.clock.now())
+            .revoke(which, &authorized)
             .await
             .map_err(ClientError::Store)?
+            .or_revoked(ClientError::ActorRevoked)?
             .ok_or(ClientError::NotFound)
     }
 }

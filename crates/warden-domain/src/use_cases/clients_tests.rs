@@ -3,7 +3,7 @@ use std::sync::Arc;
 use super::*;
 use crate::ports::{MockClientRepo, MockClientTokens};
 use crate::use_cases::test_support::{at, fixed_clock};
-use crate::TokenHash;
+use crate::{Guarded, TokenHash};
 
 fn client(scopes: &[Scope], revoked: bool) -> Client {
     Client {
@@ -11,6 +11,7 @@ fn client(scopes: &[Scope], revoked: bool) -> Client {
         name: ClientName::parse("billing").unwrap(),
         scopes: scopes.to_vec(),
         created_at: at(),
+        created_by: None,
         revoked_at: revoked.then(at),
     }
 }
@@ -91,19 +92,24 @@ async fn a_client_without_the_scope_is_forbidden() {
 async fn create_stores_the_hash_and_returns_the_token_once() {
     let mut repo = MockClientRepo::new();
     repo.expect_create()
-        .withf(|new| {
+        .withf(|new, by| {
             new.token_hash.as_bytes() == b"wdn_new"
                 && new.scopes == [Scope::Introspect, Scope::Scim]
                 && new.created_at == at()
+                && by.at == at()
+                && by.actor.kind() == crate::ActorKind::Operator
+                && by.actor.name() == "ops"
+                && *by.actor.authority() == crate::Authority::System
         })
-        .returning(|new| {
-            Ok(Client {
+        .returning(|new, _| {
+            Ok(Guarded::Applied(Client {
                 id: new.id,
                 name: new.name,
                 scopes: new.scopes,
                 created_at: new.created_at,
+                created_by: None,
                 revoked_at: None,
-            })
+            }))
         });
     let manage = ManageClients::new(Arc::new(repo), Arc::new(tokens()), fixed_clock());
     let operator = Operator::from_os_user("ops");
@@ -127,8 +133,9 @@ async fn create_stores_the_hash_and_returns_the_token_once() {
 async fn a_taken_name_and_an_unknown_client_are_named() {
     let mut repo = MockClientRepo::new();
     repo.expect_create()
-        .returning(|_| Err(StoreError::Conflict("clients_live_name".into())));
-    repo.expect_revoke().returning(|_, _| Ok(None));
+        .returning(|_, _| Err(StoreError::Conflict("clients_live_name".into())));
+    repo.expect_revoke()
+        .returning(|_, _| Ok(Guarded::Applied(None)));
     let manage = ManageClients::new(Arc::new(repo), Arc::new(tokens()), fixed_clock());
     let operator = Operator::from_os_user("ops");
     let by = ClientManager::Operator(&operator);
@@ -137,4 +144,21 @@ async fn a_taken_name_and_an_unknown_client_are_named() {
     assert!(matches!(refused, Err(ClientError::NameTaken)));
     let refused = manage.revoke(by, &ClientRef::Name(name)).await;
     assert!(matches!(refused, Err(ClientError::NotFound)));
+}
+
+#[tokio::test]
+async fn an_admin_whose_authority_lapsed_at_commit_is_refused() {
+    let mut repo = MockClientRepo::new();
+    repo.expect_create()
+        .returning(|_, _| Ok(Guarded::ActorRevoked));
+    repo.expect_revoke()
+        .returning(|_, _| Ok(Guarded::ActorRevoked));
+    let manage = ManageClients::new(Arc::new(repo), Arc::new(tokens()), fixed_clock());
+    let operator = Operator::from_os_user("ops");
+    let by = ClientManager::Operator(&operator);
+    let name = ClientName::parse("backdoor").unwrap();
+    let refused = manage.create(by, name.clone(), vec![Scope::Scim]).await;
+    assert!(matches!(refused, Err(ClientError::ActorRevoked)));
+    let refused = manage.revoke(by, &ClientRef::Name(name)).await;
+    assert!(matches!(refused, Err(ClientError::ActorRevoked)));
 }

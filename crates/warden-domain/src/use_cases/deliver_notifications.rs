@@ -9,6 +9,7 @@ use crate::ports::{
     RetryNow, StoreError,
 };
 use crate::use_cases::Admin;
+use crate::{Authorized, Guarded};
 
 /// How the outbox is drained: batch size, lease, and the retry schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,12 +181,19 @@ impl DeliverNotifications {
         })
     }
 
-    /// An admin asks for a pending or failed notification to be tried again now.
+    /// An admin asks for a pending or failed notification to be tried again now; the admin's
+    /// authority is re-checked when the retry commits ([`Guarded::ActorRevoked`]: nothing
+    /// changed).
     ///
     /// # Errors
     /// When the outbox cannot be updated.
-    pub async fn retry_now(&self, _admin: &Admin, id: Uuid) -> Result<RetryNow, StoreError> {
-        self.outbox.retry_now(id, self.clock.now()).await
+    pub async fn retry_now(
+        &self,
+        admin: &Admin,
+        id: Uuid,
+    ) -> Result<Guarded<RetryNow>, StoreError> {
+        let by = Authorized::new(admin.actor().clone(), self.clock.now());
+        self.outbox.retry_now(id, &by).await
     }
 
     pub fn clock(&self) -> &Arc<dyn Clock> {

@@ -2,9 +2,37 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::{Admin, EventPage};
-use crate::ports::{StoreError, UserRepo};
-use crate::{EventFilter, Operator, PageLimit, User, UserFilter, UserId};
+use super::Admin;
+use crate::ports::{ChangeLog, StoreError, UserRepo};
+use crate::{
+    AuditEvent, AuditedChange, EventFilter, Operator, PageLimit, User, UserFilter, UserId,
+};
+
+/// One entry of the audit log of `GET /api/v1/events`: a status change, or another audited
+/// change (of a client, a webhook endpoint, or an account's profile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoggedEvent {
+    Status(AuditEvent),
+    Change(AuditedChange),
+}
+
+impl LoggedEvent {
+    /// Time-ordered (UUIDv7): the log's order.
+    pub fn id(&self) -> Uuid {
+        match self {
+            LoggedEvent::Status(event) => event.id,
+            LoggedEvent::Change(change) => change.id,
+        }
+    }
+}
+
+/// One page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPage {
+    pub events: Vec<LoggedEvent>,
+    /// Pass as `after` to get the next page; `None` on the last page.
+    pub next_cursor: Option<Uuid>,
+}
 
 /// One page of accounts, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,11 +47,12 @@ pub struct UserPage {
 #[derive(Clone)]
 pub struct Directory {
     users: Arc<dyn UserRepo>,
+    changes: Arc<dyn ChangeLog>,
 }
 
 impl Directory {
-    pub fn new(users: Arc<dyn UserRepo>) -> Self {
-        Self { users }
+    pub fn new(users: Arc<dyn UserRepo>, changes: Arc<dyn ChangeLog>) -> Self {
+        Self { users, changes }
     }
 
     /// The accounts `filter` keeps, newest first, `limit` at a time, continuing after the
@@ -68,8 +97,10 @@ impl Directory {
         Ok(UserPage { users, next_cursor })
     }
 
-    /// The audit events `filter` keeps, newest first, `limit` at a time, continuing after the
-    /// event `after` (the previous page's `next_cursor`).
+    /// The audit log `filter` keeps (status changes and the other audited changes, merged),
+    /// newest first, `limit` at a time, continuing after the event `after` (the previous page's
+    /// `next_cursor`). Each source is read up to `limit + 1` after the same cursor, so the
+    /// merge of the two is exact.
     ///
     /// # Errors
     /// [`StoreError`] when the store fails.
@@ -79,10 +110,20 @@ impl Directory {
         filter: &EventFilter,
         after: Option<Uuid>,
         limit: PageLimit,
-    ) -> Result<EventPage, StoreError> {
-        let found = self.users.audit_log(filter, after, limit.get() + 1).await?;
-        let (events, next_cursor) = page(found, limit, |event| event.id);
-        Ok(EventPage {
+    ) -> Result<LogPage, StoreError> {
+        let fetch = limit.get() + 1;
+        let mut found: Vec<LoggedEvent> = Vec::new();
+        if filter.keeps_status_events() {
+            let events = self.users.audit_log(filter, after, fetch).await?;
+            found.extend(events.into_iter().map(LoggedEvent::Status));
+        }
+        if filter.keeps_changes() {
+            let changes = self.changes.changes(filter, after, fetch).await?;
+            found.extend(changes.into_iter().map(LoggedEvent::Change));
+        }
+        found.sort_by_key(|event| std::cmp::Reverse(event.id()));
+        let (events, next_cursor) = page(found, limit, LoggedEvent::id);
+        Ok(LogPage {
             events,
             next_cursor,
         })

@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use super::{DeactivateError, DeactivateUser, Provisioner, ReactivateError, ReactivateUser};
+use super::{
+    DeactivateError, DeactivateUser, Principal, Provisioner, ReactivateError, ReactivateUser,
+};
 use crate::ports::{Clock, ProvisioningRepo, StoreError, UserRepo};
 use crate::{
-    EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser, ProvisioningFilter,
-    Reason, Role, StatusAction, UserId,
+    Authorized, EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser,
+    ProvisioningFilter, Reason, Role, StatusAction, StatusChangeOutcome, UserId,
 };
 
 /// The attributes of an account a provisioning client asks for, as it sent them.
@@ -79,13 +81,15 @@ impl Provision {
     /// # Errors
     /// [`ProvisionError::InvalidEmail`], [`ProvisionError::InvalidName`],
     /// [`ProvisionError::InvalidExternalId`], [`ProvisionError::EmailTaken`],
-    /// [`ProvisionError::Store`].
+    /// [`ProvisionError::ActorRevoked`] (the client was revoked before the account was
+    /// stored), [`ProvisionError::Store`].
     pub async fn create(
         &self,
-        _by: &Provisioner,
+        by: &Provisioner,
         input: ProfileInput,
     ) -> Result<ProvisionedUser, ProvisionError> {
         let profile = profile(input)?;
+        let authorized = Authorized::new(by.actor().clone(), self.clock.now());
         let new = NewUser {
             id: UserId::generate(),
             email: profile.email,
@@ -93,12 +97,13 @@ impl Provision {
             first_name: profile.first_name,
             last_name: profile.last_name,
             role: Role::User,
-            created_at: self.clock.now(),
+            created_at: authorized.at,
         };
         self.accounts
-            .create(new, profile.external_id)
+            .create(new, profile.external_id, &authorized)
             .await
-            .map_err(taken)
+            .map_err(taken)?
+            .or_revoked(ProvisionError::ActorRevoked)
     }
 
     /// # Errors
@@ -131,8 +136,10 @@ impl Provision {
         Ok(self.accounts.list(filter, offset, limit).await?)
     }
 
-    /// Replaces the account's profile (when it differs), then brings its status to `active`
-    /// when given (see [`Provision::set_active`]).
+    /// Replaces the account's profile (when it differs) and brings its status to `active` when
+    /// given (see [`Provision::set_active`]). When both change, they change in one transaction
+    /// ([`ProvisioningRepo::update_with_status`]): a status change refused (the last active
+    /// admin, the client revoked) leaves the profile unchanged too.
     ///
     /// # Errors
     /// As [`Provision::create`] and [`Provision::set_active`].
@@ -146,17 +153,59 @@ impl Provision {
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let profile = profile(input)?;
         let current = self.get(by, id).await?;
-        if Profile::of(&current) != profile {
+        let profile_changes = Profile::of(&current) != profile;
+        if let Some(active) = active.filter(|a| profile_changes && *a != current.user.is_active()) {
+            return self.update_both(by, id, profile, active, reason).await;
+        }
+        if profile_changes {
+            let authorized = Authorized::new(by.actor().clone(), self.clock.now());
             self.accounts
-                .update(&id, profile, self.clock.now())
+                .update(&id, profile, &authorized)
                 .await
                 .map_err(taken)?
+                .or_revoked(ProvisionError::ActorRevoked)?
                 .ok_or(ProvisionError::NotFound)?;
         }
         match active {
             Some(active) => self.set_active(by, id, active, reason).await,
             None => Ok((self.get(by, id).await?, None)),
         }
+    }
+
+    /// The profile and the status together, in one transaction.
+    async fn update_both(
+        &self,
+        by: &Provisioner,
+        id: UserId,
+        profile: Profile,
+        active: bool,
+        reason: Option<Reason>,
+    ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
+        let action = if active {
+            StatusAction::Reactivate
+        } else {
+            StatusAction::Deactivate
+        };
+        let change = super::change_status::status_change(action, id, by, reason, &*self.clock)
+            .ok_or(ProvisionError::ActorRevoked)?;
+        let authorized = Authorized::new(change.actor.clone(), change.at);
+        let (outcome, account) = self
+            .accounts
+            .update_with_status(profile, &authorized, change)
+            .await
+            .map_err(taken)?;
+        let made = match outcome {
+            StatusChangeOutcome::Applied(_) => Some(action),
+            StatusChangeOutcome::AlreadyInState => None,
+            StatusChangeOutcome::NotFound => return Err(ProvisionError::NotFound),
+            StatusChangeOutcome::LastActiveAdmin => return Err(ProvisionError::LastActiveAdmin),
+            StatusChangeOutcome::ActorRevoked => return Err(ProvisionError::ActorRevoked),
+            other => {
+                let why = format!("a provisioning status change reported {other:?}");
+                return Err(ProvisionError::Store(StoreError::other(why)));
+            }
+        };
+        Ok((account.ok_or(ProvisionError::NotFound)?, made))
     }
 
     /// Deactivates (`false`) or reactivates (`true`) the account through the status use cases,

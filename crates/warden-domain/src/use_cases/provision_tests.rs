@@ -16,6 +16,7 @@ async fn provisioner(scopes: &[Scope]) -> Option<Provisioner> {
         name: ClientName::parse("okta").unwrap(),
         scopes: scopes.to_vec(),
         created_at: at(),
+        created_by: None,
         revoked_at: None,
     };
     let mut repo = MockClientRepo::new();
@@ -109,14 +110,15 @@ async fn created_accounts_have_no_password_and_a_taken_email_is_named() {
     let mut accounts = MockProvisioningRepo::new();
     accounts
         .expect_create()
-        .withf(|new, external| {
+        .withf(|new, external, by| {
             !new.password_hash.is_set()
                 && new.role == Role::User
                 && new.first_name == "Ada"
                 && external.as_ref().map(ExternalId::as_str) == Some("00u1")
+                && by.actor.kind() == ActorKind::Client
         })
         .times(1)
-        .returning(|_, _| Err(StoreError::Conflict("users.email".into())));
+        .returning(|_, _, _| Err(StoreError::Conflict("users.email".into())));
     let input = ProfileInput {
         email: "Ada@Example.com".into(),
         first_name: " Ada ".into(),
@@ -135,4 +137,23 @@ async fn created_accounts_have_no_password_and_a_taken_email_is_named() {
         .create(&by, bad)
         .await;
     assert!(matches!(refused, Err(ProvisionError::InvalidEmail)));
+}
+
+#[tokio::test]
+async fn a_client_revoked_before_commit_provisions_nothing() {
+    let by = provisioner(&[Scope::Scim]).await.unwrap();
+    let mut accounts = MockProvisioningRepo::new();
+    accounts
+        .expect_create()
+        .returning(|_, _, _| Ok(crate::Guarded::ActorRevoked));
+    let input = ProfileInput {
+        email: "ada@example.com".into(),
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        external_id: None,
+    };
+    let refused = provision(MockUserRepo::new(), accounts)
+        .create(&by, input)
+        .await;
+    assert!(matches!(refused, Err(ProvisionError::ActorRevoked)));
 }

@@ -11,8 +11,8 @@ use crate::ports::{
     Clock, Finish, RetryDelivery, StoreError, WebhookRepo, WebhookRequest, WebhookSender,
 };
 use crate::{
-    AttemptOutcome, ClaimedDelivery, NewWebhook, WebhookAnswer, WebhookDelivery, WebhookEndpoint,
-    WebhookEventType, WebhookRetryPolicy, WebhookSecret, PREVIOUS_SECRET_OVERLAP,
+    AttemptOutcome, Authorized, ClaimedDelivery, NewWebhook, WebhookAnswer, WebhookDelivery,
+    WebhookEndpoint, WebhookEventType, WebhookRetryPolicy, WebhookSecret, PREVIOUS_SECRET_OVERLAP,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +31,10 @@ pub enum WebhookError {
     /// sent); left alone so it is not sent twice.
     #[error("the delivery is being sent right now")]
     InFlight,
+    /// The acting admin's authority no longer held when the change was to commit; nothing
+    /// was written.
+    #[error("the actor's authority was withdrawn")]
+    ActorRevoked,
     /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
     /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
@@ -66,13 +70,19 @@ impl ManageWebhooks {
         Self { repo, clock }
     }
 
+    /// The write `by` makes now, re-checked by the store at commit.
+    fn authorized(&self, by: &Admin) -> Authorized {
+        Authorized::new(by.actor().clone(), self.clock.now())
+    }
+
     /// A new, enabled endpoint signing with `secret` (fresh random bytes from the host).
     ///
     /// # Errors
+    /// [`WebhookError::ActorRevoked`] when the admin's authority no longer held at commit;
     /// [`WebhookError::Store`].
     pub async fn create(
         &self,
-        _by: &Admin,
+        by: &Admin,
         input: WebhookInput,
         secret: WebhookSecret,
     ) -> Result<WebhookEndpoint, WebhookError> {
@@ -81,15 +91,19 @@ impl ManageWebhooks {
             types.dedup();
             types
         });
+        let authorized = self.authorized(by);
         let new = NewWebhook {
             id: Uuid::now_v7(),
             url: input.url,
             description: input.description,
             events,
             secret,
-            created_at: self.clock.now(),
+            created_at: authorized.at,
         };
-        Ok(self.repo.create_webhook(new).await?)
+        self.repo
+            .create_webhook(new, &authorized)
+            .await?
+            .or_revoked(WebhookError::ActorRevoked)
     }
 
     /// # Errors
@@ -110,9 +124,14 @@ impl ManageWebhooks {
     /// Deletes the endpoint and what it is still owed.
     ///
     /// # Errors
-    /// [`WebhookError::NotFound`]; [`WebhookError::Store`].
-    pub async fn delete(&self, _by: &Admin, id: Uuid) -> Result<(), WebhookError> {
-        if self.repo.delete_webhook(id).await? {
+    /// [`WebhookError::NotFound`]; [`WebhookError::ActorRevoked`]; [`WebhookError::Store`].
+    pub async fn delete(&self, by: &Admin, id: Uuid) -> Result<(), WebhookError> {
+        let deleted = self
+            .repo
+            .delete_webhook(id, &self.authorized(by))
+            .await?
+            .or_revoked(WebhookError::ActorRevoked)?;
+        if deleted {
             Ok(())
         } else {
             Err(WebhookError::NotFound)
@@ -123,33 +142,36 @@ impl ManageWebhooks {
     /// [`PREVIOUS_SECRET_OVERLAP`], so receivers can switch without missing an event.
     ///
     /// # Errors
-    /// [`WebhookError::NotFound`]; [`WebhookError::Store`].
+    /// [`WebhookError::NotFound`]; [`WebhookError::ActorRevoked`]; [`WebhookError::Store`].
     pub async fn rotate_secret(
         &self,
-        _by: &Admin,
+        by: &Admin,
         id: Uuid,
         secret: WebhookSecret,
     ) -> Result<WebhookEndpoint, WebhookError> {
-        let until = self.clock.now() + PREVIOUS_SECRET_OVERLAP;
+        let authorized = self.authorized(by);
+        let until = authorized.at + PREVIOUS_SECRET_OVERLAP;
         self.repo
-            .rotate_secret(id, secret, until)
+            .rotate_secret(id, secret, until, &authorized)
             .await?
+            .or_revoked(WebhookError::ActorRevoked)?
             .ok_or(WebhookError::NotFound)
     }
 
     /// Enables (after a 410 disabled it) or disables the endpoint.
     ///
     /// # Errors
-    /// [`WebhookError::NotFound`]; [`WebhookError::Store`].
+    /// [`WebhookError::NotFound`]; [`WebhookError::ActorRevoked`]; [`WebhookError::Store`].
     pub async fn set_enabled(
         &self,
-        _by: &Admin,
+        by: &Admin,
         id: Uuid,
         enabled: bool,
     ) -> Result<WebhookEndpoint, WebhookError> {
         self.repo
-            .set_enabled(id, enabled)
+            .set_enabled(id, enabled, &self.authorized(by))
             .await?
+            .or_revoked(WebhookError::ActorRevoked)?
             .ok_or(WebhookError::NotFound)
     }
 

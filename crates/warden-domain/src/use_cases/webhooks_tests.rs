@@ -40,6 +40,7 @@ fn endpoint() -> WebhookEndpoint {
         secret: WebhookSecret::from_bytes([9; 32]),
         previous_secret: None,
         created_at: at(),
+        created_by: None,
     }
 }
 

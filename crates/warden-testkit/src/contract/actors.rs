@@ -102,14 +102,18 @@ pub async fn live_clients_act_and_revoked_ones_do_not(
     drain(&*outbox).await;
     let name = ClientName::parse(&format!("idp-{}", Uuid::now_v7().simple())).expect("name");
     let client = clients
-        .create(NewClient {
-            id: Uuid::now_v7(),
-            name: name.clone(),
-            scopes: vec![Scope::Scim],
-            token_hash: TokenHash::new(Uuid::new_v4().as_bytes().repeat(2)),
-            created_at: now(),
-        })
+        .create(
+            NewClient {
+                id: Uuid::now_v7(),
+                name: name.clone(),
+                scopes: vec![Scope::Scim],
+                token_hash: TokenHash::new(Uuid::new_v4().as_bytes().repeat(2)),
+                created_at: now(),
+            },
+            &system_write(),
+        )
         .await
+        .map(done)
         .expect("create client");
     let as_client = |action| StatusChange {
         actor: Actor::client(client.id, client.name.as_str()),
@@ -130,8 +134,9 @@ pub async fn live_clients_act_and_revoked_ones_do_not(
     );
 
     clients
-        .revoke(&ClientRef::Id(client.id), now())
+        .revoke(&ClientRef::Id(client.id), &system_write())
         .await
+        .map(done)
         .expect("revoke")
         .expect("revoked");
     let outcome = users

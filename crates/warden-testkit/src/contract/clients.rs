@@ -7,7 +7,16 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 use warden_domain::ports::{ClientRepo, StoreError};
-use warden_domain::{Client, ClientName, ClientRef, NewClient, Scope, TokenHash};
+use warden_domain::{
+    Actor, Authorized, Client, ClientName, ClientRef, NewClient, Scope, TokenHash,
+};
+
+use super::helpers::{done, system_write};
+
+/// A revocation on the system's authority at `at`.
+fn write_at(at: DateTime<Utc>) -> Authorized {
+    Authorized::new(Actor::system(), at)
+}
 
 /// Generates one `#[tokio::test]` per client check. `$fresh` is an
 /// `async fn(test_name: &str) -> Option<(Arc<dyn ClientRepo>, G)>` giving a new, migrated store.
@@ -70,13 +79,23 @@ pub async fn clients_round_trip_and_are_found_by_hash(clients: Arc<dyn ClientRep
         at(2),
     );
     let second = new_client(&unique_name("second"), &[Scope::Scim], at(1));
-    let made = clients.create(first.clone()).await.unwrap();
+    let made = done(
+        clients
+            .create(first.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
     assert_eq!(made.id, first.id);
     assert_eq!(made.name, first.name);
     assert_eq!(made.scopes, vec![Scope::Introspect, Scope::Scim]);
     assert_eq!(made.created_at, at(2).trunc_subsecs(6));
     assert_eq!(made.revoked_at, None);
-    let other = clients.create(second.clone()).await.unwrap();
+    let other = done(
+        clients
+            .create(second.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
     assert_eq!(
         listed(clients.as_ref(), &[first.id, second.id]).await,
         vec![other.clone(), made.clone()]
@@ -94,32 +113,48 @@ pub async fn clients_round_trip_and_are_found_by_hash(clients: Arc<dyn ClientRep
 pub async fn clients_live_names_and_hashes_are_unique(clients: Arc<dyn ClientRepo>) {
     let name = unique_name("dup");
     let original = new_client(&name, &[Scope::Scim], at(1));
-    clients.create(original.clone()).await.unwrap();
+    done(
+        clients
+            .create(original.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
     let same_name = new_client(&name, &[Scope::Introspect], at(2));
-    let refused = clients.create(same_name.clone()).await;
+    let refused = clients
+        .create(same_name.clone(), &system_write())
+        .await
+        .map(done);
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
     );
     let mut same_hash = new_client(&unique_name("hash"), &[Scope::Scim], at(2));
     same_hash.token_hash = original.token_hash.clone();
-    let refused = clients.create(same_hash).await;
+    let refused = clients.create(same_hash, &system_write()).await.map(done);
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
     );
     let mut same_id = new_client(&unique_name("id"), &[Scope::Scim], at(2));
     same_id.id = original.id;
-    let refused = clients.create(same_id).await;
+    let refused = clients.create(same_id, &system_write()).await.map(done);
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
     );
     assert_eq!(listed(clients.as_ref(), &[original.id]).await.len(), 1);
 
-    let revoked = clients.revoke(&ClientRef::Name(name.clone()), at(3)).await;
+    let revoked = clients
+        .revoke(&ClientRef::Name(name.clone()), &write_at(at(3)))
+        .await
+        .map(done);
     assert!(revoked.unwrap().is_some());
-    let again = clients.create(same_name.clone()).await.unwrap();
+    let again = done(
+        clients
+            .create(same_name.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
     assert_eq!(again.name, name);
     assert!(again.is_live());
 }
@@ -129,12 +164,23 @@ pub async fn clients_live_names_and_hashes_are_unique(clients: Arc<dyn ClientRep
 pub async fn clients_revoke_once_and_at_once(clients: Arc<dyn ClientRepo>) {
     let by_name = new_client(&unique_name("by-name"), &[Scope::Introspect], at(1));
     let by_id = new_client(&unique_name("by-id"), &[Scope::Scim], at(2));
-    clients.create(by_name.clone()).await.unwrap();
-    clients.create(by_id.clone()).await.unwrap();
+    done(
+        clients
+            .create(by_name.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
+    done(
+        clients
+            .create(by_id.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
 
     let revoked = clients
-        .revoke(&ClientRef::Name(by_name.name.clone()), at(5))
+        .revoke(&ClientRef::Name(by_name.name.clone()), &write_at(at(5)))
         .await
+        .map(done)
         .unwrap()
         .expect("a live client is revoked");
     assert_eq!(revoked.id, by_name.id);
@@ -145,7 +191,10 @@ pub async fn clients_revoke_once_and_at_once(clients: Arc<dyn ClientRepo>) {
     let found = clients.find_live_by_token_hash(&by_id.token_hash).await;
     assert!(found.unwrap().is_some_and(|c| c.is_live()));
 
-    let revoked = clients.revoke(&ClientRef::Id(by_id.id), at(6)).await;
+    let revoked = clients
+        .revoke(&ClientRef::Id(by_id.id), &write_at(at(6)))
+        .await
+        .map(done);
     assert_eq!(
         revoked.unwrap().unwrap().revoked_at,
         Some(at(6).trunc_subsecs(6))
@@ -157,7 +206,11 @@ pub async fn clients_revoke_once_and_at_once(clients: Arc<dyn ClientRepo>) {
         ClientRef::Name(unique_name("nobody")),
     ] {
         assert_eq!(
-            clients.revoke(&which, at(9)).await.unwrap(),
+            clients
+                .revoke(&which, &write_at(at(9)))
+                .await
+                .map(done)
+                .unwrap(),
             None,
             "{which:?}"
         );
@@ -173,11 +226,21 @@ pub async fn clients_revoke_once_and_at_once(clients: Arc<dyn ClientRepo>) {
 /// Of many concurrent revocations of one client, exactly one applies.
 pub async fn clients_concurrent_revocations_apply_once(clients: Arc<dyn ClientRepo>) {
     let client = new_client(&unique_name("race"), &[Scope::Scim], at(1));
-    clients.create(client.clone()).await.unwrap();
+    done(
+        clients
+            .create(client.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let (clients, id) = (clients.clone(), client.id);
-            tokio::spawn(async move { clients.revoke(&ClientRef::Id(id), at(10 + i)).await })
+            tokio::spawn(async move {
+                clients
+                    .revoke(&ClientRef::Id(id), &write_at(at(10 + i)))
+                    .await
+                    .map(done)
+            })
         })
         .collect();
     let mut applied = 0;

@@ -247,3 +247,16 @@ pub(super) async fn finish(outbox: &dyn Outbox, claimed: &[PendingNotification])
 pub(super) fn ids_of(claimed: &[PendingNotification]) -> Vec<Uuid> {
     claimed.iter().map(|p| p.notification.id).collect()
 }
+
+/// A configuration write on the system's authority (which always holds), now.
+pub(super) fn system_write() -> warden_domain::Authorized {
+    warden_domain::Authorized::new(Actor::system(), now())
+}
+
+/// The result of a configuration write whose authority held.
+pub(super) fn done<T>(guarded: warden_domain::Guarded<T>) -> T {
+    match guarded {
+        warden_domain::Guarded::Applied(value) => value,
+        warden_domain::Guarded::ActorRevoked => panic!("the system's authority always holds"),
+    }
+}

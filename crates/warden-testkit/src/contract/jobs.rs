@@ -8,6 +8,8 @@ use uuid::Uuid;
 use warden_domain::ports::JobStore;
 use warden_domain::{JobGrant, JobStatus, NewBulkJob, Reason, UserId};
 
+use super::helpers::{done, system_write};
+
 /// Generates one `#[tokio::test]` per job check; `$fresh` is an
 /// `async fn(&str) -> Option<(Arc<dyn JobStore>, G)>` giving a new, empty store.
 #[macro_export]
@@ -54,7 +56,7 @@ fn job(ids: &[&str]) -> NewBulkJob {
 
 pub async fn jobs_keep_items_in_order_and_results_once(jobs: Arc<dyn JobStore>) {
     let new = job(&["b", "a", "not-a-uuid"]);
-    jobs.create_job(new.clone()).await.unwrap();
+    done(jobs.create_job(new.clone(), &system_write()).await.unwrap());
     assert!(jobs.find_job(Uuid::now_v7()).await.unwrap().is_none());
     let found = jobs.find_job(new.id).await.unwrap().unwrap();
     assert_eq!(
@@ -124,7 +126,11 @@ pub async fn jobs_keep_items_in_order_and_results_once(jobs: Arc<dyn JobStore>) 
 
 pub async fn job_claims_lease_items_and_ended_leases_free_them(jobs: Arc<dyn JobStore>) {
     let first = job(&["1", "2", "3"]);
-    jobs.create_job(first.clone()).await.unwrap();
+    done(
+        jobs.create_job(first.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
     let claimed = jobs.claim_items(t(1), t(31), 2).await.unwrap();
     assert_eq!(
         claimed.iter().map(|c| c.position).collect::<Vec<_>>(),
@@ -147,7 +153,7 @@ pub async fn concurrent_job_claims_never_overlap(jobs: Arc<dyn JobStore>) {
         user_ids: ids,
         ..job(&[])
     };
-    jobs.create_job(new.clone()).await.unwrap();
+    done(jobs.create_job(new.clone(), &system_write()).await.unwrap());
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let jobs = jobs.clone();
@@ -169,4 +175,66 @@ pub async fn concurrent_job_claims_never_overlap(jobs: Arc<dyn JobStore>) {
     }
     all.sort_unstable();
     assert_eq!(all, (0..200).collect::<Vec<u32>>());
+}
+
+/// Storing a job re-checks the submitting admin in the same transaction: deactivated (or on an
+/// older token version) since, nothing is stored; an active admin on its version stores the
+/// job. Needs the accounts of the same store, so adapters call it themselves (it is not in
+/// [`crate::job_contract_tests`]).
+pub async fn job_submission_rechecks_the_admin(
+    users: Arc<dyn warden_domain::ports::UserRepo>,
+    jobs: Arc<dyn JobStore>,
+) {
+    use super::helpers::{actor_of, applied, change, create, now, sentinel};
+    use warden_domain::{Authorized, Guarded, Role, StatusAction};
+    let guard = sentinel(&*users).await;
+    let admin = create(&*users, Role::Admin, "Mallory").await;
+    let stale = actor_of(&admin);
+    let grant_of = |user: &warden_domain::User| JobGrant {
+        account: user.id,
+        token_version: user.token_version,
+        valid_until: t(3600),
+    };
+    applied(
+        users
+            .change_status(change(
+                StatusAction::Deactivate,
+                &admin,
+                &guard,
+                None,
+                now(),
+            ))
+            .await,
+    );
+    let refused = NewBulkJob {
+        grant: grant_of(&admin),
+        ..job(&["a"])
+    };
+    let outcome = jobs
+        .create_job(refused.clone(), &Authorized::new(stale, now()))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Guarded::ActorRevoked);
+    assert!(
+        jobs.find_job(refused.id).await.unwrap().is_none(),
+        "nothing stored"
+    );
+
+    let stored = NewBulkJob {
+        grant: grant_of(&guard),
+        ..job(&["a"])
+    };
+    let outcome = jobs
+        .create_job(stored.clone(), &Authorized::new(actor_of(&guard), now()))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Guarded::Applied(()));
+    assert!(jobs.find_job(stored.id).await.unwrap().is_some());
+    // Leave no claimable items to later checks of the same store.
+    let claimed = jobs.claim_items(t(1), t(31), 100).await.unwrap();
+    for item in claimed.iter().filter(|c| c.job == stored.id) {
+        jobs.complete_item(item.job, item.position, 200, "ok")
+            .await
+            .unwrap();
+    }
 }

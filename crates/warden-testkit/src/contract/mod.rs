@@ -32,6 +32,7 @@
 mod accounts;
 mod actors;
 pub mod clients;
+pub mod config_changes;
 mod directory;
 mod helpers;
 mod idempotency;
@@ -45,6 +46,7 @@ pub mod webhooks;
 pub use accounts::*;
 pub use actors::*;
 pub use clients::*;
+pub use config_changes::*;
 pub use directory::*;
 pub use idempotency::*;
 pub use jobs::*;
@@ -115,6 +117,7 @@ macro_rules! contract_tests {
             purge_deletes_only_sent_before_the_cutoff,
             list_pages_by_status_and_retry_now_requeues,
             retry_now_leaves_a_notification_being_sent_alone,
+            retry_now_rechecks_the_actor,
             search_matches_prefixes_case_insensitively,
             search_filters_by_status_and_role,
             search_pages_are_stable_under_inserts,
@@ -175,6 +178,7 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     purge_deletes_only_sent_before_the_cutoff(users.clone(), outbox.clone()).await;
     list_pages_by_status_and_retry_now_requeues(users.clone(), outbox.clone()).await;
     retry_now_leaves_a_notification_being_sent_alone(users.clone(), outbox.clone()).await;
+    retry_now_rechecks_the_actor(users.clone(), outbox.clone()).await;
     search_matches_prefixes_case_insensitively(users.clone(), outbox.clone()).await;
     search_filters_by_status_and_role(users.clone(), outbox.clone()).await;
     search_pages_are_stable_under_inserts(users.clone(), outbox.clone()).await;

@@ -7,8 +7,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use tokio::sync::Barrier;
 use uuid::Uuid;
 use warden_domain::ports::{Outbox, OutboxStatus, RetryNow, UserRepo};
+use warden_domain::{Role, StatusAction};
 
 use super::helpers::*;
+
+/// A retry on the system's authority at `at`.
+fn system_at(at: DateTime<Utc>) -> warden_domain::Authorized {
+    warden_domain::Authorized::new(warden_domain::Actor::system(), at)
+}
 
 /// `claim_due` returns only notifications due at `now` (a notification is due at its change's
 /// time, to the microsecond), at most `limit` of them, oldest first.
@@ -223,17 +229,26 @@ pub async fn list_pages_by_status_and_retry_now_requeues(
 
     let later = t0 + TimeDelta::minutes(5);
     assert_eq!(
-        outbox.retry_now(ids[0], later).await.expect("retry_now"),
+        outbox
+            .retry_now(ids[0], &system_at(later))
+            .await
+            .map(done)
+            .expect("retry_now"),
         RetryNow::Queued
     );
     assert_eq!(
-        outbox.retry_now(ids[2], later).await.expect("retry_now"),
+        outbox
+            .retry_now(ids[2], &system_at(later))
+            .await
+            .map(done)
+            .expect("retry_now"),
         RetryNow::AlreadySent
     );
     assert_eq!(
         outbox
-            .retry_now(Uuid::now_v7(), later)
+            .retry_now(Uuid::now_v7(), &system_at(later))
             .await
+            .map(done)
             .expect("retry_now"),
         RetryNow::NotFound
     );
@@ -428,7 +443,11 @@ pub async fn retry_now_leaves_a_notification_being_sent_alone(
     let during = t0 + TimeDelta::seconds(5);
     for id in &ids {
         assert_eq!(
-            outbox.retry_now(*id, during).await.expect("retry_now"),
+            outbox
+                .retry_now(*id, &system_at(during))
+                .await
+                .map(done)
+                .expect("retry_now"),
             RetryNow::InFlight
         );
     }
@@ -448,18 +467,73 @@ pub async fn retry_now_leaves_a_notification_being_sent_alone(
         .await
         .expect("retry_later");
     assert_eq!(
-        outbox.retry_now(ids[0], during).await.expect("retry_now"),
+        outbox
+            .retry_now(ids[0], &system_at(during))
+            .await
+            .map(done)
+            .expect("retry_now"),
         RetryNow::Queued
     );
     // The second worker vanished: once its lease has ended, a retry applies too.
     let after = lease_end + TimeDelta::seconds(1);
     assert_eq!(
-        outbox.retry_now(ids[1], after).await.expect("retry_now"),
+        outbox
+            .retry_now(ids[1], &system_at(after))
+            .await
+            .map(done)
+            .expect("retry_now"),
         RetryNow::Queued
     );
     let again = claim(&*outbox, after, 10).await;
     assert_eq!(ids_of(&again), ids, "both due again");
     finish(&*outbox, &again).await;
+}
+
+/// `retry_now` re-checks its actor in its own transaction: an admin deactivated (or on an older
+/// token version) since, or a user, changes nothing; an active admin on its version retries.
+pub async fn retry_now_rechecks_the_actor(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
+    let t0 = now();
+    let ids = enqueue(&*users, &*outbox, 1, |_| t0).await;
+    let claimed = claim(&*outbox, t0, 10).await;
+    assert_eq!(ids_of(&claimed), ids);
+    outbox.give_up(ids[0], t0, "550").await.expect("give_up");
+
+    let guard = sentinel(&*users).await;
+    let admin = create(&*users, Role::Admin, "Mallory").await;
+    let stale = actor_of(&admin);
+    applied(
+        users
+            .change_status(change(StatusAction::Deactivate, &admin, &guard, None, t0))
+            .await,
+    );
+    let later = t0 + TimeDelta::minutes(1);
+    let by = |actor: &warden_domain::Actor| warden_domain::Authorized::new(actor.clone(), later);
+    let member = create(&*users, Role::User, "Member").await;
+    for actor in [&stale, &actor_of(&member)] {
+        assert_eq!(
+            outbox
+                .retry_now(ids[0], &by(actor))
+                .await
+                .expect("retry_now"),
+            warden_domain::Guarded::ActorRevoked
+        );
+    }
+    let failed = outbox
+        .list(OutboxStatus::Failed, None, 100)
+        .await
+        .expect("list");
+    assert!(
+        failed.iter().any(|e| e.notification.id == ids[0]),
+        "still failed: nothing changed"
+    );
+    assert_eq!(
+        outbox
+            .retry_now(ids[0], &by(&actor_of(&guard)))
+            .await
+            .expect("retry_now"),
+        warden_domain::Guarded::Applied(RetryNow::Queued)
+    );
+    drain(&*outbox).await;
 }
 
 /// `renew_lease` leaves alone every entry no claim holds any more: one sent, one given up on,
@@ -529,7 +603,11 @@ pub async fn renew_lease_leaves_finished_and_rescheduled_alone(
         "renew_lease changed an entry no claim holds (sent, given up or rescheduled)"
     );
     assert_eq!(
-        outbox.retry_now(given_up, soon).await.expect("retry_now"),
+        outbox
+            .retry_now(given_up, &system_at(soon))
+            .await
+            .map(done)
+            .expect("retry_now"),
         RetryNow::Queued,
         "a given-up entry is not in flight under a lease renewed after it finished"
     );

@@ -7,10 +7,51 @@ use std::sync::Arc;
 use chrono::{DateTime, SubsecRound, TimeDelta, TimeZone, Utc};
 use uuid::Uuid;
 use warden_domain::ports::{ProvisioningRepo, StoreError, UserRepo};
+
+use super::helpers::done;
 use warden_domain::{
-    EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser, ProvisioningFilter,
-    Role, UserId,
+    Actor, Authorized, EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser,
+    ProvisioningFilter, Role, UserId,
 };
+
+/// The writes of these checks, on the system's authority (which always holds).
+#[async_trait::async_trait]
+trait SystemWrites {
+    async fn create_sys(
+        &self,
+        user: NewUser,
+        external_id: Option<ExternalId>,
+    ) -> Result<ProvisionedUser, StoreError>;
+
+    async fn update_sys(
+        &self,
+        id: &UserId,
+        profile: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ProvisionedUser>, StoreError>;
+}
+
+#[async_trait::async_trait]
+impl SystemWrites for dyn ProvisioningRepo {
+    async fn create_sys(
+        &self,
+        user: NewUser,
+        external_id: Option<ExternalId>,
+    ) -> Result<ProvisionedUser, StoreError> {
+        let by = Authorized::new(Actor::system(), user.created_at);
+        self.create(user, external_id, &by).await.map(done)
+    }
+
+    async fn update_sys(
+        &self,
+        id: &UserId,
+        profile: Profile,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ProvisionedUser>, StoreError> {
+        let by = Authorized::new(Actor::system(), at);
+        self.update(id, profile, &by).await.map(done)
+    }
+}
 
 /// Generates one `#[tokio::test]` per provisioning check. `$fresh` is an
 /// `async fn(test_name: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn ProvisioningRepo>, G)>`
@@ -85,7 +126,7 @@ pub async fn provisioned_accounts_round_trip_without_a_password(
     let external_id = external("00u");
     let new = new_user(&address, PasswordHash::unset());
     let created = accounts
-        .create(new.clone(), external_id.clone())
+        .create_sys(new.clone(), external_id.clone())
         .await
         .expect("create");
     assert_eq!(created.user.id, new.id);
@@ -114,7 +155,7 @@ pub async fn provisioned_accounts_round_trip_without_a_password(
         .is_set());
 
     let again = new_user(&address, PasswordHash::unset());
-    let taken = accounts.create(again.clone(), external("other")).await;
+    let taken = accounts.create_sys(again.clone(), external("other")).await;
     assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
     assert_eq!(accounts.find(&again.id).await.unwrap(), None);
     assert_eq!(accounts.find(&UserId::generate()).await.unwrap(), None);
@@ -129,7 +170,7 @@ pub async fn provisioning_lists_filter_count_and_page(
     let mut made: Vec<ProvisionedUser> = Vec::new();
     for _ in 0..3 {
         let new = new_user(&email("list"), PasswordHash::unset());
-        made.push(accounts.create(new, external("ext")).await.unwrap());
+        made.push(accounts.create_sys(new, external("ext")).await.unwrap());
     }
     let first = &made[0];
     let (total, page) = accounts
@@ -184,14 +225,14 @@ pub async fn provisioning_updates_replace_the_profile(
     accounts: Arc<dyn ProvisioningRepo>,
 ) {
     let created = accounts
-        .create(
+        .create_sys(
             new_user(&email("upd"), PasswordHash::unset()),
             external("a"),
         )
         .await
         .unwrap();
     let other = accounts
-        .create(new_user(&email("upd-other"), PasswordHash::unset()), None)
+        .create_sys(new_user(&email("upd-other"), PasswordHash::unset()), None)
         .await
         .unwrap();
     let id = created.user.id;
@@ -202,7 +243,7 @@ pub async fn provisioning_updates_replace_the_profile(
         external_id: external("b"),
     };
     let updated = accounts
-        .update(&id, profile.clone(), at(5))
+        .update_sys(&id, profile.clone(), at(5))
         .await
         .unwrap()
         .expect("updated");
@@ -225,7 +266,7 @@ pub async fn provisioning_updates_replace_the_profile(
         email: other.user.email.clone(),
         ..profile.clone()
     };
-    let refused = accounts.update(&id, clash, at(6)).await;
+    let refused = accounts.update_sys(&id, clash, at(6)).await;
     assert!(
         matches!(refused, Err(StoreError::Conflict(_))),
         "{refused:?}"
@@ -237,11 +278,15 @@ pub async fn provisioning_updates_replace_the_profile(
         external_id: None,
         ..profile
     };
-    let done = accounts.update(&id, cleared, at(7)).await.unwrap().unwrap();
+    let done = accounts
+        .update_sys(&id, cleared, at(7))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(done.external_id, None);
     assert_eq!(
         accounts
-            .update(&UserId::generate(), Profile::of(&done), at(8))
+            .update_sys(&UserId::generate(), Profile::of(&done), at(8))
             .await
             .unwrap(),
         None
@@ -255,7 +300,7 @@ pub async fn removed_accounts_are_hidden_but_kept(
     accounts: Arc<dyn ProvisioningRepo>,
 ) {
     let created = accounts
-        .create(
+        .create_sys(
             new_user(&email("rm"), PasswordHash::unset()),
             external("rm"),
         )
@@ -289,7 +334,7 @@ pub async fn removed_accounts_are_hidden_but_kept(
         .all(|a| a.user.id != created.user.id && a.user.id != plain.id));
     assert_eq!(
         accounts
-            .update(&created.user.id, Profile::of(&created), at(11))
+            .update_sys(&created.user.id, Profile::of(&created), at(11))
             .await
             .unwrap(),
         None

@@ -12,7 +12,7 @@ use warden_domain::{
     WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret,
 };
 
-use super::helpers::{applied, change, create, now, reason, sentinel};
+use super::helpers::{applied, change, create, done, now, reason, sentinel, system_write};
 
 /// Generates one `#[tokio::test]` per webhook check. `$fresh` is an
 /// `async fn(test_name: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, G)>` giving
@@ -63,7 +63,12 @@ async fn register(
     webhooks: &dyn WebhookRepo,
     events: Option<Vec<WebhookEventType>>,
 ) -> WebhookEndpoint {
-    webhooks.create_webhook(new_webhook(events)).await.unwrap()
+    done(
+        webhooks
+            .create_webhook(new_webhook(events), &system_write())
+            .await
+            .unwrap(),
+    )
 }
 
 async fn owed(webhooks: &dyn WebhookRepo, endpoint: &WebhookEndpoint) -> Vec<WebhookDelivery> {
@@ -95,7 +100,12 @@ pub async fn webhooks_round_trip_rotate_and_delete(
     webhooks: Arc<dyn WebhookRepo>,
 ) {
     let new = new_webhook(Some(vec![WebhookEventType::UserDeactivated]));
-    let created = webhooks.create_webhook(new.clone()).await.unwrap();
+    let created = done(
+        webhooks
+            .create_webhook(new.clone(), &system_write())
+            .await
+            .unwrap(),
+    );
     assert_eq!(created.url, new.url);
     assert_eq!(created.description, new.description);
     assert_eq!(created.events, new.events);
@@ -118,8 +128,9 @@ pub async fn webhooks_round_trip_rotate_and_delete(
     let secret = WebhookSecret::from_bytes([42; 32]);
     let until = now() + TimeDelta::hours(24);
     let rotated = webhooks
-        .rotate_secret(created.id, secret.clone(), until)
+        .rotate_secret(created.id, secret.clone(), until, &system_write())
         .await
+        .map(done)
         .unwrap()
         .unwrap();
     assert_eq!(rotated.secret, secret);
@@ -130,24 +141,42 @@ pub async fn webhooks_round_trip_rotate_and_delete(
     );
 
     let off = webhooks
-        .set_enabled(created.id, false)
+        .set_enabled(created.id, false, &system_write())
         .await
+        .map(done)
         .unwrap()
         .unwrap();
     assert!(!off.enabled);
     assert!(webhooks
-        .set_enabled(Uuid::now_v7(), true)
+        .set_enabled(Uuid::now_v7(), true, &system_write())
         .await
+        .map(done)
         .unwrap()
         .is_none());
     assert!(webhooks
-        .rotate_secret(Uuid::now_v7(), WebhookSecret::from_bytes([1; 32]), until)
+        .rotate_secret(
+            Uuid::now_v7(),
+            WebhookSecret::from_bytes([1; 32]),
+            until,
+            &system_write(),
+        )
         .await
+        .map(done)
         .unwrap()
         .is_none());
 
-    assert!(webhooks.delete_webhook(created.id).await.unwrap());
-    assert!(!webhooks.delete_webhook(created.id).await.unwrap());
+    assert!(done(
+        webhooks
+            .delete_webhook(created.id, &system_write())
+            .await
+            .unwrap()
+    ));
+    assert!(!done(
+        webhooks
+            .delete_webhook(created.id, &system_write())
+            .await
+            .unwrap()
+    ));
     assert_eq!(webhooks.find_webhook(created.id).await.unwrap(), None);
 }
 
@@ -160,7 +189,12 @@ pub async fn webhooks_changes_owe_one_delivery_per_enabled_subscribed_endpoint(
     let only_reactivations =
         register(&*webhooks, Some(vec![WebhookEventType::UserReactivated])).await;
     let disabled = register(&*webhooks, None).await;
-    webhooks.set_enabled(disabled.id, false).await.unwrap();
+    done(
+        webhooks
+            .set_enabled(disabled.id, false, &system_write())
+            .await
+            .unwrap(),
+    );
     let target = create(&*users, Role::User, "Ada").await;
 
     let off = change(
@@ -344,7 +378,12 @@ pub async fn webhooks_claims_lease_count_and_finish(
         claim_of(&*webhooks, &endpoint, far, lease).await.is_empty(),
         "a disabled endpoint gets nothing"
     );
-    webhooks.set_enabled(endpoint.id, true).await.unwrap();
+    done(
+        webhooks
+            .set_enabled(endpoint.id, true, &system_write())
+            .await
+            .unwrap(),
+    );
     let enabled = webhooks.find_webhook(endpoint.id).await.unwrap().unwrap();
     let fourth: Vec<_> = webhooks
         .claim_deliveries(far, far + lease, 1000)

@@ -217,7 +217,9 @@ impl From<DeactivateError> for ApiError {
 
 /// The admin was authenticated when the request began but had lost that authority (deactivated,
 /// demoted, tokens revoked) by the time the change was to commit: refused like a bad token.
-fn revoked_at_commit() -> ApiError {
+/// The acting admin's authority no longer held when the change was to commit: a 401, as if
+/// the request had come a moment later.
+pub fn revoked_at_commit() -> ApiError {
     let why = "the actor's authority was withdrawn before commit".to_owned();
     ApiError::from(AccessError::Unauthenticated(why))
 }
@@ -233,6 +235,7 @@ impl From<BulkError> for ApiError {
                 Self::invalid_input(vec![FieldError::new("until", invalid.to_string())])
             }
             BulkError::NoGrant => Self::forbidden(),
+            BulkError::ActorRevoked => revoked_at_commit(),
             BulkError::Store(store) => store.into(),
             other => Self::internal(&other),
         }

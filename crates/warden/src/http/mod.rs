@@ -19,7 +19,8 @@ mod security_headers;
 mod unread_body;
 
 pub use api_error::{
-    ApiError, FieldError, INTERNAL_MESSAGE, TOO_MANY_CONNECTIONS, UNAVAILABLE_MESSAGE,
+    revoked_at_commit, ApiError, FieldError, INTERNAL_MESSAGE, TOO_MANY_CONNECTIONS,
+    UNAVAILABLE_MESSAGE,
 };
 pub use bearer::bearer_token;
 pub use client_addr::{client_key, TrustedProxies};

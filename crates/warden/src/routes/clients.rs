@@ -44,6 +44,10 @@ pub struct ClientView {
     #[schema(value_type = Vec<String>, example = json!(["introspect"]))]
     scopes: Vec<&'static str>,
     created_at: DateTime<Utc>,
+    /// The admin account that created it; null for a client created at the console (the
+    /// `warden clients` CLI) or before this was recorded.
+    #[schema(format = Uuid)]
+    created_by: Option<String>,
     /// Set once the client is revoked: its token is refused from then on.
     revoked_at: Option<DateTime<Utc>>,
 }
@@ -55,6 +59,7 @@ impl From<&Client> for ClientView {
             name: client.name.to_string(),
             scopes: client.scopes.iter().map(|s| s.as_str()).collect(),
             created_at: client.created_at,
+            created_by: client.created_by.map(|id| id.to_string()),
             revoked_at: client.revoked_at,
         }
     }
@@ -197,6 +202,7 @@ impl From<ClientError> for ApiError {
             ClientError::NoScopes => {
                 Self::invalid_input(vec![FieldError::new("scopes", SCOPES_MESSAGE)])
             }
+            ClientError::ActorRevoked => crate::http::revoked_at_commit(),
             ClientError::Store(store) => store.into(),
             other => Self::internal(&other),
         }

@@ -6,7 +6,8 @@ use serde::Serialize;
 use uuid::Uuid;
 use warden_domain::use_cases::UserPage;
 use warden_domain::{
-    EventFilter, PageLimit, Role, SearchText, StatusAction, StatusFilter, UserFilter, UserId,
+    ChangeAction, EventFilter, PageLimit, Role, SearchText, StatusAction, StatusFilter, UserFilter,
+    UserId,
 };
 
 use super::schemas::{AdminListFailures, Envelope as Doc, InvalidInput};
@@ -35,11 +36,18 @@ pub enum RoleFilter {
 
 /// The `action` filter of `GET /api/v1/events`.
 #[derive(utoipa::ToSchema)]
-#[schema(rename_all = "lowercase")]
+#[schema(rename_all = "snake_case")]
 #[allow(dead_code)]
 pub enum EventAction {
     Deactivated,
     Reactivated,
+    ProfileUpdated,
+    ClientCreated,
+    ClientRevoked,
+    WebhookCreated,
+    WebhookUpdated,
+    WebhookSecretRotated,
+    WebhookDeleted,
 }
 
 /// Find accounts: by a prefix of the email, first or last name (any case), by status and by
@@ -82,9 +90,9 @@ pub async fn search(
     get, path = "/api/v1/events", tag = "users",
     security(("bearer" = [])),
     params(
-        ("action" = inline(Option<EventAction>), Query, description = "`deactivated` or `reactivated`"),
+        ("action" = inline(Option<EventAction>), Query, description = "`deactivated`, `reactivated`, `profile_updated`, `client_created`, `client_revoked`, `webhook_created`, `webhook_updated`, `webhook_secret_rotated` or `webhook_deleted`"),
         ("actor_id" = Option<String>, Query, format = Uuid, description = "Only changes made by this actor"),
-        ("target_id" = Option<String>, Query, format = Uuid, description = "Only changes made to this account"),
+        ("target_id" = Option<String>, Query, format = Uuid, description = "Only changes made to this account, client or webhook endpoint"),
         ("since" = Option<String>, Query, format = DateTime, description = "Only events at or after this time (RFC 3339; encode `+` as `%2B`)"),
         ("until" = Option<String>, Query, format = DateTime, description = "Only events at or before this time (RFC 3339); not earlier than `since`"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Events per page (default 20)"),
@@ -152,20 +160,23 @@ fn search_params(query: &str) -> Result<(UserFilter, PageQuery), ApiError> {
     }
 }
 
+const ACTIONS_MESSAGE: &str = "must be deactivated, reactivated, profile_updated, \
+    client_created, client_revoked, webhook_created, webhook_updated, \
+    webhook_secret_rotated or webhook_deleted";
+
 /// `action`, `actor_id`, `target_id`, `since`, `until`, `limit`, `cursor`.
 fn event_params(query: &str) -> Result<(EventFilter, PageQuery), ApiError> {
     let (mut action, mut actor, mut target, mut since, mut until) = (None, None, None, None, None);
+    let mut change = None;
     let (page, mut errors) = page_query(
         query,
         PageLimit::DEFAULT,
         PageLimit::MAX,
         |name, value, errors| match name {
-            "action" => match StatusAction::parse(value) {
-                Ok(parsed) => action = Some(parsed),
-                Err(_) => errors.push(FieldError::new(
-                    "action",
-                    "must be deactivated or reactivated",
-                )),
+            "action" => match (StatusAction::parse(value), ChangeAction::parse(value)) {
+                (Ok(parsed), _) => (action, change) = (Some(parsed), None),
+                (_, Ok(parsed)) => (action, change) = (None, Some(parsed)),
+                _ => errors.push(FieldError::new("action", ACTIONS_MESSAGE)),
             },
             "actor_id" => match Uuid::try_parse(value) {
                 Ok(id) => actor = Some(id),
@@ -181,7 +192,10 @@ fn event_params(query: &str) -> Result<(EventFilter, PageQuery), ApiError> {
         },
     )?;
     match EventFilter::new(action, actor, target, since, until) {
-        Ok(filter) if errors.is_empty() => Ok((filter, page)),
+        Ok(filter) if errors.is_empty() => match change {
+            Some(change) => Ok((filter.with_change_action(change), page)),
+            None => Ok((filter, page)),
+        },
         Ok(_) => Err(ApiError::invalid_input(errors)),
         Err(e) => {
             errors.push(FieldError::new("since", e.to_string()));

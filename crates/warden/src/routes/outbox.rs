@@ -77,7 +77,9 @@ pub async fn retry(
     let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let not_found = || ApiError::not_found("Notification not found");
     let id = Uuid::try_parse(&path).map_err(|_| not_found())?;
-    match state.services.deliver.retry_now(&admin, id).await? {
+    let retried = state.services.deliver.retry_now(&admin, id).await?;
+    let retried = retried.or_revoked(crate::http::revoked_at_commit())?;
+    match retried {
         RetryNow::Queued => {
             state.after_commit.committed().await;
             Ok(Envelope::ok("Notification queued for retry"))

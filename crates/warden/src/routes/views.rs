@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
-use warden_domain::use_cases::EventPage;
-use warden_domain::{AccountStatus, AuditEvent, RecordedActor, User};
+use warden_domain::use_cases::{EventPage, LogPage, LoggedEvent};
+use warden_domain::{AccountStatus, AuditEvent, AuditedChange, RecordedActor, TargetKind, User};
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserView {
@@ -76,14 +76,34 @@ impl From<&RecordedActor> for ActorView {
     }
 }
 
+/// What a change concerns.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TargetView {
+    /// `user` (an account), `client` (a machine client) or `webhook` (a webhook endpoint).
+    #[schema(value_type = String, example = "client")]
+    kind: &'static str,
+    id: Uuid,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     id: Uuid,
-    /// The account the change was made to.
+    /// The account the change was made to; null for a change of a client or a webhook
+    /// endpoint (see `target`).
     #[schema(format = Uuid)]
-    target_id: String,
+    target_id: Option<String>,
+    /// `deactivated` or `reactivated` (status changes); `profile_updated` (a provisioning
+    /// client changed the account's profile); `client_created`, `client_revoked`,
+    /// `webhook_created`, `webhook_updated`, `webhook_secret_rotated`, `webhook_deleted`
+    /// (configuration changes).
     #[schema(value_type = String, example = "deactivated")]
     action: &'static str,
+    /// What the change concerns: the account, client or webhook endpoint.
+    target: TargetView,
+    /// For `profile_updated`: the names of the attributes changed (never their values). Absent
+    /// for other actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<Vec<String>>,
     actor: ActorView,
     /// The acting user account: `actor.id` for `user` and `operator` actors, null for the
     /// others; kept for clients written before `actor`.
@@ -100,13 +120,58 @@ impl From<&AuditEvent> for EventView {
         let actor = ActorView::from(&event.actor);
         Self {
             id: event.id,
-            target_id: event.user_id.to_string(),
+            target_id: Some(event.user_id.to_string()),
             action: event.action.as_str(),
+            target: TargetView {
+                kind: TargetKind::User.as_str(),
+                id: *event.user_id.as_uuid(),
+            },
+            attributes: None,
             actor,
             actor_id: event.actor.account().map(|id| id.to_string()),
             channel: event.actor.kind.channel(),
             reason: event.reason.as_ref().map(|r| r.to_string()),
             at: event.at,
+        }
+    }
+}
+
+impl From<&AuditedChange> for EventView {
+    fn from(change: &AuditedChange) -> Self {
+        let kind = change.target_kind();
+        Self {
+            id: change.id,
+            target_id: (kind == TargetKind::User).then(|| change.target.to_string()),
+            action: change.action.as_str(),
+            target: TargetView {
+                kind: kind.as_str(),
+                id: change.target,
+            },
+            attributes: (change.action == warden_domain::ChangeAction::ProfileUpdated)
+                .then(|| change.attributes.clone()),
+            actor: ActorView::from(&change.actor),
+            actor_id: change.actor.account().map(|id| id.to_string()),
+            channel: change.actor.kind.channel(),
+            reason: None,
+            at: change.at,
+        }
+    }
+}
+
+impl From<&LoggedEvent> for EventView {
+    fn from(event: &LoggedEvent) -> Self {
+        match event {
+            LoggedEvent::Status(event) => Self::from(event),
+            LoggedEvent::Change(change) => Self::from(change),
+        }
+    }
+}
+
+impl From<&LogPage> for EventPageView {
+    fn from(page: &LogPage) -> Self {
+        Self {
+            events: page.events.iter().map(EventView::from).collect(),
+            next_cursor: page.next_cursor,
         }
     }
 }

@@ -67,6 +67,9 @@ pub struct WebhookView {
     /// `false` after a 410 Gone or a `PATCH`: no deliveries until enabled again.
     enabled: bool,
     created_at: DateTime<Utc>,
+    /// The admin account that created it; null for one created before this was recorded.
+    #[schema(format = Uuid)]
+    created_by: Option<String>,
 }
 
 impl From<&WebhookEndpoint> for WebhookView {
@@ -82,6 +85,7 @@ impl From<&WebhookEndpoint> for WebhookView {
                 .collect(),
             enabled: endpoint.enabled,
             created_at: endpoint.created_at,
+            created_by: endpoint.created_by.map(|id| id.to_string()),
         }
     }
 }
@@ -453,6 +457,7 @@ impl From<WebhookError> for ApiError {
             WebhookError::InFlight => {
                 Self::new(StatusCode::CONFLICT, "Delivery is being sent right now")
             }
+            WebhookError::ActorRevoked => crate::http::revoked_at_commit(),
             WebhookError::Store(store) => store.into(),
             other => Self::internal(&other),
         }

@@ -9,8 +9,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox, ProvisioningRepo,
-    StoreError, SystemClock, UserRepo, WebhookRepo,
+    ChangeLog, ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox,
+    ProvisioningRepo, StoreError, SystemClock, UserRepo, WebhookRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
@@ -107,6 +107,14 @@ impl Store {
         }
     }
 
+    /// The audited changes other than status changes (clients, webhooks, profiles).
+    pub fn changes(&self) -> Arc<dyn ChangeLog> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn webhooks(&self) -> Arc<dyn WebhookRepo> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -196,6 +204,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         clock: Arc::new(SystemClock),
         provisioning: store.provisioning(),
         webhooks: store.webhooks(),
+        changes: store.changes(),
         webhook_sender: Arc::new(warden_webhooks::HttpWebhookSender::new(
             config.webhooks.allow_private,
         )?),

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore, LoginAttempts,
-    Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer, UserRepo,
-    WebhookRepo, WebhookSender,
+    AuthVerifier, ChangeLog, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore,
+    LoginAttempts, Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer,
+    UserRepo, WebhookRepo, WebhookSender,
 };
 use warden_domain::use_cases::{
     Authenticator, BulkDeactivate, ClientAuthenticator, CreateUser, DeactivateUser,
@@ -50,6 +50,8 @@ pub struct Ports {
     pub provisioning: Arc<dyn ProvisioningRepo>,
     /// Webhook endpoints and their deliveries; how webhooks are sent, and retried.
     pub webhooks: Arc<dyn WebhookRepo>,
+    /// The audited changes other than status changes, for the audit log.
+    pub changes: Arc<dyn ChangeLog>,
     pub webhook_sender: Arc<dyn WebhookSender>,
     pub webhook_policy: WebhookRetryPolicy,
     /// Which endpoint URLs registration accepts (`WARDEN_WEBHOOK_ALLOW_PRIVATE`).
@@ -114,6 +116,7 @@ impl Services {
             jwks,
             provisioning,
             webhooks,
+            changes,
             webhook_sender,
             webhook_policy,
             webhook_targets,
@@ -144,7 +147,7 @@ impl Services {
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
             issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone(), attempts),
-            directory: Directory::new(users.clone()),
+            directory: Directory::new(users.clone(), changes),
             access,
             queries: UserQueries::new(users),
             deliver: DeliverNotifications::new(

@@ -118,8 +118,12 @@ impl Outbox for Backlog {
     ) -> Result<Vec<OutboxEntry>, StoreError> {
         Ok(Vec::new())
     }
-    async fn retry_now(&self, _: Uuid, _: DateTime<Utc>) -> Result<RetryNow, StoreError> {
-        Ok(RetryNow::NotFound)
+    async fn retry_now(
+        &self,
+        _: Uuid,
+        _: &warden_domain::Authorized,
+    ) -> Result<warden_domain::Guarded<RetryNow>, StoreError> {
+        Ok(warden_domain::Guarded::Applied(RetryNow::NotFound))
     }
     async fn stats(&self) -> Result<OutboxStats, StoreError> {
         Ok(OutboxStats::default())

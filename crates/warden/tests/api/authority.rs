@@ -17,7 +17,7 @@ use warden_domain::{
     StatusChangeOutcome, User, UserFilter, UserId,
 };
 
-use crate::support::{spawn_app_with, TestApp};
+use crate::support::{spawn_app_configured, TestApp};
 
 /// The real store, reporting each time an account is loaded (as authentication does), so the
 /// test knows, without timing luck, that a request got past authentication.
@@ -91,14 +91,14 @@ impl UserRepo for Watched {
     }
 }
 
-struct Probe {
+pub(crate) struct Probe {
     loaded: Arc<std::sync::Mutex<Vec<UserId>>>,
     wake: Arc<Notify>,
 }
 
 impl Probe {
     /// Waits until the account `id` has been loaded `times` times in all.
-    async fn loaded(&self, id: UserId, times: usize) {
+    pub(crate) async fn loaded(&self, id: UserId, times: usize) {
         let seen = || {
             self.loaded
                 .lock()
@@ -121,14 +121,16 @@ impl Probe {
     }
 }
 
-async fn spawn_watched_app() -> (TestApp, Probe) {
+/// The app over the watched store; webhook URLs on this machine are accepted.
+pub(crate) async fn spawn_watched_app() -> (TestApp, Probe) {
     let loaded = Arc::new(std::sync::Mutex::new(Vec::new()));
     let wake = Arc::new(Notify::new());
     let probe = Probe {
         loaded: loaded.clone(),
         wake: wake.clone(),
     };
-    let app = spawn_app_with(move |mut ports| {
+    let allow_local = |config: &mut warden::Config| config.webhooks.allow_private = true;
+    let app = spawn_app_configured(allow_local, move |mut ports| {
         ports.users = Arc::new(Watched {
             inner: ports.users,
             loaded,
@@ -141,19 +143,42 @@ async fn spawn_watched_app() -> (TestApp, Probe) {
 }
 
 /// A request whose headers are sent (and authenticated) now and whose body comes later.
-struct HeldRequest {
+pub(crate) struct HeldRequest {
     stream: TcpStream,
     body: String,
 }
 
 impl HeldRequest {
     async fn start(app: &TestApp, path: &str, token: &str, body: serde_json::Value) -> Self {
+        Self::start_with(app, "PATCH", path, token, body).await
+    }
+
+    /// A `method` request to `path` whose body is held back.
+    pub(crate) async fn start_with(
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: serde_json::Value,
+    ) -> Self {
+        Self::start_typed(app, method, path, token, "application/json", body).await
+    }
+
+    /// [`HeldRequest::start_with`] with a body of `content_type`.
+    pub(crate) async fn start_typed(
+        app: &TestApp,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: serde_json::Value,
+    ) -> Self {
         let body = body.to_string();
         let host = app.address.trim_start_matches("http://");
         let mut stream = TcpStream::connect(host).await.unwrap();
         let head = format!(
-            "PATCH {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
-             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
             body.len()
         );
         stream.write_all(head.as_bytes()).await.unwrap();
@@ -161,7 +186,7 @@ impl HeldRequest {
     }
 
     /// Sends the body; returns the status code and the JSON body of the answer.
-    async fn finish(mut self) -> (u16, serde_json::Value) {
+    pub(crate) async fn finish(mut self) -> (u16, serde_json::Value) {
         self.stream.write_all(self.body.as_bytes()).await.unwrap();
         let mut raw = Vec::new();
         let mut buf = [0u8; 4096];
@@ -185,7 +210,7 @@ impl HeldRequest {
     }
 }
 
-fn assert_refused(status: u16, body: &serde_json::Value) {
+pub(crate) fn assert_refused(status: u16, body: &serde_json::Value) {
     assert_eq!(status, 401, "{body}");
     assert_eq!(
         *body,

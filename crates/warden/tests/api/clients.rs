@@ -84,7 +84,17 @@ async fn admins_create_list_and_revoke_clients_and_revocation_is_immediate() {
         .map(String::as_str)
         .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["created_at", "id", "name", "revoked_at", "scopes"]);
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "created_by",
+            "id",
+            "name",
+            "revoked_at",
+            "scopes"
+        ]
+    );
     assert!(!listed.body.to_string().contains(&token[4..]));
 
     // The token works, then stops working the moment the client is revoked.

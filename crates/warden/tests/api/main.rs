@@ -6,6 +6,8 @@
 mod access;
 mod after_commit;
 mod authority;
+mod authority_config;
+mod authority_scim;
 mod bulk;
 mod busy_connections;
 mod cli;

@@ -249,3 +249,33 @@ async fn the_last_active_admin_is_refused_as_a_scim_error() {
     assert_eq!(me(&app, &token).await, 200);
     assert!(events(&app, &token, &id).await.is_empty());
 }
+
+/// A PATCH that renames the last active admin and deactivates them is one transaction: the
+/// deactivation is refused, so the new name is not kept either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_deactivation_keeps_the_profile_of_the_same_patch() {
+    let app = spawn_app().await;
+    let client = scim_client(&app, "okta").await;
+    let (admin, token) = app.admin().await;
+    let id = admin.id.to_string();
+    let both = json!([
+        {"op": "replace", "path": "name.familyName", "value": "Renamed"},
+        {"op": "replace", "path": "active", "value": false}
+    ]);
+    let refused = patch(&app, &client, &id, both).await;
+    assert_scim_error(&refused, 400, Some("mutability"));
+    let found = get(&app, &format!("/Users/{id}"), &client).await;
+    assert_eq!(found.body["active"], true);
+    assert_eq!(found.body["name"]["familyName"], admin.last_name.as_str());
+    assert_ne!(found.body["name"]["familyName"], "Renamed");
+    assert!(events(&app, &token, &id).await.is_empty());
+    let audit = app
+        .send(
+            Method::GET,
+            "/api/v1/events?action=profile_updated",
+            Some(&token),
+            "",
+        )
+        .await;
+    assert_eq!(audit.body["data"]["events"], json!([]), "{:?}", audit.body);
+}

@@ -307,7 +307,9 @@ function eventsTable(events, withTarget) {
     el("tbody", {}, ...events.map((event) => el("tr", {},
       el("td", { "data-label": "When", text: when(event.at) }),
       el("td", { "data-label": "Action", text: event.action }),
-      withTarget ? el("td", { "data-label": "Account" }, el("a", { href: "#/users/" + encodeURIComponent(event.target_id), text: event.target_id })) : null,
+      withTarget ? el("td", { "data-label": "Account" }, event.target_id
+        ? el("a", { href: "#/users/" + encodeURIComponent(event.target_id), text: event.target_id })
+        : el("span", { text: event.target.kind + " " + event.target.id })) : null,
       el("td", { "data-label": "By", text: actorText(event.actor) }),
       el("td", { "data-label": "Reason", text: event.reason || "—" })))));
 }
@@ -318,7 +320,10 @@ async function renderAudit(params) {
     if (params.get(name)) query.set(name, params.get(name));
   }
   const page = await api("GET", "/api/v1/events?" + query);
-  const action = select("action", [["", "Any"], ["deactivated", "Deactivated"], ["reactivated", "Reactivated"]], params.get("action") || "");
+  const action = select("action", [["", "Any"], ["deactivated", "Deactivated"], ["reactivated", "Reactivated"],
+    ["profile_updated", "Profile updated"], ["client_created", "Client created"], ["client_revoked", "Client revoked"],
+    ["webhook_created", "Webhook created"], ["webhook_updated", "Webhook updated"],
+    ["webhook_secret_rotated", "Webhook secret rotated"], ["webhook_deleted", "Webhook deleted"]], params.get("action") || "");
   const actor = el("input", { type: "text", name: "actor_id", value: params.get("actor_id") || "", placeholder: "an account or client id" });
   const target = el("input", { type: "text", name: "target_id", value: params.get("target_id") || "" });
   const since = el("input", { type: "datetime-local", name: "since", value: localValue(params.get("since")) });
