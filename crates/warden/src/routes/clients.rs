@@ -10,7 +10,8 @@ use warden_domain::use_cases::{ClientError, ClientManager, CreatedClient};
 use warden_domain::{Client, ClientName, ClientRef, Scope};
 
 use super::schemas::{AdminListFailures, Empty, Envelope as Doc, InvalidInput};
-use crate::http::{bearer_token, read_json, ApiError, Envelope, FieldError, Fields};
+use crate::http::AdminCaller;
+use crate::http::{read_json, ApiError, Envelope, FieldError, Fields};
 use crate::run::state::AppState;
 
 const SCOPES_MESSAGE: &str = "must be a non-empty list of: introspect, scim";
@@ -98,10 +99,10 @@ pub struct ClientListView {
 )]
 pub async fn create(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let (name, scopes) = create_input(read_json(&req, body).await?)?;
     let by = ClientManager::Admin(&admin);
     let CreatedClient { client, token } = state.services.clients.create(by, name, scopes).await?;
@@ -122,8 +123,10 @@ pub async fn create(
         AdminListFailures,
     )
 )]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
+) -> Result<HttpResponse, ApiError> {
     let clients = state
         .services
         .clients
@@ -149,10 +152,9 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 )]
 pub async fn revoke(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let id = Uuid::try_parse(&path).map_err(|_| ClientError::NotFound)?;
     let client = state
         .services

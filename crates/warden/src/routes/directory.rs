@@ -12,7 +12,8 @@ use warden_domain::{
 
 use super::schemas::{AdminListFailures, Envelope as Doc, InvalidInput};
 use super::views::{EventPageView, UserView};
-use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError, PageQuery};
+use crate::http::AdminCaller;
+use crate::http::{page_query, ApiError, Envelope, FieldError, PageQuery};
 use crate::run::state::AppState;
 
 /// The `status` filter of `GET /api/v1/users`, as the OpenAPI document shows it.
@@ -70,9 +71,9 @@ pub enum EventAction {
 )]
 pub async fn search(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let (filter, page) = search_params(req.query_string())?;
     let found = state
         .services
@@ -106,9 +107,9 @@ pub async fn search(
 )]
 pub async fn events(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let (filter, page) = event_params(req.query_string())?;
     let found = state
         .services

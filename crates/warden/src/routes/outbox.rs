@@ -9,7 +9,8 @@ use warden_domain::ports::{OutboxEntry, OutboxStatus, RetryNow};
 use warden_domain::use_cases::{OutboxPage, OUTBOX_MAX_PAGE};
 
 use super::schemas::{AdminListFailures, Empty, Envelope as Doc};
-use crate::http::{bearer_token, page_query, ApiError, Envelope, FieldError};
+use crate::http::AdminCaller;
+use crate::http::{page_query, ApiError, Envelope, FieldError};
 use crate::run::state::AppState;
 
 const DEFAULT_PAGE: u32 = 20;
@@ -42,8 +43,11 @@ pub enum StatusFilter {
         AdminListFailures,
     )
 )]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
     let (status, limit, cursor) = list_params(req.query_string())?;
     let page = state
         .services
@@ -71,10 +75,9 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 )]
 pub async fn retry(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let not_found = || ApiError::not_found("Notification not found");
     let id = Uuid::try_parse(&path).map_err(|_| not_found())?;
     let retried = state.services.deliver.retry_now(&admin, id).await?;

@@ -14,7 +14,8 @@ use warden_domain::{
 };
 
 use super::schemas::{AdminListFailures, BodyFailures, Empty, Envelope as Doc, InvalidInput};
-use crate::http::{bearer_token, page_query, read_json, ApiError, Envelope, Fields};
+use crate::http::AdminCaller;
+use crate::http::{page_query, read_json, ApiError, Envelope, Fields};
 use crate::run::state::AppState;
 
 const EVENTS_MESSAGE: &str = "must be a non-empty list of: user.deactivated, user.reactivated";
@@ -164,10 +165,10 @@ pub struct DeliveryPageView {
 )]
 pub async fn create(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let mut fields = Fields::of(read_json(&req, body).await?)?;
     let url = fields.required_string("url");
     let description = fields.optional_string("description");
@@ -213,8 +214,10 @@ pub async fn create(
         AdminListFailures,
     )
 )]
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
+pub async fn list(
+    state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
+) -> Result<HttpResponse, ApiError> {
     let endpoints = state.services.webhooks.list(&admin).await?;
     let view = WebhookListView {
         webhooks: endpoints.iter().map(WebhookView::from).collect(),
@@ -235,10 +238,9 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let endpoint = state
         .services
         .webhooks
@@ -266,11 +268,11 @@ pub async fn get(
 )]
 pub async fn update(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let id = webhook_id(&path)?;
     let mut fields = Fields::of(read_json(&req, body).await?)?;
     let enabled = match fields.take("enabled") {
@@ -307,10 +309,9 @@ pub async fn update(
 )]
 pub async fn delete(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     state
         .services
         .webhooks
@@ -334,10 +335,9 @@ pub async fn delete(
 )]
 pub async fn rotate_secret(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let endpoint = state
         .services
         .webhooks
@@ -367,10 +367,10 @@ pub async fn rotate_secret(
 )]
 pub async fn deliveries(
     state: web::Data<AppState>,
+    AdminCaller(admin): AdminCaller,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let id = webhook_id(&path)?;
     let (page, errors) = page_query(req.query_string(), DEFAULT_PAGE, MAX_PAGE, |_, _, _| {})?;
     if !errors.is_empty() {
@@ -411,10 +411,9 @@ pub async fn deliveries(
 )]
 pub async fn retry(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    AdminCaller(admin): AdminCaller,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let admin = state.services.auth.admin(bearer_token(&req)).await?;
     let (id, delivery) = path.into_inner();
     let id = webhook_id(&id)?;
     let delivery = Uuid::try_parse(&delivery).map_err(|_| WebhookError::DeliveryNotFound)?;
