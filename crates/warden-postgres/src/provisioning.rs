@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
-    ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
+    AuditedChange, Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile,
+    ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -187,87 +187,53 @@ impl ProvisioningRepo for PgStore {
     ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
         let id = *id.as_uuid();
         crate::changes::authorized(self, by, move |conn, by| {
-            Box::pin(async move {
-                // The account's row is locked for the rest of the transaction, so the profile
-                // compared is the one replaced.
-                let locked = users::table
-                    .find(id)
-                    .select(users::id)
-                    .for_update()
-                    .first::<uuid::Uuid>(conn)
-                    .await
-                    .optional()?;
-                let current = match locked {
-                    Some(_) => find(conn, id).await?,
-                    None => None,
-                };
-                let Some(current) = current else {
-                    return Ok((None, None));
-                };
-                let changed = profile.changed_from(&Profile::of(&current));
-                if changed.is_empty() {
-                    return Ok((Some(current), None));
-                }
-                diesel::update(users::table.find(id))
-                    .set((
-                        users::email.eq(profile.email.as_str()),
-                        users::first_name.eq(&profile.first_name),
-                        users::last_name.eq(&profile.last_name),
-                        users::updated_at.eq(by.at),
-                    ))
-                    .execute(conn)
-                    .await?;
-                set_external_id(
-                    conn,
-                    id,
-                    profile.external_id.as_ref().map(ExternalId::as_str),
-                )
-                .await?;
-                let record = by.record(ChangeAction::ProfileUpdated, id, changed);
-                Ok((find(conn, id).await?, Some(record)))
-            })
+            Box::pin(async move { update_profile(conn, id, &profile, &by).await })
         })
         .await
     }
 
-    /// Not one transaction on PostgreSQL yet: the status change runs first, through the one
-    /// status statement (`status_change.rs`, which cannot run inside another transaction
-    /// today), and the profile follows only if it applied (or found the account already in
-    /// that state). A refused status change therefore leaves the profile unchanged, as the
-    /// port requires; an email address found taken is checked before the status change, so
-    /// only a concurrent taking of the same address (or a revocation of the client between
-    /// the two writes) can leave the status changed and the profile not.
+    /// One transaction: the client re-checked (and its row share-locked), the status change
+    /// (the same statement as ever, on this transaction's connection), then the profile. A
+    /// refused status change writes nothing and leaves the profile as it was; a profile that
+    /// cannot be written (its email address taken meanwhile) rolls the status change back.
     async fn update_with_status(
         &self,
         profile: Profile,
         by: &Authorized,
         change: StatusChange,
     ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
-        let id = change.target;
-        let mut conn = self.conn().await?;
-        let taken: i64 = users::table
-            .filter(users::email.eq(profile.email.as_str()))
-            .filter(users::id.ne(*id.as_uuid()))
-            .count()
-            .get_result(&mut conn)
-            .await
-            .map_err(from_diesel)?;
-        drop(conn);
-        if taken > 0 {
-            return Err(StoreError::Conflict("email address taken".into()));
-        }
-        let outcome = crate::status_change::change_status(self, change).await?;
-        if !matches!(
-            outcome,
-            StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
-        ) {
-            return Ok((outcome, ProvisioningRepo::find(self, &id).await?));
-        }
-        match ProvisioningRepo::update(self, &id, profile, by).await? {
-            Guarded::Applied(account) => Ok((outcome, account)),
+        let id = *change.target.as_uuid();
+        let done = crate::changes::authorized(self, by, move |conn, by| {
+            Box::pin(async move {
+                let taken: i64 = users::table
+                    .filter(users::email.eq(profile.email.as_str()))
+                    .filter(users::id.ne(id))
+                    .count()
+                    .get_result(conn)
+                    .await?;
+                if taken > 0 {
+                    return Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        Box::new("email address taken".to_owned()),
+                    ));
+                }
+                let outcome = crate::status_change::change_status_in(conn, &change).await?;
+                if !matches!(
+                    outcome,
+                    StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
+                ) {
+                    return Ok(((outcome, find(conn, id).await?), None));
+                }
+                let (account, record) = update_profile(conn, id, &profile, &by).await?;
+                Ok(((outcome, account), record))
+            })
+        })
+        .await?;
+        match done {
+            Guarded::Applied(done) => Ok(done),
             Guarded::ActorRevoked => Ok((
                 StatusChangeOutcome::ActorRevoked,
-                ProvisioningRepo::find(self, &id).await?,
+                ProvisioningRepo::find(self, &change_target(id)).await?,
             )),
         }
     }
@@ -294,4 +260,56 @@ impl ProvisioningRepo for PgStore {
         })
         .await
     }
+}
+
+/// Replaces the account's profile (email, names, external id) where it differs, inside the
+/// caller's transaction; returns the account as it now is, and the audit record of what changed
+/// (attribute names only), or none when nothing did.
+async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    id: uuid::Uuid,
+    profile: &Profile,
+    by: &Authorized,
+) -> QueryResult<(Option<ProvisionedUser>, Option<AuditedChange>)> {
+    // The account's row is locked for the rest of the transaction, so the profile
+    // compared is the one replaced.
+    let locked = users::table
+        .find(id)
+        .select(users::id)
+        .for_update()
+        .first::<uuid::Uuid>(conn)
+        .await
+        .optional()?;
+    let current = match locked {
+        Some(_) => find(conn, id).await?,
+        None => None,
+    };
+    let Some(current) = current else {
+        return Ok((None, None));
+    };
+    let changed = profile.changed_from(&Profile::of(&current));
+    if changed.is_empty() {
+        return Ok((Some(current), None));
+    }
+    diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(profile.email.as_str()),
+            users::first_name.eq(&profile.first_name),
+            users::last_name.eq(&profile.last_name),
+            users::updated_at.eq(by.at),
+        ))
+        .execute(conn)
+        .await?;
+    set_external_id(
+        conn,
+        id,
+        profile.external_id.as_ref().map(ExternalId::as_str),
+    )
+    .await?;
+    let record = by.record(ChangeAction::ProfileUpdated, id, changed);
+    Ok((find(conn, id).await?, Some(record)))
+}
+
+fn change_target(id: uuid::Uuid) -> UserId {
+    UserId::from_uuid(id)
 }

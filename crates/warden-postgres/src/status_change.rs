@@ -130,6 +130,42 @@ async fn decide(
     )))
 }
 
+/// Applies `change` on `conn`, inside a transaction its caller holds (a write that must commit
+/// or roll back together with the change, such as a SCIM PATCH of profile and `active`): the
+/// single statement, and the guarded one under the admin lock (a savepoint), without groups
+/// and without a task of its own. The caller's transaction is what runs to completion.
+pub(crate) async fn change_status_in(
+    conn: &mut AsyncPgConnection,
+    change: &StatusChange,
+) -> QueryResult<StatusChangeOutcome> {
+    let in_query = |err: StoreError| DieselError::QueryBuilderError(Box::new(err));
+    let holder = Holder::of(change.actor.authority()).ok_or_else(|| {
+        in_query(StoreError::other(format!(
+            "no statement re-checks the authority of a {} actor",
+            change.actor.kind().as_str()
+        )))
+    })?;
+    let statements = statements(holder);
+    let binds = Binds::of(change);
+    for _ in 0..MAX_ATTEMPTS {
+        let row = apply(conn, statements.one, &binds).await?;
+        let mut step = outcome(change, row, false).map_err(in_query)?;
+        if step == Step::Next(NextStep::ApplyWithLastAdminGuard) {
+            let row = apply_guarded(conn, statements.one_guarded, &binds).await?;
+            step = outcome(change, row, true).map_err(in_query)?;
+        }
+        match step {
+            Step::Applied(user) => return Ok(StatusChangeOutcome::Applied(user)),
+            Step::Next(NextStep::Done(outcome)) => return Ok(outcome),
+            Step::Next(_) => {}
+        }
+    }
+    Err(in_query(StoreError::other(anyhow!(
+        "user {} kept changing concurrently; gave up after {MAX_ATTEMPTS} attempts",
+        change.target
+    ))))
+}
+
 /// Whether `error` leaves a sent statement's fate unknown: anything but an error the server
 /// answered to the statement itself (which rolled it back). The connection failing (or its
 /// deadline closing it) before an answer came, or an answer that could not be read, may follow
