@@ -9,6 +9,7 @@ use uuid::Uuid;
 use warden_domain::ports::{
     Outbox, OutboxEntry, OutboxStats, OutboxStatus, PendingNotification, RetryNow, StoreError,
 };
+use warden_domain::{Authorized, Guarded};
 
 use super::{HostStore, Owed};
 
@@ -153,20 +154,25 @@ impl Outbox for HostStore {
         Ok(entries)
     }
 
-    async fn retry_now(&self, id: Uuid, now: DateTime<Utc>) -> Result<RetryNow, StoreError> {
+    async fn retry_now(&self, id: Uuid, by: &Authorized) -> Result<Guarded<RetryNow>, StoreError> {
+        let now = by.at;
         let mut state = self.lock();
+        // A retry is a privileged write: its actor is re-checked under the lock that applies it.
+        if !state.authority_holds(by.actor.authority()) {
+            return Ok(Guarded::ActorRevoked);
+        }
         let Some(entry) = state.outbox.iter_mut().find(|e| e.notification.id == id) else {
-            return Ok(RetryNow::NotFound);
+            return Ok(Guarded::Applied(RetryNow::NotFound));
         };
         if entry.sent_at.is_some() {
-            return Ok(RetryNow::AlreadySent);
+            return Ok(Guarded::Applied(RetryNow::AlreadySent));
         }
         if entry.leased_until.is_some_and(|until| until > now) {
-            return Ok(RetryNow::InFlight);
+            return Ok(Guarded::Applied(RetryNow::InFlight));
         }
         entry.failed_at = None;
         entry.next_attempt_at = now;
-        Ok(RetryNow::Queued)
+        Ok(Guarded::Applied(RetryNow::Queued))
     }
 
     async fn stats(&self) -> Result<OutboxStats, StoreError> {
