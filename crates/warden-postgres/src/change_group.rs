@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use diesel::result::{DatabaseErrorKind, Error as DieselError, QueryResult};
+use diesel::result::QueryResult;
 use diesel::sql_types::BigInt;
 use diesel::QueryableByName;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -67,13 +67,13 @@ pub(crate) fn failed_statements() -> u64 {
 /// What the group's statement found for one change, in the single statement's terms (its row,
 /// `skipped` when its target was locked elsewhere; `None`: no such target); or that the
 /// statement failed as a whole and surely wrote nothing: apply the change alone; or that its
-/// answer never came (`Unknown`, with the error and when the statement was sent): the change
-/// may have committed.
+/// answer never came (`Unknown`, with what went wrong and when the statement was sent): the
+/// change may have committed.
 #[derive(Debug)]
 pub(crate) enum GroupAnswer {
     Found(Option<Box<StatusRow>>),
     Alone,
-    Unknown(DieselError, Instant),
+    Unknown(String, Instant),
 }
 
 /// A change's answer: the change back (its caller judges the row against it) and the answer.
@@ -267,16 +267,10 @@ async fn group_answers(store: &PgStore, changes: Vec<StatusChange>) -> Vec<Answe
         // (`status_change::settle`).
         Err(error) => {
             FAILED.fetch_add(1, Ordering::Relaxed);
-            let text = error.to_string();
+            let cause = error.to_string();
             changes
                 .into_iter()
-                .map(|change| {
-                    let error = DieselError::DatabaseError(
-                        DatabaseErrorKind::ClosedConnection,
-                        Box::new(text.clone()),
-                    );
-                    Ok((change, GroupAnswer::Unknown(error, sent)))
-                })
+                .map(|change| Ok((change, GroupAnswer::Unknown(cause.clone(), sent))))
                 .collect()
         }
     }

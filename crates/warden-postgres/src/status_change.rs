@@ -66,8 +66,8 @@ pub(crate) async fn change_status(
                 // The group's statement failed as a whole (not for this change's sake) and
                 // surely wrote nothing: this change is applied alone, on a healthy connection.
                 GroupAnswer::Alone => (change, None),
-                GroupAnswer::Unknown(error, sent) => {
-                    return settle(store, &change, error, sent).await;
+                GroupAnswer::Unknown(cause, sent) => {
+                    return settle(store, &change, cause, sent).await;
                 }
             }
         }
@@ -102,7 +102,7 @@ async fn decide(
                 match apply(&mut conn, statements.one, &binds).await {
                     Ok(row) => outcome(&change, row, false)?,
                     Err(error) if fate_unknown(&error) => {
-                        return settle(store, &change, error, sent).await;
+                        return settle(store, &change, error.to_string(), sent).await;
                     }
                     Err(error) => return Err(from_diesel(error)),
                 }
@@ -113,7 +113,7 @@ async fn decide(
             match apply_guarded(&mut conn, statements.one_guarded, &binds).await {
                 Ok(row) => step = outcome(&change, row, true)?,
                 Err(error) if fate_unknown(&error) => {
-                    return settle(store, &change, error, sent).await;
+                    return settle(store, &change, error.to_string(), sent).await;
                 }
                 Err(error) => return Err(from_diesel(error)),
             }
@@ -180,7 +180,7 @@ pub(crate) fn fate_unknown(error: &DieselError) -> bool {
     }
 }
 
-/// Finds out whether `change`, whose statement was sent at `sent` and never answered (`error`),
+/// Finds out whether `change`, whose statement was sent at `sent` and never answered (`cause`),
 /// committed: once the server has surely ended it (its statement timeout is shorter than the
 /// round trip's deadline), it looks, on another connection, for the change's audit event, which
 /// the same transaction writes. Found: applied (the caller gets the truth, not a failure). Not
@@ -190,7 +190,7 @@ pub(crate) fn fate_unknown(error: &DieselError) -> bool {
 pub(crate) async fn settle(
     store: &PgStore,
     change: &StatusChange,
-    error: DieselError,
+    cause: String,
     sent: Instant,
 ) -> Result<StatusChangeOutcome, StoreError> {
     tokio::time::sleep_until((sent + store.round_trip_timeout()).into()).await;
@@ -207,11 +207,11 @@ pub(crate) async fn settle(
     };
     match looked.await {
         Ok(Some(user)) => Ok(StatusChangeOutcome::Applied(Box::new(user))),
-        Ok(None) => Err(StoreError::unavailable(
-            anyhow::Error::new(error).context("the status change was not applied"),
-        )),
+        Ok(None) => Err(StoreError::unavailable(anyhow!(
+            "the status change was not applied: {cause}"
+        ))),
         Err(look) => Err(StoreError::unavailable(anyhow!(
-            "the status change's fate is unknown: {error}; looking for it failed: {look}"
+            "the status change's fate is unknown: {cause}; looking for it failed: {look}"
         ))),
     }
 }

@@ -46,10 +46,7 @@ pub async fn settle_unanswered_change(
     store: &crate::PgStore,
     change: &warden_domain::StatusChange,
 ) -> Result<warden_domain::StatusChangeOutcome, warden_domain::ports::StoreError> {
-    let lost = diesel::result::Error::DatabaseError(
-        diesel::result::DatabaseErrorKind::ClosedConnection,
-        Box::new("connection closed before the answer came".to_owned()),
-    );
+    let lost = "connection closed before the answer came".to_owned();
     let sent = std::time::Instant::now()
         .checked_sub(store.round_trip_timeout())
         .unwrap_or_else(std::time::Instant::now);
