@@ -124,13 +124,7 @@ async fn changes_of(changes: &dyn ChangeLog, target: Uuid) -> Vec<AuditedChange>
 /// Tries every configuration write as `actor` and asserts that each was refused and wrote
 /// nothing (no client, no endpoint change, no audit record).
 async fn assert_every_write_refused(stores: &ConfigStores, actor: &Actor) {
-    let live_client = applied_write(
-        stores
-            .clients
-            .create(new_client(), &by_system())
-            .await
-            .unwrap(),
-    );
+    let live_client = live_client(stores).await;
     let endpoint = applied_write(
         stores
             .webhooks
@@ -245,13 +239,7 @@ pub async fn config_writes_by_a_withdrawn_admin_write_nothing(stores: ConfigStor
 
 /// A revoked client (and an unknown one) writes nothing.
 pub async fn config_writes_by_a_revoked_client_write_nothing(stores: ConfigStores) {
-    let client = applied_write(
-        stores
-            .clients
-            .create(new_client(), &by_system())
-            .await
-            .unwrap(),
-    );
+    let client = live_client(&stores).await;
     let actor = Actor::client(client.id, client.name.as_str());
     let revoked = stores
         .clients
@@ -435,24 +423,38 @@ fn provisioned_user(tag: &str) -> warden_domain::NewUser {
     }
 }
 
-/// Provisioning writes (creating an account, replacing its profile) by a client revoked
-/// since, or unknown, write nothing and record nothing.
-pub async fn provisioning_writes_by_a_revoked_client_write_nothing(stores: ConfigStores) {
-    let client = applied_write(
+/// A live machine client, created by the system.
+async fn live_client(stores: &ConfigStores) -> warden_domain::Client {
+    applied_write(
         stores
             .clients
             .create(new_client(), &by_system())
             .await
             .unwrap(),
-    );
-    let actor = Actor::client(client.id, client.name.as_str());
-    let existing = applied_write(
+    )
+}
+
+/// An account provisioned by `actor` (a client), tagged `tag` in its email address.
+async fn provisioned(
+    stores: &ConfigStores,
+    tag: &str,
+    actor: &Actor,
+) -> warden_domain::ProvisionedUser {
+    applied_write(
         stores
             .provisioning
-            .create(provisioned_user("kept"), None, &by(actor.clone()))
+            .create(provisioned_user(tag), None, &by(actor.clone()))
             .await
             .unwrap(),
-    );
+    )
+}
+
+/// Provisioning writes (creating an account, replacing its profile) by a client revoked
+/// since, or unknown, write nothing and record nothing.
+pub async fn provisioning_writes_by_a_revoked_client_write_nothing(stores: ConfigStores) {
+    let client = live_client(&stores).await;
+    let actor = Actor::client(client.id, client.name.as_str());
+    let existing = provisioned(&stores, "kept", &actor).await;
     let revoked = stores
         .clients
         .revoke(&ClientRef::Id(client.id), &by_system())
@@ -490,21 +492,9 @@ pub async fn provisioning_writes_by_a_revoked_client_write_nothing(stores: Confi
 /// A profile update records `profile_updated` with the names of the attributes it changed
 /// (never their values), actor the client; an update that changes nothing records nothing.
 pub async fn profile_updates_are_audited_with_attribute_names(stores: ConfigStores) {
-    let client = applied_write(
-        stores
-            .clients
-            .create(new_client(), &by_system())
-            .await
-            .unwrap(),
-    );
+    let client = live_client(&stores).await;
     let actor = Actor::client(client.id, client.name.as_str());
-    let account = applied_write(
-        stores
-            .provisioning
-            .create(provisioned_user("audited"), None, &by(actor.clone()))
-            .await
-            .unwrap(),
-    );
+    let account = provisioned(&stores, "audited", &actor).await;
     let id = *account.user.id.as_uuid();
     let same = warden_domain::Profile::of(&account);
     let unchanged = stores
@@ -572,13 +562,7 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
     use warden_domain::{Profile, StatusChangeOutcome};
     let users = &*stores.users;
     let guard = sentinel(users).await;
-    let client = applied_write(
-        stores
-            .clients
-            .create(new_client(), &by_system())
-            .await
-            .unwrap(),
-    );
+    let client = live_client(&stores).await;
     let actor = Actor::client(client.id, client.name.as_str());
 
     // The last active admin: refused, and the profile stays.
@@ -601,13 +585,7 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
     assert_eq!(changes_of(&*stores.changes, *guard.id.as_uuid()).await, []);
 
     // A member: both apply, both are audited.
-    let member = applied_write(
-        stores
-            .provisioning
-            .create(provisioned_user("both"), None, &by(actor.clone()))
-            .await
-            .unwrap(),
-    );
+    let member = provisioned(&stores, "both", &actor).await;
     let profile = Profile {
         first_name: "Ada".into(),
         ..Profile::of(&member)
@@ -640,13 +618,7 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
     );
 
     // An email address taken: nothing changes, the status neither.
-    let other = applied_write(
-        stores
-            .provisioning
-            .create(provisioned_user("other"), None, &by(actor.clone()))
-            .await
-            .unwrap(),
-    );
+    let other = provisioned(&stores, "other", &actor).await;
     let clash = Profile {
         email: member.user.email.clone(),
         ..Profile::of(&other)
