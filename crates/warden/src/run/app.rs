@@ -14,6 +14,7 @@ use crate::http::{
 use crate::observability::metrics::{Metrics, TimedMailer};
 use crate::routes;
 use crate::run::config::Config;
+use crate::run::public_url::PublicUrl;
 use crate::run::services::{Ports, Services};
 use crate::run::state::AppState;
 use crate::workers::after_commit::{AfterCommit, WebhookEndpoints};
@@ -98,11 +99,19 @@ impl Application {
             after_commit.clone(),
         );
         let jobs = JobRunner::spawn(services.bulk.clone(), config.job_poll, after_commit.clone());
+        let listener = TcpListener::bind(config.addr)?;
+        let bound = listener.local_addr()?;
+        let port = bound.port();
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| PublicUrl::of_listener(bound));
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
             metrics,
             after_commit,
+            public_url,
         });
         let body_timeout = BodyTimeout(config.body_timeout);
         let separate_ops = config.ops_addr.is_some();
@@ -124,8 +133,6 @@ impl Application {
             config.max_connections_per_ip,
             config.trusted_proxies.clone(),
         );
-        let listener = TcpListener::bind(config.addr)?;
-        let port = listener.local_addr()?.port();
         let (public_state, public_metrics) = (state.clone(), metrics_data.clone());
         let mut server = HttpServer::new(move || {
             App::new()

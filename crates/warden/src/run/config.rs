@@ -16,6 +16,8 @@ pub struct Config {
     /// `postgres://...` or `sqlite://PATH`; may hold a password.
     pub database_url: SecretString,
     pub addr: SocketAddr,
+    /// `WARDEN_PUBLIC_URL`; `None`: `http://` and the address the server is bound to.
+    pub public_url: Option<crate::run::public_url::PublicUrl>,
     /// Where the default SQLite file, the generated JWT secret and `.eml` mail live.
     pub data_dir: PathBuf,
     /// `None`: a random secret is created once in `data_dir` and reused.
@@ -151,6 +153,13 @@ impl Config {
                 "must be an IP address and port, like 127.0.0.1:8080",
             )
         })?;
+        let public_url = match get("WARDEN_PUBLIC_URL") {
+            None => None,
+            Some(url) => Some(
+                crate::run::public_url::PublicUrl::parse(&url)
+                    .map_err(|problem| invalid("WARDEN_PUBLIC_URL", problem))?,
+            ),
+        };
         let jwt_secret = get("JWT_SECRET");
         if let Some(secret) = &jwt_secret {
             check_jwt_secret(secret)?;
@@ -187,6 +196,7 @@ impl Config {
         Ok(Self {
             database_url: database_url.into(),
             addr,
+            public_url,
             data_dir: get("WARDEN_DATA_DIR")
                 .unwrap_or_else(|| "data".into())
                 .into(),
@@ -489,6 +499,8 @@ mod tests {
         for (var, value) in [
             ("DATABASE_URL", "mysql://x"),
             ("WARDEN_ADDR", "localhost"),
+            ("WARDEN_PUBLIC_URL", "warden.example.com"),
+            ("WARDEN_PUBLIC_URL", "ftp://warden.example.com"),
             ("JWT_SECRET", "short"),
             (
                 "JWT_SECRET",

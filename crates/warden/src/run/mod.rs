@@ -8,6 +8,7 @@ pub mod config;
 pub mod data_dir;
 pub mod jwt_config;
 pub mod open_files;
+pub mod public_url;
 pub mod secret_strength;
 pub mod services;
 pub mod state;

@@ -1,4 +1,5 @@
 use crate::observability::metrics::Metrics;
+use crate::run::public_url::PublicUrl;
 use crate::run::services::Services;
 use crate::workers::after_commit::AfterCommit;
 
@@ -10,4 +11,6 @@ pub struct AppState {
     /// Called right after a change commits: counts it and wakes the workers (see
     /// [`AfterCommit`]).
     pub after_commit: AfterCommit,
+    /// The base of every URL Warden advertises (`WARDEN_PUBLIC_URL`).
+    pub public_url: PublicUrl,
 }
