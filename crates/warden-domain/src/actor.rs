@@ -1,6 +1,7 @@
 use uuid::Uuid;
 
-use crate::UserId;
+use crate::policy::Subject;
+use crate::{Role, UserId};
 
 /// What kind of actor made a change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -67,15 +68,60 @@ pub struct UnknownActorKind;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Authority {
-    /// An admin account: still active, still of [`crate::StatusChange::ACTOR_ROLE`], still on
-    /// `token_version` (the version of the token the request authenticated with, or the version
-    /// read when a CLI command began).
-    Admin { account: UserId, token_version: i32 },
+    /// An account: still active, still of `role`, still on `token_version` (the version of the
+    /// token the request authenticated with, or the version read when a CLI command began).
+    /// A role change bumps the version too, so a demoted account's held requests stop.
+    Account {
+        account: UserId,
+        token_version: i32,
+        role: Role,
+    },
     /// A machine client: still not revoked.
     Client { client: Uuid },
     /// Warden itself: nothing to re-check (the schedule it carries out was authorised when it
     /// was recorded).
     System,
+}
+
+/// What a store read of an actor's authority inside the write that commits a change, for
+/// [`Authority::holds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HolderState {
+    /// The acting account as it is now.
+    Account {
+        active: bool,
+        role: Role,
+        token_version: i32,
+    },
+    /// The acting client as it is now.
+    Client { revoked: bool },
+}
+
+impl Authority {
+    /// Whether this authority still holds, given what the store found of its holder (`None`:
+    /// the account or client is gone). The one statement of the rule for every store that
+    /// reads the holder (PostgreSQL restates it in its status statement): an account still
+    /// active, of the same role, on the same token version; a client not revoked; the system
+    /// always.
+    pub fn holds(&self, found: Option<HolderState>) -> bool {
+        match (self, found) {
+            (Authority::System, _) => true,
+            (
+                Authority::Account {
+                    token_version,
+                    role,
+                    ..
+                },
+                Some(HolderState::Account {
+                    active,
+                    role: found_role,
+                    token_version: found_version,
+                }),
+            ) => active && *role == found_role && *token_version == found_version,
+            (Authority::Client { .. }, Some(HolderState::Client { revoked })) => !revoked,
+            _ => false,
+        }
+    }
 }
 
 /// Who is making a change: its kind, the name the audit trail records, and the authority the
@@ -86,19 +132,32 @@ pub struct Actor {
     kind: ActorKind,
     name: String,
     authority: Authority,
+    /// A client that may provision administrators too (`scim.privileged`).
+    privileged: bool,
 }
 
 impl Actor {
     /// An admin user acting over the API with a token issued for `token_version`; recorded
     /// under `name` (the admin's email address).
     pub fn admin(account: UserId, name: impl Into<String>, token_version: i32) -> Self {
-        Self::on_account(ActorKind::User, account, name, token_version)
+        Self::staff(account, name, token_version, Role::Admin)
     }
 
-    /// An operator at the CLI acting on the authority of the admin `account` as it was at
-    /// `token_version`; recorded under the operator's OS user.
-    pub fn operator(account: UserId, os_user: impl Into<String>, token_version: i32) -> Self {
-        Self::on_account(ActorKind::Operator, account, os_user, token_version)
+    /// An account of `role` acting over the API with a token issued for `token_version`;
+    /// recorded under `name` (its email address).
+    pub fn staff(account: UserId, name: impl Into<String>, token_version: i32, role: Role) -> Self {
+        Self::on_account(ActorKind::User, account, name, token_version, role)
+    }
+
+    /// An operator at the CLI acting on the authority of the account `account` (of `role`) as
+    /// it was at `token_version`; recorded under the operator's OS user.
+    pub fn operator(
+        account: UserId,
+        os_user: impl Into<String>,
+        token_version: i32,
+        role: Role,
+    ) -> Self {
+        Self::on_account(ActorKind::Operator, account, os_user, token_version, role)
     }
 
     /// A machine client, recorded under its name.
@@ -107,7 +166,15 @@ impl Actor {
             kind: ActorKind::Client,
             name: name.into(),
             authority: Authority::Client { client },
+            privileged: false,
         }
+    }
+
+    /// This client, allowed to provision administrators too (`scim.privileged`).
+    #[must_use]
+    pub fn privileged(mut self) -> Self {
+        self.privileged = matches!(self.authority, Authority::Client { .. });
+        self
     }
 
     /// An operator at the CLI managing configuration (machine clients) on the database's own
@@ -118,6 +185,7 @@ impl Actor {
             kind: ActorKind::Operator,
             name: os_user.into(),
             authority: Authority::System,
+            privileged: false,
         }
     }
 
@@ -127,6 +195,7 @@ impl Actor {
             kind: ActorKind::System,
             name: "system".to_owned(),
             authority: Authority::System,
+            privileged: false,
         }
     }
 
@@ -135,14 +204,17 @@ impl Actor {
         account: UserId,
         name: impl Into<String>,
         token_version: i32,
+        role: Role,
     ) -> Self {
         Self {
             kind,
             name: name.into(),
-            authority: Authority::Admin {
+            authority: Authority::Account {
                 account,
                 token_version,
+                role,
             },
+            privileged: false,
         }
     }
 
@@ -160,11 +232,30 @@ impl Actor {
         &self.authority
     }
 
+    /// The role of the acting account, if the actor acts through one.
+    pub fn role(&self) -> Option<Role> {
+        match self.authority {
+            Authority::Account { role, .. } => Some(role),
+            Authority::Client { .. } | Authority::System => None,
+        }
+    }
+
+    /// Who asks, for the policy ([`crate::policy::reach`]).
+    pub fn subject(&self) -> Subject {
+        match self.authority {
+            Authority::Account { role, .. } => Subject::Account(role),
+            Authority::Client { .. } => Subject::Provisioner {
+                privileged: self.privileged,
+            },
+            Authority::System => Subject::System,
+        }
+    }
+
     /// The user account acting, if the actor acts through one. Rules about the actor's own
     /// account (an admin cannot deactivate themselves) concern only these actors.
     pub fn account(&self) -> Option<UserId> {
         match self.authority {
-            Authority::Admin { account, .. } => Some(account),
+            Authority::Account { account, .. } => Some(account),
             Authority::Client { .. } | Authority::System => None,
         }
     }
@@ -172,7 +263,7 @@ impl Actor {
     /// The id recorded with the change: the acting account or client; none for the system.
     pub fn id(&self) -> Option<Uuid> {
         match self.authority {
-            Authority::Admin { account, .. } => Some(*account.as_uuid()),
+            Authority::Account { account, .. } => Some(*account.as_uuid()),
             Authority::Client { client } => Some(client),
             Authority::System => None,
         }
@@ -186,6 +277,9 @@ pub struct RecordedActor {
     /// The acting account or client (`None` for the system, or if the account was deleted).
     pub id: Option<Uuid>,
     pub name: String,
+    /// The acting account's role when it acted (`None` for clients and the system, and for
+    /// events recorded before roles were kept).
+    pub role: Option<Role>,
 }
 
 impl RecordedActor {
@@ -205,6 +299,7 @@ impl From<&Actor> for RecordedActor {
             kind: actor.kind,
             id: actor.id(),
             name: actor.name.clone(),
+            role: actor.role(),
         }
     }
 }
@@ -231,7 +326,7 @@ mod tests {
         let account = UserId::generate();
         let client = Uuid::now_v7();
         let admin = Actor::admin(account, "a@example.com", 2);
-        let operator = Actor::operator(account, "root", 2);
+        let operator = Actor::operator(account, "root", 2, Role::Admin);
         let by_client = Actor::client(client, "okta");
         let system = Actor::system();
         assert_eq!(admin.account(), Some(account));

@@ -12,18 +12,22 @@ use uuid::Uuid;
 pub enum Scope {
     /// Ask whether an access token is active (`POST /oauth2/introspect`).
     Introspect,
-    /// Provision accounts (SCIM).
+    /// Provision accounts (SCIM) whose role is `user`.
     Scim,
+    /// With [`Scope::Scim`]: provision administrator and helpdesk accounts too ("this identity
+    /// provider manages administrators too"). Not a token scope of its own.
+    ScimPrivileged,
 }
 
 /// Every scope, in the order lists are kept in.
-pub const ALL_SCOPES: [Scope; 2] = [Scope::Introspect, Scope::Scim];
+pub const ALL_SCOPES: [Scope; 3] = [Scope::Introspect, Scope::Scim, Scope::ScimPrivileged];
 
 impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Introspect => "introspect",
             Scope::Scim => "scim",
+            Scope::ScimPrivileged => "scim.privileged",
         }
     }
 
@@ -74,7 +78,7 @@ impl Scope {
 
 /// From [`Scope::parse`]: the text names no scope (`introspect`, `scim`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must name one or more of: introspect, scim")]
+#[error("must name one or more of: introspect, scim, scim.privileged")]
 pub struct UnknownScope;
 
 /// A client's name: 1 to 64 ASCII letters, digits, `.`, `_` or `-`. Unique among live clients.

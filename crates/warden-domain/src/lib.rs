@@ -26,6 +26,7 @@ mod login_throttle;
 mod notification;
 mod operator;
 mod password;
+pub mod policy;
 mod provisioning;
 mod reason;
 mod search;
@@ -40,7 +41,7 @@ mod webhook;
 pub mod ports;
 pub mod use_cases;
 
-pub use actor::{Actor, ActorKind, Authority, RecordedActor, UnknownActorKind};
+pub use actor::{Actor, ActorKind, Authority, HolderState, RecordedActor, UnknownActorKind};
 pub use client::{
     Client, ClientName, ClientRef, ClientSecret, InvalidClientName, NewClient, Scope, TokenHash,
     UnknownScope, ALL_SCOPES,
@@ -68,12 +69,14 @@ pub use search::{
 };
 pub use special_address::forbidden_address;
 pub use status_change::{
-    AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
-    UnknownAction,
+    AuditEvent, FoundTarget, LockedTarget, NextStep, StatusAction, StatusChange,
+    StatusChangeOutcome, Unapplied, UnknownAction, Verdict,
 };
 pub use suspension::{InvalidSuspensionEnd, SuspensionEnd};
 pub use text::typed_text_pattern;
-pub use user::{display_name, AccountStatus, Deactivation, NewUser, Role, UnknownRole, User};
+pub use user::{
+    display_name, AccountStatus, Deactivation, NewUser, Role, RoleSet, UnknownRole, User, ALL_ROLES,
+};
 pub use user_id::{InvalidUserId, UserId};
 pub use webhook::{
     check_webhook_description, AttemptOutcome, ClaimedDelivery, DeliveryStatus,

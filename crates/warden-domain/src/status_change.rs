@@ -1,7 +1,9 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::{AccountStatus, Actor, Deactivation, Reason, RecordedActor, Role, User, UserId};
+use crate::{
+    AccountStatus, Actor, Deactivation, Reason, RecordedActor, Role, RoleSet, User, UserId,
+};
 
 /// The two lifecycle transitions an admin can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -61,6 +63,9 @@ impl StatusAction {
     /// state; a target already in the resulting state is reported as such; an active admin may
     /// only go through the last-admin guard, and refused by it is the last active admin; a
     /// target that was eligible yet unchanged lost a race with a concurrent change.
+    ///
+    /// This judges a change whose actor may act on any account; [`StatusChange::judge`] checks
+    /// the target's role first.
     pub fn judge(self, found: Unapplied) -> NextStep {
         let Some(target) = found.target else {
             return NextStep::Done(StatusChangeOutcome::NotFound);
@@ -83,6 +88,26 @@ impl StatusAction {
         }
         NextStep::Retry
     }
+}
+
+/// What a store does with a change, given the target as it found it locked inside the
+/// change's own transaction: from [`StatusChange::verdict`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every guard holds: write the change.
+    Apply,
+    /// Report this outcome (never [`StatusChangeOutcome::Applied`]); write nothing.
+    Refuse(StatusChangeOutcome),
+}
+
+/// The target of a status change as a store found it, locked, inside the change's own
+/// transaction: for [`StatusChange::verdict`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockedTarget {
+    pub active: bool,
+    pub role: Role,
+    /// Its suspension's end as stored (`None`: active, or no end).
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// The target of a status change as a store found it when its guarded write did not apply.
@@ -147,12 +172,63 @@ pub struct StatusChange {
     /// target's suspension ends at or before this time (the lift of a timed suspension, which
     /// must not undo a newer deactivation); otherwise [`StatusChangeOutcome::NotDue`].
     pub only_if_due_at: Option<DateTime<Utc>>,
+    /// The roles of the accounts the actor may change, from the policy
+    /// ([`crate::policy::reach`]); the store checks the target's role against it inside the
+    /// change's own transaction (a target promoted meanwhile is refused):
+    /// [`StatusChangeOutcome::TargetForbidden`] otherwise.
+    pub target_roles: RoleSet,
 }
 
 impl StatusChange {
-    /// The role the actor must still hold when the change commits (with its token version and
-    /// an active account): only admins change other accounts' status.
-    pub const ACTOR_ROLE: Role = Role::Admin;
+    /// What it means that a store's guarded write of this change did not apply, given what it
+    /// found: a target whose role the actor may not change is refused
+    /// ([`StatusChangeOutcome::TargetForbidden`], after the actor's own authority), and the
+    /// rest is [`StatusAction::judge`].
+    pub fn judge(&self, found: Unapplied) -> NextStep {
+        if let Some(target) = found.target {
+            if found.actor_holds && !self.target_roles.contains(target.role) {
+                return NextStep::Done(StatusChangeOutcome::TargetForbidden);
+            }
+        }
+        self.action.judge(found)
+    }
+
+    /// May this change apply, given the target as the store found it locked inside the
+    /// change's own transaction (`None`: no such account), whether the actor's authority holds
+    /// there ([`crate::Authority::holds`]), and, asked only when the target needs the
+    /// last-active-admin guard, whether another active account of its role remains? The one
+    /// statement of the rule for every store that decides in its own code (PostgreSQL decides
+    /// in its statement and reports to [`StatusChange::judge`]).
+    ///
+    /// # Errors
+    /// Whatever `another_active` returns.
+    pub fn verdict<E>(
+        &self,
+        target: Option<LockedTarget>,
+        actor_holds: bool,
+        another_active: impl FnOnce(Role) -> Result<bool, E>,
+    ) -> Result<Verdict, E> {
+        let refuse = |outcome| Ok(Verdict::Refuse(outcome));
+        let Some(target) = target else {
+            return refuse(StatusChangeOutcome::NotFound);
+        };
+        if !actor_holds {
+            return refuse(StatusChangeOutcome::ActorRevoked);
+        }
+        if !self.target_roles.contains(target.role) {
+            return refuse(StatusChangeOutcome::TargetForbidden);
+        }
+        if target.active != self.action.requires_active() {
+            return refuse(StatusChangeOutcome::AlreadyInState);
+        }
+        if !self.expectation_holds(target.until) {
+            return refuse(StatusChangeOutcome::NotDue);
+        }
+        if self.action.needs_last_admin_guard(target.role) && !another_active(target.role)? {
+            return refuse(StatusChangeOutcome::LastActiveAdmin);
+        }
+        Ok(Verdict::Apply)
+    }
 
     /// The target's status once the change is applied.
     pub fn new_status(&self) -> AccountStatus {
@@ -194,6 +270,9 @@ pub enum StatusChangeOutcome {
     /// version it acted with (deactivated, demoted, or its tokens revoked since); nothing was
     /// written. Takes precedence over every outcome but `NotFound`.
     ActorRevoked,
+    /// The target's role is not one the actor may change ([`StatusChange::target_roles`]),
+    /// as found when the change was to commit; nothing was written.
+    TargetForbidden,
     /// The change expected a suspension due by [`StatusChange::only_if_due_at`], and the target
     /// (still deactivated) has none due by then: reactivated and deactivated again since, or
     /// given a later end; nothing was written.

@@ -106,7 +106,6 @@ fn the_declared_guards_match_the_actions() {
     assert!(Deactivate.needs_last_admin_guard(Role::Admin));
     assert!(!Deactivate.needs_last_admin_guard(Role::User));
     assert!(!Reactivate.needs_last_admin_guard(Role::Admin));
-    assert_eq!(StatusChange::ACTOR_ROLE, Role::Admin);
 }
 
 #[test]
@@ -122,6 +121,7 @@ fn the_new_status_records_who_when_and_why_and_reactivation_clears_it() {
         notification_id: Uuid::now_v7(),
         until: None,
         only_if_due_at: None,
+        target_roles: crate::RoleSet::ALL,
     };
     assert_eq!(
         change.new_status(),
@@ -177,6 +177,7 @@ fn the_expectation_holds_for_an_end_at_or_before_due_at() {
         notification_id: Uuid::now_v7(),
         until: None,
         only_if_due_at: None,
+        target_roles: crate::RoleSet::ALL,
     };
     assert!(change.expectation_holds(None), "no expectation, always");
     change.only_if_due_at = Some(now);

@@ -2,29 +2,74 @@ use chrono::{DateTime, Utc};
 
 use crate::{EmailAddress, PasswordHash, Reason, UserId};
 
-/// What a user may do. Only admins may change other accounts' status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// What an account may do: the policy ([`crate::policy`]) says what each role may do to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     Admin,
+    /// Support staff: may read accounts and change the status of `user` accounts only.
+    Helpdesk,
     User,
 }
+
+/// Every role, in the order messages list them.
+pub const ALL_ROLES: [Role; 3] = [Role::Admin, Role::Helpdesk, Role::User];
 
 impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
+            Role::Helpdesk => "helpdesk",
             Role::User => "user",
         }
     }
 
     /// # Errors
-    /// [`UnknownRole`] for anything but `admin` or `user`.
+    /// [`UnknownRole`] for anything but `admin`, `helpdesk` or `user`.
     pub fn parse(text: &str) -> Result<Self, UnknownRole> {
-        match text {
-            "admin" => Ok(Role::Admin),
-            "user" => Ok(Role::User),
-            _ => Err(UnknownRole),
+        ALL_ROLES
+            .into_iter()
+            .find(|role| role.as_str() == text)
+            .ok_or(UnknownRole)
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Role::Admin => 1,
+            Role::Helpdesk => 2,
+            Role::User => 4,
         }
+    }
+}
+
+/// A set of roles: the accounts an actor may act on, by their role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct RoleSet(u8);
+
+impl RoleSet {
+    /// Every role.
+    pub const ALL: RoleSet = RoleSet(7);
+    /// No role.
+    pub const NONE: RoleSet = RoleSet(0);
+
+    pub fn only(role: Role) -> Self {
+        RoleSet(role.bit())
+    }
+
+    /// This set and `role`.
+    #[must_use]
+    pub fn with(self, role: Role) -> Self {
+        RoleSet(self.0 | role.bit())
+    }
+
+    pub fn contains(self, role: Role) -> bool {
+        self.0 & role.bit() != 0
+    }
+
+    /// The roles in the set, in [`ALL_ROLES`] order.
+    pub fn roles(self) -> impl Iterator<Item = Role> {
+        ALL_ROLES
+            .into_iter()
+            .filter(move |role| self.contains(*role))
     }
 }
 
@@ -76,6 +121,11 @@ impl User {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether the account may administer others at all (an admin or a helpdesk).
+    pub fn is_staff(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Helpdesk)
     }
 
     /// The name to greet the user by; see [`display_name`].

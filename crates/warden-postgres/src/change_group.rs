@@ -119,10 +119,10 @@ impl ChangeGroups {
         }
     }
 
-    /// Whether `change` may join a group: only admins' changes do (the grouped statement
-    /// re-checks an admin's authority, nothing else).
+    /// Whether `change` may join a group: only changes by accounts do (the grouped statement
+    /// re-checks an account's authority, nothing else).
     pub(crate) fn accepts(change: &StatusChange) -> bool {
-        matches!(change.actor.authority(), Authority::Admin { .. })
+        matches!(change.actor.authority(), Authority::Account { .. })
     }
 
     /// Applies `change` in a group with whatever changes of this thread are waiting. `store`
@@ -296,7 +296,7 @@ async fn apply_group(
     changes: &[StatusChange],
 ) -> QueryResult<Vec<GroupRow>> {
     let columns = Columns::of(changes);
-    Prepared(bind_all(statements(Holder::Admin).group, &columns))
+    Prepared(bind_all(statements(Holder::Account).group, &columns))
         .load::<GroupRow>(conn)
         .await
 }
@@ -319,6 +319,7 @@ mod tests {
             notification_id: Uuid::now_v7(),
             until: None,
             only_if_due_at: None,
+            target_roles: warden_domain::RoleSet::ALL,
         };
         Pending { change, reply }
     }

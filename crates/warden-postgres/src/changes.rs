@@ -16,7 +16,7 @@ use uuid::Uuid;
 use warden_domain::ports::{ChangeLog, StoreError};
 use warden_domain::{
     Actor, ActorKind, AuditedChange, Authority, Authorized, ChangeAction, EventFilter, Guarded,
-    RecordedActor, StatusChange,
+    HolderState, RecordedActor, Role,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -35,6 +35,7 @@ struct ChangeRow {
     target_id: Uuid,
     attributes: Vec<String>,
     created_at: DateTime<Utc>,
+    actor_role: Option<String>,
 }
 
 impl From<&AuditedChange> for ChangeRow {
@@ -48,6 +49,7 @@ impl From<&AuditedChange> for ChangeRow {
             target_id: change.target,
             attributes: change.attributes.clone(),
             created_at: change.at,
+            actor_role: change.actor.role.map(|role| role.as_str().to_owned()),
         }
     }
 }
@@ -63,6 +65,7 @@ impl TryFrom<ChangeRow> for AuditedChange {
                     .map_err(|_| anyhow!("stored actor kind {:?}", row.actor_kind))?,
                 id: row.actor_id,
                 name: row.actor_name,
+                role: crate::rows::stored_actor_role(row.actor_role.as_deref())?,
             },
             action: ChangeAction::parse(&row.action)
                 .map_err(|_| anyhow!("stored change action {:?}", row.action))?,
@@ -73,36 +76,42 @@ impl TryFrom<ChangeRow> for AuditedChange {
     }
 }
 
-/// Whether `actor`'s authority holds, locking the row it rests on until the transaction ends.
+/// Whether `actor`'s authority holds (the domain's [`Authority::holds`] on what is found of
+/// its holder), locking the row it rests on until the transaction ends.
 pub(crate) async fn holds(conn: &mut AsyncPgConnection, actor: &Actor) -> QueryResult<bool> {
     let found = match actor.authority() {
-        Authority::Admin {
-            account,
-            token_version,
-        } => users::table
+        Authority::Account { account, .. } => users::table
             .find(*account.as_uuid())
-            .filter(users::is_active.eq(true))
-            .filter(users::role.eq(StatusChange::ACTOR_ROLE.as_str()))
-            .filter(users::token_version.eq(*token_version))
-            .select(users::id)
+            .select((users::is_active, users::role, users::token_version))
             .for_share()
-            .first::<Uuid>(conn)
+            .first::<(bool, String, i32)>(conn)
             .await
             .optional()?
-            .is_some(),
+            .map(|(active, role, token_version)| {
+                Role::parse(&role)
+                    .map(|role| HolderState::Account {
+                        active,
+                        role,
+                        token_version,
+                    })
+                    .map_err(|_| {
+                        diesel::result::Error::DeserializationError(
+                            anyhow!("stored role {role:?}").into(),
+                        )
+                    })
+            })
+            .transpose()?,
         Authority::Client { client } => clients::table
             .find(*client)
-            .filter(clients::revoked_at.is_null())
-            .select(clients::id)
+            .select(clients::revoked_at.is_not_null())
             .for_share()
-            .first::<Uuid>(conn)
+            .first::<bool>(conn)
             .await
             .optional()?
-            .is_some(),
-        Authority::System => true,
-        _ => false,
+            .map(|revoked| HolderState::Client { revoked }),
+        _ => None,
     };
-    Ok(found)
+    Ok(actor.authority().holds(found))
 }
 
 /// Records `change`; inside the transaction of the change itself.

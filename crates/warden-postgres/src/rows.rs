@@ -160,6 +160,13 @@ pub(crate) struct AuditEventRow {
     actor_kind: String,
     actor_name: String,
     actor_client_id: Option<Uuid>,
+    actor_role: Option<String>,
+}
+
+/// An audit row's `actor_role`: `None` for clients, the system, and rows older than roles.
+pub(crate) fn stored_actor_role(role: Option<&str>) -> anyhow::Result<Option<Role>> {
+    role.map(|role| Role::parse(role).map_err(|_| anyhow::anyhow!("stored actor role {role:?}")))
+        .transpose()
 }
 
 impl TryFrom<AuditEventRow> for AuditEvent {
@@ -173,6 +180,7 @@ impl TryFrom<AuditEventRow> for AuditEvent {
                 kind: ActorKind::parse(&row.actor_kind)?,
                 id: row.actor_id.or(row.actor_client_id),
                 name: row.actor_name,
+                role: stored_actor_role(row.actor_role.as_deref())?,
             },
             action: action(&row.action)?,
             reason: reason(row.reason)?,

@@ -30,6 +30,7 @@ diesel::table! {
         actor_kind -> Text,
         actor_name -> Text,
         actor_client_id -> Nullable<Uuid>,
+        actor_role -> Nullable<Text>,
     }
 }
 
@@ -132,5 +133,6 @@ diesel::table! {
         target_id -> Uuid,
         attributes -> Array<Text>,
         created_at -> Timestamptz,
+        actor_role -> Nullable<Text>,
     }
 }

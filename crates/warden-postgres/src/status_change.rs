@@ -267,9 +267,8 @@ fn outcome(
     row: Option<StatusRow>,
     guarded: bool,
 ) -> Result<Step, StoreError> {
-    let action = change.action;
     let Some(row) = row else {
-        return Ok(Step::Next(action.judge(Unapplied {
+        return Ok(Step::Next(change.judge(Unapplied {
             target: None,
             actor_holds: false,
             last_admin_guarded: guarded,
@@ -286,7 +285,7 @@ fn outcome(
         return Ok(Step::Next(NextStep::Retry));
     }
     let target = row.user.found().map_err(corrupt)?;
-    Ok(Step::Next(action.judge(Unapplied {
+    Ok(Step::Next(change.judge(Unapplied {
         target: Some(target),
         actor_holds: row.actor_ok,
         last_admin_guarded: guarded,
@@ -324,6 +323,7 @@ mod tests {
             notification_id: uuid::Uuid::now_v7(),
             until: None,
             only_if_due_at: None,
+            target_roles: warden_domain::RoleSet::ALL,
         };
         let outcome = |action, row, guarded| outcome(&change(action), row, guarded);
         let next = |action, row, guarded| match outcome(action, row, guarded).unwrap() {

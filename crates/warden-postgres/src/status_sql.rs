@@ -91,8 +91,12 @@ status_binds! {
     requires_active: bool => Bool, "bool";
     /// The role whose last active member the guard keeps (NULL: none).
     guarded_role: Option<&'static str> => Nullable<Text>, "text";
-    /// The role an acting account must still hold.
-    actor_role: &'static str => Text, "text";
+    /// The role an acting account must still hold (and the event records); NULL unless an
+    /// account acts.
+    actor_role: Option<&'static str> => Nullable<Text>, "text";
+    /// The roles of the targets the actor may change, as a PostgreSQL array's text
+    /// (`{admin,user}`): `StatusChange::target_roles`.
+    target_roles: String => Text, "text";
     /// The action's name (audit event, outbox).
     action: &'static str => Text, "text";
     /// The acting client (re-checked); NULL unless a client acts.
@@ -113,7 +117,7 @@ impl<'a> Binds<'a> {
             AccountStatus::Deactivated(deactivation) => (false, Some(deactivation)),
         };
         let (actor_version, client_id) = match change.actor.authority() {
-            Authority::Admin { token_version, .. } => (Some(*token_version), None),
+            Authority::Account { token_version, .. } => (Some(*token_version), None),
             Authority::Client { client } => (None, Some(*client)),
             _ => (None, None),
         };
@@ -139,7 +143,16 @@ impl<'a> Binds<'a> {
                 .map(|r| r.as_str().to_owned()),
             requires_active: change.action.requires_active(),
             guarded_role: change.action.guarded_role().map(Role::as_str),
-            actor_role: StatusChange::ACTOR_ROLE.as_str(),
+            actor_role: change.actor.role().map(Role::as_str),
+            target_roles: format!(
+                "{{{}}}",
+                change
+                    .target_roles
+                    .roles()
+                    .map(Role::as_str)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ),
             action: change.action.as_str(),
             client_id,
             new_until: deactivation.as_ref().and_then(|d| d.until),
@@ -183,8 +196,8 @@ pub(crate) enum Guard {
 /// Which authority the statement re-checks (the domain's [`Authority`]).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Holder {
-    /// An account still active, of the role the domain requires, on its token version.
-    Admin,
+    /// An account still active, of the role it acted with, on its token version.
+    Account,
     /// A client not revoked.
     Client,
     /// The system: nothing to re-check.
@@ -195,7 +208,7 @@ impl Holder {
     /// The holder re-checking `authority`; `None` for one this adapter does not know.
     pub(crate) fn of(authority: &Authority) -> Option<Holder> {
         match authority {
-            Authority::Admin { .. } => Some(Holder::Admin),
+            Authority::Account { .. } => Some(Holder::Account),
             Authority::Client { .. } => Some(Holder::Client),
             Authority::System => Some(Holder::System),
             _ => None,
@@ -206,7 +219,7 @@ impl Holder {
     /// before the statement began stops it; one committed later is ordered after it.
     fn condition(self) -> &'static str {
         match self {
-            Holder::Admin => {
+            Holder::Account => {
                 "EXISTS (SELECT 1 FROM users AS actor\n\
                           WHERE actor.id = input.actor_id AND actor.is_active\n\
                             AND actor.role = input.actor_role\n\
@@ -316,15 +329,17 @@ pub(crate) fn statement(shape: Shape, guard: Guard, holder: Holder) -> String {
       FROM input JOIN locked ON locked.id = input.target_id
      WHERE users.id = locked.id AND locked.is_active = input.requires_active
        AND (input.due_at IS NULL OR locked.deactivated_until <= input.due_at)
+       AND locked.role = ANY (input.target_roles::text[])
        AND {when}
        AND {holds}
  RETURNING input.n, input.at, input.actor_id, input.reason, input.event_id,
            input.notification_id, input.actor_kind, input.actor_name, input.action,
-           input.client_id, input.new_until, input.event_type, {users}
+           input.client_id, input.new_until, input.event_type, input.actor_role, {users}
 ), event AS (
     INSERT INTO audit_events (id, user_id, actor_id, action, reason, created_at,
-                              actor_kind, actor_name, actor_client_id)
-    SELECT event_id, id, actor_id, action, reason, at, actor_kind, actor_name, client_id
+                              actor_kind, actor_name, actor_client_id, actor_role)
+    SELECT event_id, id, actor_id, action, reason, at, actor_kind, actor_name, client_id,
+           actor_role
       FROM target
 ), notification AS (
     INSERT INTO outbox (id, action, recipient, recipient_first_name, reason, occurred_at,
@@ -366,7 +381,7 @@ fn made(holder: Holder) -> Statements {
     }
 }
 
-static BY_ADMIN: LazyLock<Statements> = LazyLock::new(|| made(Holder::Admin));
+static BY_ACCOUNT: LazyLock<Statements> = LazyLock::new(|| made(Holder::Account));
 static BY_CLIENT: LazyLock<Statements> = LazyLock::new(|| made(Holder::Client));
 static BY_SYSTEM: LazyLock<Statements> = LazyLock::new(|| made(Holder::System));
 
@@ -374,7 +389,7 @@ static BY_SYSTEM: LazyLock<Statements> = LazyLock::new(|| made(Holder::System));
 /// life: each is prepared once per connection).
 pub(crate) fn statements(holder: Holder) -> &'static Statements {
     match holder {
-        Holder::Admin => &BY_ADMIN,
+        Holder::Account => &BY_ACCOUNT,
         Holder::Client => &BY_CLIENT,
         Holder::System => &BY_SYSTEM,
     }
@@ -386,7 +401,7 @@ mod tests {
 
     fn all() -> Vec<String> {
         let mut all = Vec::new();
-        for holder in [Holder::Admin, Holder::Client, Holder::System] {
+        for holder in [Holder::Account, Holder::Client, Holder::System] {
             for shape in [Shape::One, Shape::Group] {
                 for guard in [Guard::None, Guard::LastOfRole] {
                     all.push(statement(shape, guard, holder));
@@ -411,10 +426,10 @@ mod tests {
 
     #[test]
     fn every_input_column_is_used() {
-        for holder in [Holder::Admin, Holder::Client, Holder::System] {
+        for holder in [Holder::Account, Holder::Client, Holder::System] {
             // Only an acting account has a token version and a role to re-check.
             let unused: &[&str] = match holder {
-                Holder::Admin => &[],
+                Holder::Account => &[],
                 _ => &["actor_version", "actor_role"],
             };
             for shape in [Shape::One, Shape::Group] {
@@ -431,13 +446,13 @@ mod tests {
 
     #[test]
     fn the_authority_checks_differ_only_where_the_holder_does() {
-        let admin = statement(Shape::Group, Guard::None, Holder::Admin);
-        assert!(admin.contains("actor.token_version = input.actor_version"));
+        let account = statement(Shape::Group, Guard::None, Holder::Account);
+        assert!(account.contains("actor.token_version = input.actor_version"));
         let client = statement(Shape::Group, Guard::None, Holder::Client);
         assert!(client.contains("FROM clients AS actor"));
         let system = statement(Shape::Group, Guard::None, Holder::System);
         assert!(!system.contains("FROM users AS actor") && !system.contains("FROM clients"));
-        assert!(statement(Shape::Group, Guard::None, Holder::Admin).contains("SKIP LOCKED"));
-        assert!(!statement(Shape::One, Guard::None, Holder::Admin).contains("SKIP LOCKED"));
+        assert!(statement(Shape::Group, Guard::None, Holder::Account).contains("SKIP LOCKED"));
+        assert!(!statement(Shape::One, Guard::None, Holder::Account).contains("SKIP LOCKED"));
     }
 }

@@ -431,6 +431,7 @@ fn a_group_without_a_connection_fails_each_change_as_unavailable() {
                 notification_id: Uuid::now_v7(),
                 until: None,
                 only_if_due_at: None,
+                target_roles: warden_domain::RoleSet::ALL,
             })
             .collect();
         apply_all(&store, changes).await

@@ -28,6 +28,7 @@ struct ChangeRow {
     target_id: String,
     attributes: String,
     created_at: Ts,
+    actor_role: Option<String>,
 }
 
 impl From<&AuditedChange> for ChangeRow {
@@ -41,6 +42,7 @@ impl From<&AuditedChange> for ChangeRow {
             target_id: change.target.to_string(),
             attributes: change.attributes.join(","),
             created_at: Ts(change.at),
+            actor_role: change.actor.role.map(|role| role.as_str().to_owned()),
         }
     }
 }
@@ -60,6 +62,7 @@ impl TryFrom<ChangeRow> for AuditedChange {
                     .transpose()
                     .context("actor id")?,
                 name: row.actor_name,
+                role: crate::rows::stored_actor_role(row.actor_role.as_deref())?,
             },
             action: ChangeAction::parse(&row.action)
                 .map_err(|_| anyhow!("stored change action {:?}", row.action))?,

@@ -105,6 +105,7 @@ pub(crate) struct AuditEventRow {
     pub actor_kind: String,
     pub actor_name: String,
     pub actor_client_id: Option<String>,
+    pub actor_role: Option<String>,
 }
 
 impl From<&StatusChange> for AuditEventRow {
@@ -122,6 +123,7 @@ impl From<&StatusChange> for AuditEventRow {
                 Authority::Client { client } => Some(client.to_string()),
                 _ => None,
             },
+            actor_role: change.actor.role().map(|role| role.as_str().to_owned()),
         }
     }
 }
@@ -142,6 +144,7 @@ impl TryFrom<AuditEventRow> for AuditEvent {
                     .map(uuid)
                     .transpose()?,
                 name: row.actor_name,
+                role: stored_actor_role(row.actor_role.as_deref())?,
             },
             action: StatusAction::parse(&row.action).context("stored action")?,
             reason: reason(row.reason.as_deref())?,
@@ -233,4 +236,10 @@ fn reason(text: Option<&str>) -> anyhow::Result<Option<Reason>> {
         .transpose()
         .context("stored reason")?
         .flatten())
+}
+
+/// An audit row's `actor_role`: `None` for clients, the system, and rows older than roles.
+pub(crate) fn stored_actor_role(role: Option<&str>) -> anyhow::Result<Option<Role>> {
+    role.map(|role| Role::parse(role).map_err(|_| anyhow!("stored actor role {role:?}")))
+        .transpose()
 }

@@ -34,6 +34,7 @@ diesel::table! {
         actor_kind -> Text,
         actor_name -> Text,
         actor_client_id -> Nullable<Text>,
+        actor_role -> Nullable<Text>,
     }
 }
 
@@ -180,5 +181,6 @@ diesel::table! {
         target_id -> Text,
         attributes -> Text,
         created_at -> TimestamptzSqlite,
+        actor_role -> Nullable<Text>,
     }
 }

@@ -7,9 +7,9 @@ use diesel::prelude::*;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AccountStatus, Actor, AuditEvent, Authority, EmailAddress, EventFilter, FoundTarget, NewUser,
-    NextStep, PasswordHash, Role, StatusChange, StatusChangeOutcome, Unapplied, User, UserFilter,
-    UserId,
+    AccountStatus, Actor, AuditEvent, Authority, EmailAddress, EventFilter, HolderState,
+    LockedTarget, NewUser, PasswordHash, Role, StatusChange, StatusChangeOutcome, User, UserFilter,
+    UserId, Verdict,
 };
 
 use crate::errors::corrupt;
@@ -142,56 +142,32 @@ impl UserRepo for SqliteStore {
 
 /// The status change, inside `BEGIN IMMEDIATE`: no other connection can write between the
 /// guards and the writes, so what this transaction found cannot be invalidated by a concurrent
-/// change. It enforces the guards the domain declares (the actor's authority, the state the
-/// action requires, the last-active-admin guard) and, when one does not hold, reports what it
-/// found to the domain's judgement.
+/// change. What it found goes to the domain's [`StatusChange::verdict`], which says whether the
+/// change may apply or what refused it.
 pub(crate) fn apply(
     conn: &mut SqliteConnection,
     change: &StatusChange,
 ) -> QueryResult<StatusChangeOutcome> {
-    let action = change.action;
     let target = change.target.to_string();
     let found = users::table
         .find(&target)
         .select((users::is_active, users::role, users::deactivated_until))
         .first::<(bool, String, Option<Ts>)>(conn)
-        .optional()?;
-    let expectation_held = change.expectation_holds(
-        found
-            .as_ref()
-            .and_then(|(_, _, until)| until.map(|until| until.0)),
-    );
-    let found = found
-        .map(|(active, role, _)| {
-            Role::parse(&role)
-                .map(|role| FoundTarget { active, role })
-                .map_err(|_| corrupt(anyhow!("stored role {role:?}")))
+        .optional()?
+        .map(|(active, role, until)| {
+            Ok::<_, diesel::result::Error>(LockedTarget {
+                active,
+                role: stored_role(&role)?,
+                until: until.map(|until| until.0),
+            })
         })
         .transpose()?;
     let actor_holds = actor_holds(conn, &change.actor)?;
-    let guards_hold = match found {
-        Some(found) => {
-            actor_holds
-                && found.active == action.requires_active()
-                && expectation_held
-                && (!action.needs_last_admin_guard(found.role)
-                    || another_active(conn, &target, found.role)?)
-        }
-        None => false,
-    };
-    if !guards_hold {
-        let found = Unapplied {
-            target: found,
-            actor_holds,
-            last_admin_guarded: true,
-            expectation_held,
-        };
-        return match action.judge(found) {
-            NextStep::Done(outcome) => Ok(outcome),
-            step => Err(corrupt(anyhow!(
-                "a refused status change judged {step:?} inside its own transaction"
-            ))),
-        };
+    let verdict = change.verdict(found, actor_holds, |role| {
+        another_active(conn, &target, role)
+    })?;
+    if let Verdict::Refuse(outcome) = verdict {
+        return Ok(outcome);
     }
 
     let (is_active, deactivation) = match change.new_status() {
@@ -236,29 +212,35 @@ fn another_active(conn: &mut SqliteConnection, target: &str, role: Role) -> Quer
     Ok(others > 0)
 }
 
-/// Whether the authority the actor acts on still holds (the domain's [`Authority`]): an admin
-/// account still active, of the role the domain requires, on the token version it acted with;
-/// a client not revoked; the system always. Read inside the change's `BEGIN IMMEDIATE`
+/// Whether the authority the actor acts on still holds: what this store finds of its holder,
+/// judged by the domain ([`Authority::holds`]). Read inside the change's `BEGIN IMMEDIATE`
 /// transaction, so no revocation can commit between this check and the change.
 pub(crate) fn actor_holds(conn: &mut SqliteConnection, actor: &Actor) -> QueryResult<bool> {
-    let found: i64 = match actor.authority() {
-        Authority::Admin {
-            account,
-            token_version,
-        } => users::table
+    let found = match actor.authority() {
+        Authority::Account { account, .. } => users::table
             .find(account.to_string())
-            .filter(users::is_active.eq(true))
-            .filter(users::role.eq(StatusChange::ACTOR_ROLE.as_str()))
-            .filter(users::token_version.eq(token_version))
-            .count()
-            .get_result(conn)?,
+            .select((users::is_active, users::role, users::token_version))
+            .first::<(bool, String, i32)>(conn)
+            .optional()?
+            .map(|(active, role, token_version)| {
+                Ok::<_, diesel::result::Error>(HolderState::Account {
+                    active,
+                    role: stored_role(&role)?,
+                    token_version,
+                })
+            })
+            .transpose()?,
         Authority::Client { client } => clients::table
             .find(client.to_string())
-            .filter(clients::revoked_at.is_null())
-            .count()
-            .get_result(conn)?,
-        Authority::System => 1,
-        _ => 0,
+            .select(clients::revoked_at.is_not_null())
+            .first::<bool>(conn)
+            .optional()?
+            .map(|revoked| HolderState::Client { revoked }),
+        _ => None,
     };
-    Ok(found > 0)
+    Ok(actor.authority().holds(found))
+}
+
+fn stored_role(role: &str) -> QueryResult<Role> {
+    Role::parse(role).map_err(|_| corrupt(anyhow!("stored role {role:?}")))
 }

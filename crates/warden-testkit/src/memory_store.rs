@@ -19,8 +19,8 @@ use warden_domain::ports::{
 };
 use warden_domain::{
     AccountStatus, AuditEvent, AuditedChange, Authority, Authorized, Deactivation, EmailAddress,
-    EventFilter, FoundTarget, Guarded, NewUser, NextStep, Notification, PasswordHash, Role,
-    StatusAction, StatusChange, StatusChangeOutcome, Unapplied, User, UserFilter, UserId,
+    EventFilter, Guarded, HolderState, LockedTarget, NewUser, Notification, PasswordHash, Role,
+    StatusAction, StatusChange, StatusChangeOutcome, User, UserFilter, UserId, Verdict,
 };
 
 #[path = "memory_provisioning.rs"]
@@ -85,19 +85,20 @@ impl State {
         authority: &Authority,
         clients: &crate::memory_clients::Clients,
     ) -> bool {
-        match authority {
-            Authority::Admin {
-                account,
-                token_version,
-            } => self.users.get(account).is_some_and(|a| {
-                a.user.is_active()
-                    && a.user.role == StatusChange::ACTOR_ROLE
-                    && a.user.token_version == *token_version
+        let found = match authority {
+            Authority::Account { account, .. } => {
+                self.users.get(account).map(|a| HolderState::Account {
+                    active: a.user.is_active(),
+                    role: a.user.role,
+                    token_version: a.user.token_version,
+                })
+            }
+            Authority::Client { client } => Some(HolderState::Client {
+                revoked: !clients.is_live(*client),
             }),
-            Authority::Client { client } => clients.is_live(*client),
-            Authority::System => true,
-            _ => false,
-        }
+            _ => None,
+        };
+        authority.holds(found)
     }
 }
 
@@ -185,16 +186,23 @@ impl MemoryStore {
         state: &mut State,
         change: StatusChange,
     ) -> Result<StatusChangeOutcome, StoreError> {
-        let target = state.users.get(&change.target).map(|a| &a.user);
+        let target = state.users.get(&change.target).map(|a| LockedTarget {
+            active: a.user.is_active(),
+            role: a.user.role,
+            until: match &a.user.status {
+                AccountStatus::Deactivated(d) => d.until,
+                AccountStatus::Active => None,
+            },
+        });
         let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
-        let another_active = |role: Role| {
-            state
-                .users
-                .values()
-                .any(|a| a.user.id != change.target && a.user.role == role && a.user.is_active())
-        };
-        if let Err(refused) = decide(&change, target, actor_holds, another_active)? {
-            return Ok(refused);
+        let another_active =
+            |role: Role| {
+                Ok::<_, StoreError>(state.users.values().any(|a| {
+                    a.user.id != change.target && a.user.role == role && a.user.is_active()
+                }))
+            };
+        if let Verdict::Refuse(outcome) = change.verdict(target, actor_holds, another_active)? {
+            return Ok(outcome);
         }
         let Some(account) = state.users.get_mut(&change.target) else {
             return Ok(StatusChangeOutcome::NotFound);
@@ -253,48 +261,6 @@ impl MemoryStore {
         {
             update(entry);
         }
-    }
-}
-
-/// Checks the guards the domain declares for `change` (the actor's authority, the target's
-/// required state, the last-active-admin guard where the domain asks for it) against the store
-/// as it is; when one fails, the domain's judgement says what to report. Under the store's one
-/// lock nothing changes in between, so the judgement is always final.
-fn decide(
-    change: &StatusChange,
-    target: Option<&User>,
-    actor_holds: bool,
-    another_active: impl FnOnce(Role) -> bool,
-) -> Result<Result<(), StatusChangeOutcome>, StoreError> {
-    let action = change.action;
-    let found = target.map(|t| FoundTarget {
-        active: t.is_active(),
-        role: t.role,
-    });
-    let expectation_held = change.expectation_holds(target.and_then(|t| match &t.status {
-        AccountStatus::Deactivated(d) => d.until,
-        AccountStatus::Active => None,
-    }));
-    let guards_hold = found.is_some_and(|found| {
-        actor_holds
-            && found.active == action.requires_active()
-            && expectation_held
-            && (!action.needs_last_admin_guard(found.role) || another_active(found.role))
-    });
-    if guards_hold {
-        return Ok(Ok(()));
-    }
-    let unapplied = Unapplied {
-        target: found,
-        actor_holds,
-        last_admin_guarded: true,
-        expectation_held,
-    };
-    match action.judge(unapplied) {
-        NextStep::Done(outcome) => Ok(Err(outcome)),
-        step => Err(StoreError::other(format!(
-            "a refused status change judged {step:?} under the store's lock"
-        ))),
     }
 }
 

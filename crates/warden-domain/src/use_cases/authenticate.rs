@@ -3,21 +3,48 @@ use std::sync::Arc;
 use crate::ports::{AuthVerifier, StoreError, TokenClaims, UserRepo};
 use chrono::{DateTime, Utc};
 
-use crate::{Actor, Authority, EmailAddress, JobGrant, Operator, User, UserId};
+use crate::policy::{self, Act};
+use crate::{Actor, Authority, EmailAddress, JobGrant, Operator, Role, User, UserId};
 
-/// An active administrator whose credentials were checked just now. Only [`Authenticator`] can
-/// make one, so a use case that takes an `&Admin` cannot be reached unauthorised. It carries
-/// the [`Actor`] the store re-checks when a change commits, so authority that is withdrawn while
-/// a request is in flight (deactivation, demotion, revoked tokens) stops it.
+/// An active account that may administer others (an admin or a helpdesk) whose credentials
+/// were checked just now. Only [`Authenticator`] can make one, so a use case that takes a
+/// `&Staff` cannot be reached unauthorised. It carries the [`Actor`] the store re-checks when a
+/// change commits, so authority that is withdrawn while a request is in flight (deactivation,
+/// a role change, revoked tokens) stops it. What it may do to whom is the policy's
+/// ([`crate::policy`]).
 #[derive(Debug, Clone)]
-pub struct Admin {
+pub struct Staff {
     user: User,
     actor: Actor,
     /// Until when the credential it acts on is honoured (`None`: an operator at the CLI).
     valid_until: Option<DateTime<Utc>>,
 }
 
-impl Admin {
+/// A [`Staff`] member who is an admin: only [`Authenticator`] makes one, so a use case that
+/// takes an `&Admin` (clients, webhooks, role changes, bulk jobs) cannot be reached by a
+/// helpdesk.
+#[derive(Debug, Clone)]
+pub struct Admin(Staff);
+
+impl std::ops::Deref for Admin {
+    type Target = Staff;
+
+    fn deref(&self) -> &Staff {
+        &self.0
+    }
+}
+
+impl Staff {
+    /// The account's role: [`Role::Admin`] or [`Role::Helpdesk`].
+    pub fn role(&self) -> Role {
+        self.user.role
+    }
+
+    /// Whether the policy lets this account do `act` to an account of role `target`.
+    pub fn may(&self, act: Act, target: Role) -> bool {
+        policy::permits(self.actor.subject(), act, target)
+    }
+
     pub fn id(&self) -> UserId {
         self.user.id
     }
@@ -35,7 +62,7 @@ impl Admin {
     /// (the CLI starts no jobs).
     pub fn job_grant(&self) -> Option<JobGrant> {
         match (self.actor.authority(), self.valid_until) {
-            (Authority::Admin { token_version, .. }, Some(valid_until)) => Some(JobGrant {
+            (Authority::Account { token_version, .. }, Some(valid_until)) => Some(JobGrant {
                 account: self.user.id,
                 token_version: *token_version,
                 valid_until,
@@ -121,8 +148,21 @@ impl Authenticator {
     /// # Errors
     /// As [`Authenticator::user`], plus [`AccessError::Forbidden`] for a non-admin.
     pub async fn admin(&self, token: Option<&str>) -> Result<Admin, AccessError> {
+        only_admin(self.staff(token).await?)
+    }
+
+    /// Like [`Authenticator::user`], and the account must be staff (an admin or a helpdesk).
+    ///
+    /// # Errors
+    /// As [`Authenticator::user`], plus [`AccessError::Forbidden`] for a `user`.
+    pub async fn staff(&self, token: Option<&str>) -> Result<Staff, AccessError> {
         let (user, claims) = self.checked(token).await?;
-        let actor = Actor::admin(user.id, user.email.to_string(), user.token_version);
+        let actor = Actor::staff(
+            user.id,
+            user.email.to_string(),
+            user.token_version,
+            user.role,
+        );
         admit(user, actor, Some(claims.valid_until))
     }
 
@@ -150,7 +190,7 @@ impl Authenticator {
             ));
         }
         let actor = Actor::admin(user.id, user.email.to_string(), user.token_version);
-        admit(user, actor, None)
+        only_admin(admit(user, actor, None)?)
     }
 
     /// For an [`Operator`] who names the acting admin instead of presenting a token: the same
@@ -167,6 +207,18 @@ impl Authenticator {
         operator: &Operator,
         email: &EmailAddress,
     ) -> Result<Admin, AccessError> {
+        only_admin(self.staff_by_email(operator, email).await?)
+    }
+
+    /// Like [`Authenticator::admin_by_email`], for any staff account (an admin or a helpdesk).
+    ///
+    /// # Errors
+    /// As [`Authenticator::admin_by_email`], [`AccessError::Forbidden`] for a `user`.
+    pub async fn staff_by_email(
+        &self,
+        operator: &Operator,
+        email: &EmailAddress,
+    ) -> Result<Staff, AccessError> {
         let user = self
             .users
             .find_by_email(email)
@@ -175,7 +227,7 @@ impl Authenticator {
         if !user.is_active() {
             return Err(unauthenticated("account is deactivated"));
         }
-        let actor = Actor::operator(user.id, operator.os_user(), user.token_version);
+        let actor = Actor::operator(user.id, operator.os_user(), user.token_version, user.role);
         admit(user, actor, None)
     }
 }
@@ -184,13 +236,21 @@ fn admit(
     user: User,
     actor: Actor,
     valid_until: Option<DateTime<Utc>>,
-) -> Result<Admin, AccessError> {
-    if user.is_admin() {
-        Ok(Admin {
+) -> Result<Staff, AccessError> {
+    if user.is_staff() {
+        Ok(Staff {
             user,
             actor,
             valid_until,
         })
+    } else {
+        Err(AccessError::Forbidden)
+    }
+}
+
+fn only_admin(staff: Staff) -> Result<Admin, AccessError> {
+    if staff.role() == Role::Admin {
+        Ok(Admin(staff))
     } else {
         Err(AccessError::Forbidden)
     }

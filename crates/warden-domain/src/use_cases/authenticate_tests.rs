@@ -127,7 +127,7 @@ async fn operators_name_an_active_admin_by_email() {
     // Recorded as an operator at the CLI, under the OS user, on the admin's current version.
     assert_eq!(
         operator.actor(),
-        &crate::Actor::operator(admin.id, "alice", admin.token_version)
+        &crate::Actor::operator(admin.id, "alice", admin.token_version, crate::Role::Admin)
     );
     assert_eq!(operator.actor().kind(), crate::ActorKind::Operator);
     assert!(matches!(
@@ -173,9 +173,10 @@ async fn a_job_outlives_its_token_but_not_its_admins_token_version() {
     );
     assert_eq!(
         *acting.actor().authority(),
-        crate::Authority::Admin {
+        crate::Authority::Account {
             account: admin.id,
-            token_version: admin.token_version
+            token_version: admin.token_version,
+            role: crate::Role::Admin,
         },
         "the store re-checks this version at each commit"
     );

@@ -26,9 +26,10 @@ async fn a_job_is_stored_with_the_admins_grant_and_every_id_in_order() {
     jobs.expect_create_job()
         .withf(move |job, by| {
             by.actor.authority()
-                == &crate::Authority::Admin {
+                == &crate::Authority::Account {
                     account: grant.account,
                     token_version: grant.token_version,
+                    role: crate::Role::Admin,
                 }
                 && job.grant == grant
                 && job.user_ids == ["b", "a", "b"]

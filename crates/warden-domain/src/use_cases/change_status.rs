@@ -5,10 +5,11 @@ use uuid::Uuid;
 use chrono::{DateTime, Utc};
 
 use super::{Principal, System};
+use crate::policy::{self, Act};
 use crate::ports::{Clock, StoreError, UserRepo};
 use crate::{
-    InvalidSuspensionEnd, Reason, StatusAction, StatusChange, StatusChangeOutcome, SuspensionEnd,
-    User, UserId,
+    InvalidSuspensionEnd, Reason, RoleSet, StatusAction, StatusChange, StatusChangeOutcome,
+    SuspensionEnd, User, UserId,
 };
 
 /// Why [`DeactivateUser`] refused or failed; on every one nothing was changed and nobody is
@@ -42,6 +43,11 @@ pub enum DeactivateError {
     /// tokens; a client revoked: [`StatusChangeOutcome::ActorRevoked`]); nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
+    /// The policy does not let the actor change an account of the target's role (a helpdesk,
+    /// or a provisioning client without `scim.privileged`, on an admin or helpdesk account),
+    /// as found when the change was to commit ([`StatusChangeOutcome::TargetForbidden`]).
+    #[error("the actor may not change this account")]
+    TargetForbidden,
     /// The suspension's end is not acceptable (see [`SuspensionEnd::new`]): not after now, or
     /// more than ten years ahead. Only from [`DeactivateUser::execute_until`].
     #[error("suspension end {0}")]
@@ -74,6 +80,9 @@ pub enum ReactivateError {
     /// tokens; a client revoked: [`StatusChangeOutcome::ActorRevoked`]); nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
+    /// As [`DeactivateError::TargetForbidden`].
+    #[error("the actor may not change this account")]
+    TargetForbidden,
     /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
     /// reached in time (worth retrying), otherwise a bug, corrupt data, or an outcome this
     /// change cannot have. Nothing was changed.
@@ -141,6 +150,7 @@ impl DeactivateUser {
             StatusChangeOutcome::AlreadyInState => Err(DeactivateError::AlreadyDeactivated),
             StatusChangeOutcome::LastActiveAdmin => Err(DeactivateError::LastActiveAdmin),
             StatusChangeOutcome::ActorRevoked => Err(DeactivateError::ActorRevoked),
+            StatusChangeOutcome::TargetForbidden => Err(DeactivateError::TargetForbidden),
             // Only a change with an expectation can find it unmet; this one has none.
             StatusChangeOutcome::NotDue => Err(unexpected_outcome("deactivation").into()),
         }
@@ -235,6 +245,7 @@ fn reactivated(outcome: StatusChangeOutcome) -> Result<User, ReactivateError> {
             Err(ReactivateError::AlreadyActive)
         }
         StatusChangeOutcome::ActorRevoked => Err(ReactivateError::ActorRevoked),
+        StatusChangeOutcome::TargetForbidden => Err(ReactivateError::TargetForbidden),
         StatusChangeOutcome::NotDue => Err(unexpected_outcome("reactivation").into()),
     }
 }
@@ -273,6 +284,8 @@ pub(super) fn status_change(
         notification_id: Uuid::now_v7(),
         until: None,
         only_if_due_at: None,
+        target_roles: policy::reach(by.actor().subject(), Act::ChangeStatus)
+            .unwrap_or(RoleSet::NONE),
     })
 }
 

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::Admin;
+use super::{Admin, Staff};
 use crate::ports::{ChangeLog, StoreError, UserRepo};
 use crate::{
     AuditEvent, AuditedChange, EventFilter, Operator, PageLimit, User, UserFilter, UserId,
@@ -62,7 +62,7 @@ impl Directory {
     /// [`StoreError`] when the store fails.
     pub async fn search(
         &self,
-        _admin: &Admin,
+        _staff: &Staff,
         filter: &UserFilter,
         after: Option<Uuid>,
         limit: PageLimit,

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Admin, QueryError};
+use super::{QueryError, Staff};
 use crate::ports::{Clock, LoginAttempts, UserRepo};
 use crate::{AccountStatus, Reason, RecordedActor, StatusAction, User, UserId};
 
@@ -86,7 +86,7 @@ impl ExplainAccess {
 
     /// # Errors
     /// [`QueryError::NotFound`] for an unknown id; [`QueryError::Store`] when a store fails.
-    pub async fn explain(&self, _admin: &Admin, id: UserId) -> Result<AccessReport, QueryError> {
+    pub async fn explain(&self, _staff: &Staff, id: UserId) -> Result<AccessReport, QueryError> {
         let user = self
             .users
             .find_by_id(&id)

@@ -42,7 +42,7 @@ fn explain_hashed(
 async fn an_active_unthrottled_account_can_sign_in() {
     let target = user(Role::User);
     let report = explain_with(target.clone(), vec![], Lockouts::default())
-        .explain(&admin().await, target.id)
+        .explain(&*admin().await, target.id)
         .await
         .unwrap();
     assert!(report.can_sign_in());
@@ -56,6 +56,7 @@ async fn a_deactivated_and_throttled_account_names_both_causes() {
         kind: ActorKind::User,
         id: Some(Uuid::now_v7()),
         name: "boss@example.com".into(),
+        role: None,
     };
     let event = AuditEvent {
         id: Uuid::now_v7(),
@@ -71,7 +72,7 @@ async fn a_deactivated_and_throttled_account_names_both_causes() {
         until: Some(until),
     };
     let report = explain_with(target.clone(), vec![event], lockouts)
-        .explain(&admin().await, target.id)
+        .explain(&*admin().await, target.id)
         .await
         .unwrap();
     assert!(!report.can_sign_in());
@@ -93,7 +94,7 @@ async fn a_deactivated_and_throttled_account_names_both_causes() {
 async fn an_unknown_account_is_not_found() {
     let target = user(Role::User);
     let explain = explain_with(target, vec![], Lockouts::default());
-    let result = explain.explain(&admin().await, UserId::generate()).await;
+    let result = explain.explain(&*admin().await, UserId::generate()).await;
     assert!(matches!(result, Err(QueryError::NotFound)));
 }
 
@@ -106,7 +107,7 @@ async fn an_account_without_a_password_says_so() {
         Lockouts::default(),
         PasswordHash::unset(),
     )
-    .explain(&admin().await, target.id)
+    .explain(&*admin().await, target.id)
     .await
     .unwrap();
     assert!(!report.can_sign_in());

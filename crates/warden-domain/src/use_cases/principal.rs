@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Admin, AuthenticatedClient};
+use super::{Admin, AuthenticatedClient, Staff};
 use crate::{Actor, Scope};
 
 /// An actor whose authority was checked, with the credential a change must not outlive.
@@ -22,17 +22,28 @@ pub trait Principal: sealed::Sealed + Send + Sync + std::fmt::Debug {
 mod sealed {
     pub trait Sealed {}
     impl Sealed for super::Admin {}
+    impl Sealed for super::Staff {}
     impl Sealed for super::System {}
     impl Sealed for super::Provisioner {}
 }
 
-impl Principal for Admin {
+impl Principal for Staff {
     fn actor(&self) -> &Actor {
-        Admin::actor(self)
+        Staff::actor(self)
     }
 
     fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
-        Admin::is_valid_at(self, now)
+        Staff::is_valid_at(self, now)
+    }
+}
+
+impl Principal for Admin {
+    fn actor(&self) -> &Actor {
+        Staff::actor(self)
+    }
+
+    fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
+        Staff::is_valid_at(self, now)
     }
 }
 
@@ -75,8 +86,13 @@ pub struct Provisioner {
 impl Provisioner {
     /// The client as a provisioner, if it was admitted for provisioning ([`Scope::Scim`]).
     pub fn new(client: &AuthenticatedClient) -> Option<Self> {
+        let privileged = client.client().allows(Scope::ScimPrivileged);
         (client.granted() == Scope::Scim && client.client().allows(Scope::Scim)).then(|| Self {
-            actor: client.actor(),
+            actor: if privileged {
+                client.actor().privileged()
+            } else {
+                client.actor()
+            },
         })
     }
 

@@ -46,6 +46,10 @@ pub enum ProvisionError {
     /// The client was revoked before the change committed; nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
+    /// The account is an admin or a helpdesk and the client lacks `scim.privileged` (the
+    /// policy, [`crate::policy`]), as found when the change was to commit; nothing changed.
+    #[error("the client may not change this account")]
+    TargetForbidden,
     /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
     /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
@@ -200,6 +204,7 @@ impl Provision {
             StatusChangeOutcome::NotFound => return Err(ProvisionError::NotFound),
             StatusChangeOutcome::LastActiveAdmin => return Err(ProvisionError::LastActiveAdmin),
             StatusChangeOutcome::ActorRevoked => return Err(ProvisionError::ActorRevoked),
+            StatusChangeOutcome::TargetForbidden => return Err(ProvisionError::TargetForbidden),
             other => {
                 let why = format!("a provisioning status change reported {other:?}");
                 return Err(ProvisionError::Store(StoreError::other(why)));
@@ -233,6 +238,7 @@ impl Provision {
                 Err(ReactivateError::AlreadyActive) => Ok(false),
                 Err(ReactivateError::NotFound) => Err(ProvisionError::NotFound),
                 Err(ReactivateError::ActorRevoked) => Err(ProvisionError::ActorRevoked),
+                Err(ReactivateError::TargetForbidden) => Err(ProvisionError::TargetForbidden),
                 Err(ReactivateError::Store(error)) => Err(ProvisionError::Store(error)),
             }
         } else {
@@ -274,6 +280,7 @@ fn deactivated(result: Result<crate::User, DeactivateError>) -> Result<bool, Pro
         Err(DeactivateError::AlreadyDeactivated) => Ok(false),
         Err(DeactivateError::NotFound) => Err(ProvisionError::NotFound),
         Err(DeactivateError::LastActiveAdmin) => Err(ProvisionError::LastActiveAdmin),
+        Err(DeactivateError::TargetForbidden) => Err(ProvisionError::TargetForbidden),
         // A client acts through no account, so it cannot be deactivating itself.
         Err(DeactivateError::ActorRevoked | DeactivateError::SelfDeactivation) => {
             Err(ProvisionError::ActorRevoked)

@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::Admin;
+use super::Staff;
 use crate::ports::{StoreError, UserRepo};
 use crate::{AuditEvent, User, UserId};
 
@@ -42,7 +42,7 @@ impl UserQueries {
 
     /// # Errors
     /// [`QueryError::NotFound`] for an unknown id.
-    pub async fn get(&self, _admin: &Admin, id: UserId) -> Result<User, QueryError> {
+    pub async fn get(&self, _staff: &Staff, id: UserId) -> Result<User, QueryError> {
         self.users
             .find_by_id(&id)
             .await?
@@ -56,12 +56,12 @@ impl UserQueries {
     /// [`QueryError::NotFound`] for an unknown id.
     pub async fn events(
         &self,
-        admin: &Admin,
+        staff: &Staff,
         id: UserId,
         after: Option<Uuid>,
         limit: u32,
     ) -> Result<EventPage, QueryError> {
-        let user = self.get(admin, id).await?;
+        let user = self.get(staff, id).await?;
         let limit = limit.clamp(1, Self::MAX_PAGE);
         // One extra row tells whether another page follows.
         let mut events = self.users.events(&user.id, after, limit + 1).await?;

@@ -14,6 +14,7 @@ fn events_for(user: UserId, count: usize) -> Vec<AuditEvent> {
                 kind: ActorKind::User,
                 id: None,
                 name: String::new(),
+                role: None,
             },
             action: StatusAction::Deactivate,
             reason: None,

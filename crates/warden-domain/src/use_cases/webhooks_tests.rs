@@ -19,6 +19,7 @@ fn delivery(attempts: u32) -> WebhookDelivery {
             kind: ActorKind::User,
             id: Some(Uuid::now_v7()),
             name: "grace@example.com".into(),
+            role: None,
         },
         reason: Reason::parse("left \"the\" team\n\\ bye").unwrap(),
         at: at(),

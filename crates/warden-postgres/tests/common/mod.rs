@@ -112,5 +112,6 @@ pub fn change(action: StatusAction, target: &User, actor: &User) -> StatusChange
         notification_id: Uuid::now_v7(),
         until: None,
         only_if_due_at: None,
+        target_roles: warden_domain::RoleSet::ALL,
     }
 }

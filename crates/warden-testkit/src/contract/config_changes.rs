@@ -552,6 +552,7 @@ fn client_change(
         notification_id: Uuid::now_v7(),
         until: None,
         only_if_due_at: None,
+        target_roles: warden_domain::RoleSet::ALL,
     }
 }
 

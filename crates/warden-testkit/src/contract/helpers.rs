@@ -105,6 +105,7 @@ pub(super) fn change(
         notification_id: Uuid::now_v7(),
         until: None,
         only_if_due_at: None,
+        target_roles: warden_domain::RoleSet::ALL,
     }
 }
 

@@ -21,7 +21,7 @@
 //! stores keep. A notification enqueued by `change_status` is due at the change's `at`.
 
 //! The checks are grouped by section, one file each: `accounts.rs`, `status_changes.rs`,
-//! `actors.rs`, `outbox.rs`, `directory.rs`, `suspensions.rs`, `idempotency.rs` (the
+//! `actors.rs`, `roles.rs`, `outbox.rs`, `directory.rs`, `suspensions.rs`, `idempotency.rs` (the
 //! [`warden_domain::ports::IdempotencyStore`] checks); `helpers.rs` holds what they share. All
 //! checks are re-exported here, so
 //! [`crate::contract_tests`] and [`run_all`] name them as `contract::<check>`.
@@ -39,6 +39,7 @@ mod idempotency;
 mod jobs;
 mod outbox;
 pub mod provisioning;
+mod roles;
 mod status_changes;
 mod suspensions;
 pub mod webhooks;
@@ -52,6 +53,7 @@ pub use idempotency::*;
 pub use jobs::*;
 pub use outbox::*;
 pub use provisioning::*;
+pub use roles::*;
 pub use status_changes::*;
 pub use suspensions::*;
 pub use webhooks::*;
@@ -126,6 +128,8 @@ macro_rules! contract_tests {
             due_suspensions_are_listed_earliest_first,
             a_lift_applies_only_while_due,
             concurrent_lifts_apply_once,
+            a_helpdesk_changes_only_user_accounts,
+            an_actor_of_another_role_than_it_acted_with_changes_nothing,
         );
     };
     (@each $fresh:path; $($check:ident),* $(,)?) => {
@@ -186,5 +190,7 @@ pub async fn run_all(users: Arc<dyn UserRepo>, outbox: Arc<dyn Outbox>) {
     timed_deactivation_keeps_its_end_until_reactivated(users.clone(), outbox.clone()).await;
     due_suspensions_are_listed_earliest_first(users.clone(), outbox.clone()).await;
     a_lift_applies_only_while_due(users.clone(), outbox.clone()).await;
-    concurrent_lifts_apply_once(users, outbox).await;
+    concurrent_lifts_apply_once(users.clone(), outbox.clone()).await;
+    a_helpdesk_changes_only_user_accounts(users.clone(), outbox.clone()).await;
+    an_actor_of_another_role_than_it_acted_with_changes_nothing(users, outbox).await;
 }

@@ -506,7 +506,12 @@ pub async fn revoked_actors_change_nothing(users: Arc<dyn UserRepo>, outbox: Arc
 
     // The same admin on its current version may act; as an operator, that is recorded.
     let mut by_operator = change(StatusAction::Deactivate, &active, &current, None, now());
-    by_operator.actor = Actor::operator(current.id, "ops-oncall", current.token_version);
+    by_operator.actor = Actor::operator(
+        current.id,
+        "ops-oncall",
+        current.token_version,
+        warden_domain::Role::Admin,
+    );
     applied(users.change_status(by_operator.clone()).await);
     let events = users.events(&active.id, None, 10).await.expect("events");
     assert_eq!(events, vec![event_of(&by_operator)]);

@@ -32,6 +32,7 @@ fn lift(target: &User, due_at: DateTime<Utc>) -> StatusChange {
     StatusChange {
         actor: Actor::system(),
         only_if_due_at: Some(due_at),
+        target_roles: warden_domain::RoleSet::ALL,
         ..change(StatusAction::Reactivate, target, target, None, now())
     }
 }

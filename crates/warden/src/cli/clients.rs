@@ -27,7 +27,8 @@ pub struct ClientCreateArgs {
     /// 1 to 64 letters, digits, '.', '_' or '-'; unique among live clients.
     #[arg(long)]
     name: String,
-    /// Comma-separated: introspect, scim.
+    /// Comma-separated: introspect, scim, scim.privileged (with scim: the identity provider
+    /// manages administrators too).
     #[arg(long)]
     scope: String,
 }

@@ -54,9 +54,9 @@ pub enum Command {
 pub enum UserCommand {
     /// Create an active account and print its id alone on one line.
     Create(CreateArgs),
-    /// Deactivate an account as the named admin (same rules as the HTTP API).
+    /// Deactivate an account as the named admin or helpdesk (same rules as the HTTP API).
     Deactivate(ChangeArgs),
-    /// Reactivate an account as the named admin (same rules as the HTTP API).
+    /// Reactivate an account as the named admin or helpdesk (same rules as the HTTP API).
     Reactivate(ChangeArgs),
     /// List accounts, newest first, as a table (the filters of `GET /api/v1/users`).
     List(ListArgs),
@@ -70,7 +70,7 @@ pub struct ListArgs {
     /// `active`, `inactive` or `all`.
     #[arg(long, default_value = "all")]
     status: String,
-    /// `admin` or `user` (both when absent).
+    /// `admin`, `helpdesk` or `user` (all when absent).
     #[arg(long)]
     role: Option<String>,
     /// Accounts per page, 1 to 100.
@@ -93,9 +93,12 @@ pub struct CreateArgs {
     /// Read the password from the first line of standard input.
     #[arg(long)]
     password_stdin: bool,
-    /// Make the account an administrator.
-    #[arg(long)]
+    /// Make the account an administrator (the same as `--role admin`).
+    #[arg(long, conflicts_with = "role")]
     admin: bool,
+    /// `admin`, `helpdesk` or `user` (the default).
+    #[arg(long)]
+    role: Option<String>,
     #[arg(long, default_value = "")]
     first_name: String,
     #[arg(long, default_value = "")]
@@ -106,7 +109,8 @@ pub struct CreateArgs {
 pub struct ChangeArgs {
     #[arg(long)]
     user_id: String,
-    /// Email of the active admin on whose authority the change is made. Not a credential:
+    /// Email of the active admin or helpdesk on whose authority the change is made (a
+    /// helpdesk may change `user` accounts only). Not a credential:
     /// whoever can run this holds the database. The audit trail records the change as an
     /// `operator` on the `cli` channel, with the OS user who ran it.
     #[arg(long)]
@@ -143,7 +147,11 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 _ => Password::parse(&read_password_line()?)
                     .map_err(|e| anyhow!("--password-stdin {e}"))?,
             };
-            let role = if args.admin { Role::Admin } else { Role::User };
+            let role = match (args.admin, args.role.as_deref()) {
+                (true, _) => Role::Admin,
+                (false, None) => Role::User,
+                (false, Some(role)) => parse_role(role)?,
+            };
             let user = services
                 .create_user
                 .execute(NewAccount {
@@ -193,7 +201,7 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     };
     let admin = services
         .auth
-        .admin_by_email(&operator(), &by)
+        .staff_by_email(&operator(), &by)
         .await
         .context("--by")?;
     let (user, action) = if deactivate {
@@ -215,6 +223,17 @@ async fn change_status(config: &Config, args: ChangeArgs, deactivate: bool) -> a
     Ok(())
 }
 
+/// `--role`, naming the allowed values when it names none of them.
+fn parse_role(text: &str) -> anyhow::Result<Role> {
+    Role::parse(text.trim()).map_err(|_| {
+        let roles: Vec<&str> = warden_domain::ALL_ROLES
+            .iter()
+            .map(|r| r.as_str())
+            .collect();
+        anyhow!("--role must be one of {}", roles.join(", "))
+    })
+}
+
 /// Prints one page of accounts as a table; when more follow, says how to get them (on
 /// standard error, so standard output holds only the table).
 async fn list(config: &Config, args: ListArgs) -> anyhow::Result<()> {
@@ -225,9 +244,7 @@ async fn list(config: &Config, args: ListArgs) -> anyhow::Result<()> {
         },
         status: StatusFilter::parse(&args.status).map_err(|e| anyhow!("--status {e}"))?,
         role: match args.role.as_deref() {
-            Some(role) => {
-                Some(Role::parse(role).map_err(|_| anyhow!("--role must be admin or user"))?)
-            }
+            Some(role) => Some(parse_role(role)?),
             None => None,
         },
     };
@@ -290,7 +307,7 @@ mod tests {
             let text = std::fs::read_to_string(&file).unwrap();
             assert!(
                 !text.contains("Operator::")
-                    && !text.contains("admin_by_email")
+                    && !text.contains("_by_email")
                     && !text.contains("for_email"),
                 "{} reaches operator powers",
                 file.display()

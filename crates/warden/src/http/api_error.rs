@@ -70,6 +70,15 @@ impl ApiError {
         )
     }
 
+    /// The caller may use the route, but the policy does not let it act on this account (a
+    /// helpdesk on an admin or helpdesk account).
+    pub fn forbidden_target() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "You do not have permission to act on this account",
+        )
+    }
+
     pub fn invalid_input(errors: Vec<FieldError>) -> Self {
         let mut error = Self::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input");
         error.data = json!({ "errors": errors });
@@ -206,6 +215,7 @@ impl From<DeactivateError> for ApiError {
                 Self::bad_request("Cannot deactivate the last active admin")
             }
             DeactivateError::ActorRevoked => revoked_at_commit(),
+            DeactivateError::TargetForbidden => Self::forbidden_target(),
             DeactivateError::InvalidUntil(invalid) => {
                 Self::invalid_input(vec![FieldError::new("until", invalid.to_string())])
             }
@@ -248,6 +258,7 @@ impl From<ReactivateError> for ApiError {
             ReactivateError::NotFound => Self::not_found("User not found"),
             ReactivateError::AlreadyActive => Self::bad_request("User is already active"),
             ReactivateError::ActorRevoked => revoked_at_commit(),
+            ReactivateError::TargetForbidden => Self::forbidden_target(),
             ReactivateError::Store(store) => store.into(),
             other => Self::internal(&other),
         }

@@ -7,6 +7,7 @@
 //! | extractor | who | refusal |
 //! |---|---|---|
 //! | [`AdminCaller`] | an active admin, token current | 401 `Could not validate admin credentials`, 403 for a non-admin |
+//! | [`StaffCaller`] | an active admin or helpdesk, token current | as [`AdminCaller`], 403 for a `user` |
 //! | [`UserCaller`] | any active account, token current | 401 `Could not validate credentials` |
 //!
 //! Machine clients have theirs beside their protocols: the SCIM provisioner
@@ -18,7 +19,7 @@ use std::ops::Deref;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use warden_domain::use_cases::Admin;
+use warden_domain::use_cases::{Admin, Staff};
 use warden_domain::User;
 
 use super::{bearer_token, ApiError};
@@ -58,6 +59,34 @@ impl FromRequest for AdminCaller {
             let admin = state(&req)?.services.auth.admin(bearer_token(&req)).await?;
             record_actor(admin.id());
             Ok(AdminCaller(admin))
+        })
+    }
+}
+
+/// An active admin or helpdesk whose bearer token is current (`Authenticator::staff`): the
+/// routes a helpdesk may call (reading accounts, changing the status of `user` accounts; what
+/// it may do to which account is the policy's, checked by the use case and again at commit).
+#[derive(Debug)]
+pub struct StaffCaller(pub Staff);
+
+impl Deref for StaffCaller {
+    type Target = Staff;
+
+    fn deref(&self) -> &Staff {
+        &self.0
+    }
+}
+
+impl FromRequest for StaffCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let staff = state(&req)?.services.auth.staff(bearer_token(&req)).await?;
+            record_actor(staff.id());
+            Ok(StaffCaller(staff))
         })
     }
 }

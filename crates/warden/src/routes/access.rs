@@ -8,7 +8,7 @@ use warden_domain::UserId;
 
 use super::schemas::{AdminFailures, Envelope as Doc};
 use super::views::ActorView;
-use crate::http::AdminCaller;
+use crate::http::StaffCaller;
 use crate::http::{ApiError, Envelope};
 use crate::run::state::AppState;
 
@@ -24,7 +24,7 @@ use crate::run::state::AppState;
 )]
 pub async fn explain(
     state: web::Data<AppState>,
-    AdminCaller(admin): AdminCaller,
+    StaffCaller(admin): StaffCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let target = UserId::parse(&path).map_err(|_| ApiError::not_found("User not found"))?;
@@ -188,6 +188,7 @@ mod tests {
                 kind: ActorKind::User,
                 id: Some(id),
                 name: "boss@example.com".into(),
+                role: Some(warden_domain::Role::Admin),
             }),
             reason: Reason::parse("spam").unwrap(),
             until: None,

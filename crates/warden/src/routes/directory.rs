@@ -12,8 +12,8 @@ use warden_domain::{
 
 use super::schemas::{AdminListFailures, Envelope as Doc, InvalidInput};
 use super::views::{EventPageView, UserView};
-use crate::http::AdminCaller;
 use crate::http::{page_query, ApiError, Envelope, FieldError, PageQuery};
+use crate::http::{AdminCaller, StaffCaller};
 use crate::run::state::AppState;
 
 /// The `status` filter of `GET /api/v1/users`, as the OpenAPI document shows it.
@@ -32,6 +32,7 @@ pub enum AccountStatusFilter {
 #[allow(dead_code)]
 pub enum RoleFilter {
     Admin,
+    Helpdesk,
     User,
 }
 
@@ -59,7 +60,7 @@ pub enum EventAction {
     params(
         ("q" = Option<String>, Query, description = "Keeps accounts whose email address, first name or last name starts with this text, compared lower-cased (`ada` finds `Ada Lovelace` and `ada@example.com`). Trimmed; blank means no text filter; no control or invisible formatting characters."),
         ("status" = inline(Option<AccountStatusFilter>), Query, description = "`active`, `inactive` or `all` (the default)"),
-        ("role" = inline(Option<RoleFilter>), Query, description = "`admin` or `user`; both when absent"),
+        ("role" = inline(Option<RoleFilter>), Query, description = "`admin`, `helpdesk` or `user`; all when absent"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "Accounts per page (default 20)"),
         ("cursor" = Option<String>, Query, format = Uuid, description = "The `next_cursor` of the previous page (opaque)"),
     ),
@@ -71,7 +72,7 @@ pub enum EventAction {
 )]
 pub async fn search(
     state: web::Data<AppState>,
-    AdminCaller(admin): AdminCaller,
+    StaffCaller(admin): StaffCaller,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let (filter, page) = search_params(req.query_string())?;
@@ -149,7 +150,7 @@ fn search_params(query: &str) -> Result<(UserFilter, PageQuery), ApiError> {
             },
             "role" => match Role::parse(value) {
                 Ok(role) => filter.role = Some(role),
-                Err(_) => errors.push(FieldError::new("role", "must be admin or user")),
+                Err(_) => errors.push(FieldError::new("role", "must be admin, helpdesk or user")),
             },
             _ => {}
         },

@@ -1,7 +1,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use warden_domain::use_cases::Admin;
+use warden_domain::use_cases::Staff;
 use warden_domain::{Reason, StatusAction, UserId};
 
 use super::idempotency_doc::{
@@ -9,7 +9,7 @@ use super::idempotency_doc::{
 };
 use super::schemas::{AdminFailures, Empty, Envelope as Doc, StatusChangeRequest};
 use super::views::{EventPageView, UserView};
-use crate::http::AdminCaller;
+use crate::http::StaffCaller;
 use crate::http::{page_query, parse_json, read_bytes, ApiError, Envelope, Fields};
 use crate::run::state::AppState;
 use crate::workers::after_commit::Channel;
@@ -30,7 +30,7 @@ use crate::workers::after_commit::Channel;
 )]
 pub async fn deactivate(
     state: web::Data<AppState>,
-    AdminCaller(admin): AdminCaller,
+    StaffCaller(admin): StaffCaller,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -64,7 +64,7 @@ pub async fn deactivate(
 )]
 pub async fn reactivate(
     state: web::Data<AppState>,
-    AdminCaller(admin): AdminCaller,
+    StaffCaller(admin): StaffCaller,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -105,7 +105,7 @@ async fn changed(state: &AppState, action: StatusAction) -> HttpResponse {
 )]
 pub async fn get(
     state: web::Data<AppState>,
-    AdminCaller(admin): AdminCaller,
+    StaffCaller(admin): StaffCaller,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     record_ids(admin.id(), &path);
@@ -137,7 +137,7 @@ pub async fn get(
 )]
 pub async fn events(
     state: web::Data<AppState>,
-    AdminCaller(admin): AdminCaller,
+    StaffCaller(admin): StaffCaller,
     req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
@@ -203,7 +203,7 @@ struct StatusChangeInput {
 
 impl StatusChangeInput {
     /// The input in `body`, sent by `admin`.
-    fn from_body(admin: &Admin, body: &[u8]) -> Result<Self, ApiError> {
+    fn from_body(admin: &Staff, body: &[u8]) -> Result<Self, ApiError> {
         let input = Self::parse(parse_json(body)?)?;
         record_ids(admin.id(), &input.user_id);
         Ok(input)

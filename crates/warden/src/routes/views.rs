@@ -64,6 +64,10 @@ pub struct ActorView {
     id: Option<String>,
     /// The admin's email address, an operator's OS user, a client's name, or `system`.
     name: String,
+    /// The acting account's role when it acted (`admin` or `helpdesk`); null for clients and
+    /// the system, and for changes recorded before roles were kept.
+    #[schema(value_type = Option<String>, example = "admin")]
+    role: Option<&'static str>,
 }
 
 impl From<&RecordedActor> for ActorView {
@@ -72,6 +76,7 @@ impl From<&RecordedActor> for ActorView {
             kind: actor.kind.as_str(),
             id: actor.id.map(|id| id.to_string()),
             name: actor.name.clone(),
+            role: actor.role.map(|role| role.as_str()),
         }
     }
 }

@@ -20,6 +20,7 @@ mod envelope;
 mod failures;
 mod files;
 mod headers;
+mod helpdesk;
 mod hostile;
 mod idempotency;
 mod introspect;

@@ -7,7 +7,8 @@ use serde_json::json;
 use warden_domain::Role;
 
 use crate::scim_support::{
-    assert_scim_error, events, get, okta_user, patch, scim, scim_client, unique_email,
+    assert_scim_error, events, get, okta_user, patch, privileged_scim_client, scim, scim_client,
+    unique_email,
 };
 use crate::support::{spawn_app, TestApp};
 
@@ -222,7 +223,7 @@ async fn delete_and_put_deactivate_an_active_account() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_last_active_admin_is_refused_as_a_scim_error() {
     let app = spawn_app().await;
-    let client = scim_client(&app, "okta").await;
+    let client = privileged_scim_client(&app, "okta").await;
     let (admin, token) = app.admin().await;
     let id = admin.id.to_string();
     let off = json!([{"op": "replace", "value": {"active": false}}]);
@@ -255,7 +256,7 @@ async fn the_last_active_admin_is_refused_as_a_scim_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_deactivation_keeps_the_profile_of_the_same_patch() {
     let app = spawn_app().await;
-    let client = scim_client(&app, "okta").await;
+    let client = privileged_scim_client(&app, "okta").await;
     let (admin, token) = app.admin().await;
     let id = admin.id.to_string();
     let both = json!([
@@ -278,4 +279,36 @@ async fn a_refused_deactivation_keeps_the_profile_of_the_same_patch() {
         )
         .await;
     assert_eq!(audit.body["data"]["events"], json!([]), "{:?}", audit.body);
+}
+
+/// The policy: a client without `scim.privileged` provisions `user` accounts only. Its
+/// deactivation, reactivation or deletion of an admin or helpdesk account is a SCIM 403 and
+/// changes nothing (a leaked identity-provider token does not outrank Warden's admins).
+#[tokio::test]
+async fn a_plain_client_cannot_change_staff_accounts() {
+    let app = spawn_app().await;
+    let client = scim_client(&app, "okta").await;
+    let (_, token) = app.admin().await;
+    let admin = app.create_user(Role::Admin).await;
+    let helpdesk = app.create_user(Role::Helpdesk).await;
+    for target in [&admin, &helpdesk] {
+        let id = target.id.to_string();
+        let off = json!([{"op": "replace", "value": {"active": false}}]);
+        assert_scim_error(&patch(&app, &client, &id, off).await, 403, None);
+        let path = format!("/Users/{id}");
+        let delete = scim(&app, Method::DELETE, &path, Some(&client), None).await;
+        assert_scim_error(&delete, 403, None);
+        let now = app.user(target).await;
+        assert!(now.is_active(), "nothing changed");
+        assert_eq!(now.token_version, target.token_version, "no tokens revoked");
+        assert!(events(&app, &token, &id).await.is_empty());
+    }
+    // Deactivated by an admin as compromised, an admin stays deactivated.
+    app.deactivate(&token, &admin, Some("compromised"))
+        .await
+        .assert_envelope(200, "User account deactivated successfully");
+    let on = json!([{"op": "replace", "value": {"active": true}}]);
+    let id = admin.id.to_string();
+    assert_scim_error(&patch(&app, &client, &id, on).await, 403, None);
+    assert!(!app.user(&admin).await.is_active());
 }

@@ -17,6 +17,12 @@ pub async fn scim_client(app: &TestApp, name: &str) -> String {
     client_token(app, name, &[Scope::Scim]).await
 }
 
+/// A client with the `scim` and `scim.privileged` scopes (it may provision administrators
+/// too), named `name`, and its token.
+pub async fn privileged_scim_client(app: &TestApp, name: &str) -> String {
+    client_token(app, name, &[Scope::Scim, Scope::ScimPrivileged]).await
+}
+
 /// A SCIM request as an identity provider sends it (`application/scim+json`).
 pub async fn scim(
     app: &TestApp,

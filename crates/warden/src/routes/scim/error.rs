@@ -190,6 +190,11 @@ impl From<ProvisionError> for ScimError {
             }
             // The client was revoked while the request was in flight.
             ProvisionError::ActorRevoked => Self::unauthorized(),
+            // The policy: an admin or helpdesk account needs a client with `scim.privileged`.
+            ProvisionError::TargetForbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "This client may not change administrator or helpdesk accounts (it needs the scim.privileged scope)",
+            ),
             ProvisionError::Store(error) => error.into(),
             other => Self::internal(&other),
         }
