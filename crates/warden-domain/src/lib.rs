@@ -29,6 +29,7 @@ mod password;
 pub mod policy;
 mod provisioning;
 mod reason;
+mod role_change;
 mod search;
 mod special_address;
 mod status_change;
@@ -63,14 +64,15 @@ pub use provisioning::{
     ExternalId, InvalidExternalId, Profile, ProvisionedUser, ProvisioningFilter,
 };
 pub use reason::{InvalidReason, Reason};
+pub use role_change::{RoleChange, RoleChangeOutcome, RoleTarget};
 pub use search::{
     EventFilter, InvalidLimit, InvalidSearchText, InvertedPeriod, PageLimit, SearchText,
     StatusFilter, UnknownStatusFilter, UserFilter,
 };
 pub use special_address::forbidden_address;
 pub use status_change::{
-    AuditEvent, FoundTarget, LockedTarget, NextStep, StatusAction, StatusChange,
-    StatusChangeOutcome, Unapplied, UnknownAction, Verdict,
+    AuditAction, AuditEvent, FoundTarget, LockedTarget, NextStep, RoleShift, StatusAction,
+    StatusChange, StatusChangeOutcome, Unapplied, UnknownAction, Verdict, ALL_AUDIT_ACTIONS,
 };
 pub use suspension::{InvalidSuspensionEnd, SuspensionEnd};
 pub use text::typed_text_pattern;

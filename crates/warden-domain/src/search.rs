@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
-    AccountStatus, AuditEvent, AuditedChange, ChangeAction, Role, StatusAction, User, UserId,
+    AccountStatus, AuditAction, AuditEvent, AuditedChange, ChangeAction, Role, User, UserId,
 };
 
 /// How many items a page holds: 1..=[`PageLimit::MAX`], [`PageLimit::DEFAULT`] when not given.
@@ -186,7 +186,7 @@ impl UserFilter {
 /// first (by id, which is time-ordered); a page cursor is the last event's id.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
-    action: Option<StatusAction>,
+    action: Option<AuditAction>,
     /// Keeps only audited changes of this action (never set together with `action`).
     change: Option<ChangeAction>,
     actor: Option<Uuid>,
@@ -201,7 +201,7 @@ impl EventFilter {
     /// # Errors
     /// [`InvertedPeriod`] when `since` is later than `until`.
     pub fn new(
-        action: Option<StatusAction>,
+        action: Option<AuditAction>,
         actor: Option<Uuid>,
         target: Option<UserId>,
         since: Option<DateTime<Utc>>,
@@ -230,8 +230,8 @@ impl EventFilter {
         self
     }
 
-    /// The status action kept, if the filter names one.
-    pub fn action(&self) -> Option<StatusAction> {
+    /// The audit action kept, if the filter names one.
+    pub fn action(&self) -> Option<AuditAction> {
         self.action
     }
 

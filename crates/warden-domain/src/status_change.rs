@@ -279,13 +279,76 @@ pub enum StatusChangeOutcome {
     NotDue,
 }
 
-/// One entry of a user's lifecycle audit trail.
+/// What an entry of a user's audit trail records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditAction {
+    Deactivated,
+    Reactivated,
+    /// The account's role changed ([`AuditEvent::role_shift`] says from what to what).
+    RoleChanged,
+}
+
+/// Every audit action, in the order lists show them.
+pub const ALL_AUDIT_ACTIONS: [AuditAction; 3] = [
+    AuditAction::Deactivated,
+    AuditAction::Reactivated,
+    AuditAction::RoleChanged,
+];
+
+impl AuditAction {
+    /// The name recorded in the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::Deactivated => "deactivated",
+            AuditAction::Reactivated => "reactivated",
+            AuditAction::RoleChanged => "role_changed",
+        }
+    }
+
+    /// # Errors
+    /// [`UnknownAction`] for a name that is not an audit action.
+    pub fn parse(text: &str) -> Result<Self, UnknownAction> {
+        ALL_AUDIT_ACTIONS
+            .into_iter()
+            .find(|action| action.as_str() == text)
+            .ok_or(UnknownAction)
+    }
+
+    /// The status change this records, if it records one.
+    pub fn status(self) -> Option<StatusAction> {
+        match self {
+            AuditAction::Deactivated => Some(StatusAction::Deactivate),
+            AuditAction::Reactivated => Some(StatusAction::Reactivate),
+            AuditAction::RoleChanged => None,
+        }
+    }
+}
+
+impl From<StatusAction> for AuditAction {
+    fn from(action: StatusAction) -> Self {
+        match action {
+            StatusAction::Deactivate => AuditAction::Deactivated,
+            StatusAction::Reactivate => AuditAction::Reactivated,
+        }
+    }
+}
+
+/// A role change as recorded: the role the account had and the role it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RoleShift {
+    pub from: Role,
+    pub to: Role,
+}
+
+/// One entry of a user's audit trail: a status change or a role change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditEvent {
     pub id: Uuid,
     pub user_id: UserId,
     pub actor: RecordedActor,
-    pub action: StatusAction,
+    pub action: AuditAction,
+    /// For [`AuditAction::RoleChanged`]: from which role to which; `None` otherwise.
+    pub role_shift: Option<RoleShift>,
     pub reason: Option<Reason>,
     pub at: DateTime<Utc>,
 }

@@ -19,12 +19,14 @@ use crate::{Reason, RecordedActor, StatusAction, UserId};
 pub enum WebhookEventType {
     UserDeactivated,
     UserReactivated,
+    UserRoleChanged,
 }
 
 /// Every event type, in the order listings show them.
-pub const ALL_EVENT_TYPES: [WebhookEventType; 2] = [
+pub const ALL_EVENT_TYPES: [WebhookEventType; 3] = [
     WebhookEventType::UserDeactivated,
     WebhookEventType::UserReactivated,
+    WebhookEventType::UserRoleChanged,
 ];
 
 /// From [`WebhookEventType::parse`]: the text names no webhook event type.
@@ -38,6 +40,7 @@ impl WebhookEventType {
         match self {
             Self::UserDeactivated => "user.deactivated",
             Self::UserReactivated => "user.reactivated",
+            Self::UserRoleChanged => "user.role_changed",
         }
     }
 
@@ -241,6 +244,8 @@ pub struct WebhookDelivery {
     pub email: String,
     pub actor: RecordedActor,
     pub reason: Option<Reason>,
+    /// For `user.role_changed`: from which role to which.
+    pub role_shift: Option<crate::RoleShift>,
     pub at: DateTime<Utc>,
     /// Attempts so far (a claim counts one).
     pub attempts: u32,

@@ -24,6 +24,7 @@ mod outbox;
 mod plan_probe;
 mod prepared;
 mod provisioning;
+mod role_change;
 mod rows;
 mod schema;
 mod status_change;

@@ -8,8 +8,9 @@ use diesel::sql_types::{BigInt, Bool};
 use uuid::Uuid;
 use warden_domain::ports::{OutboxStats, PendingNotification};
 use warden_domain::{
-    display_name, AccountStatus, ActorKind, AuditEvent, Deactivation, EmailAddress, FoundTarget,
-    NewUser, Notification, Reason, RecordedActor, Role, StatusAction, User, UserId,
+    display_name, AccountStatus, ActorKind, AuditAction, AuditEvent, Deactivation, EmailAddress,
+    FoundTarget, NewUser, Notification, Reason, RecordedActor, Role, RoleShift, StatusAction, User,
+    UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -161,6 +162,8 @@ pub(crate) struct AuditEventRow {
     actor_name: String,
     actor_client_id: Option<Uuid>,
     actor_role: Option<String>,
+    from_role: Option<String>,
+    to_role: Option<String>,
 }
 
 /// An audit row's `actor_role`: `None` for clients, the system, and rows older than roles.
@@ -182,7 +185,9 @@ impl TryFrom<AuditEventRow> for AuditEvent {
                 name: row.actor_name,
                 role: stored_actor_role(row.actor_role.as_deref())?,
             },
-            action: action(&row.action)?,
+            action: AuditAction::parse(&row.action)
+                .map_err(|_| anyhow::anyhow!("stored audit action {:?}", row.action))?,
+            role_shift: stored_role_shift(row.from_role.as_deref(), row.to_role.as_deref())?,
             reason: reason(row.reason)?,
             at: row.created_at,
         })
@@ -294,5 +299,21 @@ mod tests {
             failed: 0,
         };
         assert!(OutboxStats::try_from(negative).is_err());
+    }
+}
+
+/// An audit row's `from_role` and `to_role`: both for a role change, neither otherwise.
+pub(crate) fn stored_role_shift(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<Option<RoleShift>> {
+    let role = |text: &str| Role::parse(text).map_err(|_| anyhow::anyhow!("stored role {text:?}"));
+    match (from, to) {
+        (Some(from), Some(to)) => Ok(Some(RoleShift {
+            from: role(from)?,
+            to: role(to)?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(anyhow::anyhow!("a role change recorded with one role")),
     }
 }

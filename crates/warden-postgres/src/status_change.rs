@@ -32,7 +32,7 @@ use crate::PgStore;
 /// Serialises admin deactivations against one schema; released at commit or rollback. Its
 /// transaction also bounds, at no extra round trip, how long it waits for the lock and how long
 /// the server keeps it open should this process stall or vanish half-way.
-const ADMIN_LOCK: &str = "\
+pub(crate) const ADMIN_LOCK: &str = "\
 SELECT set_config('lock_timeout', '5s', true),
        set_config('idle_in_transaction_session_timeout', '10s', true),
        pg_advisory_xact_lock(1466786373, hashtext(coalesce(current_schema(), '')))";

@@ -7,8 +7,8 @@ use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, StatusChange,
-    StatusChangeOutcome, User, UserFilter, UserId,
+    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, RoleChange, RoleChangeOutcome,
+    StatusChange, StatusChangeOutcome, User, UserFilter, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -80,6 +80,10 @@ impl UserRepo for PgStore {
 
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         status_change::change_status(self, change).await
+    }
+
+    async fn change_role(&self, change: RoleChange) -> Result<RoleChangeOutcome, StoreError> {
+        crate::role_change::change_role(self, change).await
     }
 
     async fn events(

@@ -175,6 +175,7 @@ fn delivery_of(row: DeliveryRow, event: AuditEventRow) -> anyhow::Result<Webhook
         email: row.email,
         actor: event.actor,
         reason: event.reason,
+        role_shift: event.role_shift,
         at: event.at,
         attempts: u32::try_from(row.attempts)?,
         last_status_code: row.last_status_code.map(u16::try_from).transpose()?,

@@ -156,7 +156,7 @@ fn concurrent_changes_share_statements_and_keep_their_own_outcomes_and_records()
             let events = shared.events(target, None, 10).await.unwrap();
             assert_eq!(events.len(), 1, "change {i}");
             assert_eq!(events[0].id, event_id);
-            assert_eq!(events[0].action, StatusAction::Deactivate);
+            assert_eq!(events[0].action, StatusAction::Deactivate.into());
             assert_eq!(events[0].actor.id, Some(*admin.id.as_uuid()));
             assert_eq!(events[0].actor.name, admin.email.to_string());
             let entry = pending

@@ -7,9 +7,9 @@ use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::PendingNotification;
 use warden_domain::{
-    display_name, AccountStatus, ActorKind, AuditEvent, Authority, Deactivation, EmailAddress,
-    NewUser, Notification, PasswordHash, Reason, RecordedActor, Role, StatusAction, StatusChange,
-    User, UserId,
+    display_name, AccountStatus, ActorKind, AuditAction, AuditEvent, Authority, Deactivation,
+    EmailAddress, NewUser, Notification, PasswordHash, Reason, RecordedActor, Role, RoleChange,
+    RoleShift, StatusAction, StatusChange, User, UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -106,6 +106,8 @@ pub(crate) struct AuditEventRow {
     pub actor_name: String,
     pub actor_client_id: Option<String>,
     pub actor_role: Option<String>,
+    pub from_role: Option<String>,
+    pub to_role: Option<String>,
 }
 
 impl From<&StatusChange> for AuditEventRow {
@@ -124,6 +126,31 @@ impl From<&StatusChange> for AuditEventRow {
                 _ => None,
             },
             actor_role: change.actor.role().map(|role| role.as_str().to_owned()),
+            from_role: None,
+            to_role: None,
+        }
+    }
+}
+
+impl AuditEventRow {
+    /// The audit event of a role change that found the target with role `from`.
+    pub(crate) fn of_role_change(change: &RoleChange, from: Role) -> Self {
+        Self {
+            id: change.event_id.to_string(),
+            user_id: change.target.to_string(),
+            actor_id: change.actor.account().map(|id| id.to_string()),
+            action: AuditAction::RoleChanged.as_str().to_owned(),
+            reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
+            created_at: Ts(change.at),
+            actor_kind: change.actor.kind().as_str().to_owned(),
+            actor_name: change.actor.name().to_owned(),
+            actor_client_id: match change.actor.authority() {
+                Authority::Client { client } => Some(client.to_string()),
+                _ => None,
+            },
+            actor_role: change.actor.role().map(|role| role.as_str().to_owned()),
+            from_role: Some(from.as_str().to_owned()),
+            to_role: Some(change.to.as_str().to_owned()),
         }
     }
 }
@@ -146,7 +173,8 @@ impl TryFrom<AuditEventRow> for AuditEvent {
                 name: row.actor_name,
                 role: stored_actor_role(row.actor_role.as_deref())?,
             },
-            action: StatusAction::parse(&row.action).context("stored action")?,
+            action: AuditAction::parse(&row.action).context("stored action")?,
+            role_shift: stored_role_shift(row.from_role.as_deref(), row.to_role.as_deref())?,
             reason: reason(row.reason.as_deref())?,
             at: row.created_at.0,
         })
@@ -242,4 +270,20 @@ fn reason(text: Option<&str>) -> anyhow::Result<Option<Reason>> {
 pub(crate) fn stored_actor_role(role: Option<&str>) -> anyhow::Result<Option<Role>> {
     role.map(|role| Role::parse(role).map_err(|_| anyhow!("stored actor role {role:?}")))
         .transpose()
+}
+
+/// An audit row's `from_role` and `to_role`: both for a role change, neither otherwise.
+pub(crate) fn stored_role_shift(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<Option<RoleShift>> {
+    let role = |text: &str| Role::parse(text).map_err(|_| anyhow!("stored role {text:?}"));
+    match (from, to) {
+        (Some(from), Some(to)) => Ok(Some(RoleShift {
+            from: role(from)?,
+            to: role(to)?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(anyhow!("a role change recorded with one role")),
+    }
 }

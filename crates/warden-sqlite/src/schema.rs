@@ -35,6 +35,8 @@ diesel::table! {
         actor_name -> Text,
         actor_client_id -> Nullable<Text>,
         actor_role -> Nullable<Text>,
+        from_role -> Nullable<Text>,
+        to_role -> Nullable<Text>,
     }
 }
 

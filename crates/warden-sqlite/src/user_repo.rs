@@ -8,8 +8,8 @@ use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
     AccountStatus, Actor, AuditEvent, Authority, EmailAddress, EventFilter, HolderState,
-    LockedTarget, NewUser, PasswordHash, Role, StatusChange, StatusChangeOutcome, User, UserFilter,
-    UserId, Verdict,
+    LockedTarget, NewUser, PasswordHash, Role, RoleChange, RoleChangeOutcome, RoleTarget,
+    StatusChange, StatusChangeOutcome, User, UserFilter, UserId, Verdict, WebhookEventType,
 };
 
 use crate::errors::corrupt;
@@ -71,6 +71,11 @@ impl UserRepo for SqliteStore {
 
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         self.run(move |conn| conn.immediate_transaction(|conn| apply(conn, &change)))
+            .await
+    }
+
+    async fn change_role(&self, change: RoleChange) -> Result<RoleChangeOutcome, StoreError> {
+        self.run(move |conn| conn.immediate_transaction(|conn| apply_role(conn, &change)))
             .await
     }
 
@@ -197,8 +202,52 @@ pub(crate) fn apply(
     diesel::insert_into(outbox::table)
         .values(NewOutboxRow::new(change, &user))
         .execute(conn)?;
-    crate::webhooks::enqueue(conn, change, &user)?;
+    let event_type = WebhookEventType::of(change.action);
+    crate::webhooks::enqueue(conn, change.event_id, event_type, change.at, &user)?;
     Ok(StatusChangeOutcome::Applied(Box::new(user)))
+}
+
+/// The role change, inside `BEGIN IMMEDIATE` (no other connection writes between the guards
+/// and the writes), judged by the domain's [`RoleChange::verdict`].
+fn apply_role(conn: &mut SqliteConnection, change: &RoleChange) -> QueryResult<RoleChangeOutcome> {
+    let target = change.target.to_string();
+    let found = users::table
+        .find(&target)
+        .select((users::role, users::is_active))
+        .first::<(String, bool)>(conn)
+        .optional()?
+        .map(|(role, active)| {
+            Ok::<_, diesel::result::Error>(RoleTarget {
+                role: stored_role(&role)?,
+                active,
+            })
+        })
+        .transpose()?;
+    let actor_holds = actor_holds(conn, &change.actor)?;
+    let verdict = change.verdict(found, actor_holds, || {
+        another_active(conn, &target, Role::Admin)
+    })?;
+    let (Some(found), None) = (found, verdict.clone()) else {
+        return Ok(verdict.unwrap_or(RoleChangeOutcome::NotFound));
+    };
+    let row = diesel::update(users::table.find(&target))
+        .set((
+            users::role.eq(change.to.as_str()),
+            users::token_version.eq(users::token_version + 1),
+            users::updated_at.eq(Ts(change.at)),
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(conn)?;
+    let user = User::try_from(row).map_err(corrupt)?;
+    diesel::insert_into(audit_events::table)
+        .values(AuditEventRow::of_role_change(change, found.role))
+        .execute(conn)?;
+    let event_type = WebhookEventType::UserRoleChanged;
+    crate::webhooks::enqueue(conn, change.event_id, event_type, change.at, &user)?;
+    Ok(RoleChangeOutcome::Applied {
+        user: Box::new(user),
+        from: found.role,
+    })
 }
 
 /// The last-active-admin guard: whether another active account of `role` than `target` exists.

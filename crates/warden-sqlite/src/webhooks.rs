@@ -12,7 +12,7 @@ use uuid::Uuid;
 use warden_domain::ports::{Finish, RetryDelivery, StoreError, WebhookRepo};
 use warden_domain::{
     AuditEvent, Authorized, ChangeAction, ClaimedDelivery, DeliveryStatus, Guarded, NewWebhook,
-    StatusChange, User, WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret,
+    User, WebhookDelivery, WebhookEndpoint, WebhookEventType, WebhookSecret,
 };
 
 use crate::changes::authorized;
@@ -115,6 +115,7 @@ fn delivery_of(row: DeliveryRow, event: AuditEventRow) -> anyhow::Result<Webhook
         email: row.email,
         actor: event.actor,
         reason: event.reason,
+        role_shift: event.role_shift,
         at: event.at,
         attempts: u32::try_from(row.attempts)?,
         last_status_code: row.last_status_code.map(u16::try_from).transpose()?,
@@ -141,14 +142,16 @@ fn events_text(events: Option<&Vec<WebhookEventType>>) -> Option<String> {
     })
 }
 
-/// Writes the deliveries `change` owes, inside the change's transaction: one per enabled
-/// endpoint subscribed to its event type, with the user as the change left it.
+/// Writes the deliveries a change owes, inside the change's transaction: one per enabled
+/// endpoint subscribed to `event_type`, for the audit event `event_id` made at `at`, with the
+/// user as the change left it.
 pub(crate) fn enqueue(
     conn: &mut SqliteConnection,
-    change: &StatusChange,
+    event_id: Uuid,
+    event_type: WebhookEventType,
+    at: DateTime<Utc>,
     user: &User,
 ) -> QueryResult<()> {
-    let event_type = WebhookEventType::of(change.action);
     let enabled: Vec<(String, Option<String>)> = endpoints::table
         .filter(endpoints::enabled.eq(true))
         .select((endpoints::id, endpoints::events))
@@ -163,11 +166,11 @@ pub(crate) fn enqueue(
         .map(|(endpoint_id, _)| DeliveryRow {
             id: Uuid::now_v7().to_string(),
             endpoint_id,
-            event_id: change.event_id.to_string(),
+            event_id: event_id.to_string(),
             event_type: event_type.as_str().to_owned(),
             email: user.email.as_str().to_owned(),
             attempts: 0,
-            next_attempt_at: Ts(change.at),
+            next_attempt_at: Ts(at),
             leased_until: None,
             last_status_code: None,
             last_error: None,

@@ -38,6 +38,14 @@ impl std::fmt::Debug for FailingChanges {
 }
 
 impl FailingChanges {
+    fn error(&self) -> StoreError {
+        let cause = anyhow::anyhow!(self.detail);
+        match self.failure {
+            Failure::Unavailable => StoreError::unavailable(cause),
+            Failure::Other => StoreError::other(cause),
+        }
+    }
+
     pub fn new(inner: Arc<dyn UserRepo>, failure: Failure, detail: &'static str) -> Self {
         Self {
             inner,
@@ -69,11 +77,14 @@ impl UserRepo for FailingChanges {
     }
 
     async fn change_status(&self, _: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
-        let cause = anyhow::anyhow!(self.detail);
-        Err(match self.failure {
-            Failure::Unavailable => StoreError::unavailable(cause),
-            Failure::Other => StoreError::other(cause),
-        })
+        Err(self.error())
+    }
+
+    async fn change_role(
+        &self,
+        _: warden_domain::RoleChange,
+    ) -> Result<warden_domain::RoleChangeOutcome, StoreError> {
+        Err(self.error())
     }
 
     async fn events(

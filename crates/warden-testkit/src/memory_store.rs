@@ -18,9 +18,11 @@ use warden_domain::ports::{
     UserRepo,
 };
 use warden_domain::{
-    AccountStatus, AuditEvent, AuditedChange, Authority, Authorized, Deactivation, EmailAddress,
-    EventFilter, Guarded, HolderState, LockedTarget, NewUser, Notification, PasswordHash, Role,
+    AccountStatus, AuditAction, AuditEvent, AuditedChange, Authority, Authorized, Deactivation,
+    EmailAddress, EventFilter, Guarded, HolderState, LockedTarget, NewUser, Notification,
+    PasswordHash, RecordedActor, Role, RoleChange, RoleChangeOutcome, RoleShift, RoleTarget,
     StatusAction, StatusChange, StatusChangeOutcome, User, UserFilter, UserId, Verdict,
+    WebhookEventType,
 };
 
 #[path = "memory_provisioning.rs"]
@@ -224,7 +226,8 @@ impl MemoryStore {
             id: change.event_id,
             user_id: user.id,
             actor: (&change.actor).into(),
-            action: change.action,
+            action: change.action.into(),
+            role_shift: None,
             reason: change.reason.clone(),
             at,
         });
@@ -292,6 +295,58 @@ impl UserRepo for MemoryStore {
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError> {
         let mut state = self.state();
         self.apply_change(&mut state, change)
+    }
+
+    async fn change_role(&self, change: RoleChange) -> Result<RoleChangeOutcome, StoreError> {
+        let mut state = self.state();
+        let found = state.users.get(&change.target).map(|a| RoleTarget {
+            role: a.user.role,
+            active: a.user.is_active(),
+        });
+        let actor_holds = state.authority_holds(change.actor.authority(), &self.clients);
+        let another_active_admin = || {
+            Ok::<_, StoreError>(state.users.values().any(|a| {
+                a.user.id != change.target && a.user.role == Role::Admin && a.user.is_active()
+            }))
+        };
+        if let Some(outcome) = change.verdict(found, actor_holds, another_active_admin)? {
+            return Ok(outcome);
+        }
+        let Some(account) = state.users.get_mut(&change.target) else {
+            return Ok(RoleChangeOutcome::NotFound);
+        };
+        let at = micros(change.at);
+        let from = account.user.role;
+        account.user.role = change.to;
+        account.user.token_version += 1;
+        account.user.updated_at = at;
+        let user = account.user.clone();
+        let actor: RecordedActor = (&change.actor).into();
+        let role_shift = Some(RoleShift {
+            from,
+            to: change.to,
+        });
+        state.events.push(AuditEvent {
+            id: change.event_id,
+            user_id: user.id,
+            actor: actor.clone(),
+            action: AuditAction::RoleChanged,
+            role_shift,
+            reason: change.reason.clone(),
+            at,
+        });
+        let owed = crate::memory_webhooks::Owed {
+            event_id: change.event_id,
+            event_type: WebhookEventType::UserRoleChanged,
+            actor,
+            reason: change.reason,
+            role_shift,
+        };
+        self.webhooks.enqueue_event(owed, &user, at);
+        Ok(RoleChangeOutcome::Applied {
+            user: Box::new(user),
+            from,
+        })
     }
 
     async fn events(

@@ -40,7 +40,19 @@ impl Webhooks {
     /// The deliveries a committed change owes: one per enabled endpoint subscribed to its
     /// event. Called by `change_status` while it holds the accounts' lock.
     pub(crate) fn enqueue(&self, change: &StatusChange, user: &User, at: DateTime<Utc>) {
-        let event_type = WebhookEventType::of(change.action);
+        let event = Owed {
+            event_id: change.event_id,
+            event_type: WebhookEventType::of(change.action),
+            actor: (&change.actor).into(),
+            reason: change.reason.clone(),
+            role_shift: None,
+        };
+        self.enqueue_event(event, user, at);
+    }
+
+    /// Queues the deliveries of `event`: one per enabled endpoint subscribed to its type.
+    pub(crate) fn enqueue_event(&self, event: Owed, user: &User, at: DateTime<Utc>) {
+        let event_type = event.event_type;
         let mut state = self.lock();
         let owed: Vec<Delivery> = state
             .endpoints
@@ -50,12 +62,13 @@ impl Webhooks {
                 delivery: WebhookDelivery {
                     id: Uuid::now_v7(),
                     endpoint_id: endpoint.id,
-                    event_id: change.event_id,
+                    event_id: event.event_id,
                     event_type,
                     user_id: user.id,
                     email: user.email.as_str().to_owned(),
-                    actor: (&change.actor).into(),
-                    reason: change.reason.clone(),
+                    actor: event.actor.clone(),
+                    reason: event.reason.clone(),
+                    role_shift: event.role_shift,
                     at,
                     attempts: 0,
                     last_status_code: None,
@@ -314,4 +327,13 @@ impl WebhookRepo for MemoryStore {
         state.deliveries.retain(|d| !gone.contains(&d.delivery.id));
         Ok(gone.len() as u64)
     }
+}
+
+/// An event that owes webhook deliveries.
+pub(crate) struct Owed {
+    pub(crate) event_id: Uuid,
+    pub(crate) event_type: WebhookEventType,
+    pub(crate) actor: warden_domain::RecordedActor,
+    pub(crate) reason: Option<warden_domain::Reason>,
+    pub(crate) role_shift: Option<warden_domain::RoleShift>,
 }

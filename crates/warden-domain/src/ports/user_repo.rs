@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use super::StoreError;
 use crate::{
-    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, StatusChange,
-    StatusChangeOutcome, User, UserFilter, UserId,
+    AuditEvent, EmailAddress, EventFilter, NewUser, PasswordHash, RoleChange, RoleChangeOutcome,
+    StatusChange, StatusChangeOutcome, User, UserFilter, UserId,
 };
 
 /// The accounts store, with their audit trail and the notifications their changes owe.
@@ -59,6 +59,31 @@ pub trait UserRepo: Send + Sync {
     /// # Errors
     /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was written.
     async fn change_status(&self, change: StatusChange) -> Result<StatusChangeOutcome, StoreError>;
+
+    /// Applies one role change **atomically**: in a single transaction, inside which the
+    /// target is locked and judged by [`RoleChange::verdict`] (the actor's authority as
+    /// [`crate::Authority::holds`] says, the target's current role, and, when an active admin
+    /// would stop being one, whether another active admin remains), it MUST
+    /// - set the role, set `updated_at` to `at`, and increment `token_version` (the target's
+    ///   tokens stop working);
+    /// - record an [`AuditEvent`] `role_changed` with `event_id`, the actor (with its role) and
+    ///   the [`crate::RoleShift`];
+    /// - queue a `user.role_changed` webhook delivery for every enabled endpoint subscribed
+    ///   to it.
+    ///
+    /// The last-active-admin guard MUST hold under concurrency with other role changes and with
+    /// deactivations (two admins demoting each other leave one admin). Nothing is written for
+    /// any outcome but `Applied`.
+    ///
+    /// The default refuses: a store that keeps no roles of its own (a host's store reusing the
+    /// domain without role management) need not implement it.
+    ///
+    /// # Errors
+    /// [`StoreError::Unavailable`] or [`StoreError::Other`]; then nothing was written.
+    async fn change_role(&self, change: RoleChange) -> Result<RoleChangeOutcome, StoreError> {
+        let _ = change;
+        Err(StoreError::other("this store does not change roles"))
+    }
 
     /// The user's audit trail, newest first, at most `limit` events, starting strictly after the
     /// event `after` (exclusive cursor) when given.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{AccessError, Admin, Authenticator, DeactivateError, DeactivateUser};
 use crate::ports::{Clock, JobStore, StoreError, UserRepo};
 use crate::{
-    Authorized, ClaimedItem, InvalidSuspensionEnd, Job, JobWork, NewBulkJob, Reason, StatusAction,
+    AuditAction, Authorized, ClaimedItem, InvalidSuspensionEnd, Job, JobWork, NewBulkJob, Reason,
     SuspensionEnd, UserId,
 };
 
@@ -201,7 +201,7 @@ impl BulkDeactivate {
             return false;
         };
         latest.first().is_some_and(|event| {
-            event.action == StatusAction::Deactivate
+            event.action == AuditAction::Deactivated
                 && event.actor.account() == Some(work.grant.account)
                 && event.at >= work.created_at
         })

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::{QueryError, Staff};
 use crate::ports::{Clock, LoginAttempts, UserRepo};
-use crate::{AccountStatus, Reason, RecordedActor, StatusAction, User, UserId};
+use crate::{AccountStatus, AuditAction, Reason, RecordedActor, User, UserId};
 
 /// One thing that keeps an account from signing in. More causes may be added (a timed
 /// suspension, an account without a password): match with a wildcard arm.
@@ -100,7 +100,7 @@ impl ExplainAccess {
             let latest = self.users.events(&user.id, None, 1).await?;
             let by = latest
                 .into_iter()
-                .find(|event| event.action == StatusAction::Deactivate)
+                .find(|event| event.action == AuditAction::Deactivated)
                 .map(|event| event.actor);
             reasons.push(AccessReason::Deactivated {
                 at: deactivation.at,

@@ -62,7 +62,8 @@ async fn a_deactivated_and_throttled_account_names_both_causes() {
         id: Uuid::now_v7(),
         user_id: target.id,
         actor: actor.clone(),
-        action: StatusAction::Deactivate,
+        action: crate::AuditAction::Deactivated,
+        role_shift: None,
         reason: None,
         at: at(),
     };

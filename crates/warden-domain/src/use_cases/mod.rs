@@ -3,6 +3,7 @@
 
 mod authenticate;
 mod bulk_deactivate;
+mod change_role;
 mod change_status;
 mod clients;
 mod create_user;
@@ -19,6 +20,7 @@ mod webhooks;
 
 pub use authenticate::*;
 pub use bulk_deactivate::*;
+pub use change_role::*;
 pub use change_status::*;
 pub use clients::*;
 pub use create_user::*;

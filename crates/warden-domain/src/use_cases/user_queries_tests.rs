@@ -3,7 +3,7 @@ use std::sync::Arc;
 use super::*;
 use crate::ports::MockUserRepo;
 use crate::use_cases::test_support::{admin, at, user};
-use crate::{ActorKind, RecordedActor, Role, StatusAction};
+use crate::{ActorKind, RecordedActor, Role};
 
 fn events_for(user: UserId, count: usize) -> Vec<AuditEvent> {
     let mut events: Vec<AuditEvent> = (0..count)
@@ -16,7 +16,8 @@ fn events_for(user: UserId, count: usize) -> Vec<AuditEvent> {
                 name: String::new(),
                 role: None,
             },
-            action: StatusAction::Deactivate,
+            action: crate::AuditAction::Deactivated,
+            role_shift: None,
             reason: None,
             at: at(),
         })

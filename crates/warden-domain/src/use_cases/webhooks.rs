@@ -358,7 +358,8 @@ impl DeliverWebhooks {
 }
 
 /// The JSON body of a delivery: `{"type", "timestamp", "data": {"user_id", "email",
-/// "actor": {"kind", "id", "name"}, "reason", "at"}}`. Bounded: a reason has at most 500
+/// "actor": {"kind", "id", "name"}, "reason", "at"}}`; a `user.role_changed` event's data also
+/// has `"from_role"` and `"to_role"`. Bounded: a reason has at most 500
 /// characters, an email or a name 254, so a body stays far below 20 kB.
 pub fn payload(delivery: &WebhookDelivery) -> String {
     let at = delivery.at.to_rfc3339_opts(SecondsFormat::Micros, true);
@@ -370,10 +371,17 @@ pub fn payload(delivery: &WebhookDelivery) -> String {
         .reason
         .as_ref()
         .map_or_else(|| "null".to_owned(), |r| json_string(r.as_str()));
+    let roles = delivery.role_shift.map_or_else(String::new, |shift| {
+        format!(
+            r#","from_role":{},"to_role":{}"#,
+            json_string(shift.from.as_str()),
+            json_string(shift.to.as_str())
+        )
+    });
     format!(
         concat!(
             r#"{{"type":{},"timestamp":{},"data":{{"user_id":{},"email":{},"#,
-            r#""actor":{{"kind":{},"id":{},"name":{}}},"reason":{},"at":{}}}}}"#
+            r#""actor":{{"kind":{},"id":{},"name":{}}},"reason":{},"at":{}{}}}}}"#
         ),
         json_string(delivery.event_type.as_str()),
         json_string(&at),
@@ -384,6 +392,7 @@ pub fn payload(delivery: &WebhookDelivery) -> String {
         json_string(&delivery.actor.name),
         reason,
         json_string(&at),
+        roles,
     )
 }
 

@@ -22,6 +22,7 @@ fn delivery(attempts: u32) -> WebhookDelivery {
             role: None,
         },
         reason: Reason::parse("left \"the\" team\n\\ bye").unwrap(),
+        role_shift: None,
         at: at(),
         attempts,
         last_status_code: None,

@@ -378,8 +378,14 @@ pub async fn config_writes_are_audited_with_actor_and_target(stores: ConfigStore
         [],
         "a change action keeps no status change"
     );
-    let status_only =
-        EventFilter::new(Some(StatusAction::Deactivate), None, None, None, None).unwrap();
+    let status_only = EventFilter::new(
+        Some(StatusAction::Deactivate.into()),
+        None,
+        None,
+        None,
+        None,
+    )
+    .unwrap();
     assert_eq!(
         stores
             .changes

@@ -283,7 +283,7 @@ pub async fn audit_log_filters_and_pages_newest_first(
         log(
             &*users,
             filter(
-                Some(StatusAction::Reactivate),
+                Some(StatusAction::Reactivate.into()),
                 None,
                 Some(&first),
                 None,

@@ -126,7 +126,8 @@ pub(super) fn event_of(change: &StatusChange) -> AuditEvent {
         id: change.event_id,
         user_id: change.target,
         actor: (&change.actor).into(),
-        action: change.action,
+        action: change.action.into(),
+        role_shift: None,
         reason: change.reason.clone(),
         at: change.at,
     }

@@ -3,8 +3,12 @@
 
 use std::sync::Arc;
 
+use uuid::Uuid;
 use warden_domain::ports::{Outbox, UserRepo};
-use warden_domain::{Actor, Role, RoleSet, StatusAction, StatusChangeOutcome, User};
+use warden_domain::{
+    Actor, AuditAction, Role, RoleChange, RoleChangeOutcome, RoleSet, RoleShift, StatusAction,
+    StatusChangeOutcome, User,
+};
 
 use super::helpers::*;
 
@@ -102,4 +106,220 @@ pub async fn an_actor_of_another_role_than_it_acted_with_changes_nothing(
         .expect("exists");
     assert!(now.is_active());
     assert!(claim_everything(&*outbox).await.is_empty());
+}
+
+fn role_change(target: &User, to: Role, by: &User) -> RoleChange {
+    RoleChange {
+        target: target.id,
+        to,
+        actor: actor_of(by),
+        reason: reason("joined support"),
+        at: now(),
+        event_id: Uuid::now_v7(),
+    }
+}
+
+/// A role change applies the role, revokes the target's tokens (its version moves on) and is
+/// audited as `role_changed` with the roles before and after and the actor's role; a repeat is
+/// [`RoleChangeOutcome::AlreadyHasRole`], an unknown account
+/// [`RoleChangeOutcome::NotFound`], and neither writes anything.
+pub async fn a_role_change_applies_revokes_and_is_audited(
+    users: Arc<dyn UserRepo>,
+    _outbox: Arc<dyn Outbox>,
+) {
+    let admin = sentinel(&*users).await;
+    let member = create(&*users, Role::User, "Member").await;
+    let promote = role_change(&member, Role::Helpdesk, &admin);
+    let outcome = users
+        .change_role(promote.clone())
+        .await
+        .expect("change_role");
+    let RoleChangeOutcome::Applied { user, from } = outcome else {
+        panic!("expected Applied, got {outcome:?}");
+    };
+    assert_eq!(from, Role::User);
+    assert_eq!(user.role, Role::Helpdesk);
+    assert_eq!(
+        user.token_version,
+        member.token_version + 1,
+        "tokens revoked"
+    );
+    assert_eq!(
+        *user,
+        users
+            .find_by_id(&member.id)
+            .await
+            .expect("find")
+            .expect("exists")
+    );
+    let events = users.events(&member.id, None, 10).await.expect("events");
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event.id, promote.event_id);
+    assert_eq!(event.action, AuditAction::RoleChanged);
+    assert_eq!(
+        event.role_shift,
+        Some(RoleShift {
+            from: Role::User,
+            to: Role::Helpdesk
+        })
+    );
+    assert_eq!(event.actor.role, Some(Role::Admin));
+    assert_eq!(event.reason, reason("joined support"));
+
+    let again = role_change(&member, Role::Helpdesk, &admin);
+    let outcome = users.change_role(again).await.expect("change_role");
+    assert_eq!(outcome, RoleChangeOutcome::AlreadyHasRole);
+    let nobody = User {
+        id: warden_domain::UserId::generate(),
+        ..member.clone()
+    };
+    let outcome = users
+        .change_role(role_change(&nobody, Role::Admin, &admin))
+        .await
+        .expect("change_role");
+    assert_eq!(outcome, RoleChangeOutcome::NotFound);
+    assert_eq!(
+        users
+            .events(&member.id, None, 10)
+            .await
+            .expect("events")
+            .len(),
+        1
+    );
+}
+
+/// An account whose authority was withdrawn (here: demoted since it acted) changes no role;
+/// and the last active admin keeps the role (the store's own guard, whoever asks).
+pub async fn role_changes_recheck_the_actor_and_keep_the_last_admin(
+    users: Arc<dyn UserRepo>,
+    _outbox: Arc<dyn Outbox>,
+) {
+    let admin = sentinel(&*users).await;
+    let member = create(&*users, Role::User, "Member").await;
+    // `colleague` acted as an admin but is a helpdesk when the change commits.
+    let colleague = create(&*users, Role::Helpdesk, "Colin").await;
+    let outcome = users
+        .change_role(role_change(&member, Role::Admin, &colleague))
+        .await
+        .expect("change_role");
+    assert_eq!(outcome, RoleChangeOutcome::ActorRevoked);
+    let now = users
+        .find_by_id(&member.id)
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(
+        (now.role, now.token_version),
+        (Role::User, member.token_version)
+    );
+
+    let outcome = users
+        .change_role(role_change(&admin, Role::User, &admin))
+        .await
+        .expect("change_role");
+    assert_eq!(outcome, RoleChangeOutcome::LastActiveAdmin);
+    let now = users
+        .find_by_id(&admin.id)
+        .await
+        .expect("find")
+        .expect("exists");
+    assert_eq!(now.role, Role::Admin);
+    assert!(users
+        .events(&admin.id, None, 10)
+        .await
+        .expect("events")
+        .iter()
+        .all(|e| e.action != AuditAction::RoleChanged));
+}
+
+/// Two admins demoting each other at once, as the only active admins: exactly one succeeds,
+/// one admin remains.
+pub async fn admins_demoting_each_other_leave_one_admin(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let sentinel = sentinel(&*users).await;
+    for round in 0..5 {
+        let a = create(&*users, Role::Admin, "Alice").await;
+        let b = create(&*users, Role::Admin, "Bob").await;
+        // Step the sentinel aside so that `a` and `b` are the only active admins.
+        let aside = change(StatusAction::Deactivate, &sentinel, &a, None, now());
+        applied(users.change_status(aside).await);
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let tasks: Vec<_> = [(&b, &a), (&a, &b)]
+            .into_iter()
+            .map(|(target, by)| {
+                let (users, barrier) = (users.clone(), barrier.clone());
+                let demote = role_change(target, Role::User, by);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    users.change_role(demote).await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.expect("task").expect("no store error"));
+        }
+        let applied_count = outcomes
+            .iter()
+            .filter(|o| matches!(o, RoleChangeOutcome::Applied { .. }))
+            .count();
+        assert_eq!(applied_count, 1, "round {round}: {outcomes:?}");
+        assert!(outcomes.iter().all(|o| matches!(
+            o,
+            RoleChangeOutcome::Applied { .. }
+                | RoleChangeOutcome::LastActiveAdmin
+                | RoleChangeOutcome::ActorRevoked
+        )));
+        let a_now = users.find_by_id(&a.id).await.expect("find").expect("a");
+        let b_now = users.find_by_id(&b.id).await.expect("find").expect("b");
+        let admins = [&a_now, &b_now]
+            .iter()
+            .filter(|u| u.role == Role::Admin)
+            .count();
+        assert_eq!(admins, 1, "round {round}: one admin remains");
+        let survivor = if a_now.role == Role::Admin {
+            &a_now
+        } else {
+            &b_now
+        };
+        let back = change(StatusAction::Reactivate, &sentinel, survivor, None, now());
+        applied(users.change_status(back).await);
+        retire(&*users, survivor).await;
+        drain(&*outbox).await;
+    }
+}
+
+/// A helpdesk's deactivation decided while the target was a `user` does not apply when the
+/// target has been promoted by the time it commits: the store checks the role it finds then.
+pub async fn a_target_promoted_before_commit_is_out_of_a_helpdesks_reach(
+    users: Arc<dyn UserRepo>,
+    outbox: Arc<dyn Outbox>,
+) {
+    let admin = sentinel(&*users).await;
+    let helpdesk = create(&*users, Role::Helpdesk, "Helen").await;
+    let member = create(&*users, Role::User, "Member").await;
+    drain(&*outbox).await;
+    // Decided now, as the use case decides it ...
+    let mut off = change(StatusAction::Deactivate, &member, &helpdesk, None, now());
+    off.actor = as_helpdesk(&helpdesk);
+    off.target_roles = RoleSet::only(Role::User);
+    // ... the target is promoted before it commits ...
+    let promote = role_change(&member, Role::Helpdesk, &admin);
+    assert!(matches!(
+        users.change_role(promote).await.expect("change_role"),
+        RoleChangeOutcome::Applied { .. }
+    ));
+    // ... and the deactivation finds a helpdesk.
+    let outcome = users.change_status(off).await.expect("change_status");
+    assert_eq!(outcome, StatusChangeOutcome::TargetForbidden);
+    assert!(users
+        .find_by_id(&member.id)
+        .await
+        .expect("find")
+        .expect("exists")
+        .is_active());
+    assert!(claim_everything(&*outbox).await.is_empty(), "no email");
 }

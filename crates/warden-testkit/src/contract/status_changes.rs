@@ -339,7 +339,7 @@ pub async fn opposite_changes_racing_on_one_user_never_fail(
     // deactivated.
     let deactivations = events
         .iter()
-        .filter(|event| event.action == StatusAction::Deactivate)
+        .filter(|event| event.action.status() == Some(StatusAction::Deactivate))
         .count();
     let reactivations = events.len() - deactivations;
     let ends_deactivated = usize::from(!user.is_active());

@@ -256,7 +256,7 @@ pub async fn concurrent_lifts_apply_once(users: Arc<dyn UserRepo>, outbox: Arc<d
     let events = users.events(&member.id, None, 10).await.expect("events");
     let reactivations = events
         .iter()
-        .filter(|e| e.action == StatusAction::Reactivate)
+        .filter(|e| e.action.status() == Some(StatusAction::Reactivate))
         .count();
     assert_eq!(reactivations, 1);
     drain(&*outbox).await;

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use warden_domain::ports::StoreError;
 use warden_domain::use_cases::{
-    AccessError, BulkError, DeactivateError, IssueTokenError, QueryError, ReactivateError,
+    AccessError, BulkError, ChangeRoleError, DeactivateError, IssueTokenError, QueryError,
+    ReactivateError,
 };
 
 /// Every error a client can see, with its public message. Internal causes are logged (inside the
@@ -260,6 +261,22 @@ impl From<ReactivateError> for ApiError {
             ReactivateError::ActorRevoked => revoked_at_commit(),
             ReactivateError::TargetForbidden => Self::forbidden_target(),
             ReactivateError::Store(store) => store.into(),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+impl From<ChangeRoleError> for ApiError {
+    fn from(error: ChangeRoleError) -> Self {
+        match error {
+            ChangeRoleError::NotFound => Self::not_found("User not found"),
+            ChangeRoleError::AlreadyHasRole => Self::bad_request("User already has this role"),
+            ChangeRoleError::OwnRole => Self::bad_request("You cannot change your own role"),
+            ChangeRoleError::LastActiveAdmin => {
+                Self::bad_request("Cannot remove the last active admin")
+            }
+            ChangeRoleError::ActorRevoked => revoked_at_commit(),
+            ChangeRoleError::Store(store) => store.into(),
             other => Self::internal(&other),
         }
     }

@@ -9,6 +9,7 @@
 //! | `warden_http_requests_total` | counter | `method`, `route` (the matched pattern), `status` |
 //! | `warden_http_request_duration_seconds` | histogram | `method`, `route` |
 //! | `warden_status_changes_total` | counter | `action` (`deactivated`, `reactivated`), `channel` ([`Channel`]: `api`, `scim`, `cli`, `bulk`, `lift`) |
+//! | `warden_role_changes_total` | counter | `channel` (`api`, `cli`) |
 //! | `warden_outbox_deliveries_total` | counter | `result` (`sent`, `retried`, `failed`) |
 //! | `warden_outbox_pending` / `warden_outbox_failed` | gauge | read from the store at scrape time |
 //! | `warden_email_send_duration_seconds` | histogram | `outcome` (`ok`, `transient`, `permanent`) |
@@ -43,6 +44,11 @@ struct RouteLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChangeLabels {
     action: &'static str,
     channel: &'static str,
@@ -65,6 +71,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabels, Histogram>,
     status_changes: Family<ChangeLabels, Counter>,
+    role_changes: Family<ChannelLabel, Counter>,
     deliveries: Family<ResultLabel, Counter>,
     outbox_pending: Gauge,
     outbox_failed: Gauge,
@@ -98,6 +105,12 @@ impl Metrics {
             "status_changes",
             "Accounts deactivated or reactivated, by the entry point the change came through",
             status_changes.clone(),
+        );
+        let role_changes = Family::<ChannelLabel, Counter>::default();
+        registry.register(
+            "role_changes",
+            "Accounts given another role, by the entry point the change came through",
+            role_changes.clone(),
         );
         let deliveries = Family::<ResultLabel, Counter>::default();
         registry.register(
@@ -135,6 +148,7 @@ impl Metrics {
             requests,
             latency,
             status_changes,
+            role_changes,
             deliveries,
             outbox_pending,
             outbox_failed,
@@ -182,6 +196,15 @@ impl Metrics {
                 channel: channel.as_str(),
             })
             .inc_by(u64::try_from(count).unwrap_or(u64::MAX));
+    }
+
+    /// Counts one committed role change (called by the after-commit hook only).
+    pub(crate) fn role_changed(&self, channel: Channel) {
+        self.role_changes
+            .get_or_create(&ChannelLabel {
+                channel: channel.as_str(),
+            })
+            .inc();
     }
 
     pub fn delivered(&self, report: DeliveryReport) {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use uuid::Uuid;
 use warden_domain::use_cases::UserPage;
 use warden_domain::{
-    ChangeAction, EventFilter, PageLimit, Role, SearchText, StatusAction, StatusFilter, UserFilter,
+    AuditAction, ChangeAction, EventFilter, PageLimit, Role, SearchText, StatusFilter, UserFilter,
     UserId,
 };
 
@@ -43,6 +43,7 @@ pub enum RoleFilter {
 pub enum EventAction {
     Deactivated,
     Reactivated,
+    RoleChanged,
     ProfileUpdated,
     ClientCreated,
     ClientRevoked,
@@ -92,7 +93,7 @@ pub async fn search(
     get, path = "/api/v1/events", tag = "users",
     security(("bearer" = [])),
     params(
-        ("action" = inline(Option<EventAction>), Query, description = "`deactivated`, `reactivated`, `profile_updated`, `client_created`, `client_revoked`, `webhook_created`, `webhook_updated`, `webhook_secret_rotated` or `webhook_deleted`"),
+        ("action" = inline(Option<EventAction>), Query, description = "`deactivated`, `reactivated`, `role_changed`, `profile_updated`, `client_created`, `client_revoked`, `webhook_created`, `webhook_updated`, `webhook_secret_rotated` or `webhook_deleted`"),
         ("actor_id" = Option<String>, Query, format = Uuid, description = "Only changes made by this actor"),
         ("target_id" = Option<String>, Query, format = Uuid, description = "Only changes made to this account, client or webhook endpoint"),
         ("since" = Option<String>, Query, format = DateTime, description = "Only events at or after this time (RFC 3339; encode `+` as `%2B`)"),
@@ -162,7 +163,7 @@ fn search_params(query: &str) -> Result<(UserFilter, PageQuery), ApiError> {
     }
 }
 
-const ACTIONS_MESSAGE: &str = "must be deactivated, reactivated, profile_updated, \
+const ACTIONS_MESSAGE: &str = "must be deactivated, reactivated, role_changed, profile_updated, \
     client_created, client_revoked, webhook_created, webhook_updated, \
     webhook_secret_rotated or webhook_deleted";
 
@@ -175,7 +176,7 @@ fn event_params(query: &str) -> Result<(EventFilter, PageQuery), ApiError> {
         PageLimit::DEFAULT,
         PageLimit::MAX,
         |name, value, errors| match name {
-            "action" => match (StatusAction::parse(value), ChangeAction::parse(value)) {
+            "action" => match (AuditAction::parse(value), ChangeAction::parse(value)) {
                 (Ok(parsed), _) => (action, change) = (Some(parsed), None),
                 (_, Ok(parsed)) => (action, change) = (None, Some(parsed)),
                 _ => errors.push(FieldError::new("action", ACTIONS_MESSAGE)),
@@ -273,7 +274,7 @@ mod tests {
             "action=reactivated&actor_id={id}&target_id={id}&since=2026-11-30T12:00:00Z&until=2026-11-30T13:00:00%2B01:00"
         );
         let (filter, _) = event_params(&query).unwrap();
-        assert_eq!(filter.action(), Some(StatusAction::Reactivate));
+        assert_eq!(filter.action(), Some(AuditAction::Reactivated));
         assert_eq!(filter.actor(), Some(id));
         assert_eq!(filter.since(), filter.until(), "the same instant");
         let error =

@@ -15,6 +15,7 @@ mod oauth2;
 pub mod openapi;
 mod ops;
 mod outbox;
+mod roles;
 mod schemas;
 pub(crate) mod scim;
 mod users;
@@ -86,6 +87,7 @@ api_routes! {
     get "/api/v1/users/me" => auth::me,
     patch "/api/v1/users/deactivate" => users::deactivate,
     patch "/api/v1/users/reactivate" => users::reactivate,
+    patch "/api/v1/users/role" => roles::change,
     post "/api/v1/users/deactivate/bulk" => jobs::bulk_deactivate,
     get "/api/v1/jobs/{job_id}" => jobs::get,
     get "/api/v1/users" => directory::search,

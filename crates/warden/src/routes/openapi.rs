@@ -49,7 +49,11 @@ impl Modify for DomainLimits {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let reason = (Reason::MAX_CHARS, typed_text_pattern(true));
         if let Some(components) = openapi.components.as_mut() {
-            for schema in ["StatusChangeRequest", "BulkDeactivationRequest"] {
+            for schema in [
+                "StatusChangeRequest",
+                "BulkDeactivationRequest",
+                "RoleChangeRequest",
+            ] {
                 if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {
                     if let Some(RefOr::T(Schema::Object(field))) =
                         object.properties.get_mut("reason")

@@ -71,6 +71,35 @@ pub struct StatusChangeRequest {
     until: Option<String>,
 }
 
+/// Body of `PATCH /api/v1/users/role`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct RoleChangeRequest {
+    /// The account's id (a UUID; anything else is "User not found"). Blank is refused.
+    #[schema(
+        min_length = 1,
+        pattern = r"\S",
+        example = "0193a1c4-7f7e-7d1a-9a4e-2f1c3b5d6e7f"
+    )]
+    user_id: String,
+    /// The role the account gets.
+    role: RoleName,
+    /// Why; stored and shown to admins, with the same rules as a deactivation's reason. Its
+    /// `maxLength` and `pattern` come from the domain (`openapi::DomainLimits`).
+    #[schema(example = "Joined the support team")]
+    reason: Option<String>,
+}
+
+/// A role.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum RoleName {
+    Admin,
+    Helpdesk,
+    User,
+}
+
 /// Body of `POST /api/v1/auth/login`.
 #[derive(ToSchema)]
 #[allow(dead_code)]

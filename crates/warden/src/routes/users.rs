@@ -157,7 +157,7 @@ pub async fn events(
 
 /// The HTTP API's policy for ids: anything that is not a user id names no user, so it is the
 /// same 404 as an unknown one (a client learns nothing from the id's shape).
-fn target_id(text: &str) -> Result<UserId, ApiError> {
+pub(crate) fn target_id(text: &str) -> Result<UserId, ApiError> {
     UserId::parse(text).map_err(|_| unknown_user())
 }
 
@@ -169,7 +169,7 @@ pub(crate) fn unknown_user() -> ApiError {
 /// The answer of a successful deactivation.
 pub(crate) const DEACTIVATED: &str = "User account deactivated successfully";
 
-fn record_ids(actor: UserId, target: &str) {
+pub(crate) fn record_ids(actor: UserId, target: &str) {
     let span = tracing::Span::current();
     span.record("actor_id", tracing::field::display(actor));
     span.record("target_id", target.chars().take(64).collect::<String>());

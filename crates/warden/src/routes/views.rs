@@ -97,7 +97,8 @@ pub struct EventView {
     /// endpoint (see `target`).
     #[schema(format = Uuid)]
     target_id: Option<String>,
-    /// `deactivated` or `reactivated` (status changes); `profile_updated` (a provisioning
+    /// `deactivated` or `reactivated` (status changes); `role_changed` (see `from_role` and
+    /// `to_role`); `profile_updated` (a provisioning
     /// client changed the account's profile); `client_created`, `client_revoked`,
     /// `webhook_created`, `webhook_updated`, `webhook_secret_rotated`, `webhook_deleted`
     /// (configuration changes).
@@ -109,6 +110,14 @@ pub struct EventView {
     /// for other actions.
     #[serde(skip_serializing_if = "Option::is_none")]
     attributes: Option<Vec<String>>,
+    /// For `role_changed`: the role the account had. Absent for other actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "user")]
+    from_role: Option<&'static str>,
+    /// For `role_changed`: the role the account got. Absent for other actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, example = "helpdesk")]
+    to_role: Option<&'static str>,
     actor: ActorView,
     /// The acting user account: `actor.id` for `user` and `operator` actors, null for the
     /// others; kept for clients written before `actor`.
@@ -132,6 +141,8 @@ impl From<&AuditEvent> for EventView {
                 id: *event.user_id.as_uuid(),
             },
             attributes: None,
+            from_role: event.role_shift.map(|shift| shift.from.as_str()),
+            to_role: event.role_shift.map(|shift| shift.to.as_str()),
             actor,
             actor_id: event.actor.account().map(|id| id.to_string()),
             channel: event.actor.kind.channel(),
@@ -154,6 +165,8 @@ impl From<&AuditedChange> for EventView {
             },
             attributes: (change.action == warden_domain::ChangeAction::ProfileUpdated)
                 .then(|| change.attributes.clone()),
+            from_role: None,
+            to_role: None,
             actor: ActorView::from(&change.actor),
             actor_id: change.actor.account().map(|id| id.to_string()),
             channel: change.actor.kind.channel(),

@@ -10,7 +10,7 @@ use warden_domain::ports::{
     UserRepo, WebhookRepo, WebhookSender,
 };
 use warden_domain::use_cases::{
-    Authenticator, BulkDeactivate, ClientAuthenticator, CreateUser, DeactivateUser,
+    Authenticator, BulkDeactivate, ChangeRole, ClientAuthenticator, CreateUser, DeactivateUser,
     DeliverNotifications, Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions,
     ManageClients, Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
@@ -63,6 +63,7 @@ pub struct Services {
     pub auth: Authenticator,
     pub deactivate: DeactivateUser,
     pub reactivate: ReactivateUser,
+    pub change_role: ChangeRole,
     pub create_user: CreateUser,
     pub issue_token: IssueToken,
     /// Outbox listing and retries for HTTP and the CLI, on the request pool.
@@ -145,6 +146,7 @@ impl Services {
             bulk,
             deactivate: DeactivateUser::new(users.clone(), clock.clone()),
             reactivate: ReactivateUser::new(users.clone(), clock.clone()),
+            change_role: ChangeRole::new(users.clone(), clock.clone()),
             create_user: CreateUser::new(users.clone(), hasher.clone(), clock.clone()),
             issue_token: IssueToken::new(users.clone(), hasher, issuer, clock.clone(), attempts),
             directory: Directory::new(users.clone(), changes),

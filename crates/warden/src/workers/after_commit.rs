@@ -121,6 +121,12 @@ impl AfterCommit {
         self.committed().await;
     }
 
+    /// Call right after a role change committed: counts it and starts its webhooks.
+    pub async fn role_changed(&self, channel: Channel) {
+        self.metrics.role_changed(channel);
+        self.committed().await;
+    }
+
     /// Call right after something that owes notifications committed without changing a
     /// status (a notification queued for retry), or after a round that may have committed
     /// changes before it failed: starts the deliveries, counts nothing.

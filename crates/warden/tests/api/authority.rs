@@ -55,6 +55,13 @@ impl UserRepo for Watched {
         self.inner.change_status(change).await
     }
 
+    async fn change_role(
+        &self,
+        change: warden_domain::RoleChange,
+    ) -> Result<warden_domain::RoleChangeOutcome, StoreError> {
+        self.inner.change_role(change).await
+    }
+
     async fn events(
         &self,
         user: &UserId,

@@ -71,7 +71,7 @@ async fn deactivations(app: &TestApp, user: &User) -> usize {
     let events = app.users.events(&user.id, None, 100).await.unwrap();
     events
         .iter()
-        .filter(|e| e.action == StatusAction::Deactivate)
+        .filter(|e| e.action.status() == Some(StatusAction::Deactivate))
         .count()
 }
 

@@ -185,7 +185,7 @@ async fn lifters_racing_on_two_instances_reactivate_once() {
     let events = app.users.events(&target.id, None, 10).await.unwrap();
     let reactivations: Vec<_> = events
         .iter()
-        .filter(|e| e.action == warden_domain::StatusAction::Reactivate)
+        .filter(|e| e.action.status() == Some(warden_domain::StatusAction::Reactivate))
         .collect();
     assert_eq!(reactivations.len(), 1);
     assert_eq!(
