@@ -1,6 +1,7 @@
 //! Provisioning: what an identity provider does to accounts through a machine client (SCIM).
 //! Status changes go through [`DeactivateUser`] and [`ReactivateUser`] with the client as the
-//! actor, so they have every effect an admin's have; nothing here is specific to SCIM.
+//! actor, so they have every effect an admin's have. The reason recorded for such a change is
+//! provisioning policy, composed here ([`provisioning_reason`]), never by a protocol front-end.
 
 use std::sync::Arc;
 
@@ -149,13 +150,12 @@ impl Provision {
         id: UserId,
         input: ProfileInput,
         active: Option<bool>,
-        reason: Option<Reason>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let profile = profile(input)?;
         let current = self.get(by, id).await?;
         let profile_changes = Profile::of(&current) != profile;
         if let Some(active) = active.filter(|a| profile_changes && *a != current.user.is_active()) {
-            return self.update_both(by, id, profile, active, reason).await;
+            return self.update_both(by, id, profile, active).await;
         }
         if profile_changes {
             let authorized = Authorized::new(by.actor().clone(), self.clock.now());
@@ -167,7 +167,7 @@ impl Provision {
                 .ok_or(ProvisionError::NotFound)?;
         }
         match active {
-            Some(active) => self.set_active(by, id, active, reason).await,
+            Some(active) => self.set_active(by, id, active).await,
             None => Ok((self.get(by, id).await?, None)),
         }
     }
@@ -179,13 +179,13 @@ impl Provision {
         id: UserId,
         profile: Profile,
         active: bool,
-        reason: Option<Reason>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let action = if active {
             StatusAction::Reactivate
         } else {
             StatusAction::Deactivate
         };
+        let reason = Some(provisioning_reason(by.name(), active));
         let change = super::change_status::status_change(action, id, by, reason, &*self.clock)
             .ok_or(ProvisionError::ActorRevoked)?;
         let authorized = Authorized::new(change.actor.clone(), change.at);
@@ -209,7 +209,7 @@ impl Provision {
     }
 
     /// Deactivates (`false`) or reactivates (`true`) the account through the status use cases,
-    /// as `by`, for `reason`, with the change made (none for an account already in that state,
+    /// as `by`, for the [`provisioning_reason`], with the change made (none for an account already in that state,
     /// which is left alone: providers repeat themselves, and a repeat must not notify the user
     /// again).
     ///
@@ -221,12 +221,12 @@ impl Provision {
         by: &Provisioner,
         id: UserId,
         active: bool,
-        reason: Option<Reason>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let current = self.get(by, id).await?;
         if current.user.is_active() == active {
             return Ok((current, None));
         }
+        let reason = Some(provisioning_reason(by.name(), active));
         let outcome = if active {
             match self.reactivate.execute(by, id, reason).await {
                 Ok(_) => Ok(true),
@@ -256,15 +256,52 @@ impl Provision {
         &self,
         by: &Provisioner,
         id: UserId,
-        reason: Option<Reason>,
     ) -> Result<Option<StatusAction>, ProvisionError> {
-        let (_, action) = self.set_active(by, id, false, reason).await?;
+        let (_, action) = self.set_active(by, id, false).await?;
         if self.accounts.remove(&id, self.clock.now()).await? {
             Ok(action)
         } else {
             Err(ProvisionError::NotFound)
         }
     }
+}
+
+/// What a provisioning client's status change is recorded (and quoted to the user) with:
+/// "Deprovisioned via SCIM by okta" or "Reprovisioned via SCIM by okta". Never dropped: a name
+/// that would not fit [`Reason::MAX_CHARS`] is shortened (ending in `...`), and characters a
+/// reason may not hold (control and invisible format characters) are left out of it.
+pub fn provisioning_reason(client_name: &str, active: bool) -> Reason {
+    const ELLIPSIS: &str = "...";
+    let verb = if active {
+        "Reprovisioned"
+    } else {
+        "Deprovisioned"
+    };
+    let prefix = format!("{verb} via SCIM by ");
+    let room = Reason::MAX_CHARS - prefix.chars().count();
+    let printable: Vec<char> = client_name
+        .trim()
+        .chars()
+        .filter(|&c| !c.is_control() && !crate::text::is_format(c))
+        .collect();
+    let name: String = if printable.len() > room {
+        let kept = room - ELLIPSIS.len();
+        let mut short: String = printable[..kept].iter().collect();
+        short.push_str(ELLIPSIS);
+        short
+    } else {
+        printable.into_iter().collect()
+    };
+    Reason::parse(&format!("{prefix}{name}"))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            Reason::written_by_warden(if active {
+                "Reprovisioned via SCIM"
+            } else {
+                "Deprovisioned via SCIM"
+            })
+        })
 }
 
 /// Whether the deactivation was made (`false`: it already was).

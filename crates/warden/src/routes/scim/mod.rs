@@ -4,11 +4,7 @@
 //! envelope. `active: false` by any route is the deactivation use case with the client as the
 //! actor (tokens revoked, audit, email); see docs/scim.md.
 
-mod discovery;
-mod error;
-mod filter;
-mod patch;
-mod resource;
+mod http_error;
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
@@ -16,39 +12,15 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::Value;
-use warden_domain::use_cases::{ProfileInput, Provisioner};
-use warden_domain::{ProvisioningFilter, Reason, Scope, StatusAction, UserId};
+use warden_domain::use_cases::Provisioner;
+use warden_domain::{Scope, StatusAction, UserId};
+use warden_scim::patch::{self, Draft};
+use warden_scim::{discovery, ListQuery, ListResponse, ScimError, ScimErrorBody, UserResource};
+use warden_scim::{BASE_PATH, CONTENT_TYPE};
 
-pub use self::error::{ScimError, ScimErrorBody};
-use self::patch::Draft;
-pub use self::resource::UserResource;
+pub use self::http_error::HttpScimError;
 use crate::http::{bearer_token, read_bytes, request_origin, TrustedProxies};
 use crate::run::state::AppState;
-
-/// Where SCIM is served.
-pub const BASE_PATH: &str = "/scim/v2";
-pub const CONTENT_TYPE: &str = "application/scim+json";
-pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-/// The most resources one page holds (`count` is capped to it; also its default).
-pub const MAX_RESULTS: u32 = 200;
-
-/// A page of Users.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ListResponse {
-    /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`
-    schemas: [&'static str; 1],
-    /// How many users the filter matches, on every page.
-    #[serde(rename = "totalResults")]
-    total_results: u64,
-    /// The 1-based index of the first resource of this page.
-    #[serde(rename = "startIndex")]
-    start_index: u64,
-    /// How many resources this page holds.
-    #[serde(rename = "itemsPerPage")]
-    items_per_page: usize,
-    #[serde(rename = "Resources")]
-    resources: Vec<UserResource>,
-}
 
 /// A SCIM `PatchOp` (`urn:ietf:params:scim:api:messages:2.0:PatchOp`).
 #[derive(utoipa::ToSchema)]
@@ -110,8 +82,8 @@ pub enum ScimBodyFailures {
 pub struct Provisioning(pub Provisioner);
 
 impl FromRequest for Provisioning {
-    type Error = ScimError;
-    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
+    type Error = HttpScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, HttpScimError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
@@ -129,7 +101,7 @@ impl FromRequest for Provisioning {
             span.record("actor_id", tracing::field::display(client.client().id));
             Provisioner::new(&client)
                 .map(Provisioning)
-                .ok_or_else(ScimError::unauthorized)
+                .ok_or_else(|| ScimError::unauthorized().into())
         })
     }
 }
@@ -149,13 +121,7 @@ fn scim_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"));
     match serde_json::to_vec(body) {
         Ok(bytes) => response.body(bytes),
-        Err(error) => ScimError::internal(&error).into_response(),
-    }
-}
-
-impl ScimError {
-    fn into_response(self) -> HttpResponse {
-        actix_web::ResponseError::error_response(&self)
+        Err(error) => HttpScimError(ScimError::internal(&error)).into_response(),
     }
 }
 
@@ -169,24 +135,12 @@ fn user_id(text: &str) -> Result<UserId, ScimError> {
 
 fn not_found(id: UserId) -> impl FnOnce(ScimError) -> ScimError {
     move |error| {
-        if error.status() == StatusCode::NOT_FOUND {
+        if error.status() == StatusCode::NOT_FOUND.as_u16() {
             ScimError::not_found(&format!("User {id}"))
         } else {
             error
         }
     }
-}
-
-/// The reason recorded for a change a SCIM client makes.
-fn reason(by: &Provisioner, active: bool) -> Option<Reason> {
-    let verb = if active {
-        "Reprovisioned"
-    } else {
-        "Deprovisioned"
-    };
-    Reason::parse(&format!("{verb} via SCIM by {}", by.name()))
-        .ok()
-        .flatten()
 }
 
 /// What follows every committed status change (count it, start its email and webhooks).
@@ -219,12 +173,12 @@ pub async fn list_users(
     state: web::Data<AppState>,
     Provisioning(by): Provisioning,
     req: HttpRequest,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let query = ListQuery::parse(req.query_string())?;
     let (total, accounts) = state
         .services
         .provision
-        .list(&by, &query.filter, query.start_index - 1, query.count)
+        .list(&by, &query.filter, query.offset(), query.count)
         .await?;
     let base = base_url(&req);
     let resources: Vec<UserResource> = accounts
@@ -233,49 +187,8 @@ pub async fn list_users(
         .collect();
     Ok(scim_json(
         StatusCode::OK,
-        &ListResponse {
-            schemas: [LIST_SCHEMA],
-            total_results: total,
-            start_index: query.start_index,
-            items_per_page: resources.len(),
-            resources,
-        },
+        &ListResponse::new(total, query.start_index, resources),
     ))
-}
-
-/// The query of `GET /Users`.
-struct ListQuery {
-    filter: ProvisioningFilter,
-    start_index: u64,
-    count: u32,
-}
-
-impl ListQuery {
-    fn parse(query: &str) -> Result<Self, ScimError> {
-        let mut parsed = Self {
-            filter: ProvisioningFilter::default(),
-            start_index: 1,
-            count: MAX_RESULTS,
-        };
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            if name.eq_ignore_ascii_case("filter") {
-                parsed.filter = filter::parse(&value)?;
-            } else if name.eq_ignore_ascii_case("startIndex") {
-                let index = integer(&value, "startIndex")?;
-                parsed.start_index = u64::try_from(index.max(1)).unwrap_or(1);
-            } else if name.eq_ignore_ascii_case("count") {
-                let count = integer(&value, "count")?.clamp(0, i64::from(MAX_RESULTS));
-                parsed.count = u32::try_from(count).unwrap_or(MAX_RESULTS);
-            }
-        }
-        Ok(parsed)
-    }
-}
-
-fn integer(text: &str, name: &str) -> Result<i64, ScimError> {
-    text.trim()
-        .parse::<i64>()
-        .map_err(|_| ScimError::bad_request("invalidValue", format!("{name} must be an integer")))
 }
 
 /// Get one user.
@@ -294,7 +207,7 @@ pub async fn get_user(
     Provisioning(by): Provisioning,
     req: HttpRequest,
     path: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
     let account = state
         .services
@@ -329,14 +242,12 @@ pub async fn create_user(
     Provisioning(by): Provisioning,
     req: HttpRequest,
     body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let input = resource::read_user(&read_bytes(&req, body).await?)?;
+) -> Result<HttpResponse, HttpScimError> {
+    let input = warden_scim::read_user(&read_bytes(&req, body).await?)?;
     let provision = &state.services.provision;
     let mut account = provision.create(&by, input.profile).await?;
     if input.active == Some(false) {
-        let (deactivated, action) = provision
-            .set_active(&by, account.user.id, false, reason(&by, false))
-            .await?;
+        let (deactivated, action) = provision.set_active(&by, account.user.id, false).await?;
         changed(&state, action).await;
         account = deactivated;
     }
@@ -371,11 +282,10 @@ pub async fn replace_user(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
-    let input = resource::read_user(&read_bytes(&req, body).await?)?;
-    let reason = input.active.and_then(|active| reason(&by, active));
-    update(&state, &req, &by, id, input.profile, input.active, reason).await
+    let input = warden_scim::read_user(&read_bytes(&req, body).await?)?;
+    update(&state, &req, &by, id, input.profile, input.active).await
 }
 
 /// Change some of a user's attributes with a `PatchOp`: Okta's `{"op": "replace", "value":
@@ -401,7 +311,7 @@ pub async fn patch_user(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
     let body = read_bytes(&req, body).await?;
     let provision = &state.services.provision;
@@ -410,27 +320,9 @@ pub async fn patch_user(
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
-    let mut draft = Draft {
-        profile: ProfileInput {
-            email: current.user.email.as_str().to_owned(),
-            first_name: current.user.first_name.clone(),
-            last_name: current.user.last_name.clone(),
-            external_id: current.external_id.as_ref().map(ToString::to_string),
-        },
-        active: current.user.is_active(),
-    };
+    let mut draft = Draft::of(&current);
     patch::apply(&body, &mut draft)?;
-    let reason = reason(&by, draft.active);
-    update(
-        &state,
-        &req,
-        &by,
-        id,
-        draft.profile,
-        Some(draft.active),
-        reason,
-    )
-    .await
+    update(&state, &req, &by, id, draft.profile, Some(draft.active)).await
 }
 
 /// PUT's and PATCH's common end: apply the new attributes (and status, with its effects), then
@@ -440,14 +332,13 @@ async fn update(
     req: &HttpRequest,
     by: &Provisioner,
     id: UserId,
-    profile: ProfileInput,
+    profile: warden_domain::use_cases::ProfileInput,
     active: Option<bool>,
-    reason: Option<Reason>,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let (account, action) = state
         .services
         .provision
-        .update(by, id, profile, active, reason)
+        .update(by, id, profile, active)
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
@@ -476,12 +367,12 @@ pub async fn delete_user(
     state: web::Data<AppState>,
     Provisioning(by): Provisioning,
     path: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
     let action = state
         .services
         .provision
-        .remove(&by, id, reason(&by, false))
+        .remove(&by, id)
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
@@ -500,7 +391,7 @@ pub async fn delete_user(
         ScimFailures,
     )
 )]
-pub async fn list_groups(_by: Provisioning) -> Result<HttpResponse, ScimError> {
+pub async fn list_groups(_by: Provisioning) -> Result<HttpResponse, HttpScimError> {
     Ok(scim_json(StatusCode::OK, &discovery::list(Vec::new())))
 }
 
@@ -544,9 +435,7 @@ pub async fn schemas(req: HttpRequest) -> HttpResponse {
 /// An error under `/scim/v2` that no handler made (no such route, or no such method), in
 /// SCIM's format.
 pub fn fallback(status: StatusCode, detail: &'static str) -> HttpResponse {
-    ScimError::new(status, detail).into_response()
+    HttpScimError(ScimError::new(status.as_u16(), detail)).into_response()
 }
 
-pub fn is_scim_path(path: &str) -> bool {
-    path == BASE_PATH || path.starts_with("/scim/v2/")
-}
+pub use warden_scim::is_scim_path;

@@ -3,8 +3,8 @@
 
 use serde_json::{json, Value};
 
-use super::resource::USER_SCHEMA;
-use super::{LIST_SCHEMA, MAX_RESULTS};
+use crate::resource::USER_SCHEMA;
+use crate::{LIST_SCHEMA, MAX_RESULTS};
 
 const CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
