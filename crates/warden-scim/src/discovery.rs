@@ -1,5 +1,6 @@
 //! What a SCIM client asks before it provisions (RFC 7644 4): the features Warden supports,
-//! its one resource type, and the User schema's attributes as Warden keeps them.
+//! its one resource type, and the User schema's attributes as Warden keeps them. Every resource
+//! a list names is also served by its id (`/ResourceTypes/User`, `/Schemas/<urn>`).
 
 use serde_json::{json, Value};
 
@@ -50,6 +51,12 @@ pub fn resource_types(base: &str) -> Value {
     list(vec![user_resource_type(base)])
 }
 
+/// The resource type whose id is `id` (in any case), if Warden has it.
+pub fn resource_type(base: &str, id: &str) -> Option<Value> {
+    id.eq_ignore_ascii_case("User")
+        .then(|| user_resource_type(base))
+}
+
 fn attribute(name: &str, kind: &str, required: bool, mutability: &str, uniqueness: &str) -> Value {
     json!({
         "name": name,
@@ -81,6 +88,10 @@ fn user_schema(base: &str) -> Value {
     user_name["description"] = json!("The account's email address, unique without regard to case");
     let mut external_id = attribute("externalId", "string", false, "readWrite", "none");
     external_id["caseExact"] = json!(true);
+    // Required: an account is active or not, so removing `active` is refused (`mutability`);
+    // a User created without it is active.
+    let mut active = attribute("active", "boolean", true, "readWrite", "none");
+    active["description"] = json!("Whether the account may sign in; false deactivates it");
     let mut display_name = attribute("displayName", "string", false, "readOnly", "none");
     display_name["description"] = json!("givenName and familyName, or the userName");
     json!({
@@ -93,7 +104,7 @@ fn user_schema(base: &str) -> Value {
             name,
             display_name,
             emails,
-            attribute("active", "boolean", false, "readWrite", "none"),
+            active,
             external_id,
         ],
         "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER_SCHEMA}")},
@@ -102,6 +113,12 @@ fn user_schema(base: &str) -> Value {
 
 pub fn schemas(base: &str) -> Value {
     list(vec![user_schema(base)])
+}
+
+/// The schema whose id (its URN, in any case) is `id`, if Warden has it.
+pub fn schema(base: &str, id: &str) -> Option<Value> {
+    id.eq_ignore_ascii_case(USER_SCHEMA)
+        .then(|| user_schema(base))
 }
 
 /// A whole `ListResponse` of `resources`.
@@ -113,4 +130,30 @@ pub fn list(resources: Vec<Value>) -> Value {
         "itemsPerPage": resources.len(),
         "Resources": resources,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_resource_is_found_by_its_id_and_its_location_names_it() {
+        let base = "https://id.example.com/scim/v2";
+        for (listed, by_id) in [
+            (
+                resource_types(base),
+                resource_type as fn(&str, &str) -> Option<Value>,
+            ),
+            (schemas(base), schema),
+        ] {
+            for resource in listed["Resources"].as_array().unwrap() {
+                let id = resource["id"].as_str().unwrap();
+                let location = resource["meta"]["location"].as_str().unwrap();
+                assert!(location.ends_with(&format!("/{id}")), "{location}");
+                assert_eq!(by_id(base, id).as_ref(), Some(resource));
+                assert_eq!(by_id(base, &id.to_uppercase()).as_ref(), Some(resource));
+            }
+            assert_eq!(by_id(base, "Group"), None);
+        }
+    }
 }

@@ -10,11 +10,13 @@ pub mod error;
 pub mod filter;
 pub mod list;
 pub mod patch;
+pub mod projection;
 pub mod resource;
 
 pub use self::error::{ScimError, ScimErrorBody, ERROR_SCHEMA};
 pub use self::list::{ListQuery, ListResponse};
 pub use self::patch::{Draft, PATCH_SCHEMA};
+pub use self::projection::Projection;
 pub use self::resource::{read_user, UserInput, UserResource, USER_SCHEMA};
 
 /// Where SCIM is served, under the public URL.

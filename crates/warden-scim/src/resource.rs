@@ -26,7 +26,9 @@ pub struct UserResource {
     external_id: Option<String>,
     /// The account's email address.
     user_name: String,
-    name: NameView,
+    /// Absent when neither name is set (a removed name is unassigned, RFC 7644 3.5.2.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<NameView>,
     /// The first and last name, or the email address when both are blank.
     display_name: String,
     emails: [EmailView; 1],
@@ -37,8 +39,17 @@ pub struct UserResource {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NameView {
-    given_name: String,
-    family_name: String,
+    /// Absent when unassigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<String>,
+    /// Absent when unassigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_name: Option<String>,
+}
+
+/// A name part as shown: none when blank (Warden keeps an unassigned name as blank).
+fn assigned(part: &str) -> Option<String> {
+    (!part.trim().is_empty()).then(|| part.to_owned())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -81,9 +92,12 @@ impl UserResource {
             id: user.id.to_string(),
             external_id: account.external_id.as_ref().map(ToString::to_string),
             user_name: user.email.as_str().to_owned(),
-            name: NameView {
-                given_name: user.first_name.clone(),
-                family_name: user.last_name.clone(),
+            name: match (assigned(&user.first_name), assigned(&user.last_name)) {
+                (None, None) => None,
+                (given_name, family_name) => Some(NameView {
+                    given_name,
+                    family_name,
+                }),
             },
             display_name,
             emails: [EmailView {
@@ -104,6 +118,16 @@ impl UserResource {
 
     pub fn location(&self) -> &str {
         &self.meta.location
+    }
+
+    /// `meta.version`, the resource's weak ETag.
+    pub fn version(&self) -> &str {
+        &self.meta.version
+    }
+
+    /// As JSON, for a [`crate::Projection`] to select from.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 }
 

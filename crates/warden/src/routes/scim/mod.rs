@@ -4,6 +4,7 @@
 //! envelope. `active: false` by any route is the deactivation use case with the client as the
 //! actor (tokens revoked, audit, email); see docs/scim.md.
 
+pub mod discovery;
 mod http_error;
 
 use actix_web::dev::Payload;
@@ -15,11 +16,11 @@ use serde_json::Value;
 use warden_domain::use_cases::Provisioner;
 use warden_domain::{Scope, StatusAction, UserId};
 use warden_scim::patch::{self, Draft};
-use warden_scim::{discovery, ListQuery, ListResponse, ScimError, ScimErrorBody, UserResource};
+use warden_scim::{ListQuery, ListResponse, Projection, ScimError, ScimErrorBody, UserResource};
 use warden_scim::{BASE_PATH, CONTENT_TYPE};
 
 pub use self::http_error::HttpScimError;
-use crate::http::{bearer_token, read_bytes, request_origin, TrustedProxies};
+use crate::http::{bearer_token, read_bytes};
 use crate::run::state::AppState;
 
 /// A SCIM `PatchOp` (`urn:ietf:params:scim:api:messages:2.0:PatchOp`).
@@ -106,12 +107,10 @@ impl FromRequest for Provisioning {
     }
 }
 
-/// `https://host/scim/v2`, as the client addressed it (forwarding headers believed only from
-/// `WARDEN_TRUSTED_PROXIES`).
-fn base_url(req: &HttpRequest) -> String {
-    let trusted = req.app_data::<web::Data<TrustedProxies>>();
-    let origin = request_origin(req, trusted.map_or(&TrustedProxies::default(), |t| t));
-    format!("{origin}{BASE_PATH}")
+/// `https://warden.example.com/scim/v2`: the configured public URL (`WARDEN_PUBLIC_URL`),
+/// never the request's `Host` or `X-Forwarded-*`, which any client can set.
+fn base_url(state: &AppState) -> String {
+    state.public_url.at(BASE_PATH)
 }
 
 fn scim_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
@@ -162,6 +161,8 @@ async fn changed(state: &AppState, action: Option<StatusAction>) {
         ("filter" = Option<String>, Query, description = "`userName eq \"...\"`, `externalId eq \"...\"` or `emails.value eq \"...\"`, joined by `and`; names and `eq` in any case; userName without regard to case"),
         ("startIndex" = Option<i64>, Query, description = "1-based index of the first result (default 1; lower values count as 1)"),
         ("count" = Option<i64>, Query, description = "Results per page (default and maximum 200; `0` gives only `totalResults`)"),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return (and always `id`, `schemas`), such as `userName,name.givenName`"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes not to return (ignored with `attributes`)"),
     ),
     responses(
         (status = 200, description = "A `ListResponse` of Users, by id", body = ListResponse, content_type = "application/scim+json"),
@@ -175,15 +176,51 @@ pub async fn list_users(
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpScimError> {
     let query = ListQuery::parse(req.query_string())?;
+    list(&state, &by, query).await
+}
+
+/// Search users with a `SearchRequest` (RFC 7644 3.4.3): as `GET /Users`, with the query in the
+/// body (`filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`).
+#[utoipa::path(
+    post, path = "/scim/v2/Users/.search", tag = "scim",
+    security(("client" = [])),
+    request_body(content = Object, description = "A `SearchRequest` (`urn:ietf:params:scim:api:messages:2.0:SearchRequest`)", content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A `ListResponse` of Users, by id", body = ListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "`invalidSyntax` (not a SearchRequest), `invalidFilter`, `invalidValue` (a member of the wrong type)", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimBodyFailures,
+        ScimFailures,
+    )
+)]
+pub async fn search_users(
+    state: web::Data<AppState>,
+    Provisioning(by): Provisioning,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, HttpScimError> {
+    let query = ListQuery::search(&read_bytes(&req, body).await?)?;
+    list(&state, &by, query).await
+}
+
+/// A page of the users `query` keeps, with the attributes it asks for.
+async fn list(
+    state: &AppState,
+    by: &Provisioner,
+    query: ListQuery,
+) -> Result<HttpResponse, HttpScimError> {
     let (total, accounts) = state
         .services
         .provision
-        .list(&by, &query.filter, query.offset(), query.count)
+        .list(by, &query.filter, query.offset(), query.count)
         .await?;
-    let base = base_url(&req);
-    let resources: Vec<UserResource> = accounts
+    let base = base_url(state);
+    let resources = accounts
         .iter()
-        .map(|account| UserResource::of(account, &base))
+        .map(|account| {
+            query
+                .projection
+                .apply(UserResource::of(account, &base).to_value())
+        })
         .collect();
     Ok(scim_json(
         StatusCode::OK,
@@ -195,7 +232,11 @@ pub async fn list_users(
 #[utoipa::path(
     get, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return (and always `id`, `schemas`)"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes not to return (ignored with `attributes`)"),
+    ),
     responses(
         (status = 200, description = "The User", body = UserResource, content_type = "application/scim+json"),
         (status = 404, description = "No such user (also for ids that are not UUIDs, and users a SCIM client deleted)", body = ScimErrorBody, content_type = "application/scim+json"),
@@ -209,6 +250,7 @@ pub async fn get_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
+    let projection = Projection::from_query(req.query_string())?;
     let account = state
         .services
         .provision
@@ -216,9 +258,10 @@ pub async fn get_user(
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
+    let view = UserResource::of(&account, &base_url(&state));
     Ok(scim_json(
         StatusCode::OK,
-        &UserResource::of(&account, &base_url(&req)),
+        &projection.apply(view.to_value()),
     ))
 }
 
@@ -251,7 +294,7 @@ pub async fn create_user(
         changed(&state, action).await;
         account = deactivated;
     }
-    let view = UserResource::of(&account, &base_url(&req));
+    let view = UserResource::of(&account, &base_url(&state));
     let mut response = scim_json(StatusCode::CREATED, &view);
     if let Ok(location) = header::HeaderValue::from_str(view.location()) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -345,7 +388,7 @@ async fn update(
     changed(state, action).await;
     Ok(scim_json(
         StatusCode::OK,
-        &UserResource::of(&account, &base_url(req)),
+        &UserResource::of(&account, &base_url(state)),
     ))
 }
 
@@ -392,44 +435,10 @@ pub async fn delete_user(
     )
 )]
 pub async fn list_groups(_by: Provisioning) -> Result<HttpResponse, HttpScimError> {
-    Ok(scim_json(StatusCode::OK, &discovery::list(Vec::new())))
-}
-
-/// What Warden's SCIM supports: PATCH and filters (at most 200 results a page); not bulk,
-/// sorting, ETags or password changes. Open without a token.
-#[utoipa::path(
-    get, path = "/scim/v2/ServiceProviderConfig", tag = "scim",
-    responses(
-        (status = 200, description = "The ServiceProviderConfig (RFC 7643 5)", body = Object, content_type = "application/scim+json"),
-    )
-)]
-pub async fn service_provider_config(req: HttpRequest) -> HttpResponse {
-    scim_json(
+    Ok(scim_json(
         StatusCode::OK,
-        &discovery::service_provider_config(&base_url(&req)),
-    )
-}
-
-/// The resource types: `User`. Open without a token.
-#[utoipa::path(
-    get, path = "/scim/v2/ResourceTypes", tag = "scim",
-    responses(
-        (status = 200, description = "A `ListResponse` of ResourceTypes (RFC 7643 6)", body = Object, content_type = "application/scim+json"),
-    )
-)]
-pub async fn resource_types(req: HttpRequest) -> HttpResponse {
-    scim_json(StatusCode::OK, &discovery::resource_types(&base_url(&req)))
-}
-
-/// The User schema's attributes as Warden keeps them. Open without a token.
-#[utoipa::path(
-    get, path = "/scim/v2/Schemas", tag = "scim",
-    responses(
-        (status = 200, description = "A `ListResponse` of Schemas (RFC 7643 7)", body = Object, content_type = "application/scim+json"),
-    )
-)]
-pub async fn schemas(req: HttpRequest) -> HttpResponse {
-    scim_json(StatusCode::OK, &discovery::schemas(&base_url(&req)))
+        &warden_scim::discovery::list(Vec::new()),
+    ))
 }
 
 /// An error under `/scim/v2` that no handler made (no such route, or no such method), in

@@ -1,0 +1,199 @@
+//! SCIM as RFC 7643/7644 say (issue 27): discovery resources by id, removed attributes
+//! unassigned, `attributes`/`excludedAttributes`, `POST /Users/.search`. (Point 7, locations
+//! from the public URL, is in `scim_origin.rs`.)
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::scim_support::{
+    assert_scim_error, get, okta_user, patch, scim, scim_client, unique_email, LIST_SCHEMA,
+    USER_SCHEMA,
+};
+use crate::support::{spawn_app, Response, TestApp};
+
+const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
+
+async fn created(app: &TestApp, token: &str, email: &str) -> String {
+    let response = scim(
+        app,
+        Method::POST,
+        "/Users",
+        Some(token),
+        Some(&okta_user(email)),
+    )
+    .await;
+    assert_eq!(response.status, 201, "{:?}", response.body);
+    response.body["id"].as_str().unwrap().to_owned()
+}
+
+fn keys(resource: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = resource.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_listed_discovery_resource_is_served_at_its_location() {
+    let app = spawn_app().await;
+    for list in ["/ResourceTypes", "/Schemas"] {
+        let listed = scim(&app, Method::GET, list, None, None).await;
+        assert_eq!(listed.status, 200);
+        let resources = listed.body["Resources"].as_array().unwrap().clone();
+        assert!(!resources.is_empty());
+        for resource in resources {
+            let location = resource["meta"]["location"].as_str().unwrap();
+            let path = location.strip_prefix(&app.url("/scim/v2")).unwrap();
+            let fetched = scim(&app, Method::GET, path, None, None).await;
+            assert_eq!(fetched.status, 200, "{path}: {:?}", fetched.body);
+            assert_eq!(fetched.body, resource, "{path}");
+        }
+        let unknown = scim(&app, Method::GET, &format!("{list}/Group"), None, None).await;
+        assert_scim_error(&unknown, 404, None);
+    }
+    let user_type = scim(&app, Method::GET, "/ResourceTypes/User", None, None).await;
+    assert_eq!(user_type.body["schema"], USER_SCHEMA);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_name_is_unassigned_and_active_is_required_in_the_schema() {
+    let app = spawn_app().await;
+    let token = scim_client(&app, "okta").await;
+    let id = created(&app, &token, &unique_email("rm")).await;
+    let given = patch(
+        &app,
+        &token,
+        &id,
+        json!([{"op": "remove", "path": "name.givenName"}]),
+    )
+    .await;
+    assert_eq!(given.status, 200, "{:?}", given.body);
+    assert_eq!(given.body["name"], json!({"familyName": "Lovelace"}));
+    let name = patch(&app, &token, &id, json!([{"op": "remove", "path": "name"}])).await;
+    assert_eq!(name.status, 200, "{:?}", name.body);
+    assert!(name.body.get("name").is_none(), "{}", name.body);
+    let fetched = get(&app, &format!("/Users/{id}"), &token).await;
+    assert!(fetched.body.get("name").is_none(), "{}", fetched.body);
+
+    // Removing `active` is refused, and the schema says why: it is required.
+    let active = patch(
+        &app,
+        &token,
+        &id,
+        json!([{"op": "remove", "path": "active"}]),
+    )
+    .await;
+    assert_scim_error(&active, 400, Some("mutability"));
+    let schema = scim(
+        &app,
+        Method::GET,
+        &format!("/Schemas/{USER_SCHEMA}"),
+        None,
+        None,
+    )
+    .await;
+    let attributes = schema.body["attributes"].as_array().unwrap();
+    let active = attributes.iter().find(|a| a["name"] == "active").unwrap();
+    assert_eq!(active["required"], true, "{active}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attributes_and_excluded_attributes_shape_get_and_list() {
+    let app = spawn_app().await;
+    let token = scim_client(&app, "okta").await;
+    let email = unique_email("attrs");
+    let id = created(&app, &token, &email).await;
+
+    let only = get(
+        &app,
+        &format!("/Users/{id}?attributes=userName,name.givenName"),
+        &token,
+    )
+    .await;
+    assert_eq!(only.status, 200, "{:?}", only.body);
+    assert_eq!(keys(&only.body), ["id", "name", "schemas", "userName"]);
+    assert_eq!(only.body["name"], json!({"givenName": "Ada"}));
+    assert_eq!(only.body["userName"], email.as_str());
+
+    let except = get(
+        &app,
+        &format!("/Users/{id}?excludedAttributes=emails,meta,id"),
+        &token,
+    )
+    .await;
+    assert!(except.body.get("emails").is_none(), "{}", except.body);
+    assert!(except.body.get("meta").is_none(), "{}", except.body);
+    assert_eq!(except.body["id"], id.as_str());
+    assert_eq!(except.body["active"], true);
+
+    let filter = format!("userName eq \"{email}\"");
+    let listed = get(
+        &app,
+        &format!(
+            "/Users?attributes=emails.value&filter={}",
+            url::form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+        ),
+        &token,
+    )
+    .await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    assert_eq!(listed.body["totalResults"], 1);
+    let resource = &listed.body["Resources"][0];
+    assert_eq!(keys(resource), ["emails", "id", "schemas"]);
+    assert_eq!(resource["emails"], json!([{"value": email}]));
+
+    let bad = get(&app, &format!("/Users/{id}?attributes=a.b.c"), &token).await;
+    assert_scim_error(&bad, 400, Some("invalidValue"));
+}
+
+async fn search(app: &TestApp, token: &str, body: &Value) -> Response {
+    scim(app, Method::POST, "/Users/.search", Some(token), Some(body)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn post_search_filters_pages_and_projects_like_get() {
+    let app = spawn_app().await;
+    let token = scim_client(&app, "okta").await;
+    let email = unique_email("search");
+    let id = created(&app, &token, &email).await;
+    let other = created(&app, &token, &unique_email("search")).await;
+
+    let found = search(
+        &app,
+        &token,
+        &json!({
+            "schemas": [SEARCH_SCHEMA],
+            "filter": format!("userName eq \"{}\"", email.to_uppercase()),
+            "startIndex": 1,
+            "count": 10,
+            "attributes": ["userName"],
+        }),
+    )
+    .await;
+    assert_eq!(found.status, 200, "{:?}", found.body);
+    assert_eq!(found.body["schemas"], json!([LIST_SCHEMA]));
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(
+        found.body["Resources"][0],
+        json!({"schemas": [USER_SCHEMA], "id": id, "userName": email})
+    );
+
+    // Pages as GET does: every account, one a page, in a stable order.
+    let first = search(&app, &token, &json!({"count": 1})).await;
+    let total = first.body["totalResults"].as_u64().unwrap();
+    assert!(total >= 2, "{:?}", first.body);
+    assert_eq!(first.body["itemsPerPage"], 1);
+    let mut seen = Vec::new();
+    for index in 1..=total {
+        let page = search(&app, &token, &json!({"startIndex": index, "count": 1})).await;
+        assert_eq!(page.body["startIndex"], index);
+        seen.push(page.body["Resources"][0]["id"].as_str().unwrap().to_owned());
+    }
+    assert!(seen.contains(&id) && seen.contains(&other), "{seen:?}");
+
+    let bad = search(&app, &token, &json!({"filter": "title eq \"x\""})).await;
+    assert_scim_error(&bad, 400, Some("invalidFilter"));
+    let bad = search(&app, &token, &json!({"schemas": ["other"]})).await;
+    assert_scim_error(&bad, 400, Some("invalidSyntax"));
+    let anonymous = scim(&app, Method::POST, "/Users/.search", None, Some(&json!({}))).await;
+    assert_scim_error(&anonymous, 401, None);
+}
