@@ -70,6 +70,14 @@ impl ScimError {
         )
     }
 
+    /// A 412: the resource is not at the version `If-Match` names (RFC 7644 3.14).
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            412,
+            "The User changed since the version in If-Match: read it again",
+        )
+    }
+
     /// A 500 whose cause is logged here and never shown.
     pub fn internal(cause: &dyn fmt::Debug) -> Self {
         tracing::error!(cause = ?cause, "SCIM request failed");
@@ -157,6 +165,7 @@ impl From<ProvisionError> for ScimError {
             }
             // The client was revoked while the request was in flight.
             ProvisionError::ActorRevoked => Self::unauthorized(),
+            ProvisionError::VersionChanged => Self::precondition_failed(),
             ProvisionError::Store(error) => error.into(),
             other => Self::internal(&other),
         }

@@ -17,7 +17,7 @@ pub use self::error::{ScimError, ScimErrorBody, ERROR_SCHEMA};
 pub use self::list::{ListQuery, ListResponse};
 pub use self::patch::{Draft, PATCH_SCHEMA};
 pub use self::projection::Projection;
-pub use self::resource::{read_user, UserInput, UserResource, USER_SCHEMA};
+pub use self::resource::{if_match, read_user, UserInput, UserResource, USER_SCHEMA};
 
 /// Where SCIM is served, under the public URL.
 pub const BASE_PATH: &str = "/scim/v2";

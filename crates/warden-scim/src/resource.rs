@@ -71,7 +71,8 @@ pub struct MetaView {
     last_modified: String,
     /// This resource's URL.
     location: String,
-    /// A weak ETag of the resource's state (informative: `If-Match` is not supported).
+    /// A weak ETag of the resource's state, also sent as `ETag`; `If-Match` on PUT, PATCH and
+    /// DELETE is compared with it when the change commits.
     version: String,
 }
 
@@ -131,14 +132,38 @@ impl UserResource {
     }
 }
 
-/// Changes whenever anything shown changes: the status (token version) or the profile
-/// (`updated_at`).
+/// The weak ETag of [`ProvisionedUser::version`], which changes with every change a client can
+/// see.
 fn version(account: &ProvisionedUser) -> String {
-    format!(
-        "W/\"{}-{}\"",
-        account.user.token_version,
-        account.user.updated_at.timestamp_micros()
-    )
+    format!("W/\"{}\"", account.version())
+}
+
+/// The versions an `If-Match` header accepts (RFC 7232 3.1, as SCIM uses it: weak tags
+/// compared by their opaque part): none for an absent header or `*` (any version).
+///
+/// # Errors
+/// A 400 `invalidValue` for a header that is not `*` or a list of entity tags.
+pub fn if_match(header: Option<&str>) -> Result<Option<Vec<String>>, ScimError> {
+    let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {
+        return Ok(None);
+    };
+    if header == "*" {
+        return Ok(None);
+    }
+    let bad = || ScimError::bad_request("invalidValue", "If-Match must be * or entity tags");
+    header
+        .split(',')
+        .map(|tag| {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            tag.strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .filter(|t| !t.contains('"'))
+                .map(str::to_owned)
+                .ok_or_else(bad)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -254,6 +279,20 @@ mod tests {
         assert_eq!(input.profile.last_name, "Lovelace");
         assert_eq!(input.profile.external_id.as_deref(), Some("00u1"));
         assert_eq!(input.active, Some(true));
+    }
+
+    #[test]
+    fn if_match_reads_weak_and_strong_tags_and_star() {
+        assert_eq!(if_match(None).unwrap(), None);
+        assert_eq!(if_match(Some(" * ")).unwrap(), None);
+        assert_eq!(
+            if_match(Some(r#"W/"3-17", "4-18""#)).unwrap(),
+            Some(vec!["3-17".to_owned(), "4-18".to_owned()])
+        );
+        for bad in ["3-17", r#"W/"3"#, r#""a"b""#] {
+            let error = if_match(Some(bad)).expect_err(bad);
+            assert_eq!(error.scim_type(), Some("invalidValue"), "{bad}");
+        }
     }
 
     #[test]

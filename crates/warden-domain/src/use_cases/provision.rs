@@ -47,6 +47,10 @@ pub enum ProvisionError {
     /// The client was revoked before the change committed; nothing changed.
     #[error("the actor's authority was withdrawn")]
     ActorRevoked,
+    /// The account's version was not the one the client expected (SCIM's `If-Match`) when the
+    /// change was to commit: it changed since the client read it; nothing changed.
+    #[error("the account changed since the version the client expected")]
+    VersionChanged,
     /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
     /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
@@ -138,24 +142,37 @@ impl Provision {
     }
 
     /// Replaces the account's profile (when it differs) and brings its status to `active` when
-    /// given (see [`Provision::set_active`]). When both change, they change in one transaction
-    /// ([`ProvisioningRepo::update_with_status`]): a status change refused (the last active
-    /// admin, the client revoked) leaves the profile unchanged too.
+    /// given (see [`Provision::set_active`]). When both change, or when the client names the
+    /// version it expects (`if_version`, [`ProvisionedUser::version`]), they change in one
+    /// transaction ([`ProvisioningRepo::update_with_status`]): a status change refused (the
+    /// last active admin, the client revoked) leaves the profile unchanged too, and the
+    /// expected version is compared when the write commits.
     ///
     /// # Errors
-    /// As [`Provision::create`] and [`Provision::set_active`].
+    /// As [`Provision::create`] and [`Provision::set_active`];
+    /// [`ProvisionError::VersionChanged`] when the account is not at `if_version`.
     pub async fn update(
         &self,
         by: &Provisioner,
         id: UserId,
         input: ProfileInput,
         active: Option<bool>,
+        if_version: Option<String>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let profile = profile(input)?;
         let current = self.get(by, id).await?;
+        if let Some(expected) = if_version {
+            if current.version() != expected {
+                return Err(ProvisionError::VersionChanged);
+            }
+            let active = active.unwrap_or(current.user.is_active());
+            return self
+                .update_both(by, id, profile, active, Some(expected))
+                .await;
+        }
         let profile_changes = Profile::of(&current) != profile;
         if let Some(active) = active.filter(|a| profile_changes && *a != current.user.is_active()) {
-            return self.update_both(by, id, profile, active).await;
+            return self.update_both(by, id, profile, active, None).await;
         }
         if profile_changes {
             let authorized = Authorized::new(by.actor().clone(), self.clock.now());
@@ -172,13 +189,15 @@ impl Provision {
         }
     }
 
-    /// The profile and the status together, in one transaction.
+    /// The profile and the status together, in one transaction (at `expected` version, when
+    /// given).
     async fn update_both(
         &self,
         by: &Provisioner,
         id: UserId,
         profile: Profile,
         active: bool,
+        expected: Option<String>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let action = if active {
             StatusAction::Reactivate
@@ -191,9 +210,10 @@ impl Provision {
         let authorized = Authorized::new(change.actor.clone(), change.at);
         let (outcome, account) = self
             .accounts
-            .update_with_status(profile, &authorized, change)
+            .update_with_status(profile, &authorized, change, expected)
             .await
-            .map_err(taken)?;
+            .map_err(taken)?
+            .ok_or(ProvisionError::VersionChanged)?;
         let made = match outcome {
             StatusChangeOutcome::Applied(_) => Some(action),
             StatusChangeOutcome::AlreadyInState => None,
@@ -248,16 +268,29 @@ impl Provision {
 
     /// Deactivates the account (every effect of a deactivation, unless it is already
     /// inactive), then hides it from provisioning for good. The account stays, with its audit
-    /// trail. Returns the status change made, if any.
+    /// trail. Returns the status change made, if any. With `if_version`, the deactivation
+    /// commits only at that version (as [`Provision::update`]).
     ///
     /// # Errors
-    /// As [`Provision::set_active`].
+    /// As [`Provision::set_active`]; [`ProvisionError::VersionChanged`].
     pub async fn remove(
         &self,
         by: &Provisioner,
         id: UserId,
+        if_version: Option<String>,
     ) -> Result<Option<StatusAction>, ProvisionError> {
-        let (_, action) = self.set_active(by, id, false).await?;
+        let (_, action) = match if_version {
+            Some(expected) => {
+                let current = self.get(by, id).await?;
+                if current.version() != expected {
+                    return Err(ProvisionError::VersionChanged);
+                }
+                let profile = Profile::of(&current);
+                self.update_both(by, id, profile, false, Some(expected))
+                    .await?
+            }
+            None => self.set_active(by, id, false).await?,
+        };
         if self.accounts.remove(&id, self.clock.now()).await? {
             Ok(action)
         } else {

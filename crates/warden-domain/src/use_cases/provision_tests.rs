@@ -102,7 +102,7 @@ async fn the_last_active_admin_is_refused_and_not_removed() {
         .returning(|_| Ok(StatusChangeOutcome::LastActiveAdmin));
     // No `remove` expected.
     let refused = provision(users, found(target.clone()))
-        .remove(&by, target.id)
+        .remove(&by, target.id, None)
         .await;
     assert!(matches!(refused, Err(ProvisionError::LastActiveAdmin)));
 }

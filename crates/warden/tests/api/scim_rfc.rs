@@ -197,3 +197,123 @@ async fn post_search_filters_pages_and_projects_like_get() {
     let anonymous = scim(&app, Method::POST, "/Users/.search", None, Some(&json!({}))).await;
     assert_scim_error(&anonymous, 401, None);
 }
+
+/// `If-Match` with `tag` on a request.
+async fn with_if_match(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    tag: &str,
+    body: Option<&Value>,
+) -> Response {
+    let mut request = app
+        .client
+        .request(method, app.url(&format!("/scim/v2{path}")))
+        .bearer_auth(token)
+        .header("if-match", tag);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.unwrap();
+    if response.status() == 204 {
+        return Response {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: Value::Null,
+        };
+    }
+    Response::read(response).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn etags_change_with_the_user_and_if_match_guards_put_patch_and_delete() {
+    let app = spawn_app().await;
+    let token = scim_client(&app, "okta").await;
+    let email = unique_email("etag");
+    let id = created(&app, &token, &email).await;
+    let path = format!("/Users/{id}");
+    let config = scim(&app, Method::GET, "/ServiceProviderConfig", None, None).await;
+    assert_eq!(config.body["etag"]["supported"], true);
+
+    let first = get(&app, &path, &token).await;
+    let v1 = first.body["meta"]["version"].as_str().unwrap().to_owned();
+    assert!(v1.starts_with("W/\""), "{v1}");
+    assert_eq!(first.headers["etag"], v1.as_str());
+
+    // A change moves the version on; the old one no longer matches anything.
+    let renamed = with_if_match(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        &v1,
+        Some(&crate::scim_support::patch_op(
+            json!([{"op": "replace", "path": "name.givenName", "value": "Augusta"}]),
+        )),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{:?}", renamed.body);
+    let v2 = renamed.headers["etag"].to_str().unwrap().to_owned();
+    assert_ne!(v2, v1);
+    assert_eq!(renamed.body["meta"]["version"], v2.as_str());
+
+    let stale_patch = with_if_match(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        &v1,
+        Some(&crate::scim_support::patch_op(
+            json!([{"op": "replace", "path": "active", "value": false}]),
+        )),
+    )
+    .await;
+    assert_scim_error(&stale_patch, 412, None);
+    let mut put_body = okta_user(&email);
+    put_body["name"]["givenName"] = json!("Stale");
+    let stale_put = with_if_match(&app, Method::PUT, &path, &token, &v1, Some(&put_body)).await;
+    assert_scim_error(&stale_put, 412, None);
+    let stale_delete = with_if_match(&app, Method::DELETE, &path, &token, &v1, None).await;
+    assert_scim_error(&stale_delete, 412, None);
+    let unchanged = get(&app, &path, &token).await;
+    assert_eq!(unchanged.body["active"], true, "nothing applied");
+    assert_eq!(unchanged.body["name"]["givenName"], "Augusta");
+    assert_eq!(unchanged.headers["etag"], v2.as_str());
+
+    // The current version (alone, among others, or `*`) lets the change through.
+    put_body["name"]["givenName"] = json!("Ada");
+    let put = with_if_match(
+        &app,
+        Method::PUT,
+        &path,
+        &token,
+        &format!("W/\"other\", {v2}"),
+        Some(&put_body),
+    )
+    .await;
+    assert_eq!(put.status, 200, "{:?}", put.body);
+    assert_eq!(put.body["name"]["givenName"], "Ada");
+    let v3 = put.headers["etag"].to_str().unwrap().to_owned();
+    assert_ne!(v3, v2);
+    // A status change moves it on too.
+    let off = patch(
+        &app,
+        &token,
+        &id,
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    )
+    .await;
+    let v4 = off.headers["etag"].to_str().unwrap().to_owned();
+    assert_ne!(v4, v3);
+    let stale_delete = with_if_match(&app, Method::DELETE, &path, &token, &v3, None).await;
+    assert_scim_error(&stale_delete, 412, None);
+    let deleted = with_if_match(&app, Method::DELETE, &path, &token, "*", None).await;
+    assert_eq!(deleted.status, 204, "{:?}", deleted.body);
+    assert_scim_error(&get(&app, &path, &token).await, 404, None);
+
+    let bad = with_if_match(&app, Method::DELETE, &path, &token, "no-quotes", None).await;
+    assert_scim_error(&bad, 400, Some("invalidValue"));
+}

@@ -14,7 +14,7 @@ use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::Value;
 use warden_domain::use_cases::Provisioner;
-use warden_domain::{Scope, StatusAction, UserId};
+use warden_domain::{ProvisionedUser, Scope, StatusAction, UserId};
 use warden_scim::patch::{self, Draft};
 use warden_scim::{ListQuery, ListResponse, Projection, ScimError, ScimErrorBody, UserResource};
 use warden_scim::{BASE_PATH, CONTENT_TYPE};
@@ -259,10 +259,8 @@ pub async fn get_user(
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
     let view = UserResource::of(&account, &base_url(&state));
-    Ok(scim_json(
-        StatusCode::OK,
-        &projection.apply(view.to_value()),
-    ))
+    let response = scim_json(StatusCode::OK, &projection.apply(view.to_value()));
+    Ok(with_etag(response, &view))
 }
 
 /// Create a user, active, of role `user`, with no password (it cannot sign in with one until
@@ -299,7 +297,57 @@ pub async fn create_user(
     if let Ok(location) = header::HeaderValue::from_str(view.location()) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    Ok(with_etag(response, &view))
+}
+
+/// The response with the User's `ETag` (its `meta.version`).
+fn with_etag(mut response: HttpResponse, view: &UserResource) -> HttpResponse {
+    if let Ok(tag) = header::HeaderValue::from_str(view.version()) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
+}
+
+/// The version `If-Match` holds the write to (compared again when it commits), if any: the one
+/// tag it names, or of several the one the account is at now (`current`, read if not given).
+/// `*` or no header: none.
+async fn expected_version(
+    state: &AppState,
+    by: &Provisioner,
+    req: &HttpRequest,
+    id: UserId,
+    current: Option<&ProvisionedUser>,
+) -> Result<Option<String>, HttpScimError> {
+    let header = req
+        .headers()
+        .get(header::IF_MATCH)
+        .map(|value| value.to_str().unwrap_or("\u{0}"));
+    let Some(mut tags) = warden_scim::if_match(header)? else {
+        return Ok(None);
+    };
+    if tags.len() == 1 && current.is_none() {
+        return Ok(tags.pop());
+    }
+    let read;
+    let current = match current {
+        Some(current) => current,
+        None => {
+            read = state
+                .services
+                .provision
+                .get(by, id)
+                .await
+                .map_err(ScimError::from)
+                .map_err(not_found(id))?;
+            &read
+        }
+    };
+    let now = current.version();
+    if tags.contains(&now) {
+        Ok(Some(now))
+    } else {
+        Err(ScimError::precondition_failed().into())
+    }
 }
 
 /// Replace a user's attributes: `userName`, `name` and `externalId` (absent ones are cleared);
@@ -308,13 +356,17 @@ pub async fn create_user(
 #[utoipa::path(
     put, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`*` or the User's `meta.version` (its `ETag`): the change commits only at that version"),
+    ),
     request_body(content = UserRequestDoc, content_type = "application/scim+json"),
     responses(
         (status = 200, description = "The User as it is now", body = UserResource, content_type = "application/scim+json"),
         (status = 400, description = "As for POST; `mutability` when the last active admin would be deactivated", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, description = "No such user", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 409, description = "`uniqueness`: another user has this userName", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version than the User's when the change commits", body = ScimErrorBody, content_type = "application/scim+json"),
         ScimBodyFailures,
         ScimFailures,
     )
@@ -328,7 +380,8 @@ pub async fn replace_user(
 ) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
     let input = warden_scim::read_user(&read_bytes(&req, body).await?)?;
-    update(&state, &req, &by, id, input.profile, input.active).await
+    let expected = expected_version(&state, &by, &req, id, None).await?;
+    update(&state, &by, id, input.profile, input.active, expected).await
 }
 
 /// Change some of a user's attributes with a `PatchOp`: Okta's `{"op": "replace", "value":
@@ -337,13 +390,17 @@ pub async fn replace_user(
 #[utoipa::path(
     patch, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`*` or the User's `meta.version` (its `ETag`): the operations apply to that version and commit only at it"),
+    ),
     request_body(content = PatchOpDoc, content_type = "application/scim+json"),
     responses(
         (status = 200, description = "The User as it is now", body = UserResource, content_type = "application/scim+json"),
         (status = 400, description = "`invalidSyntax`, `invalidPath` (an attribute Warden does not keep), `noTarget`, `invalidValue`, or `mutability` (removing `userName`/`active`, or deactivating the last active admin)", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, description = "No such user", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 409, description = "`uniqueness`: another user has this userName", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version than the User's when the change commits", body = ScimErrorBody, content_type = "application/scim+json"),
         ScimBodyFailures,
         ScimFailures,
     )
@@ -363,33 +420,34 @@ pub async fn patch_user(
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
+    // With If-Match, the operations apply to the version it names, and the write commits only
+    // if the account is still at it.
+    let expected = expected_version(&state, &by, &req, id, Some(&current)).await?;
     let mut draft = Draft::of(&current);
     patch::apply(&body, &mut draft)?;
-    update(&state, &req, &by, id, draft.profile, Some(draft.active)).await
+    update(&state, &by, id, draft.profile, Some(draft.active), expected).await
 }
 
 /// PUT's and PATCH's common end: apply the new attributes (and status, with its effects), then
 /// answer with the User as it is now.
 async fn update(
     state: &AppState,
-    req: &HttpRequest,
     by: &Provisioner,
     id: UserId,
     profile: warden_domain::use_cases::ProfileInput,
     active: Option<bool>,
+    expected: Option<String>,
 ) -> Result<HttpResponse, HttpScimError> {
     let (account, action) = state
         .services
         .provision
-        .update(by, id, profile, active)
+        .update(by, id, profile, active, expected)
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
     changed(state, action).await;
-    Ok(scim_json(
-        StatusCode::OK,
-        &UserResource::of(&account, &base_url(state)),
-    ))
+    let view = UserResource::of(&account, &base_url(state));
+    Ok(with_etag(scim_json(StatusCode::OK, &view), &view))
 }
 
 /// Delete a user as SCIM sees it: the account is deactivated (with every effect of an admin's
@@ -398,24 +456,30 @@ async fn update(
 #[utoipa::path(
     delete, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`*` or the User's `meta.version`: deleted only at that version"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`mutability`: the last active admin cannot be deactivated", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, description = "No such user (or deleted already)", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version than the User's when the deactivation commits", body = ScimErrorBody, content_type = "application/scim+json"),
         ScimFailures,
     )
 )]
 pub async fn delete_user(
     state: web::Data<AppState>,
     Provisioning(by): Provisioning,
+    req: HttpRequest,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
+    let expected = expected_version(&state, &by, &req, id, None).await?;
     let action = state
         .services
         .provision
-        .remove(&by, id)
+        .remove(&by, id, expected)
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
