@@ -2,14 +2,23 @@
 //! unassigned, `attributes`/`excludedAttributes`, `POST /Users/.search`. (Point 7, locations
 //! from the public URL, is in `scim_origin.rs`.)
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use reqwest::Method;
 use serde_json::{json, Value};
+use warden_domain::ports::{ProvisioningRepo, StoreError};
+use warden_domain::{
+    Authorized, ExternalId, Guarded, NewUser, Profile, ProvisionedUser, ProvisioningFilter,
+    StatusChange, StatusChangeOutcome, UserId,
+};
 
 use crate::scim_support::{
     assert_scim_error, get, okta_user, patch, scim, scim_client, unique_email, LIST_SCHEMA,
     USER_SCHEMA,
 };
-use crate::support::{spawn_app, Response, TestApp};
+use crate::support::{spawn_app, spawn_app_with, Response, TestApp};
 
 const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 
@@ -316,4 +325,126 @@ async fn etags_change_with_the_user_and_if_match_guards_put_patch_and_delete() {
 
     let bad = with_if_match(&app, Method::DELETE, &path, &token, "no-quotes", None).await;
     assert_scim_error(&bad, 400, Some("invalidValue"));
+}
+
+/// The real provisioning store, with another writer's change landing just before every
+/// conditional write (after the request has checked `If-Match` itself).
+struct Raced {
+    inner: Arc<dyn ProvisioningRepo>,
+}
+
+#[async_trait]
+impl ProvisioningRepo for Raced {
+    async fn create(
+        &self,
+        user: NewUser,
+        external_id: Option<ExternalId>,
+        by: &Authorized,
+    ) -> Result<Guarded<ProvisionedUser>, StoreError> {
+        self.inner.create(user, external_id, by).await
+    }
+
+    async fn find(&self, id: &UserId) -> Result<Option<ProvisionedUser>, StoreError> {
+        self.inner.find(id).await
+    }
+
+    async fn list(
+        &self,
+        filter: &ProvisioningFilter,
+        offset: u64,
+        limit: u32,
+    ) -> Result<(u64, Vec<ProvisionedUser>), StoreError> {
+        self.inner.list(filter, offset, limit).await
+    }
+
+    async fn update(
+        &self,
+        id: &UserId,
+        profile: Profile,
+        by: &Authorized,
+    ) -> Result<Guarded<Option<ProvisionedUser>>, StoreError> {
+        self.inner.update(id, profile, by).await
+    }
+
+    async fn update_with_status(
+        &self,
+        profile: Profile,
+        by: &Authorized,
+        change: StatusChange,
+        expected_version: Option<String>,
+    ) -> Result<Option<(StatusChangeOutcome, Option<ProvisionedUser>)>, StoreError> {
+        if expected_version.is_some() {
+            if let Some(current) = self.inner.find(&change.target).await? {
+                let raced = Profile {
+                    last_name: "Raced".into(),
+                    ..Profile::of(&current)
+                };
+                // Another write of the same client: an authority (and audit record) of its own.
+                let other = Authorized::new(by.actor.clone(), by.at);
+                let done = self.inner.update(&change.target, raced, &other).await?;
+                assert!(matches!(done, Guarded::Applied(Some(_))), "{done:?}");
+            }
+        }
+        self.inner
+            .update_with_status(profile, by, change, expected_version)
+            .await
+    }
+
+    async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.remove(id, at).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_landing_between_the_if_match_check_and_the_write_makes_it_a_412() {
+    let app = spawn_app_with(|mut ports| {
+        ports.provisioning = Arc::new(Raced {
+            inner: ports.provisioning,
+        });
+        ports
+    })
+    .await;
+    let token = scim_client(&app, "okta").await;
+    let id = created(&app, &token, &unique_email("raced")).await;
+    let path = format!("/Users/{id}");
+    let version = get(&app, &path, &token).await.headers["etag"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let late = with_if_match(
+        &app,
+        Method::PATCH,
+        &path,
+        &token,
+        &version,
+        Some(&crate::scim_support::patch_op(json!([
+            {"op": "replace", "path": "name.givenName", "value": "Late"},
+            {"op": "replace", "path": "active", "value": false}
+        ]))),
+    )
+    .await;
+    assert_scim_error(&late, 412, None);
+    let now = get(&app, &path, &token).await;
+    assert_eq!(
+        now.body["name"]["familyName"], "Raced",
+        "the other change stays"
+    );
+    assert_eq!(
+        now.body["name"]["givenName"], "Ada",
+        "the late one wrote nothing"
+    );
+    assert_eq!(now.body["active"], true);
+    assert_ne!(now.headers["etag"], version.as_str());
+    let late_delete = with_if_match(&app, Method::DELETE, &path, &token, &version, None).await;
+    assert_scim_error(&late_delete, 412, None);
+    // Without If-Match the same write is not conditional and applies (after the other one).
+    let plain = patch(
+        &app,
+        &token,
+        &id,
+        json!([{"op": "replace", "path": "active", "value": false}]),
+    )
+    .await;
+    assert_eq!(plain.status, 200, "{:?}", plain.body);
+    assert_eq!(plain.body["active"], false);
 }
