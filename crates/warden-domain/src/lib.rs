@@ -61,7 +61,7 @@ pub use notification::{Email, Notification};
 pub use operator::Operator;
 pub use password::{InvalidPassword, Password, PasswordHash};
 pub use provisioning::{
-    ExternalId, InvalidExternalId, Profile, ProvisionedUser, ProvisioningFilter,
+    profile_updated_at, ExternalId, InvalidExternalId, Profile, ProvisionedUser, ProvisioningFilter,
 };
 pub use reason::{InvalidReason, Reason};
 pub use role_change::{RoleChange, RoleChangeOutcome, RoleTarget};

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use chrono::{DateTime, TimeDelta, Utc};
+
 use crate::{EmailAddress, User};
 
 /// The identifier a provisioning client keeps for an account (SCIM's `externalId`): 1 to
@@ -51,6 +53,31 @@ pub struct InvalidExternalId;
 pub struct ProvisionedUser {
     pub user: User,
     pub external_id: Option<ExternalId>,
+}
+
+impl ProvisionedUser {
+    /// The account's version as a provisioning client sees it (SCIM's `meta.version` and ETag):
+    /// it changes with every change of the account a client can see, because every status
+    /// change bumps the token version and every profile change moves `updated_at` forward
+    /// ([`profile_updated_at`]).
+    pub fn version(&self) -> String {
+        format!(
+            "{}-{}",
+            self.user.token_version,
+            self.user.updated_at.timestamp_micros()
+        )
+    }
+}
+
+/// The `updated_at` a profile change written at `at` stores, when the account's was `current`:
+/// `at`, or one microsecond after `current` when `at` is not later (two changes in one
+/// microsecond, or a clock step back), so that [`ProvisionedUser::version`] always changes.
+/// Every store writes a provisioning profile change with it.
+pub fn profile_updated_at(current: DateTime<Utc>, at: DateTime<Utc>) -> DateTime<Utc> {
+    let at = at
+        .timestamp_micros()
+        .max(current.timestamp_micros().saturating_add(1));
+    DateTime::from_timestamp_micros(at).unwrap_or(current + TimeDelta::microseconds(1))
 }
 
 /// Which accounts a provisioning listing keeps: every condition given must hold (email
@@ -133,6 +160,16 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_change_always_moves_updated_at_forward() {
+        let t = DateTime::from_timestamp_micros(1_000_000).unwrap();
+        let later = DateTime::from_timestamp_micros(2_000_000).unwrap();
+        assert_eq!(profile_updated_at(t, later), later);
+        assert_eq!(profile_updated_at(t, t).timestamp_micros(), 1_000_001);
+        let earlier = DateTime::from_timestamp_micros(5).unwrap();
+        assert_eq!(profile_updated_at(t, earlier).timestamp_micros(), 1_000_001);
+    }
 
     #[test]
     fn a_profile_names_the_attributes_it_changes() {

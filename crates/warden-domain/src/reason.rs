@@ -34,6 +34,11 @@ impl Reason {
         }
     }
 
+    /// A reason Warden writes itself: short, plain text, valid by construction.
+    pub(crate) fn written_by_warden(text: &'static str) -> Self {
+        Self(text.to_owned())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    AuditedChange, Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile,
-    ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
+    profile_updated_at, AuditedChange, Authorized, ChangeAction, ExternalId, Guarded, NewUser,
+    Profile, ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 use crate::errors::{corrupt, from_diesel};
@@ -201,10 +201,31 @@ impl ProvisioningRepo for PgStore {
         profile: Profile,
         by: &Authorized,
         change: StatusChange,
-    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        expected_version: Option<String>,
+    ) -> Result<Option<(StatusChangeOutcome, Option<ProvisionedUser>)>, StoreError> {
         let id = *change.target.as_uuid();
         let done = crate::changes::authorized(self, by, move |conn, by| {
             Box::pin(async move {
+                if let Some(expected) = expected_version {
+                    // The account's row is held until this transaction ends: no other write to
+                    // it commits between the comparison and this write.
+                    let locked = users::table
+                        .find(id)
+                        .select(users::id)
+                        .for_update()
+                        .first::<uuid::Uuid>(conn)
+                        .await
+                        .optional()?;
+                    let current = match locked {
+                        Some(_) => find(conn, id).await?,
+                        None => None,
+                    };
+                    match current {
+                        None => return Ok((Some((StatusChangeOutcome::NotFound, None)), None)),
+                        Some(current) if current.version() != expected => return Ok((None, None)),
+                        Some(_) => {}
+                    }
+                }
                 let taken: i64 = users::table
                     .filter(users::email.eq(profile.email.as_str()))
                     .filter(users::id.ne(id))
@@ -222,19 +243,19 @@ impl ProvisioningRepo for PgStore {
                     outcome,
                     StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
                 ) {
-                    return Ok(((outcome, find(conn, id).await?), None));
+                    return Ok((Some((outcome, find(conn, id).await?)), None));
                 }
                 let (account, record) = update_profile(conn, id, &profile, &by).await?;
-                Ok(((outcome, account), record))
+                Ok((Some((outcome, account)), record))
             })
         })
         .await?;
         match done {
             Guarded::Applied(done) => Ok(done),
-            Guarded::ActorRevoked => Ok((
+            Guarded::ActorRevoked => Ok(Some((
                 StatusChangeOutcome::ActorRevoked,
                 ProvisioningRepo::find(self, &change_target(id)).await?,
-            )),
+            ))),
         }
     }
 
@@ -296,7 +317,7 @@ async fn update_profile(
             users::email.eq(profile.email.as_str()),
             users::first_name.eq(&profile.first_name),
             users::last_name.eq(&profile.last_name),
-            users::updated_at.eq(by.at),
+            users::updated_at.eq(profile_updated_at(current.user.updated_at, by.at)),
         ))
         .execute(conn)
         .await?;

@@ -8,8 +8,8 @@ use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    AuditedChange, Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile,
-    ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
+    profile_updated_at, AuditedChange, Authorized, ChangeAction, ExternalId, Guarded, NewUser,
+    Profile, ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, User, UserId,
 };
 
 use crate::errors::corrupt;
@@ -104,7 +104,7 @@ fn replace_profile(
             users::email.eq(profile.email.as_str()),
             users::first_name.eq(&profile.first_name),
             users::last_name.eq(&profile.last_name),
-            users::updated_at.eq(Ts(by.at)),
+            users::updated_at.eq(Ts(profile_updated_at(current.user.updated_at, by.at))),
         ))
         .execute(conn)?;
     set_external_id(
@@ -199,12 +199,22 @@ impl ProvisioningRepo for SqliteStore {
         profile: Profile,
         by: &Authorized,
         change: StatusChange,
-    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        expected_version: Option<String>,
+    ) -> Result<Option<(StatusChangeOutcome, Option<ProvisionedUser>)>, StoreError> {
         let target = *change.target.as_uuid();
         let id = change.target.to_string();
         let by = by.clone();
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
+                // `BEGIN IMMEDIATE`: no other connection writes until this commits, so the
+                // version compared is the one this write replaces.
+                if let Some(expected) = expected_version {
+                    match find(conn, &id)? {
+                        None => return Ok(Some((StatusChangeOutcome::NotFound, None))),
+                        Some(current) if current.version() != expected => return Ok(None),
+                        Some(_) => {}
+                    }
+                }
                 // The status change first, with its guards (the client among them): refused,
                 // it wrote nothing, and neither does the profile. A profile that then fails
                 // (an email address taken) rolls the status change back with it.
@@ -213,13 +223,13 @@ impl ProvisioningRepo for SqliteStore {
                     outcome,
                     StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
                 ) {
-                    return Ok((outcome, find(conn, &id)?));
+                    return Ok(Some((outcome, find(conn, &id)?)));
                 }
                 let (account, record) = replace_profile(conn, &id, target, &profile, &by)?;
                 if let Some(record) = record {
                     crate::changes::record(conn, &record)?;
                 }
-                Ok((outcome, account))
+                Ok(Some((outcome, account)))
             })
         })
         .await

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use warden_domain::ports::{ProvisioningRepo, StoreError};
 use warden_domain::{
-    Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile, ProvisionedUser,
-    ProvisioningFilter, StatusChange, StatusChangeOutcome, UserId,
+    profile_updated_at, Authorized, ChangeAction, ExternalId, Guarded, NewUser, Profile,
+    ProvisionedUser, ProvisioningFilter, StatusChange, StatusChangeOutcome, UserId,
 };
 
 use super::{micros, MemoryStore, State};
@@ -111,7 +111,7 @@ impl ProvisioningRepo for MemoryStore {
             account.user.email = profile.email;
             account.user.first_name = profile.first_name;
             account.user.last_name = profile.last_name;
-            account.user.updated_at = micros(at);
+            account.user.updated_at = micros(profile_updated_at(account.user.updated_at, at));
         }
         state.provisioning.entry(*id).or_default().external_id = profile.external_id;
         let mut record = by.record(ChangeAction::ProfileUpdated, *id.as_uuid(), changed);
@@ -125,14 +125,18 @@ impl ProvisioningRepo for MemoryStore {
         profile: Profile,
         by: &Authorized,
         change: StatusChange,
-    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError> {
+        expected_version: Option<String>,
+    ) -> Result<Option<(StatusChangeOutcome, Option<ProvisionedUser>)>, StoreError> {
         let id = change.target;
         let mut state = self.state();
         // Everything the profile could fail on is checked before anything is written; the
         // one lock makes the whole write one step.
         let Some(current) = state.provisioned(&id) else {
-            return Ok((StatusChangeOutcome::NotFound, None));
+            return Ok(Some((StatusChangeOutcome::NotFound, None)));
         };
+        if expected_version.is_some_and(|expected| expected != current.version()) {
+            return Ok(None);
+        }
         let taken = state
             .users
             .values()
@@ -145,7 +149,7 @@ impl ProvisioningRepo for MemoryStore {
             outcome,
             StatusChangeOutcome::Applied(_) | StatusChangeOutcome::AlreadyInState
         ) {
-            return Ok((outcome, state.provisioned(&id)));
+            return Ok(Some((outcome, state.provisioned(&id))));
         }
         let changed = profile.changed_from(&Profile::of(&current));
         if !changed.is_empty() {
@@ -153,14 +157,15 @@ impl ProvisioningRepo for MemoryStore {
                 account.user.email = profile.email;
                 account.user.first_name = profile.first_name;
                 account.user.last_name = profile.last_name;
-                account.user.updated_at = micros(by.at);
+                account.user.updated_at =
+                    micros(profile_updated_at(account.user.updated_at, by.at));
             }
             state.provisioning.entry(id).or_default().external_id = profile.external_id;
             let mut record = by.record(ChangeAction::ProfileUpdated, *id.as_uuid(), changed);
             record.at = micros(record.at);
             state.changes.push(record);
         }
-        Ok((outcome, state.provisioned(&id)))
+        Ok(Some((outcome, state.provisioned(&id))))
     }
 
     async fn remove(&self, id: &UserId, at: DateTime<Utc>) -> Result<bool, StoreError> {

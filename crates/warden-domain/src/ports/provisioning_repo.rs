@@ -48,7 +48,7 @@ pub trait ProvisioningRepo: Send + Sync {
     ) -> Result<(u64, Vec<ProvisionedUser>), StoreError>;
 
     /// Replaces the account's email, names and external id with `profile`, and sets its
-    /// `updated_at` to `by.at`; its status, role, password and token version are untouched.
+    /// `updated_at` to `by.at` (as [`crate::profile_updated_at`] moves it); its status, role, password and token version are untouched.
     /// In one transaction that first re-checks `by.actor`'s authority ([`Guarded::ActorRevoked`]:
     /// nothing written), it compares `profile` with the account's profile as found there and,
     /// when any attribute differs, writes it and records
@@ -75,6 +75,13 @@ pub trait ProvisioningRepo: Send + Sync {
     /// is the account; `change.actor` is `by.actor`. Returns the change's outcome and the
     /// account as it is afterwards (`None`: missing or removed).
     ///
+    /// With `expected_version`, the transaction first holds the account (no other write to it
+    /// can commit until this one does) and compares its [`ProvisionedUser::version`] as found
+    /// there: when it differs, nothing at all is written and the answer is `Ok(None)` (a missing
+    /// or removed account is still `Some((NotFound, None))`). So a client's `If-Match` holds
+    /// when the write commits, not only when the request started. A profile change stores
+    /// [`crate::profile_updated_at`] as `updated_at`.
+    ///
     /// # Errors
     /// [`StoreError::Conflict`] when the email address belongs to another account (then
     /// nothing changed, the status neither); [`StoreError::Unavailable`] or
@@ -84,7 +91,8 @@ pub trait ProvisioningRepo: Send + Sync {
         profile: Profile,
         by: &Authorized,
         change: StatusChange,
-    ) -> Result<(StatusChangeOutcome, Option<ProvisionedUser>), StoreError>;
+        expected_version: Option<String>,
+    ) -> Result<Option<(StatusChangeOutcome, Option<ProvisionedUser>)>, StoreError>;
 
     /// Hides the account from provisioning from now on (see the trait); the account itself is
     /// unchanged. `Ok(false)` when it is missing or already removed.

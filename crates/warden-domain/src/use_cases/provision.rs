@@ -1,6 +1,7 @@
 //! Provisioning: what an identity provider does to accounts through a machine client (SCIM).
 //! Status changes go through [`DeactivateUser`] and [`ReactivateUser`] with the client as the
-//! actor, so they have every effect an admin's have; nothing here is specific to SCIM.
+//! actor, so they have every effect an admin's have. The reason recorded for such a change is
+//! provisioning policy, composed here ([`provisioning_reason`]), never by a protocol front-end.
 
 use std::sync::Arc;
 
@@ -50,6 +51,10 @@ pub enum ProvisionError {
     /// policy, [`crate::policy`]), as found when the change was to commit; nothing changed.
     #[error("the client may not change this account")]
     TargetForbidden,
+    /// The account's version was not the one the client expected (SCIM's `If-Match`) when the
+    /// change was to commit: it changed since the client read it; nothing changed.
+    #[error("the account changed since the version the client expected")]
+    VersionChanged,
     /// The store failed (see [`StoreError`]): [`StoreError::Unavailable`] when it could not be
     /// reached in time (worth retrying), otherwise a bug or corrupt data. Nothing was changed.
     #[error(transparent)]
@@ -141,25 +146,37 @@ impl Provision {
     }
 
     /// Replaces the account's profile (when it differs) and brings its status to `active` when
-    /// given (see [`Provision::set_active`]). When both change, they change in one transaction
-    /// ([`ProvisioningRepo::update_with_status`]): a status change refused (the last active
-    /// admin, the client revoked) leaves the profile unchanged too.
+    /// given (see [`Provision::set_active`]). When both change, or when the client names the
+    /// version it expects (`if_version`, [`ProvisionedUser::version`]), they change in one
+    /// transaction ([`ProvisioningRepo::update_with_status`]): a status change refused (the
+    /// last active admin, the client revoked) leaves the profile unchanged too, and the
+    /// expected version is compared when the write commits.
     ///
     /// # Errors
-    /// As [`Provision::create`] and [`Provision::set_active`].
+    /// As [`Provision::create`] and [`Provision::set_active`];
+    /// [`ProvisionError::VersionChanged`] when the account is not at `if_version`.
     pub async fn update(
         &self,
         by: &Provisioner,
         id: UserId,
         input: ProfileInput,
         active: Option<bool>,
-        reason: Option<Reason>,
+        if_version: Option<String>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let profile = profile(input)?;
         let current = self.get(by, id).await?;
+        if let Some(expected) = if_version {
+            if current.version() != expected {
+                return Err(ProvisionError::VersionChanged);
+            }
+            let active = active.unwrap_or(current.user.is_active());
+            return self
+                .update_both(by, id, profile, active, Some(expected))
+                .await;
+        }
         let profile_changes = Profile::of(&current) != profile;
         if let Some(active) = active.filter(|a| profile_changes && *a != current.user.is_active()) {
-            return self.update_both(by, id, profile, active, reason).await;
+            return self.update_both(by, id, profile, active, None).await;
         }
         if profile_changes {
             let authorized = Authorized::new(by.actor().clone(), self.clock.now());
@@ -171,33 +188,36 @@ impl Provision {
                 .ok_or(ProvisionError::NotFound)?;
         }
         match active {
-            Some(active) => self.set_active(by, id, active, reason).await,
+            Some(active) => self.set_active(by, id, active).await,
             None => Ok((self.get(by, id).await?, None)),
         }
     }
 
-    /// The profile and the status together, in one transaction.
+    /// The profile and the status together, in one transaction (at `expected` version, when
+    /// given).
     async fn update_both(
         &self,
         by: &Provisioner,
         id: UserId,
         profile: Profile,
         active: bool,
-        reason: Option<Reason>,
+        expected: Option<String>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let action = if active {
             StatusAction::Reactivate
         } else {
             StatusAction::Deactivate
         };
+        let reason = Some(provisioning_reason(by.name(), active));
         let change = super::change_status::status_change(action, id, by, reason, &*self.clock)
             .ok_or(ProvisionError::ActorRevoked)?;
         let authorized = Authorized::new(change.actor.clone(), change.at);
         let (outcome, account) = self
             .accounts
-            .update_with_status(profile, &authorized, change)
+            .update_with_status(profile, &authorized, change, expected)
             .await
-            .map_err(taken)?;
+            .map_err(taken)?
+            .ok_or(ProvisionError::VersionChanged)?;
         let made = match outcome {
             StatusChangeOutcome::Applied(_) => Some(action),
             StatusChangeOutcome::AlreadyInState => None,
@@ -214,7 +234,7 @@ impl Provision {
     }
 
     /// Deactivates (`false`) or reactivates (`true`) the account through the status use cases,
-    /// as `by`, for `reason`, with the change made (none for an account already in that state,
+    /// as `by`, for the [`provisioning_reason`], with the change made (none for an account already in that state,
     /// which is left alone: providers repeat themselves, and a repeat must not notify the user
     /// again).
     ///
@@ -226,12 +246,12 @@ impl Provision {
         by: &Provisioner,
         id: UserId,
         active: bool,
-        reason: Option<Reason>,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let current = self.get(by, id).await?;
         if current.user.is_active() == active {
             return Ok((current, None));
         }
+        let reason = Some(provisioning_reason(by.name(), active));
         let outcome = if active {
             match self.reactivate.execute(by, id, reason).await {
                 Ok(_) => Ok(true),
@@ -254,23 +274,73 @@ impl Provision {
 
     /// Deactivates the account (every effect of a deactivation, unless it is already
     /// inactive), then hides it from provisioning for good. The account stays, with its audit
-    /// trail. Returns the status change made, if any.
+    /// trail. Returns the status change made, if any. With `if_version`, the deactivation
+    /// commits only at that version (as [`Provision::update`]).
     ///
     /// # Errors
-    /// As [`Provision::set_active`].
+    /// As [`Provision::set_active`]; [`ProvisionError::VersionChanged`].
     pub async fn remove(
         &self,
         by: &Provisioner,
         id: UserId,
-        reason: Option<Reason>,
+        if_version: Option<String>,
     ) -> Result<Option<StatusAction>, ProvisionError> {
-        let (_, action) = self.set_active(by, id, false, reason).await?;
+        let (_, action) = match if_version {
+            Some(expected) => {
+                let current = self.get(by, id).await?;
+                if current.version() != expected {
+                    return Err(ProvisionError::VersionChanged);
+                }
+                let profile = Profile::of(&current);
+                self.update_both(by, id, profile, false, Some(expected))
+                    .await?
+            }
+            None => self.set_active(by, id, false).await?,
+        };
         if self.accounts.remove(&id, self.clock.now()).await? {
             Ok(action)
         } else {
             Err(ProvisionError::NotFound)
         }
     }
+}
+
+/// What a provisioning client's status change is recorded (and quoted to the user) with:
+/// "Deprovisioned via SCIM by okta" or "Reprovisioned via SCIM by okta". Never dropped: a name
+/// that would not fit [`Reason::MAX_CHARS`] is shortened (ending in `...`), and characters a
+/// reason may not hold (control and invisible format characters) are left out of it.
+pub fn provisioning_reason(client_name: &str, active: bool) -> Reason {
+    const ELLIPSIS: &str = "...";
+    let verb = if active {
+        "Reprovisioned"
+    } else {
+        "Deprovisioned"
+    };
+    let prefix = format!("{verb} via SCIM by ");
+    let room = Reason::MAX_CHARS - prefix.chars().count();
+    let printable: Vec<char> = client_name
+        .trim()
+        .chars()
+        .filter(|&c| !c.is_control() && !crate::text::is_format(c))
+        .collect();
+    let name: String = if printable.len() > room {
+        let kept = room - ELLIPSIS.len();
+        let mut short: String = printable[..kept].iter().collect();
+        short.push_str(ELLIPSIS);
+        short
+    } else {
+        printable.into_iter().collect()
+    };
+    Reason::parse(&format!("{prefix}{name}"))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            Reason::written_by_warden(if active {
+                "Reprovisioned via SCIM"
+            } else {
+                "Deprovisioned via SCIM"
+            })
+        })
 }
 
 /// Whether the deactivation was made (`false`: it already was).

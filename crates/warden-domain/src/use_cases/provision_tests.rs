@@ -65,12 +65,15 @@ async fn deactivation_goes_through_the_status_use_case_as_the_client() {
     let done = deactivated(target.clone());
     users
         .expect_change_status()
-        .withf(move |c| c.action == StatusAction::Deactivate && c.actor == client)
+        .withf(move |c| {
+            c.action == StatusAction::Deactivate
+                && c.actor == client
+                && c.reason.as_ref().map(Reason::as_str) == Some("Deprovisioned via SCIM by okta")
+        })
         .times(1)
         .returning(move |_| Ok(StatusChangeOutcome::Applied(Box::new(done.clone()))));
-    let reason = Reason::parse("gone").unwrap();
     let (_, change) = provision(users, found(target.clone()))
-        .set_active(&by, target.id, false, reason)
+        .set_active(&by, target.id, false)
         .await
         .unwrap();
     assert_eq!(change, Some(StatusAction::Deactivate));
@@ -82,7 +85,7 @@ async fn a_repeated_deactivation_changes_nothing_and_notifies_nobody() {
     let target = deactivated(user(Role::User));
     // No `change_status` expected: a call would panic.
     let (answer, change) = provision(MockUserRepo::new(), found(target.clone()))
-        .set_active(&by, target.id, false, None)
+        .set_active(&by, target.id, false)
         .await
         .unwrap();
     assert_eq!(answer.user, target);
@@ -156,4 +159,30 @@ async fn a_client_revoked_before_commit_provisions_nothing() {
         .create(&by, input)
         .await;
     assert!(matches!(refused, Err(ProvisionError::ActorRevoked)));
+}
+
+#[test]
+fn the_reason_names_the_client_and_a_long_name_is_shortened_not_dropped() {
+    assert_eq!(
+        provisioning_reason("okta", false).as_str(),
+        "Deprovisioned via SCIM by okta"
+    );
+    assert_eq!(
+        provisioning_reason("entra-id", true).as_str(),
+        "Reprovisioned via SCIM by entra-id"
+    );
+    let long = "n".repeat(Reason::MAX_CHARS * 2);
+    let reason = provisioning_reason(&long, false);
+    assert_eq!(reason.as_str().chars().count(), Reason::MAX_CHARS);
+    assert!(reason.as_str().starts_with("Deprovisioned via SCIM by nnn"));
+    assert!(reason.as_str().ends_with("n..."));
+    // Exactly at the limit: kept whole.
+    let room = Reason::MAX_CHARS - "Reprovisioned via SCIM by ".len();
+    let fits = "m".repeat(room);
+    assert!(provisioning_reason(&fits, true).as_str().ends_with(&fits));
+    // Characters a reason may not hold are left out, not a reason to drop it.
+    assert_eq!(
+        provisioning_reason("ok\u{202e}ta\n", false).as_str(),
+        "Deprovisioned via SCIM by okta"
+    );
 }

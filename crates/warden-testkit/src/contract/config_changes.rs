@@ -584,8 +584,10 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
             renamed,
             &by(actor.clone()),
             client_change(&actor, StatusAction::Deactivate, guard.id),
+            None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(outcome, StatusChangeOutcome::LastActiveAdmin);
     assert_eq!(after, Some(before.clone()), "the profile is unchanged");
@@ -601,8 +603,9 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
     let change = client_change(&actor, StatusAction::Deactivate, member.user.id);
     let (outcome, after) = stores
         .provisioning
-        .update_with_status(profile.clone(), &write, change.clone())
+        .update_with_status(profile.clone(), &write, change.clone(), None)
         .await
+        .unwrap()
         .unwrap();
     assert!(
         matches!(outcome, StatusChangeOutcome::Applied(_)),
@@ -636,6 +639,7 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
             clash,
             &by(actor.clone()),
             client_change(&actor, StatusAction::Deactivate, other.user.id),
+            None,
         )
         .await;
     assert!(
@@ -648,6 +652,49 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
         Some(other.clone()),
         "neither profile nor status changed"
     );
+
+    // An expected version (a SCIM client's If-Match) is compared inside the write: a stale one
+    // writes nothing at all; the current one applies, and the version moves on.
+    let stale = stores
+        .provisioning
+        .update_with_status(
+            Profile {
+                first_name: "Stale".into(),
+                ..Profile::of(&other)
+            },
+            &by(actor.clone()),
+            client_change(&actor, StatusAction::Deactivate, other.user.id),
+            Some(format!("{}x", other.version())),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stale, None);
+    let found = stores.provisioning.find(&other.user.id).await.unwrap();
+    assert_eq!(found, Some(other.clone()), "a stale version writes nothing");
+    let current = stores
+        .provisioning
+        .find(&member.user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (outcome, after) = stores
+        .provisioning
+        .update_with_status(
+            Profile {
+                first_name: "Current".into(),
+                ..Profile::of(&current)
+            },
+            &by(actor.clone()),
+            client_change(&actor, StatusAction::Deactivate, member.user.id),
+            Some(current.version()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, StatusChangeOutcome::AlreadyInState);
+    let after = after.unwrap();
+    assert_eq!(after.user.first_name, "Current");
+    assert_ne!(after.version(), current.version());
 
     // A revoked client: nothing.
     let revoked = stores
@@ -665,8 +712,10 @@ pub async fn profile_and_status_change_together_or_not_at_all(stores: ConfigStor
             },
             &by(actor.clone()),
             client_change(&actor, StatusAction::Deactivate, other.user.id),
+            None,
         )
         .await
+        .unwrap()
         .unwrap();
     assert_eq!(outcome, StatusChangeOutcome::ActorRevoked);
     assert_eq!(after, Some(other));

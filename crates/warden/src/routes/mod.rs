@@ -115,14 +115,17 @@ api_routes! {
     get "/.well-known/jwks.json" => oauth2::jwks,
     get "/scim/v2/Users" => scim::list_users,
     post "/scim/v2/Users" => scim::create_user,
+    post "/scim/v2/Users/.search" => scim::search_users,
     get "/scim/v2/Users/{user_id}" => scim::get_user,
     put "/scim/v2/Users/{user_id}" => scim::replace_user,
     patch "/scim/v2/Users/{user_id}" => scim::patch_user,
     delete "/scim/v2/Users/{user_id}" => scim::delete_user,
     get "/scim/v2/Groups" => scim::list_groups,
-    get "/scim/v2/ServiceProviderConfig" => scim::service_provider_config,
-    get "/scim/v2/ResourceTypes" => scim::resource_types,
-    get "/scim/v2/Schemas" => scim::schemas,
+    get "/scim/v2/ServiceProviderConfig" => scim::discovery::service_provider_config,
+    get "/scim/v2/ResourceTypes" => scim::discovery::resource_types,
+    get "/scim/v2/ResourceTypes/{id}" => scim::discovery::resource_type,
+    get "/scim/v2/Schemas" => scim::discovery::schemas,
+    get "/scim/v2/Schemas/{id}" => scim::discovery::schema,
 }
 
 /// The operations routes (`/health/*`, `/metrics`), which `WARDEN_OPS_ADDR` moves to a listener

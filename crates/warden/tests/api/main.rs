@@ -37,6 +37,7 @@ mod reactivate;
 mod scim;
 mod scim_effects;
 mod scim_origin;
+mod scim_rfc;
 mod scim_support;
 mod slow_clients;
 mod support;

@@ -276,7 +276,7 @@ async fn discovery_and_every_failure_answer_in_scim() {
         json!({"supported": true, "maxResults": 200})
     );
     assert_eq!(config["bulk"]["supported"], false);
-    assert_eq!(config["etag"]["supported"], false);
+    assert_eq!(config["etag"]["supported"], true);
     assert_eq!(
         config["authenticationSchemes"][0]["type"],
         "oauthbearertoken"

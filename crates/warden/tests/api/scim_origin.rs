@@ -1,9 +1,11 @@
-//! SCIM's absolute URLs (`meta.location`, `Location`) take the origin from forwarding headers
-//! only when the peer is one of `WARDEN_TRUSTED_PROXIES`.
+//! SCIM's absolute URLs (`meta.location`, `Location`, discovery) are under the configured public
+//! URL (`WARDEN_PUBLIC_URL`), never the request's `Host` or forwarding headers, whoever the peer
+//! is (issue 27, point 7).
 
 use reqwest::Method;
 use serde_json::Value;
 use warden::http::TrustedProxies;
+use warden::run::public_url::PublicUrl;
 
 use crate::scim_support::{okta_user, scim_client, unique_email};
 use crate::support::{spawn_app, spawn_app_configured, Response, TestApp};
@@ -53,30 +55,48 @@ async fn forwarding_headers_from_any_peer_are_ignored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_trusted_proxy_names_the_public_host_but_only_http_or_https() {
+async fn the_public_url_is_the_base_even_behind_a_trusted_proxy() {
     let app = spawn_app_configured(
-        |config| config.trusted_proxies = TrustedProxies::parse("127.0.0.0/8").unwrap(),
+        |config| {
+            config.trusted_proxies = TrustedProxies::parse("127.0.0.0/8").unwrap();
+            config.public_url = Some(PublicUrl::parse("https://id.example.com/warden/").unwrap());
+        },
         |ports| ports,
     )
     .await;
     let token = scim_client(&app, "okta").await;
-    // The host is believed from a trusted proxy; a scheme other than http or https is not.
     let (id, location) = created_at(&create_forged(&app, &token).await);
-    assert_eq!(location, format!("http://evil.example/scim/v2/Users/{id}"));
-    let response = app
+    assert_eq!(
+        location,
+        format!("https://id.example.com/warden/scim/v2/Users/{id}")
+    );
+    let fetched = app
         .client
-        .request(Method::POST, app.url("/scim/v2/Users"))
-        .header("content-type", "application/scim+json")
-        .header("x-forwarded-proto", "https")
-        .header("x-forwarded-host", "id.example.com")
+        .get(app.url(&format!("/scim/v2/Users/{id}")))
+        .header("host", "evil.example")
+        .header("x-forwarded-host", "evil.example")
         .bearer_auth(&token)
-        .body(okta_user(&unique_email("fwd")).to_string())
         .send()
         .await
         .unwrap();
-    let (id, location) = created_at(&Response::read(response).await);
-    assert_eq!(
-        location,
-        format!("https://id.example.com/scim/v2/Users/{id}")
-    );
+    let fetched: Value = fetched.json().await.unwrap();
+    assert_eq!(fetched["meta"]["location"], location.as_str());
+    for path in ["ServiceProviderConfig", "ResourceTypes", "Schemas"] {
+        let document: Value = app
+            .client
+            .get(app.url(&format!("/scim/v2/{path}")))
+            .header("x-forwarded-host", "evil.example")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let text = document.to_string();
+        assert!(
+            text.contains("\"https://id.example.com/warden/scim/v2/"),
+            "{text}"
+        );
+        assert!(!text.contains("evil.example"), "{text}");
+    }
 }

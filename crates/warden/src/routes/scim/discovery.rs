@@ -1,116 +1,96 @@
-//! What a SCIM client asks before it provisions (RFC 7644 4): the features Warden supports,
-//! its one resource type, and the User schema's attributes as Warden keeps them.
+//! The discovery endpoints (RFC 7644 4), open without a token: what Warden's SCIM supports, its
+//! resource types and schemas, each list's resources also by id.
 
-use serde_json::{json, Value};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::Value;
+use warden_scim::{discovery, ScimError};
 
-use super::resource::USER_SCHEMA;
-use super::{LIST_SCHEMA, MAX_RESULTS};
+use super::{base_url, scim_json, HttpScimError};
+use crate::run::state::AppState;
 
-const CONFIG_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
-const RESOURCE_TYPE_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
-const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
-
-pub fn service_provider_config(base: &str) -> Value {
-    json!({
-        "schemas": [CONFIG_SCHEMA],
-        "documentationUri": "https://github.com/warden/warden/blob/main/docs/scim.md",
-        "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
-        "filter": {"supported": true, "maxResults": MAX_RESULTS},
-        "changePassword": {"supported": false},
-        "sort": {"supported": false},
-        "etag": {"supported": false},
-        "authenticationSchemes": [{
-            "type": "oauthbearertoken",
-            "name": "OAuth Bearer Token",
-            "description": "A Warden client token with the scim scope (warden client create --scope scim)",
-            "primary": true,
-        }],
-        "meta": {
-            "resourceType": "ServiceProviderConfig",
-            "location": format!("{base}/ServiceProviderConfig"),
-        },
-    })
+/// What Warden's SCIM supports: PATCH and filters (at most 200 results a page); not bulk,
+/// sorting, ETags or password changes. Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/ServiceProviderConfig", tag = "scim",
+    responses(
+        (status = 200, description = "The ServiceProviderConfig (RFC 7643 5)", body = Object, content_type = "application/scim+json"),
+    )
+)]
+pub async fn service_provider_config(state: web::Data<AppState>) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &discovery::service_provider_config(&base_url(&state)),
+    )
 }
 
-fn user_resource_type(base: &str) -> Value {
-    json!({
-        "schemas": [RESOURCE_TYPE_SCHEMA],
-        "id": "User",
-        "name": "User",
-        "endpoint": "/Users",
-        "description": "A Warden account",
-        "schema": USER_SCHEMA,
-        "schemaExtensions": [],
-        "meta": {"resourceType": "ResourceType", "location": format!("{base}/ResourceTypes/User")},
-    })
+/// The resource types: `User`. Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/ResourceTypes", tag = "scim",
+    responses(
+        (status = 200, description = "A `ListResponse` of ResourceTypes (RFC 7643 6)", body = Object, content_type = "application/scim+json"),
+    )
+)]
+pub async fn resource_types(state: web::Data<AppState>) -> HttpResponse {
+    scim_json(
+        StatusCode::OK,
+        &discovery::resource_types(&base_url(&state)),
+    )
 }
 
-pub fn resource_types(base: &str) -> Value {
-    list(vec![user_resource_type(base)])
+/// One resource type by its id (`User`, in any case). Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/ResourceTypes/{id}", tag = "scim",
+    params(("id" = String, Path, description = "`User`")),
+    responses(
+        (status = 200, description = "The ResourceType (RFC 7643 6)", body = Object, content_type = "application/scim+json"),
+        (status = 404, description = "No such resource type", body = warden_scim::ScimErrorBody, content_type = "application/scim+json"),
+    )
+)]
+pub async fn resource_type(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpScimError> {
+    found(
+        discovery::resource_type(&base_url(&state), &id),
+        "ResourceType",
+        &id,
+    )
 }
 
-fn attribute(name: &str, kind: &str, required: bool, mutability: &str, uniqueness: &str) -> Value {
-    json!({
-        "name": name,
-        "type": kind,
-        "multiValued": false,
-        "required": required,
-        "caseExact": false,
-        "mutability": mutability,
-        "returned": "default",
-        "uniqueness": uniqueness,
-    })
+/// The User schema's attributes as Warden keeps them. Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/Schemas", tag = "scim",
+    responses(
+        (status = 200, description = "A `ListResponse` of Schemas (RFC 7643 7)", body = Object, content_type = "application/scim+json"),
+    )
+)]
+pub async fn schemas(state: web::Data<AppState>) -> HttpResponse {
+    scim_json(StatusCode::OK, &discovery::schemas(&base_url(&state)))
 }
 
-fn user_schema(base: &str) -> Value {
-    let mut name = attribute("name", "complex", false, "readWrite", "none");
-    name["subAttributes"] = json!([
-        attribute("givenName", "string", false, "readWrite", "none"),
-        attribute("familyName", "string", false, "readWrite", "none"),
-    ]);
-    let mut emails = attribute("emails", "complex", false, "readOnly", "none");
-    emails["multiValued"] = json!(true);
-    emails["description"] = json!("The userName again, as the primary work email");
-    emails["subAttributes"] = json!([
-        attribute("value", "string", false, "readOnly", "none"),
-        attribute("type", "string", false, "readOnly", "none"),
-        attribute("primary", "boolean", false, "readOnly", "none"),
-    ]);
-    let mut user_name = attribute("userName", "string", true, "readWrite", "server");
-    user_name["description"] = json!("The account's email address, unique without regard to case");
-    let mut external_id = attribute("externalId", "string", false, "readWrite", "none");
-    external_id["caseExact"] = json!(true);
-    let mut display_name = attribute("displayName", "string", false, "readOnly", "none");
-    display_name["description"] = json!("givenName and familyName, or the userName");
-    json!({
-        "schemas": [SCHEMA_SCHEMA],
-        "id": USER_SCHEMA,
-        "name": "User",
-        "description": "A Warden account",
-        "attributes": [
-            user_name,
-            name,
-            display_name,
-            emails,
-            attribute("active", "boolean", false, "readWrite", "none"),
-            external_id,
-        ],
-        "meta": {"resourceType": "Schema", "location": format!("{base}/Schemas/{USER_SCHEMA}")},
-    })
+/// One schema by its id (`urn:ietf:params:scim:schemas:core:2.0:User`). Open without a token.
+#[utoipa::path(
+    get, path = "/scim/v2/Schemas/{id}", tag = "scim",
+    params(("id" = String, Path, description = "The schema's URN")),
+    responses(
+        (status = 200, description = "The Schema (RFC 7643 7)", body = Object, content_type = "application/scim+json"),
+        (status = 404, description = "No such schema", body = warden_scim::ScimErrorBody, content_type = "application/scim+json"),
+    )
+)]
+pub async fn schema(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpScimError> {
+    found(discovery::schema(&base_url(&state), &id), "Schema", &id)
 }
 
-pub fn schemas(base: &str) -> Value {
-    list(vec![user_schema(base)])
-}
-
-/// A whole `ListResponse` of `resources`.
-pub fn list(resources: Vec<Value>) -> Value {
-    json!({
-        "schemas": [LIST_SCHEMA],
-        "totalResults": resources.len(),
-        "startIndex": 1,
-        "itemsPerPage": resources.len(),
-        "Resources": resources,
-    })
+fn found(resource: Option<Value>, kind: &str, id: &str) -> Result<HttpResponse, HttpScimError> {
+    match resource {
+        Some(resource) => Ok(scim_json(StatusCode::OK, &resource)),
+        None => {
+            let shown: String = id.chars().take(100).collect();
+            Err(ScimError::not_found(&format!("{kind} {shown}")).into())
+        }
+    }
 }

@@ -4,11 +4,8 @@
 //! envelope. `active: false` by any route is the deactivation use case with the client as the
 //! actor (tokens revoked, audit, email); see docs/scim.md.
 
-mod discovery;
-mod error;
-mod filter;
-mod patch;
-mod resource;
+pub mod discovery;
+mod http_error;
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
@@ -16,39 +13,15 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde_json::Value;
-use warden_domain::use_cases::{ProfileInput, Provisioner};
-use warden_domain::{ProvisioningFilter, Reason, Scope, StatusAction, UserId};
+use warden_domain::use_cases::Provisioner;
+use warden_domain::{ProvisionedUser, Scope, StatusAction, UserId};
+use warden_scim::patch::{self, Draft};
+use warden_scim::{ListQuery, ListResponse, Projection, ScimError, ScimErrorBody, UserResource};
+use warden_scim::{BASE_PATH, CONTENT_TYPE};
 
-pub use self::error::{ScimError, ScimErrorBody};
-use self::patch::Draft;
-pub use self::resource::UserResource;
-use crate::http::{bearer_token, read_bytes, request_origin, TrustedProxies};
+pub use self::http_error::HttpScimError;
+use crate::http::{bearer_token, read_bytes};
 use crate::run::state::AppState;
-
-/// Where SCIM is served.
-pub const BASE_PATH: &str = "/scim/v2";
-pub const CONTENT_TYPE: &str = "application/scim+json";
-pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-/// The most resources one page holds (`count` is capped to it; also its default).
-pub const MAX_RESULTS: u32 = 200;
-
-/// A page of Users.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ListResponse {
-    /// `["urn:ietf:params:scim:api:messages:2.0:ListResponse"]`
-    schemas: [&'static str; 1],
-    /// How many users the filter matches, on every page.
-    #[serde(rename = "totalResults")]
-    total_results: u64,
-    /// The 1-based index of the first resource of this page.
-    #[serde(rename = "startIndex")]
-    start_index: u64,
-    /// How many resources this page holds.
-    #[serde(rename = "itemsPerPage")]
-    items_per_page: usize,
-    #[serde(rename = "Resources")]
-    resources: Vec<UserResource>,
-}
 
 /// A SCIM `PatchOp` (`urn:ietf:params:scim:api:messages:2.0:PatchOp`).
 #[derive(utoipa::ToSchema)]
@@ -110,8 +83,8 @@ pub enum ScimBodyFailures {
 pub struct Provisioning(pub Provisioner);
 
 impl FromRequest for Provisioning {
-    type Error = ScimError;
-    type Future = LocalBoxFuture<'static, Result<Self, ScimError>>;
+    type Error = HttpScimError;
+    type Future = LocalBoxFuture<'static, Result<Self, HttpScimError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
@@ -129,17 +102,15 @@ impl FromRequest for Provisioning {
             span.record("actor_id", tracing::field::display(client.client().id));
             Provisioner::new(&client)
                 .map(Provisioning)
-                .ok_or_else(ScimError::unauthorized)
+                .ok_or_else(|| ScimError::unauthorized().into())
         })
     }
 }
 
-/// `https://host/scim/v2`, as the client addressed it (forwarding headers believed only from
-/// `WARDEN_TRUSTED_PROXIES`).
-fn base_url(req: &HttpRequest) -> String {
-    let trusted = req.app_data::<web::Data<TrustedProxies>>();
-    let origin = request_origin(req, trusted.map_or(&TrustedProxies::default(), |t| t));
-    format!("{origin}{BASE_PATH}")
+/// `https://warden.example.com/scim/v2`: the configured public URL (`WARDEN_PUBLIC_URL`),
+/// never the request's `Host` or `X-Forwarded-*`, which any client can set.
+fn base_url(state: &AppState) -> String {
+    state.public_url.at(BASE_PATH)
 }
 
 fn scim_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
@@ -149,13 +120,7 @@ fn scim_json(status: StatusCode, body: &impl Serialize) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "no-store"));
     match serde_json::to_vec(body) {
         Ok(bytes) => response.body(bytes),
-        Err(error) => ScimError::internal(&error).into_response(),
-    }
-}
-
-impl ScimError {
-    fn into_response(self) -> HttpResponse {
-        actix_web::ResponseError::error_response(&self)
+        Err(error) => HttpScimError(ScimError::internal(&error)).into_response(),
     }
 }
 
@@ -169,24 +134,12 @@ fn user_id(text: &str) -> Result<UserId, ScimError> {
 
 fn not_found(id: UserId) -> impl FnOnce(ScimError) -> ScimError {
     move |error| {
-        if error.status() == StatusCode::NOT_FOUND {
+        if error.status() == StatusCode::NOT_FOUND.as_u16() {
             ScimError::not_found(&format!("User {id}"))
         } else {
             error
         }
     }
-}
-
-/// The reason recorded for a change a SCIM client makes.
-fn reason(by: &Provisioner, active: bool) -> Option<Reason> {
-    let verb = if active {
-        "Reprovisioned"
-    } else {
-        "Deprovisioned"
-    };
-    Reason::parse(&format!("{verb} via SCIM by {}", by.name()))
-        .ok()
-        .flatten()
 }
 
 /// What follows every committed status change (count it, start its email and webhooks).
@@ -208,6 +161,8 @@ async fn changed(state: &AppState, action: Option<StatusAction>) {
         ("filter" = Option<String>, Query, description = "`userName eq \"...\"`, `externalId eq \"...\"` or `emails.value eq \"...\"`, joined by `and`; names and `eq` in any case; userName without regard to case"),
         ("startIndex" = Option<i64>, Query, description = "1-based index of the first result (default 1; lower values count as 1)"),
         ("count" = Option<i64>, Query, description = "Results per page (default and maximum 200; `0` gives only `totalResults`)"),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return (and always `id`, `schemas`), such as `userName,name.givenName`"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes not to return (ignored with `attributes`)"),
     ),
     responses(
         (status = 200, description = "A `ListResponse` of Users, by id", body = ListResponse, content_type = "application/scim+json"),
@@ -219,70 +174,69 @@ pub async fn list_users(
     state: web::Data<AppState>,
     Provisioning(by): Provisioning,
     req: HttpRequest,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let query = ListQuery::parse(req.query_string())?;
+    list(&state, &by, query).await
+}
+
+/// Search users with a `SearchRequest` (RFC 7644 3.4.3): as `GET /Users`, with the query in the
+/// body (`filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`).
+#[utoipa::path(
+    post, path = "/scim/v2/Users/.search", tag = "scim",
+    security(("client" = [])),
+    request_body(content = Object, description = "A `SearchRequest` (`urn:ietf:params:scim:api:messages:2.0:SearchRequest`)", content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A `ListResponse` of Users, by id", body = ListResponse, content_type = "application/scim+json"),
+        (status = 400, description = "`invalidSyntax` (not a SearchRequest), `invalidFilter`, `invalidValue` (a member of the wrong type)", body = ScimErrorBody, content_type = "application/scim+json"),
+        ScimBodyFailures,
+        ScimFailures,
+    )
+)]
+pub async fn search_users(
+    state: web::Data<AppState>,
+    Provisioning(by): Provisioning,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, HttpScimError> {
+    let query = ListQuery::search(&read_bytes(&req, body).await?)?;
+    list(&state, &by, query).await
+}
+
+/// A page of the users `query` keeps, with the attributes it asks for.
+async fn list(
+    state: &AppState,
+    by: &Provisioner,
+    query: ListQuery,
+) -> Result<HttpResponse, HttpScimError> {
     let (total, accounts) = state
         .services
         .provision
-        .list(&by, &query.filter, query.start_index - 1, query.count)
+        .list(by, &query.filter, query.offset(), query.count)
         .await?;
-    let base = base_url(&req);
-    let resources: Vec<UserResource> = accounts
+    let base = base_url(state);
+    let resources = accounts
         .iter()
-        .map(|account| UserResource::of(account, &base))
+        .map(|account| {
+            query
+                .projection
+                .apply(UserResource::of(account, &base).to_value())
+        })
         .collect();
     Ok(scim_json(
         StatusCode::OK,
-        &ListResponse {
-            schemas: [LIST_SCHEMA],
-            total_results: total,
-            start_index: query.start_index,
-            items_per_page: resources.len(),
-            resources,
-        },
+        &ListResponse::new(total, query.start_index, resources),
     ))
-}
-
-/// The query of `GET /Users`.
-struct ListQuery {
-    filter: ProvisioningFilter,
-    start_index: u64,
-    count: u32,
-}
-
-impl ListQuery {
-    fn parse(query: &str) -> Result<Self, ScimError> {
-        let mut parsed = Self {
-            filter: ProvisioningFilter::default(),
-            start_index: 1,
-            count: MAX_RESULTS,
-        };
-        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-            if name.eq_ignore_ascii_case("filter") {
-                parsed.filter = filter::parse(&value)?;
-            } else if name.eq_ignore_ascii_case("startIndex") {
-                let index = integer(&value, "startIndex")?;
-                parsed.start_index = u64::try_from(index.max(1)).unwrap_or(1);
-            } else if name.eq_ignore_ascii_case("count") {
-                let count = integer(&value, "count")?.clamp(0, i64::from(MAX_RESULTS));
-                parsed.count = u32::try_from(count).unwrap_or(MAX_RESULTS);
-            }
-        }
-        Ok(parsed)
-    }
-}
-
-fn integer(text: &str, name: &str) -> Result<i64, ScimError> {
-    text.trim()
-        .parse::<i64>()
-        .map_err(|_| ScimError::bad_request("invalidValue", format!("{name} must be an integer")))
 }
 
 /// Get one user.
 #[utoipa::path(
     get, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("attributes" = Option<String>, Query, description = "Comma-separated attributes to return (and always `id`, `schemas`)"),
+        ("excludedAttributes" = Option<String>, Query, description = "Comma-separated attributes not to return (ignored with `attributes`)"),
+    ),
     responses(
         (status = 200, description = "The User", body = UserResource, content_type = "application/scim+json"),
         (status = 404, description = "No such user (also for ids that are not UUIDs, and users a SCIM client deleted)", body = ScimErrorBody, content_type = "application/scim+json"),
@@ -294,8 +248,9 @@ pub async fn get_user(
     Provisioning(by): Provisioning,
     req: HttpRequest,
     path: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
+    let projection = Projection::from_query(req.query_string())?;
     let account = state
         .services
         .provision
@@ -303,10 +258,9 @@ pub async fn get_user(
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
-    Ok(scim_json(
-        StatusCode::OK,
-        &UserResource::of(&account, &base_url(&req)),
-    ))
+    let view = UserResource::of(&account, &base_url(&state));
+    let response = scim_json(StatusCode::OK, &projection.apply(view.to_value()));
+    Ok(with_etag(response, &view))
 }
 
 /// Create a user, active, of role `user`, with no password (it cannot sign in with one until
@@ -329,23 +283,71 @@ pub async fn create_user(
     Provisioning(by): Provisioning,
     req: HttpRequest,
     body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
-    let input = resource::read_user(&read_bytes(&req, body).await?)?;
+) -> Result<HttpResponse, HttpScimError> {
+    let input = warden_scim::read_user(&read_bytes(&req, body).await?)?;
     let provision = &state.services.provision;
     let mut account = provision.create(&by, input.profile).await?;
     if input.active == Some(false) {
-        let (deactivated, action) = provision
-            .set_active(&by, account.user.id, false, reason(&by, false))
-            .await?;
+        let (deactivated, action) = provision.set_active(&by, account.user.id, false).await?;
         changed(&state, action).await;
         account = deactivated;
     }
-    let view = UserResource::of(&account, &base_url(&req));
+    let view = UserResource::of(&account, &base_url(&state));
     let mut response = scim_json(StatusCode::CREATED, &view);
     if let Ok(location) = header::HeaderValue::from_str(view.location()) {
         response.headers_mut().insert(header::LOCATION, location);
     }
-    Ok(response)
+    Ok(with_etag(response, &view))
+}
+
+/// The response with the User's `ETag` (its `meta.version`).
+fn with_etag(mut response: HttpResponse, view: &UserResource) -> HttpResponse {
+    if let Ok(tag) = header::HeaderValue::from_str(view.version()) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
+}
+
+/// The version `If-Match` holds the write to (compared again when it commits), if any: the one
+/// tag it names, or of several the one the account is at now (`current`, read if not given).
+/// `*` or no header: none.
+async fn expected_version(
+    state: &AppState,
+    by: &Provisioner,
+    req: &HttpRequest,
+    id: UserId,
+    current: Option<&ProvisionedUser>,
+) -> Result<Option<String>, HttpScimError> {
+    let header = req
+        .headers()
+        .get(header::IF_MATCH)
+        .map(|value| value.to_str().unwrap_or("\u{0}"));
+    let Some(mut tags) = warden_scim::if_match(header)? else {
+        return Ok(None);
+    };
+    if tags.len() == 1 && current.is_none() {
+        return Ok(tags.pop());
+    }
+    let read;
+    let current = match current {
+        Some(current) => current,
+        None => {
+            read = state
+                .services
+                .provision
+                .get(by, id)
+                .await
+                .map_err(ScimError::from)
+                .map_err(not_found(id))?;
+            &read
+        }
+    };
+    let now = current.version();
+    if tags.contains(&now) {
+        Ok(Some(now))
+    } else {
+        Err(ScimError::precondition_failed().into())
+    }
 }
 
 /// Replace a user's attributes: `userName`, `name` and `externalId` (absent ones are cleared);
@@ -354,13 +356,17 @@ pub async fn create_user(
 #[utoipa::path(
     put, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`*` or the User's `meta.version` (its `ETag`): the change commits only at that version"),
+    ),
     request_body(content = UserRequestDoc, content_type = "application/scim+json"),
     responses(
         (status = 200, description = "The User as it is now", body = UserResource, content_type = "application/scim+json"),
         (status = 400, description = "As for POST; `mutability` when the last active admin would be deactivated", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, description = "No such user", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 409, description = "`uniqueness`: another user has this userName", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version than the User's when the change commits", body = ScimErrorBody, content_type = "application/scim+json"),
         ScimBodyFailures,
         ScimFailures,
     )
@@ -371,11 +377,11 @@ pub async fn replace_user(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
-    let input = resource::read_user(&read_bytes(&req, body).await?)?;
-    let reason = input.active.and_then(|active| reason(&by, active));
-    update(&state, &req, &by, id, input.profile, input.active, reason).await
+    let input = warden_scim::read_user(&read_bytes(&req, body).await?)?;
+    let expected = expected_version(&state, &by, &req, id, None).await?;
+    update(&state, &by, id, input.profile, input.active, expected).await
 }
 
 /// Change some of a user's attributes with a `PatchOp`: Okta's `{"op": "replace", "value":
@@ -384,13 +390,17 @@ pub async fn replace_user(
 #[utoipa::path(
     patch, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`*` or the User's `meta.version` (its `ETag`): the operations apply to that version and commit only at it"),
+    ),
     request_body(content = PatchOpDoc, content_type = "application/scim+json"),
     responses(
         (status = 200, description = "The User as it is now", body = UserResource, content_type = "application/scim+json"),
         (status = 400, description = "`invalidSyntax`, `invalidPath` (an attribute Warden does not keep), `noTarget`, `invalidValue`, or `mutability` (removing `userName`/`active`, or deactivating the last active admin)", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, description = "No such user", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 409, description = "`uniqueness`: another user has this userName", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version than the User's when the change commits", body = ScimErrorBody, content_type = "application/scim+json"),
         ScimBodyFailures,
         ScimFailures,
     )
@@ -401,7 +411,7 @@ pub async fn patch_user(
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
     let body = read_bytes(&req, body).await?;
     let provision = &state.services.provision;
@@ -410,52 +420,34 @@ pub async fn patch_user(
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
-    let mut draft = Draft {
-        profile: ProfileInput {
-            email: current.user.email.as_str().to_owned(),
-            first_name: current.user.first_name.clone(),
-            last_name: current.user.last_name.clone(),
-            external_id: current.external_id.as_ref().map(ToString::to_string),
-        },
-        active: current.user.is_active(),
-    };
+    // With If-Match, the operations apply to the version it names, and the write commits only
+    // if the account is still at it.
+    let expected = expected_version(&state, &by, &req, id, Some(&current)).await?;
+    let mut draft = Draft::of(&current);
     patch::apply(&body, &mut draft)?;
-    let reason = reason(&by, draft.active);
-    update(
-        &state,
-        &req,
-        &by,
-        id,
-        draft.profile,
-        Some(draft.active),
-        reason,
-    )
-    .await
+    update(&state, &by, id, draft.profile, Some(draft.active), expected).await
 }
 
 /// PUT's and PATCH's common end: apply the new attributes (and status, with its effects), then
 /// answer with the User as it is now.
 async fn update(
     state: &AppState,
-    req: &HttpRequest,
     by: &Provisioner,
     id: UserId,
-    profile: ProfileInput,
+    profile: warden_domain::use_cases::ProfileInput,
     active: Option<bool>,
-    reason: Option<Reason>,
-) -> Result<HttpResponse, ScimError> {
+    expected: Option<String>,
+) -> Result<HttpResponse, HttpScimError> {
     let (account, action) = state
         .services
         .provision
-        .update(by, id, profile, active, reason)
+        .update(by, id, profile, active, expected)
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
     changed(state, action).await;
-    Ok(scim_json(
-        StatusCode::OK,
-        &UserResource::of(&account, &base_url(req)),
-    ))
+    let view = UserResource::of(&account, &base_url(state));
+    Ok(with_etag(scim_json(StatusCode::OK, &view), &view))
 }
 
 /// Delete a user as SCIM sees it: the account is deactivated (with every effect of an admin's
@@ -464,24 +456,30 @@ async fn update(
 #[utoipa::path(
     delete, path = "/scim/v2/Users/{user_id}", tag = "scim",
     security(("client" = [])),
-    params(("user_id" = String, Path, description = "The user's id")),
+    params(
+        ("user_id" = String, Path, description = "The user's id"),
+        ("If-Match" = Option<String>, Header, description = "`*` or the User's `meta.version`: deleted only at that version"),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "`mutability`: the last active admin cannot be deactivated", body = ScimErrorBody, content_type = "application/scim+json"),
         (status = 404, description = "No such user (or deleted already)", body = ScimErrorBody, content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version than the User's when the deactivation commits", body = ScimErrorBody, content_type = "application/scim+json"),
         ScimFailures,
     )
 )]
 pub async fn delete_user(
     state: web::Data<AppState>,
     Provisioning(by): Provisioning,
+    req: HttpRequest,
     path: web::Path<String>,
-) -> Result<HttpResponse, ScimError> {
+) -> Result<HttpResponse, HttpScimError> {
     let id = user_id(&path)?;
+    let expected = expected_version(&state, &by, &req, id, None).await?;
     let action = state
         .services
         .provision
-        .remove(&by, id, reason(&by, false))
+        .remove(&by, id, expected)
         .await
         .map_err(ScimError::from)
         .map_err(not_found(id))?;
@@ -500,53 +498,17 @@ pub async fn delete_user(
         ScimFailures,
     )
 )]
-pub async fn list_groups(_by: Provisioning) -> Result<HttpResponse, ScimError> {
-    Ok(scim_json(StatusCode::OK, &discovery::list(Vec::new())))
-}
-
-/// What Warden's SCIM supports: PATCH and filters (at most 200 results a page); not bulk,
-/// sorting, ETags or password changes. Open without a token.
-#[utoipa::path(
-    get, path = "/scim/v2/ServiceProviderConfig", tag = "scim",
-    responses(
-        (status = 200, description = "The ServiceProviderConfig (RFC 7643 5)", body = Object, content_type = "application/scim+json"),
-    )
-)]
-pub async fn service_provider_config(req: HttpRequest) -> HttpResponse {
-    scim_json(
+pub async fn list_groups(_by: Provisioning) -> Result<HttpResponse, HttpScimError> {
+    Ok(scim_json(
         StatusCode::OK,
-        &discovery::service_provider_config(&base_url(&req)),
-    )
-}
-
-/// The resource types: `User`. Open without a token.
-#[utoipa::path(
-    get, path = "/scim/v2/ResourceTypes", tag = "scim",
-    responses(
-        (status = 200, description = "A `ListResponse` of ResourceTypes (RFC 7643 6)", body = Object, content_type = "application/scim+json"),
-    )
-)]
-pub async fn resource_types(req: HttpRequest) -> HttpResponse {
-    scim_json(StatusCode::OK, &discovery::resource_types(&base_url(&req)))
-}
-
-/// The User schema's attributes as Warden keeps them. Open without a token.
-#[utoipa::path(
-    get, path = "/scim/v2/Schemas", tag = "scim",
-    responses(
-        (status = 200, description = "A `ListResponse` of Schemas (RFC 7643 7)", body = Object, content_type = "application/scim+json"),
-    )
-)]
-pub async fn schemas(req: HttpRequest) -> HttpResponse {
-    scim_json(StatusCode::OK, &discovery::schemas(&base_url(&req)))
+        &warden_scim::discovery::list(Vec::new()),
+    ))
 }
 
 /// An error under `/scim/v2` that no handler made (no such route, or no such method), in
 /// SCIM's format.
 pub fn fallback(status: StatusCode, detail: &'static str) -> HttpResponse {
-    ScimError::new(status, detail).into_response()
+    HttpScimError(ScimError::new(status.as_u16(), detail)).into_response()
 }
 
-pub fn is_scim_path(path: &str) -> bool {
-    path == BASE_PATH || path.starts_with("/scim/v2/")
-}
+pub use warden_scim::is_scim_path;

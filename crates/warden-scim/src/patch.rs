@@ -9,9 +9,10 @@
 
 use serde_json::{Map, Value};
 use warden_domain::use_cases::ProfileInput;
+use warden_domain::ProvisionedUser;
 
-use super::error::ScimError;
-use super::resource::{boolean, field, wrong_type};
+use crate::error::ScimError;
+use crate::resource::{boolean, field, wrong_type};
 
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -25,6 +26,21 @@ const MAX_OPERATIONS: usize = 100;
 pub struct Draft {
     pub profile: ProfileInput,
     pub active: bool,
+}
+
+impl Draft {
+    /// The account's attributes as they are now, for operations to change.
+    pub fn of(account: &ProvisionedUser) -> Self {
+        Self {
+            profile: ProfileInput {
+                email: account.user.email.as_str().to_owned(),
+                first_name: account.user.first_name.clone(),
+                last_name: account.user.last_name.clone(),
+                external_id: account.external_id.as_ref().map(ToString::to_string),
+            },
+            active: account.user.is_active(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,7 +350,7 @@ mod tests {
             ),
         ] {
             let error = patched(bad).expect_err(bad);
-            let body = serde_json::to_value(error.body_for_tests()).unwrap();
+            let body = serde_json::to_value(error.body()).unwrap();
             assert_eq!(body["scimType"], scim_type, "{bad}");
             assert_eq!(body["status"], "400", "{bad}");
         }

@@ -5,7 +5,7 @@
 
 use warden_domain::{EmailAddress, ExternalId, ProvisioningFilter};
 
-use super::error::ScimError;
+use crate::error::ScimError;
 
 /// Longer filters are refused unread.
 const MAX_FILTER_CHARS: usize = 1000;
@@ -158,11 +158,8 @@ mod tests {
             r#"userName eq true"#,
         ] {
             let error = parse(bad).expect_err(bad);
-            assert_eq!(
-                error.status(),
-                actix_web::http::StatusCode::BAD_REQUEST,
-                "{bad}"
-            );
+            assert_eq!(error.status(), 400, "{bad}");
+            assert_eq!(error.scim_type(), Some("invalidFilter"), "{bad}");
         }
         assert!(parse(&format!(r#"userName eq "{}""#, "a".repeat(1000))).is_err());
     }

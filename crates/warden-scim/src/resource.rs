@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use warden_domain::use_cases::ProfileInput;
 use warden_domain::ProvisionedUser;
 
-use super::error::ScimError;
+use crate::error::ScimError;
 
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
@@ -26,7 +26,9 @@ pub struct UserResource {
     external_id: Option<String>,
     /// The account's email address.
     user_name: String,
-    name: NameView,
+    /// Absent when neither name is set (a removed name is unassigned, RFC 7644 3.5.2.2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<NameView>,
     /// The first and last name, or the email address when both are blank.
     display_name: String,
     emails: [EmailView; 1],
@@ -37,8 +39,17 @@ pub struct UserResource {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NameView {
-    given_name: String,
-    family_name: String,
+    /// Absent when unassigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    given_name: Option<String>,
+    /// Absent when unassigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    family_name: Option<String>,
+}
+
+/// A name part as shown: none when blank (Warden keeps an unassigned name as blank).
+fn assigned(part: &str) -> Option<String> {
+    (!part.trim().is_empty()).then(|| part.to_owned())
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -60,7 +71,8 @@ pub struct MetaView {
     last_modified: String,
     /// This resource's URL.
     location: String,
-    /// A weak ETag of the resource's state (informative: `If-Match` is not supported).
+    /// A weak ETag of the resource's state, also sent as `ETag`; `If-Match` on PUT, PATCH and
+    /// DELETE is compared with it when the change commits.
     version: String,
 }
 
@@ -81,9 +93,12 @@ impl UserResource {
             id: user.id.to_string(),
             external_id: account.external_id.as_ref().map(ToString::to_string),
             user_name: user.email.as_str().to_owned(),
-            name: NameView {
-                given_name: user.first_name.clone(),
-                family_name: user.last_name.clone(),
+            name: match (assigned(&user.first_name), assigned(&user.last_name)) {
+                (None, None) => None,
+                (given_name, family_name) => Some(NameView {
+                    given_name,
+                    family_name,
+                }),
             },
             display_name,
             emails: [EmailView {
@@ -105,16 +120,50 @@ impl UserResource {
     pub fn location(&self) -> &str {
         &self.meta.location
     }
+
+    /// `meta.version`, the resource's weak ETag.
+    pub fn version(&self) -> &str {
+        &self.meta.version
+    }
+
+    /// As JSON, for a [`crate::Projection`] to select from.
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
 }
 
-/// Changes whenever anything shown changes: the status (token version) or the profile
-/// (`updated_at`).
+/// The weak ETag of [`ProvisionedUser::version`], which changes with every change a client can
+/// see.
 fn version(account: &ProvisionedUser) -> String {
-    format!(
-        "W/\"{}-{}\"",
-        account.user.token_version,
-        account.user.updated_at.timestamp_micros()
-    )
+    format!("W/\"{}\"", account.version())
+}
+
+/// The versions an `If-Match` header accepts (RFC 7232 3.1, as SCIM uses it: weak tags
+/// compared by their opaque part): none for an absent header or `*` (any version).
+///
+/// # Errors
+/// A 400 `invalidValue` for a header that is not `*` or a list of entity tags.
+pub fn if_match(header: Option<&str>) -> Result<Option<Vec<String>>, ScimError> {
+    let Some(header) = header.map(str::trim).filter(|h| !h.is_empty()) else {
+        return Ok(None);
+    };
+    if header == "*" {
+        return Ok(None);
+    }
+    let bad = || ScimError::bad_request("invalidValue", "If-Match must be * or entity tags");
+    header
+        .split(',')
+        .map(|tag| {
+            let tag = tag.trim();
+            let tag = tag.strip_prefix("W/").unwrap_or(tag);
+            tag.strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .filter(|t| !t.contains('"'))
+                .map(str::to_owned)
+                .ok_or_else(bad)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
 }
 
 fn stamp(at: DateTime<Utc>) -> String {
@@ -233,6 +282,20 @@ mod tests {
     }
 
     #[test]
+    fn if_match_reads_weak_and_strong_tags_and_star() {
+        assert_eq!(if_match(None).unwrap(), None);
+        assert_eq!(if_match(Some(" * ")).unwrap(), None);
+        assert_eq!(
+            if_match(Some(r#"W/"3-17", "4-18""#)).unwrap(),
+            Some(vec!["3-17".to_owned(), "4-18".to_owned()])
+        );
+        for bad in ["3-17", r#"W/"3"#, r#""a"b""#] {
+            let error = if_match(Some(bad)).expect_err(bad);
+            assert_eq!(error.scim_type(), Some("invalidValue"), "{bad}");
+        }
+    }
+
+    #[test]
     fn refuses_what_it_cannot_read() {
         for bad in [
             &b"not json"[..],
@@ -244,7 +307,7 @@ mod tests {
             br#"{"userName": "a@example.com", "externalId": 7}"#,
         ] {
             let error = read_user(bad).expect_err(&String::from_utf8_lossy(bad));
-            assert_eq!(error.status(), actix_web::http::StatusCode::BAD_REQUEST);
+            assert_eq!(error.status(), 400);
         }
     }
 }

@@ -1,18 +1,19 @@
 //! SCIM errors (RFC 7644 3.12): `{"schemas": [Error], "status": "404", "scimType": ...,
 //! "detail": ...}`, with `status` a string, in `application/scim+json`. Every answer under
-//! `/scim/v2` that is not a success is one of these, never the envelope.
+//! `/scim/v2` that is not a success is one of these, never the envelope. The HTTP status is a
+//! number here; the web server sends it (and the headers its status calls for).
 
 use std::borrow::Cow;
 use std::fmt;
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use warden_domain::ports::StoreError;
 use warden_domain::use_cases::{ClientAccessError, ProvisionError};
 
-use super::CONTENT_TYPE;
-use crate::http::{ApiError, INTERNAL_MESSAGE, UNAVAILABLE_MESSAGE};
+/// The detail of a 500 (the cause is logged, never shown); the same words as Warden's API.
+pub const INTERNAL_MESSAGE: &str = "An unexpected error occurred.";
+/// The detail of a 503; the same words as Warden's API.
+pub const UNAVAILABLE_MESSAGE: &str = "Service temporarily unavailable";
 
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
@@ -35,13 +36,13 @@ pub struct ScimErrorBody {
 /// A refusal under `/scim/v2`.
 #[derive(Debug)]
 pub struct ScimError {
-    status: StatusCode,
+    status: u16,
     scim_type: Option<&'static str>,
     detail: Cow<'static, str>,
 }
 
 impl ScimError {
-    pub fn new(status: StatusCode, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(status: u16, detail: impl Into<Cow<'static, str>>) -> Self {
         Self {
             status,
             scim_type: None,
@@ -52,37 +53,52 @@ impl ScimError {
     /// A 400 with a `scimType`.
     pub fn bad_request(scim_type: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
         Self {
-            status: StatusCode::BAD_REQUEST,
+            status: 400,
             scim_type: Some(scim_type),
             detail: detail.into(),
         }
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, format!("{what} not found"))
+        Self::new(404, format!("{what} not found"))
     }
 
     pub fn unauthorized() -> Self {
         Self::new(
-            StatusCode::UNAUTHORIZED,
+            401,
             "Authentication required: a client token with the scim scope",
+        )
+    }
+
+    /// A 412: the resource is not at the version `If-Match` names (RFC 7644 3.14).
+    pub fn precondition_failed() -> Self {
+        Self::new(
+            412,
+            "The User changed since the version in If-Match: read it again",
         )
     }
 
     /// A 500 whose cause is logged here and never shown.
     pub fn internal(cause: &dyn fmt::Debug) -> Self {
         tracing::error!(cause = ?cause, "SCIM request failed");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE)
+        Self::new(500, INTERNAL_MESSAGE)
     }
 
-    pub fn status(&self) -> StatusCode {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
         self.status
     }
 
-    fn body(&self) -> ScimErrorBody {
+    /// The `scimType`, if this refusal has one.
+    pub fn scim_type(&self) -> Option<&'static str> {
+        self.scim_type
+    }
+
+    /// What is sent.
+    pub fn body(&self) -> ScimErrorBody {
         ScimErrorBody {
             schemas: [ERROR_SCHEMA],
-            status: self.status.as_u16().to_string(),
+            status: self.status.to_string(),
             scim_type: self.scim_type,
             detail: self.detail.to_string(),
         }
@@ -91,38 +107,7 @@ impl ScimError {
 
 impl fmt::Display for ScimError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.status.as_u16(), self.detail)
-    }
-}
-
-impl ResponseError for ScimError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
-        response
-            .content_type(CONTENT_TYPE)
-            .insert_header((header::CACHE_CONTROL, "no-store"));
-        match self.status {
-            StatusCode::UNAUTHORIZED => {
-                response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"warden\""));
-            }
-            StatusCode::SERVICE_UNAVAILABLE => {
-                response.insert_header((header::RETRY_AFTER, "1"));
-            }
-            // The rest of a late body may still be on its way: nothing after it could be read
-            // as a new request.
-            StatusCode::REQUEST_TIMEOUT => {
-                response.force_close();
-            }
-            _ => {}
-        }
-        match serde_json::to_vec(&self.body()) {
-            Ok(body) => response.body(body),
-            Err(_) => response.finish(),
-        }
+        write!(f, "{} {}", self.status, self.detail)
     }
 }
 
@@ -131,19 +116,10 @@ impl From<StoreError> for ScimError {
         match error {
             StoreError::Unavailable(_) => {
                 tracing::warn!(cause = ?error, "dependency unavailable");
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
+                Self::new(503, UNAVAILABLE_MESSAGE)
             }
             _ => Self::internal(&error),
         }
-    }
-}
-
-/// The refusals of the shared HTTP helpers (body too large or too slow), in SCIM's format.
-impl From<ApiError> for ScimError {
-    fn from(error: ApiError) -> Self {
-        let status = error.status();
-        let detail = status.canonical_reason().unwrap_or("Error");
-        Self::new(status, detail)
     }
 }
 
@@ -154,10 +130,9 @@ impl From<ClientAccessError> for ScimError {
                 tracing::info!(why, "SCIM client credentials refused");
                 Self::unauthorized()
             }
-            ClientAccessError::Forbidden(_) => Self::new(
-                StatusCode::FORBIDDEN,
-                "The client token lacks the scim scope",
-            ),
+            ClientAccessError::Forbidden(_) => {
+                Self::new(403, "The client token lacks the scim scope")
+            }
             ClientAccessError::Store(error) => error.into(),
             other => Self::internal(&other),
         }
@@ -167,7 +142,7 @@ impl From<ClientAccessError> for ScimError {
 impl From<ProvisionError> for ScimError {
     fn from(error: ProvisionError) -> Self {
         match error {
-            ProvisionError::NotFound => Self::new(StatusCode::NOT_FOUND, "User not found"),
+            ProvisionError::NotFound => Self::new(404, "User not found"),
             ProvisionError::InvalidEmail => {
                 Self::bad_request("invalidValue", "userName must be an email address")
             }
@@ -180,7 +155,7 @@ impl From<ProvisionError> for ScimError {
                 "externalId must be at most 255 characters, without control characters",
             ),
             ProvisionError::EmailTaken => Self {
-                status: StatusCode::CONFLICT,
+                status: 409,
                 scim_type: Some("uniqueness"),
                 detail: "A user with this userName already exists".into(),
             },
@@ -192,18 +167,12 @@ impl From<ProvisionError> for ScimError {
             ProvisionError::ActorRevoked => Self::unauthorized(),
             // The policy: an admin or helpdesk account needs a client with `scim.privileged`.
             ProvisionError::TargetForbidden => Self::new(
-                StatusCode::FORBIDDEN,
+                403,
                 "This client may not change administrator or helpdesk accounts (it needs the scim.privileged scope)",
             ),
+            ProvisionError::VersionChanged => Self::precondition_failed(),
             ProvisionError::Store(error) => error.into(),
             other => Self::internal(&other),
         }
-    }
-}
-
-#[cfg(test)]
-impl ScimError {
-    pub fn body_for_tests(&self) -> ScimErrorBody {
-        self.body()
     }
 }
