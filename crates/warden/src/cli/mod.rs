@@ -60,6 +60,25 @@ pub enum UserCommand {
     Reactivate(ChangeArgs),
     /// List accounts, newest first, as a table (the filters of `GET /api/v1/users`).
     List(ListArgs),
+    /// Give an account another role as the named admin (same rules as
+    /// `PATCH /api/v1/users/role`); prints the account's id.
+    Role(RoleArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    #[arg(long)]
+    user_id: String,
+    /// `admin`, `helpdesk` or `user`.
+    #[arg(long)]
+    role: String,
+    /// Email of the active admin on whose authority the change is made. Not a credential:
+    /// whoever can run this holds the database. The audit trail records the change as an
+    /// `operator` on the `cli` channel, with the OS user who ran it.
+    #[arg(long)]
+    by: String,
+    #[arg(long)]
+    reason: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -167,6 +186,7 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::User(UserCommand::Deactivate(args)) => change_status(&config, args, true).await?,
         Command::User(UserCommand::Reactivate(args)) => change_status(&config, args, false).await?,
         Command::User(UserCommand::List(args)) => list(&config, args).await?,
+        Command::User(UserCommand::Role(args)) => change_role(&config, args).await?,
         Command::Token { email } => {
             let (services, _) = compose::for_cli(&config).await?;
             let token = services.issue_token.for_email(&operator(), &email).await?;
@@ -179,6 +199,29 @@ pub async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             crate::cli::clients::rotate_keys(&config)?;
         }
     }
+    Ok(())
+}
+
+async fn change_role(config: &Config, args: RoleArgs) -> anyhow::Result<()> {
+    let (services, after_commit) = compose::for_cli(config).await?;
+    let by = EmailAddress::parse(&args.by).map_err(|e| anyhow!("--by {e}"))?;
+    let target = UserId::parse(&args.user_id).map_err(|_| anyhow!("--user-id is not a user id"))?;
+    let role = parse_role(&args.role)?;
+    let reason = match args.reason.as_deref() {
+        Some(text) => Reason::parse(text).map_err(|e| anyhow!("--reason {e}"))?,
+        None => None,
+    };
+    let admin = services
+        .auth
+        .admin_by_email(&operator(), &by)
+        .await
+        .context("--by")?;
+    let (user, _) = services
+        .change_role
+        .execute(&admin, target, role, reason)
+        .await?;
+    after_commit.role_changed(Channel::Cli).await;
+    println!("{}", user.id);
     Ok(())
 }
 

@@ -403,3 +403,63 @@ async fn operator_suspension_takes_an_until() {
         other => panic!("still {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn roles_from_the_command_line_follow_the_same_rules_and_are_audited() {
+    let app = spawn_app().await;
+    let (admin, _) = app.admin().await;
+    let database_url = secrecy::ExposeSecret::expose_secret(&app.config.database_url).to_owned();
+    let dir = &app.data_dir;
+    // `--role helpdesk` at creation; an unknown role names the allowed ones.
+    let email = format!("{}@example.com", uuid::Uuid::now_v7().simple());
+    let create = [
+        "user",
+        "create",
+        "--email",
+        &email,
+        "--password",
+        "a-long-password",
+        "--role",
+        "helpdesk",
+    ];
+    let id = stdout_line(&warden(&database_url, dir, &create));
+    let user_id = warden_domain::UserId::parse(&id).unwrap();
+    let created = app.users.find_by_id(&user_id).await.unwrap().unwrap();
+    assert_eq!(created.role, warden_domain::Role::Helpdesk);
+    let mut bad = create;
+    bad[7] = "owner";
+    bad[3] = "other@example.com";
+    let refused = warden(&database_url, dir, &bad);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("--role must be one of admin, helpdesk, user"),
+        "{stderr}"
+    );
+
+    // `user role` gives it back the user role, as an operator on the admin's authority.
+    let role = [
+        "user",
+        "role",
+        "--user-id",
+        &id,
+        "--role",
+        "user",
+        "--by",
+        admin.email.as_str(),
+        "--reason",
+        "left support",
+    ];
+    assert_eq!(stdout_line(&warden(&database_url, dir, &role)), id);
+    let now = app.users.find_by_id(&user_id).await.unwrap().unwrap();
+    assert_eq!(now.role, warden_domain::Role::User);
+    assert_eq!(now.token_version, created.token_version + 1);
+    let events = app.users.events(&user_id, None, 10).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, warden_domain::AuditAction::RoleChanged);
+    assert_eq!(events[0].actor.kind, warden_domain::ActorKind::Operator);
+    assert_eq!(events[0].actor.account(), Some(admin.id));
+    let again = warden(&database_url, dir, &role);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already has this role"));
+}

@@ -34,6 +34,7 @@ mod ops;
 mod ops_listener;
 mod outbox;
 mod reactivate;
+mod roles;
 mod scim;
 mod scim_effects;
 mod scim_origin;
