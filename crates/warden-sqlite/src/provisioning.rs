@@ -99,12 +99,15 @@ fn replace_profile(
     if changed.is_empty() {
         return Ok((Some(current), None));
     }
+    // A new sign-in address is a change of how the person signs in: their tokens stop.
+    let revoke = i32::from(profile.email != current.user.email);
     diesel::update(users::table.find(id))
         .set((
             users::email.eq(profile.email.as_str()),
             users::first_name.eq(&profile.first_name),
             users::last_name.eq(&profile.last_name),
             users::updated_at.eq(Ts(profile_updated_at(current.user.updated_at, by.at))),
+            users::token_version.eq(users::token_version + revoke),
         ))
         .execute(conn)?;
     set_external_id(

@@ -108,6 +108,10 @@ impl ProvisioningRepo for MemoryStore {
             return Err(StoreError::Conflict("email address taken".into()));
         }
         if let Some(account) = state.users.get_mut(id) {
+            // A new sign-in address is a change of how the person signs in: tokens stop.
+            if account.user.email != profile.email {
+                account.user.token_version += 1;
+            }
             account.user.email = profile.email;
             account.user.first_name = profile.first_name;
             account.user.last_name = profile.last_name;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use super::{
     DeactivateError, DeactivateUser, Principal, Provisioner, ReactivateError, ReactivateUser,
 };
+use crate::policy::{self, Act};
 use crate::ports::{Clock, ProvisioningRepo, StoreError, UserRepo};
 use crate::{
     Authorized, EmailAddress, ExternalId, NewUser, PasswordHash, Profile, ProvisionedUser,
@@ -165,6 +166,7 @@ impl Provision {
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let profile = profile(input)?;
         let current = self.get(by, id).await?;
+        may_provision(by, &current)?;
         if let Some(expected) = if_version {
             if current.version() != expected {
                 return Err(ProvisionError::VersionChanged);
@@ -248,6 +250,7 @@ impl Provision {
         active: bool,
     ) -> Result<(ProvisionedUser, Option<StatusAction>), ProvisionError> {
         let current = self.get(by, id).await?;
+        may_provision(by, &current)?;
         if current.user.is_active() == active {
             return Ok((current, None));
         }
@@ -341,6 +344,17 @@ pub fn provisioning_reason(client_name: &str, active: bool) -> Reason {
                 "Deprovisioned via SCIM"
             })
         })
+}
+
+/// The policy's answer for a provisioning client and an account: a client without
+/// `scim.privileged` provisions `user` accounts only. Asked before a profile is written (the
+/// status part of a change is checked again inside its write, on the role found then).
+fn may_provision(by: &Provisioner, account: &ProvisionedUser) -> Result<(), ProvisionError> {
+    if policy::permits(by.actor().subject(), Act::Provision, account.user.role) {
+        Ok(())
+    } else {
+        Err(ProvisionError::TargetForbidden)
+    }
 }
 
 /// Whether the deactivation was made (`false`: it already was).

@@ -312,3 +312,44 @@ async fn a_plain_client_cannot_change_staff_accounts() {
     assert_scim_error(&patch(&app, &client, &id, on).await, 403, None);
     assert!(!app.user(&admin).await.is_active());
 }
+
+/// A plain client cannot rename an administrator's sign-in address (a leaked identity-provider
+/// token must not free an admin's address for a new account); renaming a user's address revokes
+/// the user's tokens, like any change of how a person signs in.
+#[tokio::test]
+async fn sign_in_addresses_of_staff_are_out_of_reach_and_a_rename_revokes_tokens() {
+    let app = spawn_app().await;
+    let client = scim_client(&app, "okta").await;
+    let (admin, admin_token) = app.admin().await;
+    let rename = |email: String| json!([{"op": "replace", "path": "userName", "value": email}]);
+    let id = admin.id.to_string();
+    let refused = patch(&app, &client, &id, rename(unique_email("taken-over"))).await;
+    assert_scim_error(&refused, 403, None);
+    assert_eq!(app.user(&admin).await.email, admin.email, "nothing changed");
+    assert_eq!(me(&app, &admin_token).await, 200);
+
+    let member = app.create_user(Role::User).await;
+    let member_token = app.token_for(&member).await;
+    assert_eq!(me(&app, &member_token).await, 200);
+    let renamed = patch(
+        &app,
+        &client,
+        &member.id.to_string(),
+        rename(unique_email("new")),
+    )
+    .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    assert_eq!(me(&app, &member_token).await, 401, "the old tokens stop");
+    let now = app.user(&member).await;
+    assert_eq!(now.token_version, member.token_version + 1);
+    // A change of names alone leaves the tokens alone.
+    let fresh = app.token_for(&now).await;
+    let names = json!([{"op": "replace", "path": "name.givenName", "value": "Augusta"}]);
+    assert_eq!(
+        patch(&app, &client, &member.id.to_string(), names)
+            .await
+            .status,
+        200
+    );
+    assert_eq!(me(&app, &fresh).await, 200);
+}
