@@ -94,7 +94,8 @@ async fn a_repeated_deactivation_changes_nothing_and_notifies_nobody() {
 
 #[tokio::test]
 async fn the_last_active_admin_is_refused_and_not_removed() {
-    let by = provisioner(&[Scope::Scim]).await.unwrap();
+    // Only a client that may provision administrators reaches the last-admin guard.
+    let by = provisioner(&[Scope::Scim, Scope::ScimPrivileged]).await.unwrap();
     let target = user(Role::Admin);
     let mut users = MockUserRepo::new();
     users
@@ -185,4 +186,17 @@ fn the_reason_names_the_client_and_a_long_name_is_shortened_not_dropped() {
         provisioning_reason("ok\u{202e}ta\n", false).as_str(),
         "Deprovisioned via SCIM by okta"
     );
+}
+
+#[tokio::test]
+async fn a_client_without_the_privileged_scope_leaves_staff_accounts_alone() {
+    let by = provisioner(&[Scope::Scim]).await.unwrap();
+    for role in [Role::Admin, Role::Helpdesk] {
+        let target = user(role);
+        // No store write is expected: the mock panics on any.
+        let refused = provision(MockUserRepo::new(), found(target.clone()))
+            .remove(&by, target.id, None)
+            .await;
+        assert!(matches!(refused, Err(ProvisionError::TargetForbidden)), "{role:?}");
+    }
 }
