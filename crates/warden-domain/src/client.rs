@@ -14,16 +14,19 @@ pub enum Scope {
     Introspect,
     /// Provision accounts (SCIM).
     Scim,
+    /// Read the audit trail export (`GET /api/v1/events/export`).
+    Audit,
 }
 
 /// Every scope, in the order lists are kept in.
-pub const ALL_SCOPES: [Scope; 2] = [Scope::Introspect, Scope::Scim];
+pub const ALL_SCOPES: [Scope; 3] = [Scope::Introspect, Scope::Scim, Scope::Audit];
 
 impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Introspect => "introspect",
             Scope::Scim => "scim",
+            Scope::Audit => "audit",
         }
     }
 

@@ -10,6 +10,7 @@
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
 mod change_group;
+mod audit_export;
 mod changes;
 mod clients;
 mod connection;

@@ -30,6 +30,7 @@ diesel::table! {
         actor_kind -> Text,
         actor_name -> Text,
         actor_client_id -> Nullable<Uuid>,
+        export_order -> BigInt,
     }
 }
 
@@ -132,5 +133,14 @@ diesel::table! {
         target_id -> Uuid,
         attributes -> Array<Text>,
         created_at -> Timestamptz,
+        export_order -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_export_horizon (id) {
+        id -> Int2,
+        export_order -> BigInt,
+        event_id -> Uuid,
     }
 }

@@ -34,6 +34,7 @@ diesel::table! {
         actor_kind -> Text,
         actor_name -> Text,
         actor_client_id -> Nullable<Text>,
+        export_order -> BigInt,
     }
 }
 
@@ -180,5 +181,14 @@ diesel::table! {
         target_id -> Text,
         attributes -> Text,
         created_at -> TimestamptzSqlite,
+        export_order -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_export_horizon (id) {
+        id -> Integer,
+        export_order -> BigInt,
+        event_id -> Text,
     }
 }

@@ -19,7 +19,7 @@ use crate::run::services::{Ports, Services};
 use crate::run::state::AppState;
 use crate::workers::after_commit::{AfterCommit, WebhookEndpoints};
 use crate::workers::background::Background;
-use crate::workers::{jobs, lifter, outbox, webhooks};
+use crate::workers::{audit_retention, jobs, lifter, outbox, webhooks};
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
 const OPS_MAX_CONNECTIONS: usize = 64;
@@ -37,6 +37,8 @@ pub struct Application {
     lifter: Background,
     webhook_worker: Background,
     jobs: Background,
+    /// With `WARDEN_AUDIT_RETENTION_DAYS` set.
+    audit_retention: Option<Background>,
     services: Services,
 }
 
@@ -97,6 +99,13 @@ impl Application {
             after_commit.clone(),
         );
         let jobs = jobs::spawn(services.bulk.clone(), config.job_poll, after_commit.clone());
+        let audit_retention = config.audit_retention_days.map(|days| {
+            audit_retention::spawn(
+                services.export_audit.clone(),
+                chrono::TimeDelta::days(i64::from(days)),
+                audit_retention::EVERY,
+            )
+        });
         let listener = TcpListener::bind(config.addr)?;
         let bound = listener.local_addr()?;
         let port = bound.port();
@@ -192,6 +201,7 @@ impl Application {
             lifter,
             webhook_worker,
             jobs,
+            audit_retention,
             services,
         })
     }
@@ -234,6 +244,9 @@ impl Application {
         }
         self.lifter.stop().await;
         self.jobs.stop().await;
+        if let Some(retention) = self.audit_retention {
+            retention.stop().await;
+        }
         self.worker.stop().await;
         self.webhook_worker.stop().await;
         result

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, ChangeLog, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore,
+    AuditExport, AuthVerifier, ChangeLog, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore,
     LoginAttempts, Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer,
     UserRepo, WebhookRepo, WebhookSender,
 };
@@ -14,7 +14,7 @@ use warden_domain::use_cases::{
     DeliverNotifications, Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions,
     ManageClients, Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
-use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
+use warden_domain::use_cases::{DeliverWebhooks, ExportAudit, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
 
 use crate::http::Idempotency;
@@ -52,6 +52,8 @@ pub struct Ports {
     pub webhooks: Arc<dyn WebhookRepo>,
     /// The audited changes other than status changes, for the audit log.
     pub changes: Arc<dyn ChangeLog>,
+    /// The audit trail for collectors, and its retention.
+    pub audit_export: Arc<dyn AuditExport>,
     pub webhook_sender: Arc<dyn WebhookSender>,
     pub webhook_policy: WebhookRetryPolicy,
     /// Which endpoint URLs registration accepts (`WARDEN_WEBHOOK_ALLOW_PRIVATE`).
@@ -94,6 +96,8 @@ pub struct Services {
     pub webhooks: ManageWebhooks,
     pub deliver_webhooks: DeliverWebhooks,
     pub webhook_targets: WebhookTargets,
+    /// `GET /api/v1/events/export`, and the audit retention loop.
+    pub export_audit: ExportAudit,
 }
 
 impl Services {
@@ -117,6 +121,7 @@ impl Services {
             provisioning,
             webhooks,
             changes,
+            audit_export,
             webhook_sender,
             webhook_policy,
             webhook_targets,
@@ -125,6 +130,7 @@ impl Services {
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         let bulk = BulkDeactivate::new(jobs, users.clone(), auth.clone(), clock.clone());
         Self {
+            export_audit: ExportAudit::new(audit_export, clock.clone()),
             provision: Provision::new(users.clone(), provisioning, clock.clone()),
             webhook_targets,
             webhooks: ManageWebhooks::new(webhooks.clone(), clock.clone()),
