@@ -12,9 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Timestamptz};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
-use warden_domain::ports::{
-    AuditExport, ExportError, ExportPosition, ExportedEvent, StoreError,
-};
+use warden_domain::ports::{AuditExport, ExportError, ExportPosition, ExportedEvent, StoreError};
 use warden_domain::use_cases::LoggedEvent;
 use warden_domain::{AuditEvent, AuditedChange};
 
@@ -72,9 +70,11 @@ impl AuditExport for PgStore {
         let events = audit_events::table
             .filter(audit_events::export_order.lt(final_below))
             .filter(
-                audit_events::export_order.gt(order).or(audit_events::export_order
-                    .eq(order)
-                    .and(audit_events::id.gt(id))),
+                audit_events::export_order
+                    .gt(order)
+                    .or(audit_events::export_order
+                        .eq(order)
+                        .and(audit_events::id.gt(id))),
             )
             .order((audit_events::export_order, audit_events::id))
             .limit(i64::from(limit))
@@ -85,9 +85,11 @@ impl AuditExport for PgStore {
         let changes = audited_changes::table
             .filter(audited_changes::export_order.lt(final_below))
             .filter(
-                audited_changes::export_order.gt(order).or(audited_changes::export_order
-                    .eq(order)
-                    .and(audited_changes::id.gt(id))),
+                audited_changes::export_order
+                    .gt(order)
+                    .or(audited_changes::export_order
+                        .eq(order)
+                        .and(audited_changes::id.gt(id))),
             )
             .order((audited_changes::export_order, audited_changes::id))
             .limit(i64::from(limit))

@@ -9,8 +9,8 @@
 //!
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
-mod change_group;
 mod audit_export;
+mod change_group;
 mod changes;
 mod clients;
 mod connection;

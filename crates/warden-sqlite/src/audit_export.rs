@@ -8,9 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use uuid::Uuid;
-use warden_domain::ports::{
-    AuditExport, ExportError, ExportPosition, ExportedEvent, StoreError,
-};
+use warden_domain::ports::{AuditExport, ExportError, ExportPosition, ExportedEvent, StoreError};
 use warden_domain::use_cases::LoggedEvent;
 use warden_domain::{AuditEvent, AuditedChange};
 
@@ -20,7 +18,12 @@ use crate::schema::{audit_events, audit_export_horizon, audited_changes, users};
 use crate::store::SqliteStore;
 use crate::timestamp::Ts;
 
-type Found = (Vec<(i64, AuditEventRow)>, Vec<(i64, ChangeRow)>, Vec<(String, String)>, Option<(i64, String)>);
+type Found = (
+    Vec<(i64, AuditEventRow)>,
+    Vec<(i64, ChangeRow)>,
+    Vec<(String, String)>,
+    Option<(i64, String)>,
+);
 
 fn position(order: i64, id: &str) -> anyhow::Result<ExportPosition> {
     Ok(ExportPosition {
@@ -46,9 +49,11 @@ impl AuditExport for SqliteStore {
                 conn.transaction(|conn| {
                     let events = audit_events::table
                         .filter(
-                            audit_events::export_order.gt(order).or(audit_events::export_order
-                                .eq(order)
-                                .and(audit_events::id.gt(id.clone()))),
+                            audit_events::export_order
+                                .gt(order)
+                                .or(audit_events::export_order
+                                    .eq(order)
+                                    .and(audit_events::id.gt(id.clone()))),
                         )
                         .order((audit_events::export_order, audit_events::id))
                         .limit(i64::from(limit))

@@ -28,7 +28,8 @@ fn export_query(query: &str) -> Result<ExportQuery, ApiError> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
         .map_err(|_| ApiError::invalid_input(vec![FieldError::new("query", "is malformed")]))?;
     let mut errors = Vec::new();
-    let (mut format, mut cursor, mut limit) = (Format::Ocsf, None, ExportLimit::new(ExportLimit::DEFAULT));
+    let (mut format, mut cursor, mut limit) =
+        (Format::Ocsf, None, ExportLimit::new(ExportLimit::DEFAULT));
     for (name, value) in pairs.into_inner() {
         match name.as_str() {
             "format" => match Format::parse(&value) {
@@ -118,9 +119,7 @@ pub async fn export(
         next.push_str(&format!("&cursor={position}"));
     }
     let link = format!("<{}>; rel=\"next\"", state.public_url.at(&next));
-    let mut response = HttpResponse::Ok()
-        .content_type(NDJSON)
-        .body(body);
+    let mut response = HttpResponse::Ok().content_type(NDJSON).body(body);
     if let Ok(value) = HeaderValue::from_str(&link) {
         response.headers_mut().insert(header::LINK, value);
     }

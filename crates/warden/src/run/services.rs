@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuditExport, AuthVerifier, ChangeLog, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore,
-    LoginAttempts, Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer,
-    UserRepo, WebhookRepo, WebhookSender,
+    AuditExport, AuthVerifier, ChangeLog, ClientRepo, ClientTokens, Clock, IdempotencyStore,
+    JobStore, LoginAttempts, Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector,
+    TokenIssuer, UserRepo, WebhookRepo, WebhookSender,
 };
 use warden_domain::use_cases::{
     Authenticator, BulkDeactivate, ClientAuthenticator, CreateUser, DeactivateUser,
