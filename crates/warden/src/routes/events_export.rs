@@ -9,7 +9,7 @@ use warden_domain::ports::{ExportError, ExportPosition};
 use warden_domain::use_cases::{ExportLimit, InvalidExportLimit};
 
 use super::export_formats::Format;
-use super::schemas::{Envelope as Doc, InvalidInput};
+use super::schemas::{AdminListFailures, Empty, Envelope as Doc, InvalidInput};
 use crate::http::{ApiError, AuditCaller, FieldError};
 use crate::run::state::AppState;
 
@@ -81,12 +81,11 @@ fn export_query(query: &str) -> Result<ExportQuery, ApiError> {
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Events per answer (default 100)"),
     ),
     responses(
-        (status = 200, description = "One event per line (`application/x-ndjson`), not enveloped; `Link: <...>; rel=\"next\"` continues after the last line (also when there is none)", content_type = "application/x-ndjson", body = String,
+        (status = 200, description = "A machine client holding the scope `audit` may call it too (403 without it). One event per line (`application/x-ndjson`), not enveloped; `Link: <...>; rel=\"next\"` continues after the last line (also when there is none)", content_type = "application/x-ndjson", body = String,
             headers(("Link" = String, description = "`<URL>; rel=\"next\"`"))),
-        (status = 401, description = "`Could not validate admin credentials`", body = Doc<InvalidInput>),
-        (status = 403, description = "Not an admin, or a machine client without the scope `audit`", body = Doc<InvalidInput>),
-        (status = 410, description = "`Cursor expired`: the retention (`WARDEN_AUDIT_RETENTION_DAYS`) deleted events after the cursor", body = Doc<InvalidInput>),
+        (status = 410, description = "`Cursor expired`: the retention (`WARDEN_AUDIT_RETENTION_DAYS`) deleted events after the cursor; start again without one", body = Doc<Empty>),
         (status = 422, description = "`Invalid input`: a bad `format`, `limit` or `cursor`", body = Doc<InvalidInput>),
+        AdminListFailures,
     )
 )]
 pub async fn export(
