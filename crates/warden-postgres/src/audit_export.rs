@@ -8,8 +8,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Timestamptz};
+use diesel::sql_types::{BigInt, Bool, Timestamptz, Uuid as SqlUuid};
 use diesel_async::RunQueryDsl;
 use uuid::Uuid;
 use warden_domain::ports::{AuditExport, ExportError, ExportPosition, ExportedEvent, StoreError};
@@ -44,6 +45,20 @@ moved AS (
             < (excluded.export_order, excluded.event_id))
 SELECT count(*) AS deleted FROM gone";
 
+/// `(export_order, id) > (order, id)` on `table`: a row comparison, which an index on
+/// `(export_order, id)` answers as one range.
+fn after_position(
+    table: &'static str,
+    order: i64,
+    id: Uuid,
+) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<Pg> + Send> {
+    sql::<Bool>(&format!("({table}.export_order, {table}.id) > ("))
+        .bind::<BigInt, _>(order)
+        .sql(", ")
+        .bind::<SqlUuid, _>(id)
+        .sql(")")
+}
+
 #[derive(QueryableByName)]
 struct Deleted {
     #[diesel(sql_type = BigInt)]
@@ -69,13 +84,7 @@ impl AuditExport for PgStore {
         .map_err(from_diesel)?;
         let events = audit_events::table
             .filter(audit_events::export_order.lt(final_below))
-            .filter(
-                audit_events::export_order
-                    .gt(order)
-                    .or(audit_events::export_order
-                        .eq(order)
-                        .and(audit_events::id.gt(id))),
-            )
+            .filter(after_position("audit_events", order, id))
             .order((audit_events::export_order, audit_events::id))
             .limit(i64::from(limit))
             .select((audit_events::export_order, AuditEventRow::as_select()))
@@ -84,13 +93,7 @@ impl AuditExport for PgStore {
             .map_err(from_diesel)?;
         let changes = audited_changes::table
             .filter(audited_changes::export_order.lt(final_below))
-            .filter(
-                audited_changes::export_order
-                    .gt(order)
-                    .or(audited_changes::export_order
-                        .eq(order)
-                        .and(audited_changes::id.gt(id))),
-            )
+            .filter(after_position("audited_changes", order, id))
             .order((audited_changes::export_order, audited_changes::id))
             .limit(i64::from(limit))
             .select((audited_changes::export_order, ChangeRow::as_select()))

@@ -6,7 +6,10 @@
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Text};
+use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::{AuditExport, ExportError, ExportPosition, ExportedEvent, StoreError};
 use warden_domain::use_cases::LoggedEvent;
@@ -32,6 +35,21 @@ fn position(order: i64, id: &str) -> anyhow::Result<ExportPosition> {
     })
 }
 
+/// `(export_order, id) > (order, id)` on `table`: a row value comparison, which the index on
+/// `(export_order, id)` answers as one range.
+fn after_position(
+    table: &'static str,
+    order: i64,
+    id: String,
+) -> diesel::expression::SqlLiteral<Bool, impl diesel::query_builder::QueryFragment<Sqlite> + Send>
+{
+    sql::<Bool>(&format!("({table}.export_order, {table}.id) > ("))
+        .bind::<BigInt, _>(order)
+        .sql(", ")
+        .bind::<Text, _>(id)
+        .sql(")")
+}
+
 fn unreadable(error: anyhow::Error) -> ExportError {
     ExportError::Store(StoreError::other(error.context("unreadable audit row")))
 }
@@ -48,25 +66,13 @@ impl AuditExport for SqliteStore {
             .run(move |conn| {
                 conn.transaction(|conn| {
                     let events = audit_events::table
-                        .filter(
-                            audit_events::export_order
-                                .gt(order)
-                                .or(audit_events::export_order
-                                    .eq(order)
-                                    .and(audit_events::id.gt(id.clone()))),
-                        )
+                        .filter(after_position("audit_events", order, id.clone()))
                         .order((audit_events::export_order, audit_events::id))
                         .limit(i64::from(limit))
                         .select((audit_events::export_order, AuditEventRow::as_select()))
                         .load::<(i64, AuditEventRow)>(conn)?;
                     let changes = audited_changes::table
-                        .filter(
-                            audited_changes::export_order.gt(order).or(
-                                audited_changes::export_order
-                                    .eq(order)
-                                    .and(audited_changes::id.gt(id.clone())),
-                            ),
-                        )
+                        .filter(after_position("audited_changes", order, id.clone()))
                         .order((audited_changes::export_order, audited_changes::id))
                         .limit(i64::from(limit))
                         .select((audited_changes::export_order, ChangeRow::as_select()))
