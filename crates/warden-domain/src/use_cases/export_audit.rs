@@ -38,7 +38,7 @@ pub struct InvalidExportLimit;
 /// Who may read the export: an admin, or a machine client holding the scope `audit`.
 #[derive(Debug)]
 pub enum AuditReader {
-    Admin(Admin),
+    Admin(Box<Admin>),
     /// The client's id (for the logs).
     Client(uuid::Uuid),
 }

@@ -118,7 +118,7 @@ impl FromRequest for AuditCaller {
             }
             let admin = services.auth.admin(token).await?;
             record_actor(admin.id());
-            Ok(AuditCaller(AuditReader::Admin(admin)))
+            Ok(AuditCaller(AuditReader::Admin(Box::new(admin))))
         })
     }
 }
