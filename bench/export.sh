@@ -47,7 +47,7 @@ psql -q "$PG_URL/postgres" -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE 
 "$WARDEN" migrate >/dev/null
 echo 'bench password 1234' | "$WARDEN" user create --email admin@bench.example.com \
     --password-stdin --admin >/dev/null
-TOKEN=$("$WARDEN" token admin@bench.example.com)
+TOKEN=$("$WARDEN" token --email admin@bench.example.com)
 
 say "seeding $EVENTS audit events"
 psql -q -v ON_ERROR_STOP=1 "$DB_URL" <<SQL
