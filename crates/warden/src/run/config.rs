@@ -534,11 +534,20 @@ mod tests {
             ("WARDEN_MAIL_CONCURRENCY", "0"),
             ("WARDEN_MAIL_MAX_PER_SECOND", "fast"),
             ("WARDEN_OUTBOX_RETENTION_DAYS", "0"),
+            ("WARDEN_AUDIT_RETENTION_DAYS", "0"),
+            ("WARDEN_AUDIT_RETENTION_DAYS", "forever"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn the_audit_trail_is_kept_forever_unless_a_retention_is_set() {
+        assert_eq!(config(&[]).unwrap().audit_retention_days, None);
+        let kept = config(&[("WARDEN_AUDIT_RETENTION_DAYS", "400")]).unwrap();
+        assert_eq!(kept.audit_retention_days, Some(400));
     }
 
     #[test]
