@@ -17,10 +17,17 @@ pub enum Scope {
     /// With [`Scope::Scim`]: provision administrator and helpdesk accounts too ("this identity
     /// provider manages administrators too"). Not a token scope of its own.
     ScimPrivileged,
+    /// Read the audit trail export (`GET /api/v1/events/export`).
+    Audit,
 }
 
 /// Every scope, in the order lists are kept in.
-pub const ALL_SCOPES: [Scope; 3] = [Scope::Introspect, Scope::Scim, Scope::ScimPrivileged];
+pub const ALL_SCOPES: [Scope; 4] = [
+    Scope::Introspect,
+    Scope::Scim,
+    Scope::ScimPrivileged,
+    Scope::Audit,
+];
 
 impl Scope {
     pub fn as_str(self) -> &'static str {
@@ -28,6 +35,7 @@ impl Scope {
             Scope::Introspect => "introspect",
             Scope::Scim => "scim",
             Scope::ScimPrivileged => "scim.privileged",
+            Scope::Audit => "audit",
         }
     }
 
@@ -78,7 +86,7 @@ impl Scope {
 
 /// From [`Scope::parse`]: the text names no scope (`introspect`, `scim`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must name one or more of: introspect, scim, scim.privileged")]
+#[error("must name one or more of: introspect, scim, scim.privileged, audit")]
 pub struct UnknownScope;
 
 /// A client's name: 1 to 64 ASCII letters, digits, `.`, `_` or `-`. Unique among live clients.

@@ -26,7 +26,7 @@ use crate::PgStore;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audited_changes, check_for_backend(Pg))]
-struct ChangeRow {
+pub(crate) struct ChangeRow {
     id: Uuid,
     action: String,
     actor_kind: String,

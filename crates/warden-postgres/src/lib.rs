@@ -9,6 +9,7 @@
 //!
 //! With the `testing` feature, [`testing::TestSchema`] gives each test a schema of its own.
 
+mod audit_export;
 mod change_group;
 mod changes;
 mod clients;

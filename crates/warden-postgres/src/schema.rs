@@ -33,6 +33,7 @@ diesel::table! {
         actor_role -> Nullable<Text>,
         from_role -> Nullable<Text>,
         to_role -> Nullable<Text>,
+        export_order -> BigInt,
     }
 }
 
@@ -136,5 +137,14 @@ diesel::table! {
         attributes -> Array<Text>,
         created_at -> Timestamptz,
         actor_role -> Nullable<Text>,
+        export_order -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_export_horizon (id) {
+        id -> Int2,
+        export_order -> BigInt,
+        event_id -> Uuid,
     }
 }

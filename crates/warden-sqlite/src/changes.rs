@@ -19,13 +19,13 @@ use crate::timestamp::Ts;
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = audited_changes, check_for_backend(Sqlite))]
-struct ChangeRow {
+pub(crate) struct ChangeRow {
     id: String,
     action: String,
     actor_kind: String,
     actor_id: Option<String>,
     actor_name: String,
-    target_id: String,
+    pub(crate) target_id: String,
     attributes: String,
     created_at: Ts,
     actor_role: Option<String>,

@@ -11,6 +11,7 @@
 //! - UUIDs are stored as hyphenated lower-case text, timestamps as fixed-width RFC 3339 UTC text
 //!   with microseconds (`2026-11-25T12:00:00.000000Z`), so text order is time order.
 
+mod audit_export;
 mod changes;
 mod clients;
 mod directory;

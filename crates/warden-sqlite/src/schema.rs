@@ -37,6 +37,7 @@ diesel::table! {
         actor_role -> Nullable<Text>,
         from_role -> Nullable<Text>,
         to_role -> Nullable<Text>,
+        export_order -> BigInt,
     }
 }
 
@@ -184,5 +185,14 @@ diesel::table! {
         attributes -> Text,
         created_at -> TimestamptzSqlite,
         actor_role -> Nullable<Text>,
+        export_order -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_export_horizon (id) {
+        id -> Integer,
+        export_order -> BigInt,
+        event_id -> Text,
     }
 }

@@ -1,6 +1,7 @@
 //! The ports: what the domain needs from the outside world, and the contract each adapter must
 //! honour. Adapters live in other crates; `warden-testkit` holds the conformance suites.
 
+mod audit_export;
 mod auth_verifier;
 mod cause;
 mod change_log;
@@ -20,6 +21,7 @@ mod user_repo;
 mod webhook_repo;
 mod webhook_sender;
 
+pub use audit_export::*;
 pub use auth_verifier::*;
 pub use cause::*;
 pub use change_log::*;

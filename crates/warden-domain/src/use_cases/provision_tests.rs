@@ -95,7 +95,9 @@ async fn a_repeated_deactivation_changes_nothing_and_notifies_nobody() {
 #[tokio::test]
 async fn the_last_active_admin_is_refused_and_not_removed() {
     // Only a client that may provision administrators reaches the last-admin guard.
-    let by = provisioner(&[Scope::Scim, Scope::ScimPrivileged]).await.unwrap();
+    let by = provisioner(&[Scope::Scim, Scope::ScimPrivileged])
+        .await
+        .unwrap();
     let target = user(Role::Admin);
     let mut users = MockUserRepo::new();
     users
@@ -197,6 +199,9 @@ async fn a_client_without_the_privileged_scope_leaves_staff_accounts_alone() {
         let refused = provision(MockUserRepo::new(), found(target.clone()))
             .remove(&by, target.id, None)
             .await;
-        assert!(matches!(refused, Err(ProvisionError::TargetForbidden)), "{role:?}");
+        assert!(
+            matches!(refused, Err(ProvisionError::TargetForbidden)),
+            "{role:?}"
+        );
     }
 }

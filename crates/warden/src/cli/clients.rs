@@ -28,7 +28,7 @@ pub struct ClientCreateArgs {
     #[arg(long)]
     name: String,
     /// Comma-separated: introspect, scim, scim.privileged (with scim: the identity provider
-    /// manages administrators too).
+    /// manages administrators too), audit.
     #[arg(long)]
     scope: String,
 }

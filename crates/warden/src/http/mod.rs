@@ -33,6 +33,6 @@ pub use idempotency::Idempotency;
 pub use json_body::{parse_json, read_bytes, read_bytes_up_to, read_json, BodyTimeout, BODY_LIMIT};
 pub use origin::request_origin;
 pub use paging::{page_query, PageQuery};
-pub use principals::{AdminCaller, StaffCaller, UserCaller};
+pub use principals::{AdminCaller, AuditCaller, StaffCaller, UserCaller};
 pub use request_context::{request_context, RequestId};
 pub use security_headers::DOCS_CSP;

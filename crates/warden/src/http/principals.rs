@@ -9,6 +9,7 @@
 //! | [`AdminCaller`] | an active admin, token current | 401 `Could not validate admin credentials`, 403 for a non-admin |
 //! | [`StaffCaller`] | an active admin or helpdesk, token current | as [`AdminCaller`], 403 for a `user` |
 //! | [`UserCaller`] | any active account, token current | 401 `Could not validate credentials` |
+//! | [`AuditCaller`] | an admin as [`AdminCaller`], or a live machine client with the scope `audit` | as [`AdminCaller`]; 403 for a client without `audit` |
 //!
 //! Machine clients have theirs beside their protocols: the SCIM provisioner
 //! (`routes::scim::Provisioning`, SCIM errors) and the introspection client
@@ -19,8 +20,8 @@ use std::ops::Deref;
 use actix_web::dev::Payload;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
-use warden_domain::use_cases::{Admin, Staff};
-use warden_domain::User;
+use warden_domain::use_cases::{Admin, AuditReader, ClientAccessError, Staff};
+use warden_domain::{Scope, User};
 
 use super::{bearer_token, ApiError};
 use crate::run::state::AppState;
@@ -117,6 +118,36 @@ impl FromRequest for UserCaller {
                 .map_err(ApiError::user_access)?;
             record_actor(user.id);
             Ok(UserCaller(user))
+        })
+    }
+}
+
+/// Who may read the audit export: an admin ([`AdminCaller`]'s checks), or a live machine
+/// client holding the scope `audit`. A token that is no client's is judged as an admin's.
+#[derive(Debug)]
+pub struct AuditCaller(pub AuditReader);
+
+impl FromRequest for AuditCaller {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let services = &state(&req)?.services;
+            let token = bearer_token(&req);
+            match services.client_auth.client(token, Scope::Audit).await {
+                Ok(client) => {
+                    record_actor(client.client().id);
+                    return Ok(AuditCaller(AuditReader::Client(client.client().id)));
+                }
+                Err(ClientAccessError::Forbidden(_)) => return Err(ApiError::forbidden()),
+                Err(ClientAccessError::Store(error)) => return Err(error.into()),
+                Err(_) => {}
+            }
+            let admin = services.auth.admin(token).await?;
+            record_actor(admin.id());
+            Ok(AuditCaller(AuditReader::Admin(Box::new(admin))))
         })
     }
 }

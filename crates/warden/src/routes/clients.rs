@@ -14,7 +14,8 @@ use crate::http::AdminCaller;
 use crate::http::{read_json, ApiError, Envelope, FieldError, Fields};
 use crate::run::state::AppState;
 
-const SCOPES_MESSAGE: &str = "must be a non-empty list of: introspect, scim, scim.privileged";
+const SCOPES_MESSAGE: &str =
+    "must be a non-empty list of: introspect, scim, scim.privileged, audit";
 
 /// Body of `POST /api/v1/clients`. Other fields are ignored.
 #[derive(utoipa::ToSchema)]
@@ -23,7 +24,8 @@ pub struct ClientRequest {
     /// Unique among live clients.
     #[schema(pattern = r"^[A-Za-z0-9._-]{1,64}$", example = "billing-api")]
     name: String,
-    /// What the client may do: `introspect` (`POST /oauth2/introspect`), `scim`.
+    /// What the client may do: `introspect` (`POST /oauth2/introspect`), `scim`, `audit`
+    /// (`GET /api/v1/events/export`).
     #[schema(min_items = 1, example = json!(["introspect"]))]
     scopes: Vec<ScopeName>,
 }
@@ -32,6 +34,7 @@ pub struct ClientRequest {
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
 pub enum ScopeName {
+    Audit,
     Introspect,
     Scim,
 }

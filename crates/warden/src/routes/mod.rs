@@ -9,6 +9,8 @@ mod access;
 mod auth;
 mod clients;
 mod directory;
+mod events_export;
+mod export_formats;
 mod idempotency_doc;
 pub mod jobs;
 mod oauth2;
@@ -95,6 +97,7 @@ api_routes! {
     get "/api/v1/users/{user_id}/events" => users::events,
     get "/api/v1/users/{user_id}/access" => access::explain,
     get "/api/v1/events" => directory::events,
+    get "/api/v1/events/export" => events_export::export,
     get "/health/live" => ops::live,
     get "/health/ready" => ops::ready,
     get "/metrics" => ops::metrics,

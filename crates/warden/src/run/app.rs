@@ -18,10 +18,8 @@ use crate::run::public_url::PublicUrl;
 use crate::run::services::{Ports, Services};
 use crate::run::state::AppState;
 use crate::workers::after_commit::{AfterCommit, WebhookEndpoints};
-use crate::workers::jobs::JobRunner;
-use crate::workers::lifter::Lifter;
-use crate::workers::outbox::OutboxWorker;
-use crate::workers::webhooks::WebhookWorker;
+use crate::workers::background::Background;
+use crate::workers::{audit_retention, jobs, lifter, outbox, webhooks};
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
 const OPS_MAX_CONNECTIONS: usize = 64;
@@ -35,10 +33,12 @@ pub struct Application {
     server: Server,
     /// The operations listener's port and server, when `WARDEN_OPS_ADDR` is set.
     ops: Option<(u16, Server)>,
-    worker: OutboxWorker,
-    lifter: Lifter,
-    webhook_worker: WebhookWorker,
-    jobs: JobRunner,
+    worker: Background,
+    lifter: Background,
+    webhook_worker: Background,
+    jobs: Background,
+    /// With `WARDEN_AUDIT_RETENTION_DAYS` set.
+    audit_retention: Option<Background>,
     services: Services,
 }
 
@@ -70,7 +70,7 @@ impl Application {
         ports.mailer = TimedMailer::wrap(ports.mailer, metrics.clone());
         let services = Services::new(ports, config.retry_policy());
         let wakeup = Arc::new(Notify::new());
-        let worker = OutboxWorker::spawn(
+        let worker = outbox::spawn(
             services.worker_deliver.clone(),
             wakeup.clone(),
             config.worker_settings(),
@@ -84,7 +84,7 @@ impl Application {
         }
         let webhook_wakeup = Arc::new(Notify::new());
         let endpoints = WebhookEndpoints::default();
-        let webhook_worker = WebhookWorker::spawn(
+        let webhook_worker = webhooks::spawn(
             services.deliver_webhooks.clone(),
             webhook_wakeup.clone(),
             endpoints.clone(),
@@ -93,12 +93,19 @@ impl Application {
         );
         // What follows every committed change, whichever entry point made it.
         let after_commit = AfterCommit::wake(wakeup, webhook_wakeup, endpoints, metrics.clone());
-        let lifter = Lifter::spawn(
+        let lifter = lifter::spawn(
             services.lift.clone(),
             config.lift_poll,
             after_commit.clone(),
         );
-        let jobs = JobRunner::spawn(services.bulk.clone(), config.job_poll, after_commit.clone());
+        let jobs = jobs::spawn(services.bulk.clone(), config.job_poll, after_commit.clone());
+        let audit_retention = config.audit_retention_days.map(|days| {
+            audit_retention::spawn(
+                services.export_audit.clone(),
+                chrono::TimeDelta::days(i64::from(days)),
+                audit_retention::EVERY,
+            )
+        });
         let listener = TcpListener::bind(config.addr)?;
         let bound = listener.local_addr()?;
         let port = bound.port();
@@ -194,6 +201,7 @@ impl Application {
             lifter,
             webhook_worker,
             jobs,
+            audit_retention,
             services,
         })
     }
@@ -236,6 +244,9 @@ impl Application {
         }
         self.lifter.stop().await;
         self.jobs.stop().await;
+        if let Some(retention) = self.audit_retention {
+            retention.stop().await;
+        }
         self.worker.stop().await;
         self.webhook_worker.stop().await;
         result

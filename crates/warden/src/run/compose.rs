@@ -9,7 +9,7 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens};
 use warden_domain::ports::{
-    ChangeLog, ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox,
+    AuditExport, ChangeLog, ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox,
     ProvisioningRepo, StoreError, SystemClock, UserRepo, WebhookRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
@@ -115,6 +115,14 @@ impl Store {
         }
     }
 
+    /// The audit trail for collectors (`GET /api/v1/events/export`).
+    pub fn audit_export(&self) -> Arc<dyn AuditExport> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn webhooks(&self) -> Arc<dyn WebhookRepo> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -205,6 +213,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         provisioning: store.provisioning(),
         webhooks: store.webhooks(),
         changes: store.changes(),
+        audit_export: store.audit_export(),
         webhook_sender: Arc::new(warden_webhooks::HttpWebhookSender::new(
             config.webhooks.allow_private,
         )?),

@@ -50,6 +50,9 @@ pub struct Config {
     pub mail_busy_per_second: u32,
     /// Sent notifications older than this many days are deleted by the worker.
     pub outbox_retention_days: u32,
+    /// Audit events older than this many days are deleted (`WARDEN_AUDIT_RETENTION_DAYS`);
+    /// `None`: kept forever.
+    pub audit_retention_days: Option<u32>,
     pub log_format: LogFormat,
     /// HTTP worker threads; 0 means the default, one per two cores (at least one).
     pub http_workers: usize,
@@ -229,6 +232,10 @@ impl Config {
                 as u32,
             outbox_retention_days: number(&get, "WARDEN_OUTBOX_RETENTION_DAYS", 30, 1..=36_500)?
                 as u32,
+            audit_retention_days: match get("WARDEN_AUDIT_RETENTION_DAYS") {
+                None => None,
+                Some(_) => Some(number(&get, "WARDEN_AUDIT_RETENTION_DAYS", 0, 1..=36_500)? as u32),
+            },
             log_format,
             http_workers: number(&get, "WARDEN_HTTP_WORKERS", 0, 0..=1024)? as usize,
             body_timeout: millis(&get, "WARDEN_BODY_TIMEOUT_MS", 10_000, 10..=600_000)?,
@@ -527,11 +534,20 @@ mod tests {
             ("WARDEN_MAIL_CONCURRENCY", "0"),
             ("WARDEN_MAIL_MAX_PER_SECOND", "fast"),
             ("WARDEN_OUTBOX_RETENTION_DAYS", "0"),
+            ("WARDEN_AUDIT_RETENTION_DAYS", "0"),
+            ("WARDEN_AUDIT_RETENTION_DAYS", "forever"),
         ] {
             let err = config(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
             assert!(err.to_string().starts_with(var), "{err}");
         }
+    }
+
+    #[test]
+    fn the_audit_trail_is_kept_forever_unless_a_retention_is_set() {
+        assert_eq!(config(&[]).unwrap().audit_retention_days, None);
+        let kept = config(&[("WARDEN_AUDIT_RETENTION_DAYS", "400")]).unwrap();
+        assert_eq!(kept.audit_retention_days, Some(400));
     }
 
     #[test]

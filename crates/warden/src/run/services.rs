@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use warden_auth::Jwks;
 use warden_domain::ports::{
-    AuthVerifier, ChangeLog, ClientRepo, ClientTokens, Clock, IdempotencyStore, JobStore,
-    LoginAttempts, Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector, TokenIssuer,
-    UserRepo, WebhookRepo, WebhookSender,
+    AuditExport, AuthVerifier, ChangeLog, ClientRepo, ClientTokens, Clock, IdempotencyStore,
+    JobStore, LoginAttempts, Mailer, Outbox, PasswordHasher, ProvisioningRepo, TokenInspector,
+    TokenIssuer, UserRepo, WebhookRepo, WebhookSender,
 };
 use warden_domain::use_cases::{
     Authenticator, BulkDeactivate, ChangeRole, ClientAuthenticator, CreateUser, DeactivateUser,
     DeliverNotifications, Directory, ExplainAccess, IntrospectToken, IssueToken, LiftSuspensions,
     ManageClients, Provision, ReactivateUser, RetryPolicy, UserQueries,
 };
-use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
+use warden_domain::use_cases::{DeliverWebhooks, ExportAudit, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
 
 use crate::http::Idempotency;
@@ -52,6 +52,8 @@ pub struct Ports {
     pub webhooks: Arc<dyn WebhookRepo>,
     /// The audited changes other than status changes, for the audit log.
     pub changes: Arc<dyn ChangeLog>,
+    /// The audit trail for collectors, and its retention.
+    pub audit_export: Arc<dyn AuditExport>,
     pub webhook_sender: Arc<dyn WebhookSender>,
     pub webhook_policy: WebhookRetryPolicy,
     /// Which endpoint URLs registration accepts (`WARDEN_WEBHOOK_ALLOW_PRIVATE`).
@@ -95,6 +97,8 @@ pub struct Services {
     pub webhooks: ManageWebhooks,
     pub deliver_webhooks: DeliverWebhooks,
     pub webhook_targets: WebhookTargets,
+    /// `GET /api/v1/events/export`, and the audit retention loop.
+    pub export_audit: ExportAudit,
 }
 
 impl Services {
@@ -118,6 +122,7 @@ impl Services {
             provisioning,
             webhooks,
             changes,
+            audit_export,
             webhook_sender,
             webhook_policy,
             webhook_targets,
@@ -126,6 +131,7 @@ impl Services {
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         let bulk = BulkDeactivate::new(jobs, users.clone(), auth.clone(), clock.clone());
         Self {
+            export_audit: ExportAudit::new(audit_export, clock.clone()),
             provision: Provision::new(users.clone(), provisioning, clock.clone()),
             webhook_targets,
             webhooks: ManageWebhooks::new(webhooks.clone(), clock.clone()),

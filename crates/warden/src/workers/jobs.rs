@@ -6,13 +6,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{watch, Notify};
-use tokio::task::JoinHandle;
+use tokio::sync::Notify;
 use warden_domain::use_cases::{BulkDeactivate, ItemFailure};
 use warden_domain::StatusAction;
 
 use crate::routes::jobs::answer;
 use crate::workers::after_commit::{AfterCommit, Channel};
+use crate::workers::background::{Background, Next, Rest, Shutdown, Step};
 
 /// Items one round of one task claims.
 pub const ROUND: u32 = 50;
@@ -22,103 +22,67 @@ pub const ROUND: u32 = 50;
 /// SQLite's one connection they simply queue.
 pub const TASKS: usize = 8;
 
-/// A running job runner; [`JobRunner::stop`] lets its rounds finish, then ends it.
-#[derive(Debug)]
-pub struct JobRunner {
-    stop: watch::Sender<bool>,
-    tasks: Vec<JoinHandle<()>>,
+/// [`TASKS`] tasks, each looking for items to carry out every `poll`, and straight again
+/// after a round that found some; each hands the deactivations of its round to
+/// `after_commit` (channel `bulk`), so they are counted and their email and webhooks go out
+/// at once, as a request's would.
+pub fn spawn(bulk: BulkDeactivate, poll: Duration, after_commit: AfterCommit) -> Background {
+    let mut background = Background::new("job runner");
+    let work = Arc::new(Notify::new());
+    for index in 0..TASKS {
+        let runner = JobRunner {
+            bulk: bulk.clone(),
+            after_commit: after_commit.clone(),
+            work: work.clone(),
+        };
+        // Only the first task polls while idle; it brings in the others once it finds work,
+        // so an idle process costs one claim per `poll`.
+        let rest = if index == 0 {
+            Rest::poll(poll)
+        } else {
+            Rest::wakeup(work.clone())
+        };
+        background.spawn(runner, rest);
+    }
+    background
 }
 
-impl JobRunner {
-    /// [`TASKS`] tasks, each looking for items to carry out every `poll`, and straight again
-    /// after a round that found some; each hands the deactivations of its round to
-    /// `after_commit` (channel `bulk`), so they are counted and their email and webhooks go out
-    /// at once, as a request's would.
-    pub fn spawn(bulk: BulkDeactivate, poll: Duration, after_commit: AfterCommit) -> Self {
-        let (stop, stopped) = watch::channel(false);
-        let work = Arc::new(Notify::new());
-        let tasks = (0..TASKS)
-            .map(|index| {
-                let task = Task {
-                    bulk: bulk.clone(),
-                    // Only the first task polls while idle; it brings in the others once it
-                    // finds work, so an idle process costs one claim per `poll`.
-                    poll: (index == 0).then_some(poll),
-                    after_commit: after_commit.clone(),
-                    work: work.clone(),
-                };
-                tokio::spawn(task.run(stopped.clone()))
-            })
-            .collect();
-        Self { stop, tasks }
-    }
-
-    pub async fn stop(self) {
-        let _ = self.stop.send(true);
-        for task in self.tasks {
-            if let Err(error) = task.await {
-                tracing::error!(error = ?error, "a job runner task ended abnormally");
-            }
-        }
-        tracing::info!("job runner stopped");
-    }
-}
-
-struct Task {
+struct JobRunner {
     bulk: BulkDeactivate,
-    /// `None`: wait for the polling task to find work instead of polling.
-    poll: Option<Duration>,
     after_commit: AfterCommit,
     /// Rung when a round found work: the resting tasks join in.
     work: Arc<Notify>,
 }
 
-impl Task {
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
-        loop {
-            let mut busy = false;
-            // Counted as each item's deactivation commits, so that changes of a round that
-            // fails later (recording a result) are still counted and notified. An item taken
-            // over from a runner that stopped before recording it, whose deactivation that
-            // runner had committed, counts again (its `Ok` is not told apart).
-            let deactivated = AtomicUsize::new(0);
-            let counting = |outcome: Result<(), ItemFailure>| {
-                if outcome.is_ok() {
-                    deactivated.fetch_add(1, Ordering::Relaxed);
-                }
-                answer(outcome)
-            };
-            match self.bulk.run_round(ROUND, &counting).await {
-                Ok(round) if round.claimed > 0 => {
-                    busy = true;
-                    self.work.notify_waiters();
-                }
-                Ok(_) => {}
-                Err(error) => tracing::warn!(error = ?error, "a job round failed"),
+impl Step for JobRunner {
+    async fn step(&mut self, _: &mut Shutdown) -> Next {
+        let mut next = Next::Rest;
+        // Counted as each item's deactivation commits, so that changes of a round that fails
+        // later (recording a result) are still counted and notified. An item taken over from
+        // a runner that stopped before recording it, whose deactivation that runner had
+        // committed, counts again (its `Ok` is not told apart).
+        let deactivated = AtomicUsize::new(0);
+        let counting = |outcome: Result<(), ItemFailure>| {
+            if outcome.is_ok() {
+                deactivated.fetch_add(1, Ordering::Relaxed);
             }
-            self.after_commit
-                .status_changes(
-                    Channel::Bulk,
-                    StatusAction::Deactivate,
-                    deactivated.into_inner(),
-                )
-                .await;
-            if busy {
-                if *stopped.borrow() {
-                    break;
-                }
-                continue;
+            answer(outcome)
+        };
+        match self.bulk.run_round(ROUND, &counting).await {
+            Ok(round) if round.claimed > 0 => {
+                next = Next::Again;
+                self.work.notify_waiters();
             }
-            let rest = async {
-                match self.poll {
-                    Some(poll) => tokio::time::sleep(poll).await,
-                    None => self.work.notified().await,
-                }
-            };
-            tokio::select! {
-                _ = stopped.changed() => break,
-                () = rest => {}
-            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = ?error, "a job round failed"),
         }
+        self.after_commit
+            .status_changes(
+                Channel::Bulk,
+                StatusAction::Deactivate,
+                deactivated.into_inner(),
+            )
+            .await;
+        next
     }
 }

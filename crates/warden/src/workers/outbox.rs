@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use warden_domain::use_cases::{DeliverNotifications, PURGE_BATCH};
 
 use crate::observability::metrics::Metrics;
+use crate::workers::background::{Background, Next, Rest, Shutdown, Step};
 
 /// How the worker runs.
 #[derive(Debug, Clone, Copy)]
@@ -39,49 +39,30 @@ const PURGE_MAX_BATCHES: u32 = 20;
 /// Most notifications one task claims per round.
 const MAX_ROUND: u32 = 32;
 
-/// A running worker; [`OutboxWorker::stop`] lets the current rounds finish, then ends it.
-#[derive(Debug)]
-pub struct OutboxWorker {
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
-}
-
-impl OutboxWorker {
-    /// Starts delivering: immediately, whenever `wakeup` is notified (a request just committed
-    /// a change), and every `settings.poll` otherwise (retries, other replicas' entries, claims
-    /// whose worker died).
-    pub fn spawn(
-        deliver: DeliverNotifications,
-        wakeup: Arc<Notify>,
-        settings: WorkerSettings,
-        metrics: Metrics,
-    ) -> Self {
-        let (stop, stopped) = watch::channel(false);
-        let pace = Arc::new(Pace::new(settings.max_per_second, settings.busy_per_second));
-        let mut tasks = JoinSet::new();
-        for index in 0..settings.concurrency.max(1) {
-            let task = Task {
-                deliver: deliver.clone(),
-                wakeup: wakeup.clone(),
-                settings,
-                metrics: metrics.clone(),
-                pace: pace.clone(),
-                purges: index == 0,
-            };
-            tasks.spawn(task.run(stopped.clone()));
-        }
-        Self { stop, tasks }
+/// Starts delivering: immediately, whenever `wakeup` is notified (a request just committed a
+/// change), and every `settings.poll` otherwise (retries, other replicas' entries, claims
+/// whose worker died).
+pub fn spawn(
+    deliver: DeliverNotifications,
+    wakeup: Arc<Notify>,
+    settings: WorkerSettings,
+    metrics: Metrics,
+) -> Background {
+    let mut background = Background::new("outbox worker");
+    let pace = Arc::new(Pace::new(settings.max_per_second, settings.busy_per_second));
+    for index in 0..settings.concurrency.max(1) {
+        let task = Task {
+            deliver: deliver.clone(),
+            wakeup: wakeup.clone(),
+            settings,
+            metrics: metrics.clone(),
+            pace: pace.clone(),
+            purges: index == 0,
+            last_purge: None,
+        };
+        background.spawn(task, Rest::poll_or_wakeup(settings.poll, wakeup.clone()));
     }
-
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        while let Some(result) = self.tasks.join_next().await {
-            if let Err(error) = result {
-                tracing::error!(error = ?error, "outbox worker task ended abnormally");
-            }
-        }
-        tracing::info!("outbox worker stopped");
-    }
+    background
 }
 
 struct Task {
@@ -91,41 +72,34 @@ struct Task {
     metrics: Metrics,
     pace: Arc<Pace>,
     purges: bool,
+    last_purge: Option<Instant>,
+}
+
+impl Step for Task {
+    async fn step(&mut self, shutdown: &mut Shutdown) -> Next {
+        let want = self.pace.round_size();
+        let granted = tokio::select! {
+            () = shutdown.asked() => return Next::Stop,
+            granted = self.pace.take(want, || self.metrics.serving()) => granted,
+        };
+        let claimed = self.round(granted).await;
+        self.pace.refund(granted.saturating_sub(claimed));
+        if claimed > 0 {
+            if claimed >= granted {
+                // A full round: there is probably more; bring in a resting peer.
+                self.wakeup.notify_one();
+            }
+            return Next::Again;
+        }
+        if self.purges && self.last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+            self.last_purge = Some(Instant::now());
+            self.purge().await;
+        }
+        Next::Rest
+    }
 }
 
 impl Task {
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
-        let mut last_purge: Option<Instant> = None;
-        loop {
-            let want = self.pace.round_size();
-            let granted = tokio::select! {
-                _ = stopped.changed() => break,
-                granted = self.pace.take(want, || self.metrics.serving()) => granted,
-            };
-            let claimed = self.round(granted).await;
-            self.pace.refund(granted.saturating_sub(claimed));
-            if claimed > 0 {
-                if claimed >= granted {
-                    // A full round: there is probably more; bring in a resting peer.
-                    self.wakeup.notify_one();
-                }
-                if *stopped.borrow() {
-                    break;
-                }
-                continue;
-            }
-            if self.purges && last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
-                last_purge = Some(Instant::now());
-                self.purge().await;
-            }
-            tokio::select! {
-                _ = stopped.changed() => break,
-                () = self.wakeup.notified() => {}
-                () = tokio::time::sleep(self.settings.poll) => {}
-            }
-        }
-    }
-
     /// One round of at most `limit` deliveries; returns how many were claimed.
     async fn round(&self, limit: u32) -> u32 {
         match self.deliver.run_up_to(limit).await {

@@ -167,7 +167,7 @@ async fn the_worker_keeps_to_its_rate_over_a_window() {
         retention: TimeDelta::days(30),
     };
     let started = Instant::now();
-    let worker = OutboxWorker::spawn(deliver, Arc::default(), settings, Metrics::new());
+    let worker = spawn(deliver, Arc::default(), settings, Metrics::new());
     // Wait until some mail has flowed, then let it run a little longer.
     while backlog.sent.load(Ordering::SeqCst) < 100 {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -200,7 +200,7 @@ async fn an_idle_worker_purges_sent_mail_older_than_the_retention_in_batches() {
         retention: TimeDelta::days(30),
     };
     let before = Utc::now();
-    let worker = OutboxWorker::spawn(deliver, Arc::default(), settings, Metrics::new());
+    let worker = spawn(deliver, Arc::default(), settings, Metrics::new());
     while backlog.purges.lock().unwrap().len() < 3 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::TimeDelta;
-use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use warden_domain::use_cases::{DeliverWebhooks, PURGE_BATCH};
 
 use crate::workers::after_commit::WebhookEndpoints;
+use crate::workers::background::{Background, Next, Rest, Shutdown, Step};
 
 /// Tasks sending at once.
 const TASKS: usize = 4;
@@ -24,54 +24,35 @@ const PURGE_EVERY: Duration = Duration::from_secs(60);
 /// Most batches deleted per purge.
 const PURGE_MAX_BATCHES: u32 = 20;
 
-/// A running worker; [`WebhookWorker::stop`] lets the current rounds finish, then ends it.
-#[derive(Debug)]
-pub struct WebhookWorker {
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
-}
-
-impl WebhookWorker {
-    /// Starts sending: at once, whenever `wakeup` is notified (a change just committed), and
-    /// every `poll` otherwise (retries, other replicas' deliveries, claims whose sender died).
-    /// The first task also deletes deliveries delivered more than `retention` ago, and looks
-    /// every `poll` whether any endpoint is enabled (`endpoints`: while none is, committed
-    /// changes do not wake the worker).
-    pub fn spawn(
-        deliver: DeliverWebhooks,
-        wakeup: Arc<Notify>,
-        endpoints: WebhookEndpoints,
-        poll: Duration,
-        retention: TimeDelta,
-    ) -> Self {
-        let (stop, stopped) = watch::channel(false);
-        let mut tasks = JoinSet::new();
-        for index in 0..TASKS {
-            let chores = (index == 0).then(|| Chores {
-                retention,
-                endpoints: endpoints.clone(),
-            });
-            let task = run(
-                deliver.clone(),
-                wakeup.clone(),
-                poll,
-                chores,
-                stopped.clone(),
-            );
-            tasks.spawn(task);
-        }
-        Self { stop, tasks }
+/// Starts sending: at once, whenever `wakeup` is notified (a change just committed), and every
+/// `poll` otherwise (retries, other replicas' deliveries, claims whose sender died). The first
+/// task also deletes deliveries delivered more than `retention` ago, and looks every `poll`
+/// whether any endpoint is enabled (`endpoints`: while none is, committed changes do not wake
+/// the worker).
+pub fn spawn(
+    deliver: DeliverWebhooks,
+    wakeup: Arc<Notify>,
+    endpoints: WebhookEndpoints,
+    poll: Duration,
+    retention: TimeDelta,
+) -> Background {
+    let mut background = Background::new("webhook worker");
+    for index in 0..TASKS {
+        let chores = (index == 0).then(|| Chores {
+            retention,
+            endpoints: endpoints.clone(),
+            poll,
+            last_purge: None,
+            last_look: None,
+        });
+        let sender = Sender {
+            deliver: deliver.clone(),
+            wakeup: wakeup.clone(),
+            chores,
+        };
+        background.spawn(sender, Rest::poll_or_wakeup(poll, wakeup.clone()));
     }
-
-    pub async fn stop(mut self) {
-        let _ = self.stop.send(true);
-        while let Some(result) = self.tasks.join_next().await {
-            if let Err(error) = result {
-                tracing::error!(error = ?error, "webhook worker task ended abnormally");
-            }
-        }
-        tracing::info!("webhook worker stopped");
-    }
+    background
 }
 
 /// What the first task does besides sending.
@@ -80,21 +61,20 @@ struct Chores {
     retention: TimeDelta,
     /// Whether any endpoint is enabled, looked up at most every poll.
     endpoints: WebhookEndpoints,
+    poll: Duration,
+    last_purge: Option<Instant>,
+    last_look: Option<Instant>,
 }
 
-async fn run(
+struct Sender {
     deliver: DeliverWebhooks,
     wakeup: Arc<Notify>,
-    poll: Duration,
     chores: Option<Chores>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let (mut last_purge, mut last_look): (Option<Instant>, Option<Instant>) = (None, None);
-    loop {
-        if *stopped.borrow() {
-            break;
-        }
-        let claimed = match deliver.run_up_to(ROUND).await {
+}
+
+impl Step for Sender {
+    async fn step(&mut self, _: &mut Shutdown) -> Next {
+        let claimed = match self.deliver.run_up_to(ROUND).await {
             Ok(report) => {
                 if report.retried + report.failed + report.disabled > 0 {
                     tracing::info!(
@@ -114,27 +94,29 @@ async fn run(
         };
         if claimed >= ROUND {
             // A full round: there is probably more; bring in a resting peer.
-            wakeup.notify_one();
-            continue;
+            self.wakeup.notify_one();
+            return Next::Again;
         }
-        if let Some(chores) = &chores {
-            if last_look.is_none_or(|at| at.elapsed() >= poll) {
-                last_look = Some(Instant::now());
+        if let Some(chores) = &mut self.chores {
+            if chores
+                .last_look
+                .is_none_or(|at| at.elapsed() >= chores.poll)
+            {
+                chores.last_look = Some(Instant::now());
                 // When in doubt, keep waking.
                 let look = chores.endpoints.look();
-                let any = deliver.any_endpoint_enabled().await.unwrap_or(true);
+                let any = self.deliver.any_endpoint_enabled().await.unwrap_or(true);
                 chores.endpoints.looked(look, any);
             }
-            if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
-                last_purge = Some(Instant::now());
-                purge(&deliver, chores.retention).await;
+            if chores
+                .last_purge
+                .is_none_or(|at| at.elapsed() >= PURGE_EVERY)
+            {
+                chores.last_purge = Some(Instant::now());
+                purge(&self.deliver, chores.retention).await;
             }
         }
-        tokio::select! {
-            _ = stopped.changed() => break,
-            () = wakeup.notified() => {}
-            () = tokio::time::sleep(poll) => {}
-        }
+        Next::Rest
     }
 }
 

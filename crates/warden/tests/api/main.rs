@@ -17,6 +17,7 @@ mod console;
 mod deactivate;
 mod directory;
 mod envelope;
+mod events_export;
 mod failures;
 mod files;
 mod headers;

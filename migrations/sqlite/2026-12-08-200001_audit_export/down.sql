@@ -1,0 +1,10 @@
+DROP TABLE audit_export_horizon;
+DROP TRIGGER audited_changes_export_order;
+DROP TRIGGER audit_events_export_order;
+DROP INDEX audited_changes_by_time;
+DROP INDEX audit_events_by_time;
+DROP INDEX audited_changes_export;
+DROP INDEX audit_events_export;
+ALTER TABLE audited_changes DROP COLUMN export_order;
+ALTER TABLE audit_events DROP COLUMN export_order;
+DROP TABLE audit_export_sequence;
