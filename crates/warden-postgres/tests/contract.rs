@@ -31,6 +31,7 @@ async fn fresh_jobs(test: &str) -> Option<(Arc<dyn JobStore>, Db)> {
 }
 
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+warden_testkit::role_change_contract_tests!(fresh);
 warden_testkit::job_contract_tests!(fresh_jobs);
 
 async fn fresh_webhooks(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, Db)> {

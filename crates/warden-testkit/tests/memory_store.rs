@@ -24,6 +24,7 @@ async fn fresh_jobs(_test: &str) -> Option<(Arc<dyn JobStore>, ())> {
 }
 
 warden_testkit::contract_tests!(fresh, clients: fresh_clients, idempotency: fresh_keys);
+warden_testkit::role_change_contract_tests!(fresh);
 warden_testkit::job_contract_tests!(fresh_jobs);
 
 async fn fresh_webhooks(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn WebhookRepo>, ())> {

@@ -10,9 +10,7 @@ use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use chrono::{DateTime, Utc};
-use warden_domain::{
-    AuditEvent, Authority, Notification, PasswordHash, StatusChange, User, UserId,
-};
+use warden_domain::{AuditEvent, Authority, HolderState, Notification, PasswordHash, User, UserId};
 
 /// Accounts, audit trail and outbox. Cheap to share behind an `Arc`.
 #[derive(Debug, Default)]
@@ -61,25 +59,24 @@ impl HostStore {
 impl State {
     // guide:begin authority
     /// Whether the authority a change acts on still holds, checked under the lock that applies
-    /// the change (so authority withdrawn while the request was in flight stops it).
+    /// the change (so authority withdrawn while the request was in flight stops it). The store
+    /// says what it finds of the holder; the domain's `Authority::holds` judges it (an account
+    /// still active, of the role it acted with, on the same token version).
     fn authority_holds(&self, authority: &Authority) -> bool {
-        match authority {
-            Authority::Admin {
-                account,
-                token_version,
-            } => self.accounts.get(account).is_some_and(|a| {
-                a.user.is_active()
-                    && a.user.role == StatusChange::ACTOR_ROLE
-                    && a.user.token_version == *token_version
-            }),
-            // This host has no machine clients, so no client's authority holds.
-            Authority::Client { .. } => false,
-            // The system carries out what was authorised earlier: nothing to re-check.
-            Authority::System => true,
-            // An authority this store cannot re-check (a kind a newer warden-domain added)
-            // does not hold: the change is refused as `ActorRevoked`, never applied unchecked.
-            _ => false,
-        }
+        let found = match authority {
+            Authority::Account { account, .. } => {
+                self.accounts.get(account).map(|a| HolderState::Account {
+                    active: a.user.is_active(),
+                    role: a.user.role,
+                    token_version: a.user.token_version,
+                })
+            }
+            // This host has no machine clients (so no client's authority holds), and an
+            // authority a newer warden-domain adds is found as nothing: it does not hold, and
+            // the change is refused as `ActorRevoked`, never applied unchecked.
+            _ => None,
+        };
+        authority.holds(found)
     }
     // guide:end authority
 

@@ -84,9 +84,10 @@ async fn a_deactivation_reads_the_admin_once_and_changes_the_status_once() {
             change.action == StatusAction::Deactivate
                 && change.target == target
                 && *change.actor.authority()
-                    == Authority::Admin {
+                    == Authority::Account {
                         account: admin_id,
                         token_version: version,
+                        role: warden_domain::Role::Admin,
                     }
         })
         .times(1)

@@ -250,7 +250,8 @@ pub async fn provisioning_updates_replace_the_profile(
     assert_eq!(Profile::of(&updated), profile);
     assert_eq!(updated.user.updated_at, at(5).trunc_subsecs(6));
     assert_eq!(updated.user.created_at, created.user.created_at);
-    assert_eq!(updated.user.token_version, created.user.token_version);
+    // A new sign-in address revokes the account's tokens.
+    assert_eq!(updated.user.token_version, created.user.token_version + 1);
     assert_eq!(updated.user.status, created.user.status);
     assert_eq!(accounts.find(&id).await.unwrap(), Some(updated.clone()));
     assert_eq!(

@@ -199,7 +199,7 @@ mod tests {
                 "code": "deactivated",
                 "message": "Deactivated by boss@example.com at 2026-11-30T12:00:00Z: spam",
                 "at": "2026-11-30T12:00:00Z",
-                "by": {"kind": "user", "id": id.to_string(), "name": "boss@example.com"},
+                "by": {"kind": "user", "id": id.to_string(), "name": "boss@example.com", "role": "admin"},
                 "reason": "spam",
                 "until": null,
             })

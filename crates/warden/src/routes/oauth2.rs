@@ -6,7 +6,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 use serde_json::json;
-use warden_domain::use_cases::{ClientAccessError, IntrospectError, Introspection};
+use warden_domain::use_cases::{
+    AuthenticatedClient, ClientAccessError, IntrospectError, Introspection,
+};
 use warden_domain::Scope;
 
 use super::schemas::{Empty, Envelope as Doc};
@@ -121,28 +123,10 @@ pub struct JwkDoc {
 )]
 pub async fn introspect(
     state: web::Data<AppState>,
+    Introspector(client): Introspector,
     req: HttpRequest,
     body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let client = match state
-        .services
-        .client_auth
-        .client(bearer_token(&req), Scope::Introspect)
-        .await
-    {
-        Ok(client) => client,
-        Err(ClientAccessError::Unauthenticated(why)) => {
-            tracing::info!(why, "client credentials refused");
-            return Ok(oauth_error(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                "Bearer realm=\"warden\"",
-            ));
-        }
-        Err(ClientAccessError::Forbidden(_)) => return Ok(insufficient_scope()),
-        Err(ClientAccessError::Store(error)) => return Err(error.into()),
-        Err(other) => return Err(ApiError::internal(&other)),
-    };
     let body = read_bytes(&req, body).await?;
     let Some(token) = form_token(&body) else {
         return Ok(oauth_error(StatusCode::BAD_REQUEST, "invalid_request", ""));
@@ -188,6 +172,78 @@ fn form_token(body: &[u8]) -> Option<String> {
         .map(|(_, value)| value.into_owned());
     let token = tokens.next()?;
     (tokens.next().is_none() && !token.is_empty()).then_some(token)
+}
+
+/// A machine client with the `introspect` scope, checked before the body is read; refused in
+/// OAuth's own format (RFC 6750): 401 `invalid_client`, 403 `insufficient_scope`.
+#[derive(Debug)]
+pub struct Introspector(pub AuthenticatedClient);
+
+/// Why an [`Introspector`] was refused, answered as OAuth answers (or, for a store failure, in
+/// the envelope).
+#[derive(Debug)]
+pub enum ClientRefusal {
+    Unauthenticated,
+    InsufficientScope,
+    Failed(ApiError),
+}
+
+impl std::fmt::Display for ClientRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthenticated => f.write_str("invalid_client"),
+            Self::InsufficientScope => f.write_str("insufficient_scope"),
+            Self::Failed(error) => write!(f, "{error}"),
+        }
+    }
+}
+
+impl actix_web::ResponseError for ClientRefusal {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::Failed(error) => error.status_code(),
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unauthenticated => oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Bearer realm=\"warden\"",
+            ),
+            Self::InsufficientScope => insufficient_scope(),
+            Self::Failed(error) => error.error_response(),
+        }
+    }
+}
+
+impl actix_web::FromRequest for Introspector {
+    type Error = ClientRefusal;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ClientRefusal>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let Some(state) = req.app_data::<web::Data<AppState>>() else {
+                let missing = ApiError::internal(&"the application state is not registered");
+                return Err(ClientRefusal::Failed(missing));
+            };
+            let auth = &state.services.client_auth;
+            match auth.client(bearer_token(&req), Scope::Introspect).await {
+                Ok(client) => Ok(Introspector(client)),
+                Err(ClientAccessError::Unauthenticated(why)) => {
+                    tracing::info!(why, "client credentials refused");
+                    Err(ClientRefusal::Unauthenticated)
+                }
+                Err(ClientAccessError::Forbidden(_)) => Err(ClientRefusal::InsufficientScope),
+                Err(ClientAccessError::Store(error)) => Err(ClientRefusal::Failed(error.into())),
+                Err(other) => Err(ClientRefusal::Failed(ApiError::internal(&other))),
+            }
+        })
+    }
 }
 
 fn insufficient_scope() -> HttpResponse {

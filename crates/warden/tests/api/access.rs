@@ -42,7 +42,7 @@ async fn a_deactivated_account_says_by_whom_when_and_why() {
     assert_eq!(reason["code"], "deactivated");
     assert_eq!(
         reason["by"],
-        json!({"kind": "user", "id": admin.id.to_string(), "name": admin.email.as_str()})
+        json!({"kind": "user", "id": admin.id.to_string(), "name": admin.email.as_str(), "role": "admin"})
     );
     assert_eq!(reason["reason"], "Chargeback fraud");
     let stored = app.user(&ada).await;

@@ -220,7 +220,7 @@ async fn configuration_changes_are_audited_with_who_what_and_when() {
     assert_eq!(created["target_id"], Value::Null);
     assert_eq!(
         created["actor"],
-        json!({"kind": "user", "id": admin_id, "name": admin.email.to_string()})
+        json!({"kind": "user", "id": admin_id, "name": admin.email.to_string(), "role": "admin"})
     );
     assert_eq!(created["actor_id"], json!(admin_id));
     assert_eq!(created["channel"], "api");

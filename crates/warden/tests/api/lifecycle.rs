@@ -138,7 +138,7 @@ async fn admins_see_status_and_paged_history() {
     assert_eq!(events[0]["actor_id"], admin.id.to_string());
     assert_eq!(
         events[0]["actor"],
-        serde_json::json!({"kind": "user", "id": admin.id.to_string(), "name": admin.email.to_string()})
+        serde_json::json!({"kind": "user", "id": admin.id.to_string(), "name": admin.email.to_string(), "role": "admin"})
     );
     assert_eq!(events[0]["channel"], "api");
     let cursor = first.body["data"]["next_cursor"].as_str().unwrap();

@@ -105,7 +105,7 @@ async fn a_deactivation_reaches_the_receiver_signed_with_the_snapshot() {
     assert_eq!(shown.body["data"]["url"], sink.url());
     assert_eq!(
         shown.body["data"]["events"],
-        json!(["user.deactivated", "user.reactivated"])
+        json!(["user.deactivated", "user.reactivated", "user.role_changed"])
     );
     assert_eq!(shown.body["data"]["enabled"], true);
     assert!(

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 use warden_domain::ports::{StoreError, UserRepo};
 use warden_domain::{
-    AccountStatus, AuditEvent, EmailAddress, EventFilter, FoundTarget, NewUser, NextStep,
-    Notification, PasswordHash, StatusAction, StatusChange, StatusChangeOutcome, Unapplied, User,
-    UserFilter, UserId,
+    AccountStatus, AuditEvent, EmailAddress, EventFilter, LockedTarget, NewUser, Notification,
+    PasswordHash, StatusAction, StatusChange, StatusChangeOutcome, User, UserFilter, UserId,
+    Verdict,
 };
 
 use super::{Account, HostStore, Owed, State};
@@ -24,42 +24,25 @@ fn suspension_end(user: &User) -> Option<DateTime<Utc>> {
 
 // guide:begin change_status
 /// The guards the domain declares for `change`, checked against the state under its lock: `Ok`
-/// to apply, or the outcome the domain's own judgement gives for the guard that failed.
+/// to apply, or the outcome the domain's own verdict gives for the guard that failed.
 fn decide(
     state: &State,
     change: &StatusChange,
 ) -> Result<(), Result<StatusChangeOutcome, StoreError>> {
-    let action = change.action;
-    let target = state.accounts.get(&change.target).map(|a| &a.user);
-    let found = target.map(|t| FoundTarget {
-        active: t.is_active(),
-        role: t.role,
+    // What the store finds of the target, locked (here: under the one lock) ...
+    let target = state.accounts.get(&change.target).map(|a| LockedTarget {
+        active: a.user.is_active(),
+        role: a.user.role,
+        until: suspension_end(&a.user),
     });
     let actor_holds = state.authority_holds(change.actor.authority());
-    let expectation_held = change.expectation_holds(target.and_then(suspension_end));
-    let applies = found.is_some_and(|found| {
-        actor_holds
-            && found.active == action.requires_active()
-            && expectation_held
-            && (!action.needs_last_admin_guard(found.role)
-                || state.another_active(change.target, found.role))
-    });
-    if applies {
-        return Ok(());
+    let another_active = |role| Ok::<_, StoreError>(state.another_active(change.target, role));
+    // ... and the domain's verdict: the store adds no rule of its own.
+    match change.verdict(target, actor_holds, another_active) {
+        Ok(Verdict::Apply) => Ok(()),
+        Ok(Verdict::Refuse(outcome)) => Err(Ok(outcome)),
+        Err(error) => Err(Err(error)),
     }
-    // The store adds no rule of its own: what a refusal means is the domain's `judge`.
-    let unapplied = Unapplied {
-        target: found,
-        actor_holds,
-        last_admin_guarded: true,
-        expectation_held,
-    };
-    Err(match action.judge(unapplied) {
-        NextStep::Done(outcome) => Ok(outcome),
-        // Under one lock nothing changes between the check and the write, so the judgement is
-        // final; a database store retries or takes its last-admin lock here.
-        step => Err(StoreError::other(format!("judged {step:?} under the lock"))),
-    })
 }
 // guide:end change_status
 
@@ -128,7 +111,8 @@ impl UserRepo for HostStore {
             id: change.event_id,
             user_id: user.id,
             actor: (&change.actor).into(),
-            action: change.action,
+            action: change.action.into(),
+            role_shift: None,
             reason: change.reason.clone(),
             at: change.at,
         });
