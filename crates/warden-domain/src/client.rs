@@ -14,16 +14,22 @@ pub enum Scope {
     Introspect,
     /// Provision accounts (SCIM).
     Scim,
+    /// Create and manage its own Shared Signals streams (and poll them).
+    SsfManage,
+    /// Read its own Shared Signals streams and their status (and poll them).
+    SsfRead,
 }
 
 /// Every scope, in the order lists are kept in.
-pub const ALL_SCOPES: [Scope; 2] = [Scope::Introspect, Scope::Scim];
+pub const ALL_SCOPES: [Scope; 4] = [Scope::Introspect, Scope::Scim, Scope::SsfManage, Scope::SsfRead];
 
 impl Scope {
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Introspect => "introspect",
             Scope::Scim => "scim",
+            Scope::SsfManage => "ssf.manage",
+            Scope::SsfRead => "ssf.read",
         }
     }
 
@@ -72,9 +78,10 @@ impl Scope {
     }
 }
 
-/// From [`Scope::parse`]: the text names no scope (`introspect`, `scim`).
+/// From [`Scope::parse`]: the text names no scope (`introspect`, `scim`, `ssf.manage`,
+/// `ssf.read`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must name one or more of: introspect, scim")]
+#[error("must name one or more of: introspect, scim, ssf.manage, ssf.read")]
 pub struct UnknownScope;
 
 /// A client's name: 1 to 64 ASCII letters, digits, `.`, `_` or `-`. Unique among live clients.

@@ -30,6 +30,7 @@ mod provisioning;
 mod reason;
 mod search;
 mod special_address;
+mod ssf;
 mod status_change;
 mod suspension;
 mod text;
@@ -67,6 +68,10 @@ pub use search::{
     StatusFilter, UnknownStatusFilter, UserFilter,
 };
 pub use special_address::forbidden_address;
+pub use ssf::{
+    initiating_entity, PollRequest, POLL_METHOD, PUSH_METHOD, QueuedSet, SecurityEventType, SetFinish, Stream, StreamDelivery,
+    StreamStatus, STATUS_EVENT_TYPES,
+};
 pub use status_change::{
     AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,
     UnknownAction,

@@ -26,6 +26,7 @@ mod prepared;
 mod provisioning;
 mod rows;
 mod schema;
+mod ssf;
 mod status_change;
 mod status_sql;
 mod store;

@@ -222,6 +222,7 @@ pub(crate) fn apply(
         .values(NewOutboxRow::new(change, &user))
         .execute(conn)?;
     crate::webhooks::enqueue(conn, change, &user)?;
+    crate::ssf::enqueue_change(conn, change, &user)?;
     Ok(StatusChangeOutcome::Applied(Box::new(user)))
 }
 

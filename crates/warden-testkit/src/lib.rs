@@ -17,6 +17,7 @@ mod memory_clients;
 pub mod memory_idempotency;
 pub mod memory_jobs;
 pub mod memory_store;
+mod memory_ssf;
 mod memory_webhooks;
 pub mod smtp_sink;
 pub mod webhook_sink;

@@ -27,7 +27,7 @@ pub struct ClientCreateArgs {
     /// 1 to 64 letters, digits, '.', '_' or '-'; unique among live clients.
     #[arg(long)]
     name: String,
-    /// Comma-separated: introspect, scim.
+    /// Comma-separated: introspect, scim, ssf.manage, ssf.read.
     #[arg(long)]
     scope: String,
 }

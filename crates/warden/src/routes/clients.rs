@@ -14,7 +14,7 @@ use crate::http::AdminCaller;
 use crate::http::{read_json, ApiError, Envelope, FieldError, Fields};
 use crate::run::state::AppState;
 
-const SCOPES_MESSAGE: &str = "must be a non-empty list of: introspect, scim";
+const SCOPES_MESSAGE: &str = "must be a non-empty list of: introspect, scim, ssf.manage, ssf.read";
 
 /// Body of `POST /api/v1/clients`. Other fields are ignored.
 #[derive(utoipa::ToSchema)]
