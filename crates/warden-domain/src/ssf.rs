@@ -194,6 +194,8 @@ pub struct QueuedSet {
     pub reason: Option<String>,
     /// A verification's `state`.
     pub state: Option<String>,
+    /// Push attempts made (a claim counts one).
+    pub attempts: u32,
 }
 
 /// What follows a push attempt.

@@ -2,7 +2,7 @@
 //! statement (`status_sql.rs`, its `ssf` CTE). Every write re-checks, in its transaction, that
 //! the owning client is not revoked (its row locked `FOR SHARE` until commit: a revocation
 //! racing the write is ordered before or after it). Push claims take the oldest SET each
-//! enabled push stream owes, `FOR UPDATE SKIP LOCKED`, under a lease.
+//! enabled push stream owes (rows locked, so concurrent claims queue), under a lease.
 
 use std::collections::HashSet;
 
@@ -116,6 +116,7 @@ struct EventRow {
     actor_kind: Option<String>,
     reason: Option<String>,
     state: Option<String>,
+    attempts: i32,
 }
 
 #[derive(Insertable)]
@@ -168,6 +169,7 @@ impl TryFrom<EventRow> for QueuedSet {
                 .context("actor kind")?,
             reason: row.reason,
             state: row.state,
+            attempts: u32::try_from(row.attempts).unwrap_or(0),
         })
     }
 }
@@ -427,8 +429,9 @@ impl SsfRepo for PgStore {
                     .limit(MAX_CLAIM)
                     .select((events::seq, events::stream_id, events::next_attempt_at))
                     // Not FOR UPDATE: a status change's SETs (their foreign key) must not wait.
+                    // Not SKIP LOCKED: a claim skipping a stream's oldest SET (locked by
+                    // another claim) would take its next one out of order; claims are short.
                     .for_no_key_update()
-                    .skip_locked()
                     .load(conn)
                     .await?;
                 // Only the oldest SET a stream owes goes: its SETs arrive in order.

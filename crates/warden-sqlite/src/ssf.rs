@@ -116,6 +116,7 @@ struct EventRow {
     actor_kind: Option<String>,
     reason: Option<String>,
     state: Option<String>,
+    attempts: i32,
 }
 
 #[derive(Insertable)]
@@ -168,6 +169,7 @@ impl TryFrom<EventRow> for QueuedSet {
                 .context("actor kind")?,
             reason: row.reason,
             state: row.state,
+            attempts: u32::try_from(row.attempts).unwrap_or(0),
         })
     }
 }
@@ -198,6 +200,7 @@ pub(crate) fn enqueue_change(
                     actor_kind: Some(change.actor.kind()),
                     reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
                     state: None,
+                    attempts: 0,
                 }));
             }
         }

@@ -61,6 +61,7 @@ mod tests {
             actor_kind: Some(actor),
             reason: Some("left the company".into()),
             state: None,
+            attempts: 0,
         }
     }
 

@@ -57,6 +57,7 @@ impl Streams {
                         actor_kind: Some(change.actor.kind()),
                         reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
                         state: None,
+                        attempts: 0,
                     },
                     due: at,
                     settled: false,
@@ -198,6 +199,7 @@ impl SsfRepo for MemoryStore {
             let push = matches!(stream.delivery, StreamDelivery::Push { .. });
             if push && stream.status == StreamStatus::Enabled && owed.due <= now {
                 owed.due = lease_until;
+                owed.set.attempts += 1;
                 claimed.push((stream.clone(), owed.set.clone()));
                 if claimed.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
                     break;

@@ -21,6 +21,7 @@ use crate::workers::after_commit::{AfterCommit, WebhookEndpoints};
 use crate::workers::jobs::JobRunner;
 use crate::workers::lifter::Lifter;
 use crate::workers::outbox::OutboxWorker;
+use crate::workers::ssf::SsfWorker;
 use crate::workers::webhooks::WebhookWorker;
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
@@ -38,6 +39,7 @@ pub struct Application {
     worker: OutboxWorker,
     lifter: Lifter,
     webhook_worker: WebhookWorker,
+    ssf_worker: SsfWorker,
     jobs: JobRunner,
     services: Services,
 }
@@ -92,7 +94,9 @@ impl Application {
             config.worker_settings().retention,
         );
         // What follows every committed change, whichever entry point made it.
-        let after_commit = AfterCommit::wake(wakeup, webhook_wakeup, endpoints, metrics.clone());
+        let ssf_wakeup = Arc::new(Notify::new());
+        let after_commit = AfterCommit::wake(wakeup, webhook_wakeup, endpoints, metrics.clone())
+            .with_ssf(ssf_wakeup.clone());
         let lifter = Lifter::spawn(
             services.lift.clone(),
             config.lift_poll,
@@ -106,6 +110,12 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| PublicUrl::of_listener(bound));
+        let ssf_worker = SsfWorker::spawn(
+            services.ssf.clone(),
+            public_url.clone(),
+            ssf_wakeup,
+            config.outbox_poll,
+        );
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
@@ -193,6 +203,7 @@ impl Application {
             worker,
             lifter,
             webhook_worker,
+            ssf_worker,
             jobs,
             services,
         })
@@ -238,6 +249,7 @@ impl Application {
         self.jobs.stop().await;
         self.worker.stop().await;
         self.webhook_worker.stop().await;
+        self.ssf_worker.stop().await;
         result
     }
 }

@@ -18,6 +18,7 @@ use warden_domain::use_cases::{DeliverWebhooks, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
 
 use crate::http::Idempotency;
+use crate::run::ssf::Transmitter;
 use warden_webhooks::WebhookTargets;
 
 /// The adapters behind each port.
@@ -56,6 +57,8 @@ pub struct Ports {
     pub webhook_policy: WebhookRetryPolicy,
     /// Which endpoint URLs registration accepts (`WARDEN_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: WebhookTargets,
+    /// Shared Signals: the streams, their SETs, and how SETs are signed and pushed.
+    pub ssf: Transmitter,
 }
 
 #[derive(Clone)]
@@ -94,6 +97,8 @@ pub struct Services {
     pub webhooks: ManageWebhooks,
     pub deliver_webhooks: DeliverWebhooks,
     pub webhook_targets: WebhookTargets,
+    /// The Shared Signals transmitter (streams, SET signing, push).
+    pub ssf: Transmitter,
 }
 
 impl Services {
@@ -120,11 +125,13 @@ impl Services {
             webhook_sender,
             webhook_policy,
             webhook_targets,
+            ssf,
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         let bulk = BulkDeactivate::new(jobs, users.clone(), auth.clone(), clock.clone());
         Self {
+            ssf,
             provision: Provision::new(users.clone(), provisioning, clock.clone()),
             webhook_targets,
             webhooks: ManageWebhooks::new(webhooks.clone(), clock.clone()),

@@ -6,4 +6,5 @@ pub mod after_commit;
 pub mod jobs;
 pub mod lifter;
 pub mod outbox;
+pub mod ssf;
 pub mod webhooks;
