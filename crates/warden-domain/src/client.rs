@@ -21,7 +21,12 @@ pub enum Scope {
 }
 
 /// Every scope, in the order lists are kept in.
-pub const ALL_SCOPES: [Scope; 4] = [Scope::Introspect, Scope::Scim, Scope::SsfManage, Scope::SsfRead];
+pub const ALL_SCOPES: [Scope; 4] = [
+    Scope::Introspect,
+    Scope::Scim,
+    Scope::SsfManage,
+    Scope::SsfRead,
+];
 
 impl Scope {
     pub fn as_str(self) -> &'static str {

@@ -69,8 +69,8 @@ pub use search::{
 };
 pub use special_address::forbidden_address;
 pub use ssf::{
-    initiating_entity, PollRequest, POLL_METHOD, PUSH_METHOD, QueuedSet, SecurityEventType, SetFinish, Stream, StreamDelivery,
-    StreamStatus, STATUS_EVENT_TYPES,
+    initiating_entity, PollRequest, QueuedSet, SecurityEventType, SetFinish, Stream,
+    StreamDelivery, StreamStatus, POLL_METHOD, PUSH_METHOD, STATUS_EVENT_TYPES,
 };
 pub use status_change::{
     AuditEvent, FoundTarget, NextStep, StatusAction, StatusChange, StatusChangeOutcome, Unapplied,

@@ -160,7 +160,11 @@ impl TryFrom<EventRow> for QueuedSet {
             stream_id: row.stream_id.parse().context("stream id")?,
             txn: row.txn.parse().context("txn")?,
             event_type: SecurityEventType::parse(&row.event_type).context("event type")?,
-            subject: row.subject.map(|s| s.parse()).transpose().context("subject")?,
+            subject: row
+                .subject
+                .map(|s| s.parse())
+                .transpose()
+                .context("subject")?,
             occurred_at: row.occurred_at.0,
             actor_kind: row
                 .actor_kind
@@ -192,7 +196,9 @@ pub(crate) fn enqueue_change(
             if lines(delivered).any(|uri| uri == event_type.uri()) {
                 rows.push(NewEventRow::from(&QueuedSet {
                     jti: Uuid::new_v4(),
-                    stream_id: stream_id.parse().map_err(|e| corrupt(anyhow::Error::new(e)))?,
+                    stream_id: stream_id
+                        .parse()
+                        .map_err(|e| corrupt(anyhow::Error::new(e)))?,
                     txn: change.event_id,
                     event_type: *event_type,
                     subject: Some(*user.id.as_uuid()),
@@ -223,11 +229,7 @@ fn client_live(conn: &mut SqliteConnection, client: &str) -> QueryResult<bool> {
     Ok(live > 0)
 }
 
-fn stream_of(
-    conn: &mut SqliteConnection,
-    client: &str,
-    id: &str,
-) -> QueryResult<Option<Stream>> {
+fn stream_of(conn: &mut SqliteConnection, client: &str, id: &str) -> QueryResult<Option<Stream>> {
     streams::table
         .filter(streams::id.eq(id))
         .filter(streams::client_id.eq(client))
@@ -525,7 +527,14 @@ impl SsfRepo for SqliteStore {
                     settle(conn, &jti.to_string(), Some(&id), None, None, Ts(now))?;
                 }
                 for (jti, error) in &request.set_errs {
-                    settle(conn, &jti.to_string(), Some(&id), Some(error), None, Ts(now))?;
+                    settle(
+                        conn,
+                        &jti.to_string(),
+                        Some(&id),
+                        Some(error),
+                        None,
+                        Ts(now),
+                    )?;
                 }
                 if stream.status != StreamStatus::Enabled {
                     return Ok(Some((Vec::new(), false)));

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
-use warden_domain::{Stream, StreamDelivery, StreamStatus, POLL_METHOD, PUSH_METHOD, STATUS_EVENT_TYPES};
+use warden_domain::{
+    Stream, StreamDelivery, StreamStatus, POLL_METHOD, PUSH_METHOD, STATUS_EVENT_TYPES,
+};
 
 /// The longest `description`, `authorization_header` and event type URI accepted.
 const MAX_TEXT: usize = 2048;
@@ -83,7 +85,11 @@ impl StreamRequest {
             Some(Value::String(text)) if text.chars().count() <= MAX_TEXT => {
                 Some(Some(text.clone()))
             }
-            Some(_) => return Err(bad("description must be a string of at most 2048 characters")),
+            Some(_) => {
+                return Err(bad(
+                    "description must be a string of at most 2048 characters",
+                ))
+            }
         };
         Ok(Self {
             stream_id,
@@ -299,10 +305,16 @@ mod tests {
             "delivery.endpoint_url is required for push delivery"
         );
         let odd = json!({"delivery": {"method": "urn:example"}});
-        assert!(StreamRequest::parse(&odd).unwrap_err().0.starts_with("delivery.method"));
+        assert!(StreamRequest::parse(&odd)
+            .unwrap_err()
+            .0
+            .starts_with("delivery.method"));
         assert!(StreamRequest::parse(&json!([1])).is_err());
         let events = json!({"events_requested": "x"});
-        assert!(StreamRequest::parse(&events).unwrap_err().0.starts_with("events_requested"));
+        assert!(StreamRequest::parse(&events)
+            .unwrap_err()
+            .0
+            .starts_with("events_requested"));
     }
 
     #[test]

@@ -18,9 +18,7 @@ pub fn push_finish(
 ) -> SetFinish {
     let error = match code {
         Some(202) => return SetFinish::Delivered,
-        Some(400) => {
-            return SetFinish::Failed(format!("400: {}", err.unwrap_or("no err given")))
-        }
+        Some(400) => return SetFinish::Failed(format!("400: {}", err.unwrap_or("no err given"))),
         Some(code) => format!("answered {code}"),
         None => "no answer".to_owned(),
     };
@@ -44,8 +42,13 @@ mod tests {
             SetFinish::Failed("400: invalid_key".into())
         );
         for code in [Some(429), Some(500), Some(503), None] {
-            assert!(matches!(push_finish(code, None, 1, now), SetFinish::RetryAt(at, _) if at > now));
+            assert!(
+                matches!(push_finish(code, None, 1, now), SetFinish::RetryAt(at, _) if at > now)
+            );
         }
-        assert!(matches!(push_finish(Some(500), None, MAX_ATTEMPTS, now), SetFinish::Failed(_)));
+        assert!(matches!(
+            push_finish(Some(500), None, MAX_ATTEMPTS, now),
+            SetFinish::Failed(_)
+        ));
     }
 }

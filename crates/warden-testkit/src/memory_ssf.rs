@@ -155,9 +155,7 @@ impl SsfRepo for MemoryStore {
         state.streams[i].status_reason = reason;
         let stream = state.streams[i].clone();
         if status == StreamStatus::Disabled {
-            state
-                .events
-                .retain(|e| e.set.stream_id != id || e.settled);
+            state.events.retain(|e| e.set.stream_id != id || e.settled);
         }
         Ok(Some(stream))
     }

@@ -9,8 +9,8 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use warden_auth::{Argon2Hasher, RandomClientTokens, SetKey};
 use warden_domain::ports::{
-    ChangeLog, ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox,
-    Clock, ProvisioningRepo, SsfRepo, StoreError, SystemClock, UserRepo, WebhookRepo,
+    ChangeLog, ClientRepo, Clock, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox,
+    ProvisioningRepo, SsfRepo, StoreError, SystemClock, UserRepo, WebhookRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};

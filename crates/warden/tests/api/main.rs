@@ -38,6 +38,7 @@ mod scim_effects;
 mod scim_origin;
 mod scim_support;
 mod slow_clients;
+mod ssf;
 mod support;
 mod suspension;
 mod webdriver;
