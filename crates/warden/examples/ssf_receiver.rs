@@ -16,8 +16,7 @@ use serde_json::{json, Value};
 
 const ACCOUNT_DISABLED: &str =
     "https://schemas.openid.net/secevent/risc/event-type/account-disabled";
-const SESSION_REVOKED: &str =
-    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
 const ACCOUNT_ENABLED: &str = "https://schemas.openid.net/secevent/risc/event-type/account-enabled";
 
 /// What the receiver does with an accepted SET.
@@ -88,7 +87,9 @@ fn receive(
             _ => Refused::InvalidRequest,
         })?
         .claims;
-    let events = claims["events"].as_object().ok_or(Refused::InvalidRequest)?;
+    let events = claims["events"]
+        .as_object()
+        .ok_or(Refused::InvalidRequest)?;
     let (Some((event_type, _)), 1) = (events.iter().next(), events.len()) else {
         return Err(Refused::InvalidRequest);
     };
@@ -97,7 +98,10 @@ fn receive(
         return Ok(Action::Duplicate);
     }
     // Warden's subjects: `{"format": "iss_sub", "iss": <issuer>, "sub": <user id>}`.
-    let user = claims["sub_id"]["sub"].as_str().unwrap_or_default().to_owned();
+    let user = claims["sub_id"]["sub"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     Ok(match event_type.as_str() {
         ACCOUNT_DISABLED | SESSION_REVOKED => Action::DropSessions { user },
         ACCOUNT_ENABLED => Action::Allow { user },
@@ -127,13 +131,34 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let (token, jwks) = warden_set(dir.path(), ACCOUNT_DISABLED, "payroll");
     let mut seen = HashSet::new();
-    let first = receive(&token, &jwks, "https://warden.example", "payroll", &mut seen);
+    let first = receive(
+        &token,
+        &jwks,
+        "https://warden.example",
+        "payroll",
+        &mut seen,
+    );
     println!("account-disabled: {first:?} (answer 202)");
-    let again = receive(&token, &jwks, "https://warden.example", "payroll", &mut seen);
+    let again = receive(
+        &token,
+        &jwks,
+        "https://warden.example",
+        "payroll",
+        &mut seen,
+    );
     println!("the same SET again: {again:?} (answer 202)");
-    match receive(&token, &jwks, "https://warden.example", "billing", &mut seen) {
+    match receive(
+        &token,
+        &jwks,
+        "https://warden.example",
+        "billing",
+        &mut seen,
+    ) {
         Ok(action) => println!("unexpected: {action:?}"),
-        Err(refused) => println!("for another audience: 400 {{\"err\": \"{}\"}}", refused.err()),
+        Err(refused) => println!(
+            "for another audience: 400 {{\"err\": \"{}\"}}",
+            refused.err()
+        ),
     }
 }
 
@@ -158,7 +183,13 @@ fn accepts_warden_sets_once_and_refuses_others() {
         Err(Refused::InvalidAudience)
     );
     assert_eq!(
-        receive(&token, &jwks, "https://other.example", "payroll", &mut HashSet::new()),
+        receive(
+            &token,
+            &jwks,
+            "https://other.example",
+            "payroll",
+            &mut HashSet::new()
+        ),
         Err(Refused::InvalidIssuer)
     );
     // Signed by another key under the same kid: refused.
