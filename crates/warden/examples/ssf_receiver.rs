@@ -35,19 +35,19 @@ enum Action {
 /// Why a SET is refused: the RFC 8935 `err` of the 400.
 #[derive(Debug, PartialEq, Eq)]
 enum Refused {
-    InvalidKey,
-    InvalidAudience,
-    InvalidIssuer,
-    InvalidRequest,
+    Key,
+    Audience,
+    Issuer,
+    Request,
 }
 
 impl Refused {
     fn err(&self) -> &'static str {
         match self {
-            Self::InvalidKey => "invalid_key",
-            Self::InvalidAudience => "invalid_audience",
-            Self::InvalidIssuer => "invalid_issuer",
-            Self::InvalidRequest => "invalid_request",
+            Self::Key => "invalid_key",
+            Self::Audience => "invalid_audience",
+            Self::Issuer => "invalid_issuer",
+            Self::Request => "invalid_request",
         }
     }
 }
@@ -60,19 +60,19 @@ fn receive(
     audience: &str,
     seen: &mut HashSet<String>,
 ) -> Result<Action, Refused> {
-    let header = jsonwebtoken::decode_header(token).map_err(|_| Refused::InvalidRequest)?;
+    let header = jsonwebtoken::decode_header(token).map_err(|_| Refused::Request)?;
     if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some("secevent+jwt") {
-        return Err(Refused::InvalidRequest);
+        return Err(Refused::Request);
     }
-    let kid = header.kid.ok_or(Refused::InvalidKey)?;
+    let kid = header.kid.ok_or(Refused::Key)?;
     let jwk = jwks["keys"]
         .as_array()
         .and_then(|keys| keys.iter().find(|k| k["kid"] == kid.as_str()))
         .filter(|k| k["kty"] == "RSA")
-        .ok_or(Refused::InvalidKey)?;
+        .ok_or(Refused::Key)?;
     let (n, e) = (jwk["n"].as_str(), jwk["e"].as_str());
     let key = DecodingKey::from_rsa_components(n.unwrap_or_default(), e.unwrap_or_default())
-        .map_err(|_| Refused::InvalidKey)?;
+        .map_err(|_| Refused::Key)?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_audience(&[audience]);
     validation.set_issuer(&[issuer]);
@@ -81,19 +81,17 @@ fn receive(
     validation.required_spec_claims.clear();
     let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map_err(|error| match error.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidAudience => Refused::InvalidAudience,
-            jsonwebtoken::errors::ErrorKind::InvalidIssuer => Refused::InvalidIssuer,
-            jsonwebtoken::errors::ErrorKind::InvalidSignature => Refused::InvalidKey,
-            _ => Refused::InvalidRequest,
+            jsonwebtoken::errors::ErrorKind::InvalidAudience => Refused::Audience,
+            jsonwebtoken::errors::ErrorKind::InvalidIssuer => Refused::Issuer,
+            jsonwebtoken::errors::ErrorKind::InvalidSignature => Refused::Key,
+            _ => Refused::Request,
         })?
         .claims;
-    let events = claims["events"]
-        .as_object()
-        .ok_or(Refused::InvalidRequest)?;
+    let events = claims["events"].as_object().ok_or(Refused::Request)?;
     let (Some((event_type, _)), 1) = (events.iter().next(), events.len()) else {
-        return Err(Refused::InvalidRequest);
+        return Err(Refused::Request);
     };
-    let jti = claims["jti"].as_str().ok_or(Refused::InvalidRequest)?;
+    let jti = claims["jti"].as_str().ok_or(Refused::Request)?;
     if !seen.insert(jti.to_owned()) {
         return Ok(Action::Duplicate);
     }
@@ -110,9 +108,12 @@ fn receive(
 }
 
 /// A SET as Warden signs it, with a key made for the demonstration.
-fn warden_set(dir: &std::path::Path, event: &str, audience: &str) -> (String, Value) {
-    let key = warden_auth::SetKey::load_or_create(&dir.join("ssf-set-key.pem"))
-        .expect("a key in a fresh directory");
+fn warden_set(
+    dir: &std::path::Path,
+    event: &str,
+    audience: &str,
+) -> anyhow::Result<(String, Value)> {
+    let key = warden_auth::SetKey::load_or_create(&dir.join("ssf-set-key.pem"))?;
     let claims = json!({
         "iss": "https://warden.example",
         "aud": audience,
@@ -122,14 +123,14 @@ fn warden_set(dir: &std::path::Path, event: &str, audience: &str) -> (String, Va
         "sub_id": {"format": "iss_sub", "iss": "https://warden.example", "sub": "0193-user"},
         "events": {event: {"event_timestamp": 1_796_702_400, "initiating_entity": "admin"}},
     });
-    let token = key.sign(&claims).expect("signed");
+    let token = key.sign(&claims)?;
     let jwks = json!({"keys": [key.public_jwk()]});
-    (token, jwks)
+    Ok((token, jwks))
 }
 
-fn main() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let (token, jwks) = warden_set(dir.path(), ACCOUNT_DISABLED, "payroll");
+fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (token, jwks) = warden_set(dir.path(), ACCOUNT_DISABLED, "payroll")?;
     let mut seen = HashSet::new();
     let first = receive(
         &token,
@@ -160,12 +161,13 @@ fn main() {
             refused.err()
         ),
     }
+    Ok(())
 }
 
 #[test]
-fn accepts_warden_sets_once_and_refuses_others() {
-    let dir = tempfile::tempdir().unwrap();
-    let (token, jwks) = warden_set(dir.path(), ACCOUNT_DISABLED, "payroll");
+fn accepts_warden_sets_once_and_refuses_others() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (token, jwks) = warden_set(dir.path(), ACCOUNT_DISABLED, "payroll")?;
     let mut seen = HashSet::new();
     let issuer = "https://warden.example";
     assert_eq!(
@@ -180,7 +182,7 @@ fn accepts_warden_sets_once_and_refuses_others() {
     );
     assert_eq!(
         receive(&token, &jwks, issuer, "billing", &mut HashSet::new()),
-        Err(Refused::InvalidAudience)
+        Err(Refused::Audience)
     );
     assert_eq!(
         receive(
@@ -190,22 +192,23 @@ fn accepts_warden_sets_once_and_refuses_others() {
             "payroll",
             &mut HashSet::new()
         ),
-        Err(Refused::InvalidIssuer)
+        Err(Refused::Issuer)
     );
     // Signed by another key under the same kid: refused.
-    let other = tempfile::tempdir().unwrap();
-    let (_, other_jwks) = warden_set(other.path(), ACCOUNT_DISABLED, "payroll");
+    let other = tempfile::tempdir()?;
+    let (_, other_jwks) = warden_set(other.path(), ACCOUNT_DISABLED, "payroll")?;
     let mut forged = other_jwks.clone();
     forged["keys"][0]["kid"] = jwks["keys"][0]["kid"].clone();
     assert_eq!(
         receive(&token, &forged, issuer, "payroll", &mut HashSet::new()),
-        Err(Refused::InvalidKey)
+        Err(Refused::Key)
     );
-    let (enabled, jwks) = warden_set(dir.path(), ACCOUNT_ENABLED, "payroll");
+    let (enabled, jwks) = warden_set(dir.path(), ACCOUNT_ENABLED, "payroll")?;
     assert_eq!(
         receive(&enabled, &jwks, issuer, "payroll", &mut seen),
         Ok(Action::Allow {
             user: "0193-user".into()
         })
     );
+    Ok(())
 }

@@ -252,7 +252,10 @@ pub async fn ssf_streams_belong_to_their_live_client(
     let mine = stream(owner, StreamDelivery::Poll, &STATUS_EVENT_TYPES);
     let stored = ssf.create_stream(mine.clone()).await.unwrap().unwrap();
     assert_eq!(stored, mine);
-    assert_eq!(ssf.streams(owner).await.unwrap(), [mine.clone()]);
+    assert_eq!(
+        ssf.streams(owner).await.unwrap(),
+        std::slice::from_ref(&mine)
+    );
     assert!(ssf.streams(other).await.unwrap().is_empty());
     assert!(ssf.stream(other, mine.id).await.unwrap().is_none());
     let mut taken = mine.clone();
