@@ -4,13 +4,12 @@
 //! racing the write is ordered before or after it). Push claims take the oldest SET each
 //! enabled push stream owes (rows locked, so concurrent claims queue), under a lease.
 
-use std::collections::HashSet;
-
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamptz};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 use warden_domain::ports::{SsfRepo, StoreError};
@@ -23,8 +22,31 @@ use crate::errors::{corrupt, from_diesel};
 use crate::schema::{clients, ssf_events as events, ssf_streams as streams};
 use crate::PgStore;
 
-/// The most SETs one claim looks at.
-const MAX_CLAIM: i64 = 500;
+/// The most SETs one claim returns.
+const MAX_CLAIM: u32 = 500;
+
+/// $1 enabled, $2 the push method, $3 now, $4 limit: of each enabled push stream, the oldest
+/// SET it still owes, when that one is due. Only the oldest: a stream's SETs go in order, and a
+/// stream waiting for a retry holds back its own SETs only. Its row locked (not FOR UPDATE: a
+/// status change's SETs, their foreign key, must not wait; not SKIP LOCKED: a claim skipping a
+/// stream's oldest SET would take its next one out of order, so concurrent claims queue, and
+/// one that waited sees the row as leased).
+const DUE_HEADS: &str = "\
+SELECT e.seq FROM ssf_events AS e JOIN ssf_streams AS s ON s.id = e.stream_id
+ WHERE s.status = $1 AND s.delivery_method = $2
+   AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= $3
+   AND NOT EXISTS (SELECT 1 FROM ssf_events AS p
+                    WHERE p.stream_id = e.stream_id AND p.seq < e.seq
+                      AND p.delivered_at IS NULL AND p.failed_at IS NULL)
+ ORDER BY e.seq
+ LIMIT $4
+   FOR NO KEY UPDATE OF e";
+
+#[derive(QueryableByName)]
+struct Seq {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
 
 #[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = streams, check_for_backend(Pg))]
@@ -419,29 +441,15 @@ impl SsfRepo for PgStore {
     ) -> Result<Vec<(Stream, QueuedSet)>, StoreError> {
         self.provisioning_step(move |conn| {
             Box::pin(conn.transaction(async move |conn| {
-                let owed: Vec<(i64, Uuid, DateTime<Utc>)> = events::table
-                    .inner_join(streams::table)
-                    .filter(streams::status.eq(StreamStatus::Enabled.as_str()))
-                    .filter(streams::delivery_method.eq(PUSH_METHOD))
-                    .filter(events::delivered_at.is_null())
-                    .filter(events::failed_at.is_null())
-                    .order(events::seq.asc())
-                    .limit(MAX_CLAIM)
-                    .select((events::seq, events::stream_id, events::next_attempt_at))
-                    // Not FOR UPDATE: a status change's SETs (their foreign key) must not wait.
-                    // Not SKIP LOCKED: a claim skipping a stream's oldest SET (locked by
-                    // another claim) would take its next one out of order; claims are short.
-                    .for_no_key_update()
-                    .load(conn)
-                    .await?;
-                // Only the oldest SET a stream owes goes: its SETs arrive in order.
-                let mut seen = HashSet::new();
-                let due: Vec<i64> = owed
+                let due: Vec<i64> = diesel::sql_query(DUE_HEADS)
+                    .bind::<Text, _>(StreamStatus::Enabled.as_str())
+                    .bind::<Text, _>(PUSH_METHOD)
+                    .bind::<Timestamptz, _>(now)
+                    .bind::<BigInt, _>(i64::from(limit.min(MAX_CLAIM)))
+                    .load::<Seq>(conn)
+                    .await?
                     .into_iter()
-                    .filter(|(_, stream, _)| seen.insert(*stream))
-                    .filter(|(_, _, at)| *at <= now)
-                    .map(|(seq, _, _)| seq)
-                    .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                    .map(|row| row.seq)
                     .collect();
                 if due.is_empty() {
                     return Ok(Vec::new());

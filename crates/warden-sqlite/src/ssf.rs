@@ -1,12 +1,11 @@
 //! [`SsfRepo`] on SQLite, and the SETs a status change writes inside its own `BEGIN IMMEDIATE`
 //! transaction ([`enqueue_change`]).
 
-use std::collections::HashSet;
-
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, TimestamptzSqlite};
 use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::{SsfRepo, StoreError};
@@ -20,8 +19,27 @@ use crate::schema::{clients, ssf_events as events, ssf_streams as streams};
 use crate::store::SqliteStore;
 use crate::timestamp::Ts;
 
-/// The most SETs one claim looks at.
-const MAX_CLAIM: i64 = 500;
+/// The most SETs one claim returns.
+const MAX_CLAIM: u32 = 500;
+
+/// Binds: enabled, the push method, now, limit. Of each enabled push stream, the oldest SET it
+/// still owes, when that one is due (a stream's SETs go in order; one waiting for a retry holds
+/// back its own stream only). Run inside `BEGIN IMMEDIATE`.
+const DUE_HEADS: &str = "\
+SELECT e.seq FROM ssf_events AS e JOIN ssf_streams AS s ON s.id = e.stream_id
+ WHERE s.status = ? AND s.delivery_method = ?
+   AND e.delivered_at IS NULL AND e.failed_at IS NULL AND e.next_attempt_at <= ?
+   AND NOT EXISTS (SELECT 1 FROM ssf_events AS p
+                    WHERE p.stream_id = e.stream_id AND p.seq < e.seq
+                      AND p.delivered_at IS NULL AND p.failed_at IS NULL)
+ ORDER BY e.seq
+ LIMIT ?";
+
+#[derive(QueryableByName)]
+struct Seq {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+}
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = streams, check_for_backend(Sqlite), treat_none_as_null = true)]
@@ -429,23 +447,14 @@ impl SsfRepo for SqliteStore {
     ) -> Result<Vec<(Stream, QueuedSet)>, StoreError> {
         self.run(move |conn| {
             conn.immediate_transaction(|conn| {
-                let owed: Vec<(i64, String, Ts)> = events::table
-                    .inner_join(streams::table)
-                    .filter(streams::status.eq(StreamStatus::Enabled.as_str()))
-                    .filter(streams::delivery_method.eq(PUSH_METHOD))
-                    .filter(events::delivered_at.is_null())
-                    .filter(events::failed_at.is_null())
-                    .order(events::seq.asc())
-                    .limit(MAX_CLAIM)
-                    .select((events::seq, events::stream_id, events::next_attempt_at))
-                    .load(conn)?;
-                let mut seen = HashSet::new();
-                let due: Vec<i64> = owed
+                let due: Vec<i64> = diesel::sql_query(DUE_HEADS)
+                    .bind::<Text, _>(StreamStatus::Enabled.as_str())
+                    .bind::<Text, _>(PUSH_METHOD)
+                    .bind::<TimestamptzSqlite, _>(Ts(now))
+                    .bind::<BigInt, _>(i64::from(limit.min(MAX_CLAIM)))
+                    .load::<Seq>(conn)?
                     .into_iter()
-                    .filter(|(_, stream, _)| seen.insert(stream.clone()))
-                    .filter(|(_, _, at)| at.0 <= now)
-                    .map(|(seq, _, _)| seq)
-                    .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                    .map(|row| row.seq)
                     .collect();
                 if due.is_empty() {
                     return Ok(Vec::new());

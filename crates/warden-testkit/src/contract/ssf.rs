@@ -173,8 +173,9 @@ pub async fn ssf_push_claims_take_each_streams_oldest_set_only(
     let admin = sentinel(&*users).await;
     let client = live_client(&*clients).await;
     let pushed = stream(client, push(), &STATUS_EVENT_TYPES);
+    let second = stream(client, push(), &[SecurityEventType::AccountDisabled]);
     let paused = stream(client, push(), &STATUS_EVENT_TYPES);
-    for s in [&pushed, &paused] {
+    for s in [&pushed, &second, &paused] {
         ssf.create_stream(s.clone()).await.unwrap().unwrap();
     }
     ssf.set_status(client, paused.id, StreamStatus::Paused, None)
@@ -188,17 +189,25 @@ pub async fn ssf_push_claims_take_each_streams_oldest_set_only(
             .change_status(change(StatusAction::Deactivate, &target, &admin, None, at))
             .await,
     );
+    let ours = [pushed.id, second.id, paused.id];
     let mine = |claimed: Vec<(Stream, QueuedSet)>| -> Vec<QueuedSet> {
-        claimed
+        let mut sets: Vec<QueuedSet> = claimed
             .into_iter()
-            .filter(|(s, _)| s.id == pushed.id || s.id == paused.id)
+            .filter(|(s, _)| ours.contains(&s.id))
             .map(|(_, set)| set)
-            .collect()
+            .collect();
+        sets.sort_by_key(|set| set.stream_id != pushed.id);
+        sets
     };
     let lease = at + TimeDelta::seconds(30);
     let first = mine(ssf.claim_push(at, lease, 100).await.unwrap());
-    assert_eq!(first.len(), 1, "one per stream, none of the paused one");
+    assert_eq!(
+        first.len(),
+        2,
+        "one per enabled stream, none of the paused one"
+    );
     assert_eq!(first[0].event_type, SecurityEventType::AccountDisabled);
+    assert_eq!((first[1].stream_id, first[1].attempts), (second.id, 1));
     assert_eq!(first[0].attempts, 1);
     // Leased: not again before the lease ends; the next of its stream waits behind it.
     assert!(mine(ssf.claim_push(at, lease, 100).await.unwrap()).is_empty());
@@ -211,9 +220,12 @@ pub async fn ssf_push_claims_take_each_streams_oldest_set_only(
     )
     .await
     .unwrap();
+    ssf.finish_push(first[1].jti, Some(202), SetFinish::Delivered, at)
+        .await
+        .unwrap();
     assert!(mine(ssf.claim_push(at, lease, 100).await.unwrap()).is_empty());
     let again = mine(ssf.claim_push(retry, lease, 100).await.unwrap());
-    assert_eq!(again.len(), 1);
+    assert_eq!(again.len(), 1, "the other stream owes nothing more");
     assert_eq!((again[0].jti, again[0].attempts), (first[0].jti, 2));
     ssf.finish_push(again[0].jti, Some(202), SetFinish::Delivered, retry)
         .await
@@ -229,7 +241,42 @@ pub async fn ssf_push_claims_take_each_streams_oldest_set_only(
     )
     .await
     .unwrap();
-    let later = retry + TimeDelta::hours(2);
+
+    // A stream waiting for a retry holds back its own SETs only.
+    let other = create(&*users, Role::User, "Bob").await;
+    let at = retry + TimeDelta::seconds(1);
+    applied(
+        users
+            .change_status(change(StatusAction::Deactivate, &other, &admin, None, at))
+            .await,
+    );
+    let lease = at + TimeDelta::seconds(30);
+    let both = mine(ssf.claim_push(at, lease, 100).await.unwrap());
+    assert_eq!(both.len(), 2);
+    ssf.finish_push(
+        both[0].jti,
+        None,
+        SetFinish::RetryAt(lease, "timeout".into()),
+        at,
+    )
+    .await
+    .unwrap();
+    ssf.finish_push(both[1].jti, Some(202), SetFinish::Delivered, at)
+        .await
+        .unwrap();
+    assert!(mine(ssf.claim_push(at, lease, 100).await.unwrap()).is_empty());
+    let late = mine(ssf.claim_push(lease, lease, 100).await.unwrap());
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].jti, both[0].jti);
+    ssf.finish_push(late[0].jti, Some(202), SetFinish::Delivered, lease)
+        .await
+        .unwrap();
+    let last = mine(ssf.claim_push(lease, lease, 100).await.unwrap());
+    assert_eq!(last.len(), 1);
+    ssf.finish_push(last[0].jti, Some(202), SetFinish::Delivered, lease)
+        .await
+        .unwrap();
+    let later = lease + TimeDelta::hours(2);
     assert!(mine(ssf.claim_push(later, later, 100).await.unwrap()).is_empty());
     // Enabled again, the paused stream delivers what it held, in order.
     ssf.set_status(client, paused.id, StreamStatus::Enabled, None)
