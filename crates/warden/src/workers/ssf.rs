@@ -36,12 +36,15 @@ impl SsfWorker {
     ) -> Self {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        for _ in 0..TASKS {
+        for index in 0..TASKS {
+            // While idle only the first task looks every `poll`; it brings in the others when
+            // it finds work (and a commit wakes one).
+            let every = (index == 0).then_some(poll);
             tasks.spawn(run(
                 transmitter.clone(),
                 issuer.clone(),
                 wakeup.clone(),
-                poll,
+                every,
                 stopped.clone(),
             ));
         }
@@ -63,7 +66,7 @@ async fn run(
     transmitter: Transmitter,
     issuer: PublicUrl,
     wakeup: Arc<Notify>,
-    poll: Duration,
+    poll: Option<Duration>,
     mut stopped: watch::Receiver<bool>,
 ) {
     loop {
@@ -82,9 +85,15 @@ async fn run(
             wakeup.notify_one();
             continue;
         }
+        let timer = async {
+            match poll {
+                Some(poll) => tokio::time::sleep(poll).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = wakeup.notified() => {}
-            () = tokio::time::sleep(poll) => {}
+            () = timer => {}
             _ = stopped.changed() => {}
         }
     }
