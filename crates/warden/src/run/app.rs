@@ -114,7 +114,7 @@ impl Application {
             services.ssf.clone(),
             public_url.clone(),
             ssf_wakeup,
-            config.outbox_poll,
+            crate::workers::ssf::poll_every(config.outbox_poll),
         );
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {

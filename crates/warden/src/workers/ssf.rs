@@ -17,6 +17,15 @@ const TASKS: usize = 4;
 /// SETs one task claims per round: one, so that the claim's lease (30 s) outlasts its push.
 const ROUND: u32 = 1;
 
+/// The idle worker looks for due SETs (retries, other replicas' and the CLI's SETs) at most
+/// this often: it shares the request pool, and fresh SETs wake it anyway.
+const MIN_POLL: Duration = Duration::from_secs(1);
+
+/// How often the idle worker looks, given the outbox's `WARDEN_OUTBOX_POLL_MS`.
+pub fn poll_every(outbox_poll: Duration) -> Duration {
+    outbox_poll.max(MIN_POLL)
+}
+
 /// A running worker; [`SsfWorker::stop`] lets the current pushes finish, then ends it.
 #[derive(Debug)]
 pub struct SsfWorker {
