@@ -1,7 +1,7 @@
 # Everyday commands. The README's two commands (`cargo run`, `cargo test`) need nothing else.
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: run test test-postgres lint fmt ci bench bench-bulk screenshots
+.PHONY: run test test-postgres lint fmt ci bench bench-bulk bench-ssf screenshots
 
 run: ## Serve on the embedded default (SQLite file and .eml mail under ./data)
 	cargo run
@@ -27,6 +27,9 @@ bench: ## Warden vs pgbench on the same statements, plus SQLite (docs/benchmarks
 
 bench-bulk: ## How long a bulk deactivation of 10,000 accounts takes, SQLite and PostgreSQL; ~1 min after the build
 	bash bench/bulk.sh
+
+bench-ssf: ## Time from a deactivation's 200 to its SET at a local push receiver (p50, p99); ~1 min after the build
+	bash bench/ssf.sh
 
 screenshots: ## The console's screenshots in docs/console/ (needs chromium and chromium-driver)
 	WARDEN_CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console cargo test -p warden --test api \

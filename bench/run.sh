@@ -27,6 +27,7 @@
 #   BENCH_TARGET_DIR    cargo target dir for the release build   $CARGO_TARGET_DIR or ./target
 #   BENCH_WARDEN_BIN    a warden binary to measure instead of building one
 #   BENCH_DRAIN         0 to skip the mail drain (bench/drain.sh, BENCH_DRAIN_MAILS=20000)
+#   BENCH_SSF           0 to skip the SSF push latency (bench/ssf.sh, BENCH_SSF_USERS=200)
 #   WARDEN_DB_MAX_CONNECTIONS, WARDEN_HTTP_WORKERS   passed through to the server (defaults: 16
 #                       connections, one HTTP worker per two cores)
 set -euo pipefail
@@ -457,4 +458,10 @@ fi
 if [ "${BENCH_DRAIN:-1}" = 1 ]; then
     stop_server 2>/dev/null || true
     BENCH_WARDEN_BIN=$WARDEN BENCH_PG_URL=$PG_URL bash bench/drain.sh | tee -a "$WORK/table.txt"
+fi
+
+# ------------------------------------------------------------------------- SSF push latency
+# From a deactivation's 200 to its SET at a local push receiver (bench/ssf.sh, docs/benchmarks.md).
+if [ "${BENCH_SSF:-1}" = 1 ]; then
+    BENCH_WARDEN_BIN=$WARDEN bash bench/ssf.sh | tee -a "$WORK/table.txt"
 fi

@@ -18,6 +18,17 @@ use secrecy::SecretString;
 /// On any IO failure, when the existing file is empty, or when it is readable or writable by
 /// group or others.
 pub fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
+    load_or_create_private(path, || Ok(random_hex(64)))
+}
+
+/// As [`load_or_create_secret`], with `make` writing the content of a new file (a PEM key).
+///
+/// # Errors
+/// As [`load_or_create_secret`], or when `make` fails.
+pub fn load_or_create_private(
+    path: &Path,
+    make: impl FnOnce() -> anyhow::Result<String>,
+) -> anyhow::Result<SecretString> {
     match read_secret(path) {
         Err(err) if err.kind() == ErrorKind::NotFound => {}
         other => return finish(path, other),
@@ -29,7 +40,7 @@ pub fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
             .create(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let secret = random_hex(64);
+    let secret = make()?;
     let temp = temp_path(path);
     let written = write_new(&temp, &secret).and_then(|()| fs::hard_link(&temp, path));
     let _ = fs::remove_file(&temp);

@@ -19,14 +19,20 @@ pub enum Scope {
     ScimPrivileged,
     /// Read the audit trail export (`GET /api/v1/events/export`).
     Audit,
+    /// Create and manage its own Shared Signals streams (and poll them).
+    SsfManage,
+    /// Read its own Shared Signals streams and their status (and poll them).
+    SsfRead,
 }
 
 /// Every scope, in the order lists are kept in.
-pub const ALL_SCOPES: [Scope; 4] = [
+pub const ALL_SCOPES: [Scope; 6] = [
     Scope::Introspect,
     Scope::Scim,
     Scope::ScimPrivileged,
     Scope::Audit,
+    Scope::SsfManage,
+    Scope::SsfRead,
 ];
 
 impl Scope {
@@ -36,6 +42,8 @@ impl Scope {
             Scope::Scim => "scim",
             Scope::ScimPrivileged => "scim.privileged",
             Scope::Audit => "audit",
+            Scope::SsfManage => "ssf.manage",
+            Scope::SsfRead => "ssf.read",
         }
     }
 
@@ -84,9 +92,10 @@ impl Scope {
     }
 }
 
-/// From [`Scope::parse`]: the text names no scope (`introspect`, `scim`).
+/// From [`Scope::parse`]: the text names no scope (`introspect`, `scim`, `ssf.manage`,
+/// `ssf.read`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("must name one or more of: introspect, scim, scim.privileged, audit")]
+#[error("must name one or more of: introspect, scim, scim.privileged, audit, ssf.manage, ssf.read")]
 pub struct UnknownScope;
 
 /// A client's name: 1 to 64 ASCII letters, digits, `.`, `_` or `-`. Unique among live clients.

@@ -32,6 +32,7 @@ mod reason;
 mod role_change;
 mod search;
 mod special_address;
+mod ssf;
 mod status_change;
 mod suspension;
 mod text;
@@ -70,6 +71,10 @@ pub use search::{
     StatusFilter, UnknownStatusFilter, UserFilter,
 };
 pub use special_address::forbidden_address;
+pub use ssf::{
+    initiating_entity, PollRequest, QueuedSet, SecurityEventType, SetFinish, Stream,
+    StreamDelivery, StreamStatus, POLL_METHOD, PUSH_METHOD, STATUS_EVENT_TYPES,
+};
 pub use status_change::{
     AuditAction, AuditEvent, FoundTarget, LockedTarget, NextStep, RoleShift, StatusAction,
     StatusChange, StatusChangeOutcome, Unapplied, UnknownAction, Verdict, ALL_AUDIT_ACTIONS,

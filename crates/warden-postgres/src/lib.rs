@@ -28,6 +28,7 @@ mod provisioning;
 mod role_change;
 mod rows;
 mod schema;
+mod ssf;
 mod status_change;
 mod status_sql;
 mod store;

@@ -263,6 +263,22 @@ fn reason(text: Option<String>) -> anyhow::Result<Option<Reason>> {
     }
 }
 
+/// An audit row's `from_role` and `to_role`: both for a role change, neither otherwise.
+pub(crate) fn stored_role_shift(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> anyhow::Result<Option<RoleShift>> {
+    let role = |text: &str| Role::parse(text).map_err(|_| anyhow::anyhow!("stored role {text:?}"));
+    match (from, to) {
+        (Some(from), Some(to)) => Ok(Some(RoleShift {
+            from: role(from)?,
+            to: role(to)?,
+        })),
+        (None, None) => Ok(None),
+        _ => Err(anyhow::anyhow!("a role change recorded with one role")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,21 +315,5 @@ mod tests {
             failed: 0,
         };
         assert!(OutboxStats::try_from(negative).is_err());
-    }
-}
-
-/// An audit row's `from_role` and `to_role`: both for a role change, neither otherwise.
-pub(crate) fn stored_role_shift(
-    from: Option<&str>,
-    to: Option<&str>,
-) -> anyhow::Result<Option<RoleShift>> {
-    let role = |text: &str| Role::parse(text).map_err(|_| anyhow::anyhow!("stored role {text:?}"));
-    match (from, to) {
-        (Some(from), Some(to)) => Ok(Some(RoleShift {
-            from: role(from)?,
-            to: role(to)?,
-        })),
-        (None, None) => Ok(None),
-        _ => Err(anyhow::anyhow!("a role change recorded with one role")),
     }
 }

@@ -148,3 +148,44 @@ diesel::table! {
         event_id -> Uuid,
     }
 }
+
+diesel::table! {
+    ssf_streams (id) {
+        id -> Uuid,
+        client_id -> Uuid,
+        audience -> Text,
+        delivery_method -> Text,
+        endpoint_url -> Nullable<Text>,
+        authorization_header -> Nullable<Text>,
+        events_requested -> Array<Text>,
+        events_delivered -> Array<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ssf_events (seq) {
+        seq -> BigInt,
+        jti -> Uuid,
+        stream_id -> Uuid,
+        txn -> Uuid,
+        event_type -> Text,
+        subject -> Nullable<Uuid>,
+        occurred_at -> Timestamptz,
+        actor_kind -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        state -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamptz,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<Timestamptz>,
+        failed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::joinable!(ssf_events -> ssf_streams (stream_id));
+diesel::allow_tables_to_appear_in_same_query!(ssf_events, ssf_streams);

@@ -18,7 +18,10 @@ use diesel::pg::Pg;
 use diesel::query_builder::{BoxedSqlQuery, SqlQuery};
 use diesel::sql_types::{Array, Bool, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use uuid::Uuid;
-use warden_domain::{AccountStatus, Authority, Reason, Role, StatusChange, WebhookEventType};
+use warden_domain::{
+    AccountStatus, Authority, Reason, Role, SecurityEventType, StatusChange, StreamStatus,
+    WebhookEventType,
+};
 
 /// Declares the binds of a status change once: `field: RustType => SqlType, "pg type"`, in bind
 /// order ($1, $2, ...). Generates [`Binds`], [`Columns`], [`INPUT`] and the two bind chains.
@@ -108,6 +111,11 @@ status_binds! {
     due_at: Option<DateTime<Utc>> => Nullable<Timestamptz>, "timestamptz";
     /// The webhook event type: one delivery per enabled endpoint subscribed to it.
     event_type: &'static str => Text, "text";
+    /// The SETs' event types (SSF): the first, and the second (NULL: none) of
+    /// `SecurityEventType::of`; the `ssf` CTE writes them for every stream not `ssf_dropped`.
+    ssf_event: &'static str => Text, "text";
+    ssf_also: Option<&'static str> => Nullable<Text>, "text";
+    ssf_dropped: &'static str => Text, "text";
 }
 
 impl<'a> Binds<'a> {
@@ -121,6 +129,7 @@ impl<'a> Binds<'a> {
             Authority::Client { client } => (None, Some(*client)),
             _ => (None, None),
         };
+        let ssf_types = SecurityEventType::of(change.action);
         Self {
             target_id: *change.target.as_uuid(),
             at: change.at,
@@ -158,6 +167,9 @@ impl<'a> Binds<'a> {
             new_until: deactivation.as_ref().and_then(|d| d.until),
             due_at: change.only_if_due_at,
             event_type: WebhookEventType::of(change.action).as_str(),
+            ssf_event: ssf_types.first().map_or("", |t| t.uri()),
+            ssf_also: ssf_types.get(1).map(|t| t.uri()),
+            ssf_dropped: StreamStatus::Disabled.as_str(),
         }
     }
 }
@@ -351,6 +363,18 @@ pub(crate) fn statement(shape: Shape, guard: Guard, holder: Holder) -> String {
     SELECT gen_random_uuid(), hook.id, target.event_id, target.event_type, target.email, target.at
       FROM target, webhook_endpoints AS hook
      WHERE hook.enabled AND (hook.events IS NULL OR target.event_type = ANY (hook.events))
+), ssf AS (
+    -- The SETs each change owes (SSF): per event type, one per stream not disabled that
+    -- delivers it, sharing the audit event as txn, in order (seq) of type, then stream.
+    INSERT INTO ssf_events (jti, stream_id, txn, event_type, subject, occurred_at, actor_kind,
+                            reason, next_attempt_at)
+    SELECT gen_random_uuid(), stream.id, target.event_id, kind.event_type, target.id, target.at,
+           target.actor_kind, target.reason, target.at
+      FROM target JOIN input ON input.n = target.n
+     CROSS JOIN LATERAL (VALUES (1, input.ssf_event), (2, input.ssf_also)) AS kind (k, event_type)
+      JOIN ssf_streams AS stream ON kind.event_type = ANY (stream.events_delivered)
+     WHERE stream.status <> input.ssf_dropped
+     ORDER BY target.n, kind.k, stream.id
 )
 SELECT n, TRUE AS applied, TRUE AS actor_ok, FALSE AS skipped, {target} FROM target
 UNION ALL

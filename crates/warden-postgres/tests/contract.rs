@@ -6,7 +6,9 @@ mod common;
 use std::sync::Arc;
 
 use common::Db;
-use warden_domain::ports::{ClientRepo, IdempotencyStore, JobStore, Outbox, UserRepo, WebhookRepo};
+use warden_domain::ports::{
+    ClientRepo, IdempotencyStore, JobStore, Outbox, SsfRepo, UserRepo, WebhookRepo,
+};
 
 /// A fresh schema, or `None` (the test is skipped) without a configured database.
 async fn fresh(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, Db)> {
@@ -41,6 +43,16 @@ async fn fresh_webhooks(test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Webhoo
 }
 
 warden_testkit::webhook_contract_tests!(fresh_webhooks);
+
+async fn fresh_ssf(
+    test: &str,
+) -> Option<(Arc<dyn UserRepo>, Arc<dyn ClientRepo>, Arc<dyn SsfRepo>, Db)> {
+    let db = Db::fresh(test).await?;
+    let store = Arc::new(db.store.clone());
+    Some((store.clone(), store.clone(), store, db))
+}
+
+warden_testkit::ssf_contract_tests!(fresh_ssf);
 
 /// A client's authority is re-checked against the clients of the same database.
 #[tokio::test]

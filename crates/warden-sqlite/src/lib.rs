@@ -23,6 +23,7 @@ mod pool;
 mod provisioning;
 mod rows;
 mod schema;
+mod ssf;
 mod store;
 mod timestamp;
 mod user_repo;

@@ -196,3 +196,48 @@ diesel::table! {
         event_id -> Text,
     }
 }
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    ssf_streams (id) {
+        id -> Text,
+        client_id -> Text,
+        audience -> Text,
+        delivery_method -> Text,
+        endpoint_url -> Nullable<Text>,
+        authorization_header -> Nullable<Text>,
+        events_requested -> Text,
+        events_delivered -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        description -> Nullable<Text>,
+        created_at -> TimestamptzSqlite,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    ssf_events (seq) {
+        seq -> BigInt,
+        jti -> Text,
+        stream_id -> Text,
+        txn -> Text,
+        event_type -> Text,
+        subject -> Nullable<Text>,
+        occurred_at -> TimestamptzSqlite,
+        actor_kind -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        state -> Nullable<Text>,
+        attempts -> Integer,
+        next_attempt_at -> TimestamptzSqlite,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        delivered_at -> Nullable<TimestamptzSqlite>,
+        failed_at -> Nullable<TimestamptzSqlite>,
+    }
+}
+
+diesel::joinable!(ssf_events -> ssf_streams (stream_id));
+diesel::allow_tables_to_appear_in_same_query!(ssf_events, ssf_streams);

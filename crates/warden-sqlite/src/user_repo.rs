@@ -204,6 +204,7 @@ pub(crate) fn apply(
         .execute(conn)?;
     let event_type = WebhookEventType::of(change.action);
     crate::webhooks::enqueue(conn, change.event_id, event_type, change.at, &user)?;
+    crate::ssf::enqueue_change(conn, change, &user)?;
     Ok(StatusChangeOutcome::Applied(Box::new(user)))
 }
 

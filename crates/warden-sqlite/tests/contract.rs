@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tempfile::TempDir;
-use warden_domain::ports::{ClientRepo, IdempotencyStore, JobStore, Outbox, UserRepo, WebhookRepo};
+use warden_domain::ports::{
+    ClientRepo, IdempotencyStore, JobStore, Outbox, SsfRepo, UserRepo, WebhookRepo,
+};
 use warden_sqlite::SqliteStore;
 
 /// A new, migrated database file.
@@ -50,6 +52,21 @@ async fn fresh_webhooks(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Webho
 }
 
 warden_testkit::webhook_contract_tests!(fresh_webhooks);
+
+async fn fresh_ssf(
+    _test: &str,
+) -> Option<(
+    Arc<dyn UserRepo>,
+    Arc<dyn ClientRepo>,
+    Arc<dyn SsfRepo>,
+    TempDir,
+)> {
+    let (store, dir) = fresh_store().await;
+    let store = Arc::new(store);
+    Some((store.clone(), store.clone(), store, dir))
+}
+
+warden_testkit::ssf_contract_tests!(fresh_ssf);
 
 /// The whole suite on an in-memory database (one connection), on a current-thread runtime as
 /// under `#[actix_web::main]`.

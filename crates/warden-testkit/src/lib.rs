@@ -16,6 +16,7 @@ mod memory_changes;
 mod memory_clients;
 pub mod memory_idempotency;
 pub mod memory_jobs;
+mod memory_ssf;
 pub mod memory_store;
 mod memory_webhooks;
 pub mod smtp_sink;

@@ -36,6 +36,8 @@ pub struct MemoryStore {
     pub(crate) clients: crate::memory_clients::Clients,
     /// Webhook endpoints and deliveries (see `memory_webhooks.rs`).
     pub(crate) webhooks: crate::memory_webhooks::Webhooks,
+    /// Shared Signals streams and their SETs (see `memory_ssf.rs`).
+    pub(crate) ssf: crate::memory_ssf::Streams,
 }
 
 #[derive(Debug, Default)]
@@ -145,7 +147,7 @@ impl Entry {
 }
 
 /// The database stores' precision.
-fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn micros(at: DateTime<Utc>) -> DateTime<Utc> {
     at.trunc_subsecs(6)
 }
 
@@ -232,6 +234,7 @@ impl MemoryStore {
             at,
         });
         self.webhooks.enqueue(&change, &user, at);
+        self.ssf.enqueue(&change, &user, at);
         state.outbox.push(Entry {
             notification: Notification {
                 id: change.notification_id,

@@ -34,6 +34,8 @@ struct Shared {
     received: Vec<ReceivedWebhook>,
     /// Statuses to answer, in order (with their `Retry-After`, if any); then 200.
     script: VecDeque<(u16, Option<String>)>,
+    /// What to answer once the script is done (0: 200).
+    default: u16,
 }
 
 /// The scripted "status" of a request that is never answered.
@@ -85,6 +87,12 @@ impl WebhookSink {
         self.lock()
             .script
             .extend(statuses.iter().map(|s| (*s, None)));
+    }
+
+    /// Answers with `status` once the scripted statuses are used up (instead of 200): 202
+    /// for an RFC 8935 push receiver.
+    pub fn answer_by_default(&self, status: u16) {
+        self.lock().default = status;
     }
 
     /// Never answers the next request: it is recorded, and its connection is held open (as by
@@ -173,7 +181,12 @@ async fn serve(stream: TcpStream, shared: &Mutex<Shared>, arrived: &Notify) -> i
             headers,
             body,
         });
-        shared.script.pop_front().unwrap_or((200, None))
+        let default = if shared.default == 0 {
+            200
+        } else {
+            shared.default
+        };
+        shared.script.pop_front().unwrap_or((default, None))
     };
     arrived.notify_waiters();
     if status == HANG {

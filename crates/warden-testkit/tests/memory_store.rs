@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use warden_domain::ports::{ClientRepo, IdempotencyStore, JobStore, Outbox, UserRepo, WebhookRepo};
+use warden_domain::ports::{
+    ClientRepo, IdempotencyStore, JobStore, Outbox, SsfRepo, UserRepo, WebhookRepo,
+};
 use warden_testkit::{MemoryIdempotencyStore, MemoryStore};
 
 async fn fresh(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Outbox>, ())> {
@@ -33,6 +35,15 @@ async fn fresh_webhooks(_test: &str) -> Option<(Arc<dyn UserRepo>, Arc<dyn Webho
 }
 
 warden_testkit::webhook_contract_tests!(fresh_webhooks);
+
+async fn fresh_ssf(
+    _test: &str,
+) -> Option<(Arc<dyn UserRepo>, Arc<dyn ClientRepo>, Arc<dyn SsfRepo>, ())> {
+    let store = Arc::new(MemoryStore::new());
+    Some((store.clone(), store.clone(), store, ()))
+}
+
+warden_testkit::ssf_contract_tests!(fresh_ssf);
 
 /// The whole suite on a current-thread runtime, as under `#[actix_web::main]`.
 #[tokio::test]

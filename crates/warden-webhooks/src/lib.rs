@@ -12,7 +12,9 @@
 
 mod resolver;
 mod sender;
+mod set_push;
 mod target;
 
 pub use sender::{HttpWebhookSender, SEND_TIMEOUT};
+pub use set_push::{PushAnswer, SetPusher, SET_CONTENT_TYPE};
 pub use target::{check_url, BadTarget, WebhookTargets, MAX_URL_LEN};

@@ -28,7 +28,7 @@ pub struct ClientCreateArgs {
     #[arg(long)]
     name: String,
     /// Comma-separated: introspect, scim, scim.privileged (with scim: the identity provider
-    /// manages administrators too), audit.
+    /// manages administrators too), audit, ssf.manage, ssf.read.
     #[arg(long)]
     scope: String,
 }

@@ -14,8 +14,8 @@ use crate::http::AdminCaller;
 use crate::http::{read_json, ApiError, Envelope, FieldError, Fields};
 use crate::run::state::AppState;
 
-const SCOPES_MESSAGE: &str =
-    "must be a non-empty list of: introspect, scim, scim.privileged, audit";
+const SCOPES_MESSAGE: &str = "must be a non-empty list of: introspect, scim, scim.privileged, \
+    audit, ssf.manage, ssf.read";
 
 /// Body of `POST /api/v1/clients`. Other fields are ignored.
 #[derive(utoipa::ToSchema)]

@@ -20,6 +20,7 @@ mod outbox;
 mod roles;
 mod schemas;
 pub(crate) mod scim;
+pub mod ssf;
 mod users;
 mod views;
 mod webhooks;
@@ -76,6 +77,7 @@ macro_rules! api_routes {
                 (name = "clients", description = "Machine clients (other services) and their tokens, for admins"),
                 (name = "webhooks", description = "Signed webhooks (Standard Webhooks v1) that tell other services of each deactivation and reactivation, for admins"),
                 (name = "oauth2", description = "Standard endpoints for other services, in their standards' formats (not the envelope): token introspection (RFC 7662) and the JSON Web Key Set"),
+                (name = "ssf", description = "Shared Signals (SSF 1.0) transmitter, in SSF's JSON (not the envelope): streams for receivers (machine clients with `ssf.manage` / `ssf.read`), RFC 8935 push and RFC 8936 poll of Security Event Tokens. See docs/integration.md"),
                 (name = "scim", description = "SCIM 2.0 (RFC 7643, 7644) for identity providers (Okta, Entra ID), in `application/scim+json` (not the envelope), authenticated by a client token with the `scim` scope. See docs/scim.md"),
             ),
         )]
@@ -129,6 +131,18 @@ api_routes! {
     get "/scim/v2/ResourceTypes/{id}" => scim::discovery::resource_type,
     get "/scim/v2/Schemas" => scim::discovery::schemas,
     get "/scim/v2/Schemas/{id}" => scim::discovery::schema,
+    get "/.well-known/ssf-configuration" => ssf::discovery::configuration,
+    post "/ssf/streams" => ssf::streams::create,
+    get "/ssf/streams" => ssf::streams::read,
+    patch "/ssf/streams" => ssf::streams::update,
+    put "/ssf/streams" => ssf::streams::replace,
+    delete "/ssf/streams" => ssf::streams::delete,
+    get "/ssf/status" => ssf::streams::status,
+    post "/ssf/status" => ssf::streams::set_status,
+    post "/ssf/verify" => ssf::streams::verify,
+    post "/ssf/subjects/add" => ssf::streams::add_subject,
+    post "/ssf/subjects/remove" => ssf::streams::remove_subject,
+    post "/ssf/poll/{stream_id}" => ssf::poll::poll,
 }
 
 /// The operations routes (`/health/*`, `/metrics`), which `WARDEN_OPS_ADDR` moves to a listener

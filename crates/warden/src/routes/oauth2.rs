@@ -81,19 +81,24 @@ pub struct JwksDoc {
     keys: Vec<JwkDoc>,
 }
 
-/// An Ed25519 public key (RFC 8037).
+/// An Ed25519 public key (RFC 8037) that verifies access tokens, or the RSA key that signs
+/// Security Event Tokens (SSF; `kty` `RSA`, `alg` `RS256`, with `n` and `e` instead of `crv`
+/// and `x`).
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)]
 pub struct JwkDoc {
-    /// `OKP`.
+    /// `OKP`, or `RSA` for the SET key.
     kty: String,
-    /// `Ed25519`.
-    crv: String,
-    /// The public key, base64url.
-    x: String,
+    /// `Ed25519` (not on the SET key).
+    crv: Option<String>,
+    /// The public key, base64url (not on the SET key).
+    x: Option<String>,
+    /// The SET key's modulus and exponent, base64url.
+    n: Option<String>,
+    e: Option<String>,
     /// The key's RFC 7638 thumbprint; tokens name their key by it in the `kid` header.
     kid: String,
-    /// `EdDSA`.
+    /// `EdDSA`, or `RS256` for the SET key.
     alg: String,
     /// `sig`.
     #[schema(rename = "use")]
@@ -150,8 +155,9 @@ pub async fn introspect(
     Ok(no_store(HttpResponse::Ok()).json(answer))
 }
 
-/// The public keys that verify Warden's access tokens (RFC 7517). `{"keys": []}` under HS256:
-/// a shared secret is never published.
+/// The public keys that verify Warden's access tokens (RFC 7517), none under HS256 (a shared
+/// secret is never published), and the key that signs Security Event Tokens (SSF: `RS256`,
+/// `kty` `RSA`), which verifies SETs only.
 #[utoipa::path(
     get, path = "/.well-known/jwks.json", tag = "oauth2",
     responses(
@@ -159,9 +165,14 @@ pub async fn introspect(
     )
 )]
 pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
-        .json(&state.services.jwks)
+    let access = state.services.jwks.keys.iter().map(serde_json::to_value);
+    let set_key = serde_json::to_value(state.services.ssf.key.public_jwk());
+    match access.chain([set_key]).collect::<Result<Vec<_>, _>>() {
+        Ok(keys) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+            .json(serde_json::json!({ "keys": keys })),
+        Err(error) => actix_web::ResponseError::error_response(&ApiError::internal(&error)),
+    }
 }
 
 /// The one `token` field of a form body; `None` when missing, repeated, empty, or the body is

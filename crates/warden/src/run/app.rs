@@ -19,7 +19,7 @@ use crate::run::services::{Ports, Services};
 use crate::run::state::AppState;
 use crate::workers::after_commit::{AfterCommit, WebhookEndpoints};
 use crate::workers::background::Background;
-use crate::workers::{audit_retention, jobs, lifter, outbox, webhooks};
+use crate::workers::{audit_retention, jobs, lifter, outbox, ssf, webhooks};
 
 /// Connections the operations listener holds at once: probes and scrapers, not the public.
 const OPS_MAX_CONNECTIONS: usize = 64;
@@ -36,6 +36,7 @@ pub struct Application {
     worker: Background,
     lifter: Background,
     webhook_worker: Background,
+    ssf_worker: Background,
     jobs: Background,
     /// With `WARDEN_AUDIT_RETENTION_DAYS` set.
     audit_retention: Option<Background>,
@@ -92,7 +93,9 @@ impl Application {
             config.worker_settings().retention,
         );
         // What follows every committed change, whichever entry point made it.
-        let after_commit = AfterCommit::wake(wakeup, webhook_wakeup, endpoints, metrics.clone());
+        let ssf_wakeup = Arc::new(Notify::new());
+        let after_commit = AfterCommit::wake(wakeup, webhook_wakeup, endpoints, metrics.clone())
+            .with_ssf(ssf_wakeup.clone());
         let lifter = lifter::spawn(
             services.lift.clone(),
             config.lift_poll,
@@ -113,6 +116,12 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| PublicUrl::of_listener(bound));
+        let ssf_worker = ssf::spawn(
+            services.ssf.clone(),
+            public_url.clone(),
+            ssf_wakeup,
+            crate::workers::ssf::poll_every(config.outbox_poll),
+        );
         let metrics_data = web::Data::new(metrics.clone());
         let state = web::Data::new(AppState {
             services: services.clone(),
@@ -200,6 +209,7 @@ impl Application {
             worker,
             lifter,
             webhook_worker,
+            ssf_worker,
             jobs,
             audit_retention,
             services,
@@ -249,6 +259,7 @@ impl Application {
         }
         self.worker.stop().await;
         self.webhook_worker.stop().await;
+        self.ssf_worker.stop().await;
         result
     }
 }

@@ -7,19 +7,21 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use secrecy::ExposeSecret;
-use warden_auth::{Argon2Hasher, RandomClientTokens};
+use warden_auth::{Argon2Hasher, RandomClientTokens, SetKey};
 use warden_domain::ports::{
-    AuditExport, ChangeLog, ClientRepo, IdempotencyStore, JobStore, LoginAttempts, Mailer, Outbox,
-    ProvisioningRepo, StoreError, SystemClock, UserRepo, WebhookRepo,
+    AuditExport, ChangeLog, ClientRepo, Clock, IdempotencyStore, JobStore, LoginAttempts, Mailer,
+    Outbox, ProvisioningRepo, SsfRepo, StoreError, SystemClock, UserRepo, WebhookRepo,
 };
 use warden_domain::{MemoryLoginAttempts, ThrottlePolicy};
 use warden_mail::{FileMailer, SmtpMailer};
 use warden_postgres::{PgLoginAttempts, PgStore};
 use warden_sqlite::SqliteStore;
+use warden_webhooks::SetPusher;
 
 use crate::observability::metrics::Metrics;
 use crate::run::config::{Backend, Config};
 use crate::run::services::{Ports, Services};
+use crate::run::ssf::Transmitter;
 use crate::workers::after_commit::AfterCommit;
 
 /// Connections of the outbox worker's own pool.
@@ -130,6 +132,13 @@ impl Store {
         }
     }
 
+    pub fn ssf(&self) -> Arc<dyn SsfRepo> {
+        match self {
+            Self::Postgres(store) => Arc::new(store.clone()),
+            Self::Sqlite(store) => Arc::new(store.clone()),
+        }
+    }
+
     pub fn jobs(&self) -> Arc<dyn JobStore> {
         match self {
             Self::Postgres(store) => Arc::new(store.clone()),
@@ -192,7 +201,18 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         &config.data_dir,
         config.jwt_ttl,
     )?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let ssf = Transmitter {
+        streams: store.ssf(),
+        key: Arc::new(SetKey::load_or_create(
+            &config.data_dir.join(warden_auth::SET_KEY_FILE),
+        )?),
+        pusher: SetPusher::new(config.webhooks.allow_private)?,
+        clock: clock.clone(),
+        allow_private: config.webhooks.allow_private,
+    };
     Ok(Ports {
+        ssf,
         clients: store.clients(),
         client_tokens: Arc::new(RandomClientTokens),
         inspector: jwt.clone(),
@@ -209,7 +229,7 @@ fn ports(config: &Config, store: &Store, delivery: Arc<dyn Outbox>) -> anyhow::R
         attempts: store.login_attempts(),
         idempotency: store.idempotency(),
         jobs: store.jobs(),
-        clock: Arc::new(SystemClock),
+        clock,
         provisioning: store.provisioning(),
         webhooks: store.webhooks(),
         changes: store.changes(),

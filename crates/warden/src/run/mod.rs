@@ -11,5 +11,6 @@ pub mod open_files;
 pub mod public_url;
 pub mod secret_strength;
 pub mod services;
+pub mod ssf;
 pub mod state;
 pub mod webhook_config;

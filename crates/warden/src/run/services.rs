@@ -18,6 +18,7 @@ use warden_domain::use_cases::{DeliverWebhooks, ExportAudit, ManageWebhooks};
 use warden_domain::WebhookRetryPolicy;
 
 use crate::http::Idempotency;
+use crate::run::ssf::Transmitter;
 use warden_webhooks::WebhookTargets;
 
 /// The adapters behind each port.
@@ -58,6 +59,8 @@ pub struct Ports {
     pub webhook_policy: WebhookRetryPolicy,
     /// Which endpoint URLs registration accepts (`WARDEN_WEBHOOK_ALLOW_PRIVATE`).
     pub webhook_targets: WebhookTargets,
+    /// Shared Signals: the streams, their SETs, and how SETs are signed and pushed.
+    pub ssf: Transmitter,
 }
 
 #[derive(Clone)]
@@ -99,6 +102,8 @@ pub struct Services {
     pub webhook_targets: WebhookTargets,
     /// `GET /api/v1/events/export`, and the audit retention loop.
     pub export_audit: ExportAudit,
+    /// The Shared Signals transmitter (streams, SET signing, push).
+    pub ssf: Transmitter,
 }
 
 impl Services {
@@ -126,12 +131,14 @@ impl Services {
             webhook_sender,
             webhook_policy,
             webhook_targets,
+            ssf,
         } = ports;
         let auth = Authenticator::new(verifier, users.clone());
         let access = ExplainAccess::new(users.clone(), attempts.clone(), clock.clone());
         let bulk = BulkDeactivate::new(jobs, users.clone(), auth.clone(), clock.clone());
         Self {
             export_audit: ExportAudit::new(audit_export, clock.clone()),
+            ssf,
             provision: Provision::new(users.clone(), provisioning, clock.clone()),
             webhook_targets,
             webhooks: ManageWebhooks::new(webhooks.clone(), clock.clone()),

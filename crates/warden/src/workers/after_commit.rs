@@ -46,6 +46,8 @@ impl Channel {
 pub struct AfterCommit {
     hook: Hook,
     metrics: Metrics,
+    /// The SSF worker's wake-up (server only): every committed change may owe SETs.
+    ssf: Option<Arc<Notify>>,
 }
 
 #[derive(Clone)]
@@ -80,6 +82,20 @@ impl AfterCommit {
                 endpoints,
             },
             metrics,
+            ssf: None,
+        }
+    }
+
+    /// Also wakes the SSF worker waiting on `ssf` after every committed change.
+    pub fn with_ssf(mut self, ssf: Arc<Notify>) -> Self {
+        self.ssf = Some(ssf);
+        self
+    }
+
+    /// Call right after a SET was queued or a stream enabled: wakes the SSF worker.
+    pub fn ssf_due(&self) {
+        if let Some(ssf) = &self.ssf {
+            ssf.notify_one();
         }
     }
 
@@ -89,6 +105,7 @@ impl AfterCommit {
         Self {
             hook: Hook::DeliverNow(deliver),
             metrics,
+            ssf: None,
         }
     }
 
@@ -131,6 +148,7 @@ impl AfterCommit {
     /// status (a notification queued for retry), or after a round that may have committed
     /// changes before it failed: starts the deliveries, counts nothing.
     pub async fn committed(&self) {
+        self.ssf_due();
         match &self.hook {
             Hook::Wake {
                 mail,

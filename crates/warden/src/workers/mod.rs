@@ -11,4 +11,5 @@ pub mod background;
 pub mod jobs;
 pub mod lifter;
 pub mod outbox;
+pub mod ssf;
 pub mod webhooks;

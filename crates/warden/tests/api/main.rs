@@ -42,6 +42,7 @@ mod scim_origin;
 mod scim_rfc;
 mod scim_support;
 mod slow_clients;
+mod ssf;
 mod support;
 mod suspension;
 mod webdriver;

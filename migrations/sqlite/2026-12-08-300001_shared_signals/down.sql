@@ -1,0 +1,2 @@
+DROP TABLE ssf_events;
+DROP TABLE ssf_streams;
