@@ -54,7 +54,11 @@ async fn a_hundred_simultaneous_deactivations_succeed_once() {
     let token = world.admin_token().await;
     let user = world.create_user(warden_domain::Role::User).await;
     let sink = SmtpSink::start().await.unwrap();
-    let server = Server::start(&world, &ServerConfig::new(sink.url())).await;
+    // A server holds up to twice WARDEN_DB_MAX_CONNECTIONS (the shared pool and the HTTP
+    // workers' own): 8 keeps this test and the two-replica one beside it well inside
+    // PostgreSQL's 100 connections; the race needs no more.
+    let config = ServerConfig::new(sink.url()).env("WARDEN_DB_MAX_CONNECTIONS", 8);
+    let server = Server::start(&world, &config).await;
 
     race(&[&server], &token, &user).await;
     world.assert_deactivated_once(&user).await;
@@ -79,7 +83,9 @@ async fn two_replicas_on_one_postgres_succeed_once_and_send_each_email_once() {
     // a duplicate below can only come from two claims of one entry, not from a slow send.
     let config = ServerConfig::new(sink.url())
         .env("WARDEN_OUTBOX_POLL_MS", 20)
-        .env("WARDEN_OUTBOX_LEASE_MS", 60_000);
+        .env("WARDEN_OUTBOX_LEASE_MS", 60_000)
+        // Two servers, each up to twice this many connections: well inside PostgreSQL's 100.
+        .env("WARDEN_DB_MAX_CONNECTIONS", 8);
     let a = Server::start(&world, &config).await;
     let b = Server::start(&world, &config).await;
 
