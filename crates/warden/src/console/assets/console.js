@@ -224,7 +224,7 @@ async function renderUsers(params) {
 
   const search = el("input", { type: "search", name: "q", value: q, placeholder: "email or name" });
   const statusSelect = select("status", [["all", "All"], ["active", "Active"], ["inactive", "Deactivated"]], status);
-  const roleSelect = select("role", [["", "Any"], ["admin", "Admin"], ["user", "User"]], role);
+  const roleSelect = select("role", [["", "Any"], ["admin", "Admin"], ["helpdesk", "Helpdesk"], ["user", "User"]], role);
   const form = el("form", { class: "card filters", role: "search" },
     field("Search users", search), field("Status", statusSelect), field("Role", roleSelect),
     el("div", {}, el("button", { type: "submit", class: "primary", text: "Search" })));
