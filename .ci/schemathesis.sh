@@ -88,8 +88,8 @@ curl -fsS -o /dev/null "$BASE/api/v1/openapi.json"
 
 # Checks: no 5xx; every status code, content type, header and body as documented; schema-valid
 # input accepted and invalid input refused; a wrong method answered 405 with `Allow`; a missing
-# credential refused. A schema-valid status change may still break a rule (deactivating
-# oneself, reactivating an active account): 400 is a fine answer there; so are 409 and 422 for a
+# credential refused. A schema-valid status or role change may still break a rule (deactivating
+# oneself, reactivating an active account, changing one's own role): 400 is a fine answer there; so are 409 and 422 for a
 # schema-valid `Idempotency-Key` the fuzzer already sent with another body (or still in flight),
 # and 422 for a schema-valid suspension end that is already past.
 CHECKS=not_a_server_error,status_code_conformance,content_type_conformance
@@ -98,7 +98,7 @@ CHECKS+=,positive_data_acceptance,negative_data_rejection
 CHECKS+=,unsupported_method,allow_header_conformance,missing_required_header,ignored_auth
 cat >"$WORK/schemathesis.toml" <<'TOML'
 [[operations]]
-include-path-regex = "^/api/v1/users/(de|re)activate(/bulk)?$"
+include-path-regex = "^/api/v1/users/((de|re)activate(/bulk)?|role)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422", "429"]
 
 # A schema-valid webhook URL may still be refused (not https, or a host that does not resolve
@@ -107,9 +107,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403",
 include-path-regex = "^/api/v1/webhooks"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "404", "409", "422"]
 
-# Two schema-valid times may still be out of order: `since` later than `until` is a 422.
+# Two schema-valid times may still be out of order: `since` later than `until` is a 422; an
+# export cursor is opaque (a schema-valid string that no page handed out is a 422).
 [[operations]]
-include-path-regex = "^/api/v1/events$"
+include-path-regex = "^/api/v1/events(/export)?$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "422"]
 TOML
 

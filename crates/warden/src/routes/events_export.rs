@@ -69,6 +69,16 @@ fn export_query(query: &str) -> Result<ExportQuery, ApiError> {
     }
 }
 
+/// The `format` of `GET /api/v1/events/export`, for the OpenAPI document.
+#[derive(utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum FormatName {
+    Ocsf,
+    Ecs,
+    Warden,
+}
+
 /// The audit trail as NDJSON for SIEM collectors (OCSF, ECS or Warden's own events), oldest
 /// first. Follow the `Link: <...>; rel="next"` header forever: every committed event arrives
 /// exactly once, in a stable order; an empty page's `next` is to be polled again later.
@@ -76,7 +86,7 @@ fn export_query(query: &str) -> Result<ExportQuery, ApiError> {
     get, path = "/api/v1/events/export", tag = "users",
     security(("bearer" = [])),
     params(
-        ("format" = Option<String>, Query, description = "`ocsf` (OCSF 1.5.0 Account Change, class 3001; the default), `ecs` (Elastic Common Schema) or `warden` (the event as `GET /api/v1/events` shows it)"),
+        ("format" = inline(Option<FormatName>), Query, description = "`ocsf` (OCSF 1.5.0 Account Change, class 3001; the default), `ecs` (Elastic Common Schema) or `warden` (the event as `GET /api/v1/events` shows it)"),
         ("cursor" = Option<String>, Query, description = "From the previous answer's `Link: rel=\"next\"` (opaque); absent: from the oldest kept event"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 1000, description = "Events per answer (default 100)"),
     ),

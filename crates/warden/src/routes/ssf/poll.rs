@@ -13,7 +13,9 @@ use crate::run::state::AppState;
 #[utoipa::path(post, path = "/ssf/poll/{stream_id}", tag = "ssf",
     params(("stream_id" = String, Path, description = "The poll stream")),
     responses((status = 200, description = "`{sets, moreAvailable}`"),
-              (status = 404, description = "No such poll stream of the caller's")))]
+              (status = 404, description = "No such poll stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn poll(
     state: web::Data<AppState>,
     caller: Reader,

@@ -70,7 +70,9 @@ pub async fn create(
 #[utoipa::path(get, path = "/ssf/streams", tag = "ssf",
     params(("stream_id" = Option<String>, Query, description = "One stream; without it, all")),
     responses((status = 200, description = "The configuration, or a list of them"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn read(
     state: web::Data<AppState>,
     caller: Reader,
@@ -119,7 +121,9 @@ async fn change(
 /// Updates the fields given (`stream_id` required).
 #[utoipa::path(patch, path = "/ssf/streams", tag = "ssf",
     responses((status = 200, description = "The stream's configuration"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn update(
     state: web::Data<AppState>,
     caller: Manager,
@@ -131,7 +135,9 @@ pub async fn update(
 /// Replaces the receiver-supplied configuration (`stream_id` required).
 #[utoipa::path(put, path = "/ssf/streams", tag = "ssf",
     responses((status = 200, description = "The stream's configuration"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn replace(
     state: web::Data<AppState>,
     caller: Manager,
@@ -144,7 +150,9 @@ pub async fn replace(
 #[utoipa::path(delete, path = "/ssf/streams", tag = "ssf",
     params(("stream_id" = String, Query, description = "The stream")),
     responses((status = 204, description = "Deleted"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn delete(
     state: web::Data<AppState>,
     caller: Manager,
@@ -169,7 +177,9 @@ pub async fn delete(
 #[utoipa::path(get, path = "/ssf/status", tag = "ssf",
     params(("stream_id" = String, Query, description = "The stream")),
     responses((status = 200, description = "`{stream_id, status, reason}`"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn status(
     state: web::Data<AppState>,
     caller: Reader,
@@ -191,7 +201,9 @@ pub async fn status(
 /// `disabled` (events dropped).
 #[utoipa::path(post, path = "/ssf/status", tag = "ssf",
     responses((status = 200, description = "The new status"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn set_status(
     state: web::Data<AppState>,
     caller: Manager,
@@ -214,7 +226,9 @@ pub async fn set_status(
 /// Asks for a verification event carrying `state`: 204, the event follows on the stream.
 #[utoipa::path(post, path = "/ssf/verify", tag = "ssf",
     responses((status = 204, description = "A verification event is on its way"),
-              (status = 404, description = "No such stream of the caller's, or it is disabled")))]
+              (status = 404, description = "No such stream of the caller's, or it is disabled"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn verify(
     state: web::Data<AppState>,
     caller: Reader,
@@ -256,7 +270,9 @@ async fn subject(state: &AppState, caller: &Manager, body: &[u8]) -> Result<(), 
 /// Accepts a subject: every account is a stream's subject already (`default_subjects: ALL`).
 #[utoipa::path(post, path = "/ssf/subjects/add", tag = "ssf",
     responses((status = 200, description = "Accepted"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn add_subject(
     state: web::Data<AppState>,
     caller: Manager,
@@ -270,7 +286,9 @@ pub async fn add_subject(
 /// ALL`, no per-subject filtering yet).
 #[utoipa::path(post, path = "/ssf/subjects/remove", tag = "ssf",
     responses((status = 204, description = "Accepted"),
-              (status = 404, description = "No such stream of the caller's")))]
+              (status = 404, description = "No such stream of the caller's"),
+              (status = 401, description = "No client token, or an unknown or revoked one"),
+              (status = 403, description = "The client lacks the scope")))]
 pub async fn remove_subject(
     state: web::Data<AppState>,
     caller: Manager,
