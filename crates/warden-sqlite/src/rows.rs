@@ -2,14 +2,15 @@
 //! adapter: a row that does not convert (corrupt data) is a store failure, never a panic.
 
 use anyhow::{anyhow, Context};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sqlite::Sqlite;
 use uuid::Uuid;
 use warden_domain::ports::PendingNotification;
 use warden_domain::{
-    display_name, AccountStatus, ActorKind, AuditAction, AuditEvent, Authority, Deactivation,
-    EmailAddress, NewUser, Notification, PasswordHash, Reason, RecordedActor, Role, RoleChange,
-    RoleShift, StatusAction, StatusChange, User, UserId,
+    display_name, AccountStatus, Actor, ActorKind, AuditAction, AuditEvent, Authority,
+    Deactivation, EmailAddress, NewUser, Notification, PasswordHash, Reason, RecordedActor, Role,
+    RoleChange, RoleShift, StatusAction, StatusChange, User, UserId,
 };
 
 use crate::schema::{audit_events, outbox, users};
@@ -112,45 +113,61 @@ pub(crate) struct AuditEventRow {
 
 impl From<&StatusChange> for AuditEventRow {
     fn from(change: &StatusChange) -> Self {
-        Self {
-            id: change.event_id.to_string(),
-            user_id: change.target.to_string(),
-            actor_id: change.actor.account().map(|id| id.to_string()),
-            action: change.action.as_str().to_owned(),
-            reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
-            created_at: Ts(change.at),
-            actor_kind: change.actor.kind().as_str().to_owned(),
-            actor_name: change.actor.name().to_owned(),
-            actor_client_id: match change.actor.authority() {
-                Authority::Client { client } => Some(client.to_string()),
-                _ => None,
-            },
-            actor_role: change.actor.role().map(|role| role.as_str().to_owned()),
-            from_role: None,
-            to_role: None,
-        }
+        let action = AuditAction::from(change.action);
+        Self::recorded(
+            change.event_id,
+            change.target,
+            action,
+            &change.actor,
+            change.reason.as_ref(),
+            change.at,
+        )
     }
 }
 
 impl AuditEventRow {
     /// The audit event of a role change that found the target with role `from`.
     pub(crate) fn of_role_change(change: &RoleChange, from: Role) -> Self {
+        let action = AuditAction::RoleChanged;
         Self {
-            id: change.event_id.to_string(),
-            user_id: change.target.to_string(),
-            actor_id: change.actor.account().map(|id| id.to_string()),
-            action: AuditAction::RoleChanged.as_str().to_owned(),
-            reason: change.reason.as_ref().map(|r| r.as_str().to_owned()),
-            created_at: Ts(change.at),
-            actor_kind: change.actor.kind().as_str().to_owned(),
-            actor_name: change.actor.name().to_owned(),
-            actor_client_id: match change.actor.authority() {
+            from_role: Some(from.as_str().to_owned()),
+            to_role: Some(change.to.as_str().to_owned()),
+            ..Self::recorded(
+                change.event_id,
+                change.target,
+                action,
+                &change.actor,
+                change.reason.as_ref(),
+                change.at,
+            )
+        }
+    }
+
+    /// An event of `action` on `target` by `actor`, with no role change.
+    fn recorded(
+        id: Uuid,
+        target: UserId,
+        action: AuditAction,
+        actor: &Actor,
+        reason: Option<&Reason>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            id: id.to_string(),
+            user_id: target.to_string(),
+            actor_id: actor.account().map(|id| id.to_string()),
+            action: action.as_str().to_owned(),
+            reason: reason.map(|r| r.as_str().to_owned()),
+            created_at: Ts(at),
+            actor_kind: actor.kind().as_str().to_owned(),
+            actor_name: actor.name().to_owned(),
+            actor_client_id: match actor.authority() {
                 Authority::Client { client } => Some(client.to_string()),
                 _ => None,
             },
-            actor_role: change.actor.role().map(|role| role.as_str().to_owned()),
-            from_role: Some(from.as_str().to_owned()),
-            to_role: Some(change.to.as_str().to_owned()),
+            actor_role: actor.role().map(|role| role.as_str().to_owned()),
+            from_role: None,
+            to_role: None,
         }
     }
 }

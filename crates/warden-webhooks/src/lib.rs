@@ -10,6 +10,7 @@
 //! What is sent (the payload, its Standard Webhooks signature, the retry schedule) is the
 //! domain's; this crate only carries it. No actix, no database.
 
+mod outbound;
 mod resolver;
 mod sender;
 mod set_push;

@@ -2,59 +2,35 @@
 //! The domain signs each request (Standard Webhooks); this posts it, with no redirects and no
 //! proxy, and reports the answer.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use url::{Host, Url};
+use url::Url;
 use warden_domain::ports::{WebhookRequest, WebhookSender};
-use warden_domain::{forbidden_address, WebhookAnswer};
+use warden_domain::WebhookAnswer;
 
-use crate::resolver::PublicOnly;
+use crate::outbound::Outbound;
 
 /// No answer within this long is a failure.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Posts webhooks with reqwest: no redirects, no proxy, a 15 s deadline, and (unless private
-/// targets are allowed) https only through the [`PublicOnly`] resolver.
+/// targets are allowed) https only through the `PublicOnly` resolver (see `outbound.rs`).
 #[derive(Debug, Clone)]
 pub struct HttpWebhookSender {
-    client: reqwest::Client,
-    allow_private: bool,
+    outbound: Outbound,
 }
 
 impl HttpWebhookSender {
     /// # Errors
     /// When the HTTP client cannot be built (its TLS setup).
     pub fn new(allow_private: bool) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(SEND_TIMEOUT)
-            .no_proxy()
-            .user_agent(concat!("Warden-Webhooks/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.https_only(true).dns_resolver(Arc::new(PublicOnly));
-        }
+        let user_agent = concat!("Warden-Webhooks/", env!("CARGO_PKG_VERSION"));
         Ok(Self {
-            client: builder.build()?,
-            allow_private,
+            outbound: Outbound::new(allow_private, user_agent)?,
         })
-    }
-
-    /// Whether the URL may be sent to now: a literal address is never resolved, so it is
-    /// checked here.
-    fn allowed(&self, url: &Url) -> bool {
-        if self.allow_private {
-            return true;
-        }
-        match url.host() {
-            Some(Host::Ipv4(ip)) => !forbidden_address(ip.into()),
-            Some(Host::Ipv6(ip)) => !forbidden_address(ip.into()),
-            Some(Host::Domain(_)) => url.scheme() == "https",
-            None => false,
-        }
     }
 }
 
@@ -62,7 +38,7 @@ impl HttpWebhookSender {
 impl WebhookSender for HttpWebhookSender {
     async fn send(&self, request: &WebhookRequest) -> WebhookAnswer {
         let url = match Url::parse(&request.url) {
-            Ok(url) if self.allowed(&url) => url,
+            Ok(url) if self.outbound.allowed(&url) => url,
             Ok(url) => {
                 // The host only: a URL's path or query may carry the receiver's own token.
                 let host = url.host_str().unwrap_or_default().to_owned();
@@ -72,6 +48,7 @@ impl WebhookSender for HttpWebhookSender {
             Err(_) => return WebhookAnswer::NoAnswer,
         };
         let sent = self
+            .outbound
             .client
             .post(url)
             .header("content-type", "application/json")
@@ -121,12 +98,16 @@ mod tests {
         let strict = HttpWebhookSender::new(false).unwrap();
         let open = HttpWebhookSender::new(true).unwrap();
         let local = Url::parse("https://127.0.0.1/hook").unwrap();
-        assert!(!strict.allowed(&local));
-        assert!(open.allowed(&local));
-        assert!(strict.allowed(&Url::parse("https://93.184.215.14/").unwrap()));
+        assert!(!strict.outbound.allowed(&local));
+        assert!(open.outbound.allowed(&local));
+        assert!(strict
+            .outbound
+            .allowed(&Url::parse("https://93.184.215.14/").unwrap()));
         let siit = Url::parse("https://[::ffff:0:7f00:1]/").unwrap();
-        assert!(!strict.allowed(&siit));
-        assert!(!strict.allowed(&Url::parse("http://example.com/").unwrap()));
+        assert!(!strict.outbound.allowed(&siit));
+        assert!(!strict
+            .outbound
+            .allowed(&Url::parse("http://example.com/").unwrap()));
     }
 
     #[test]

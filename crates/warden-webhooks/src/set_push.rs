@@ -2,13 +2,9 @@
 //! webhooks (no redirects, no proxy, a deadline, and unless private targets are allowed https
 //! only through the public-only resolver, a literal address checked before connecting).
 
-use std::sync::Arc;
+use url::Url;
 
-use url::{Host, Url};
-use warden_domain::forbidden_address;
-
-use crate::resolver::PublicOnly;
-use crate::SEND_TIMEOUT;
+use crate::outbound::Outbound;
 
 /// The media type of a pushed SET (RFC 8935 section 2).
 pub const SET_CONTENT_TYPE: &str = "application/secevent+jwt";
@@ -25,47 +21,27 @@ pub enum PushAnswer {
 /// Posts SETs to push endpoints.
 #[derive(Debug, Clone)]
 pub struct SetPusher {
-    client: reqwest::Client,
-    allow_private: bool,
+    outbound: Outbound,
 }
 
 impl SetPusher {
     /// # Errors
     /// When the HTTP client cannot be built (its TLS setup).
     pub fn new(allow_private: bool) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(SEND_TIMEOUT)
-            .no_proxy()
-            .user_agent(concat!("Warden-SSF/", env!("CARGO_PKG_VERSION")));
-        if !allow_private {
-            builder = builder.https_only(true).dns_resolver(Arc::new(PublicOnly));
-        }
+        let user_agent = concat!("Warden-SSF/", env!("CARGO_PKG_VERSION"));
         Ok(Self {
-            client: builder.build()?,
-            allow_private,
+            outbound: Outbound::new(allow_private, user_agent)?,
         })
-    }
-
-    fn allowed(&self, url: &Url) -> bool {
-        if self.allow_private {
-            return true;
-        }
-        match url.host() {
-            Some(Host::Ipv4(ip)) => !forbidden_address(ip.into()),
-            Some(Host::Ipv6(ip)) => !forbidden_address(ip.into()),
-            Some(Host::Domain(_)) => url.scheme() == "https",
-            None => false,
-        }
     }
 
     /// Posts `set` to `endpoint` with `authorization` as the `Authorization` header.
     pub async fn push(&self, endpoint: &str, authorization: Option<&str>, set: &str) -> PushAnswer {
         let url = match Url::parse(endpoint) {
-            Ok(url) if self.allowed(&url) => url,
+            Ok(url) if self.outbound.allowed(&url) => url,
             _ => return PushAnswer::NoAnswer("not a public https URL".to_owned()),
         };
         let mut request = self
+            .outbound
             .client
             .post(url)
             .header("content-type", SET_CONTENT_TYPE)
